@@ -1,0 +1,40 @@
+// Lint rules that guard Braid's two hard constraints: workflow code stays deterministic
+// (no Node built-ins, no network/clock/randomness sources) and no promise is left floating.
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code and the modules it shares with workers run in Temporal's deterministic sandbox.
+    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
+          patterns: [
+            { group: ['../activities', '../activities/*', '**/activities/**'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
+            { group: ['@anthropic-ai/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Not allowed in workflow code.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'fetch', message: 'No network in workflow code.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Workflow code must be deterministic.' }],
+    },
+  },
+);
