@@ -1,0 +1,141 @@
+// The tool registry: the single place that knows which tools exist, what Claude is told about
+// them, and how a raw `tool_use` input becomes a validated handler call.
+//
+// Each tool's zod schema is the source of truth twice over: it is converted once, at register
+// time, into the JSON schema sent in the Anthropic `tools` list, and it validates every input the
+// model sends back. Converting eagerly means a schema the API would reject (say, a top-level
+// string) fails at worker start-up rather than on the first model call.
+//
+// Failures come in two kinds the activity layer must tell apart: ToolInputError (the model sent
+// something invalid) and ToolError (the tool ran and refused). Neither is worth retrying; both are
+// worth showing to the model so it can correct itself. Anything else thrown is a genuine fault.
+import { z } from 'zod';
+
+export interface ToolContext {
+  signal: AbortSignal;
+  heartbeat(details?: unknown): void;
+  toolUseId: string;
+}
+
+export type ToolOutput = string | Record<string, unknown> | unknown[];
+
+export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
+  /** Matches ^[a-zA-Z0-9_-]{1,64}$, the Anthropic API's rule for tool names. */
+  name: string;
+  /** What Claude reads when deciding whether and how to call the tool. */
+  description: string;
+  input: S;
+  /** Per-call timeout; DEFAULT_TOOL_TIMEOUT_MS when omitted. */
+  timeoutMs?: number;
+  handler(input: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+/** One entry of the Anthropic Messages API `tools` array. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown>;
+}
+
+/** The input failed validation, or named no known tool. Retrying the same input cannot help. */
+export class ToolInputError extends Error {
+  override name = 'ToolInputError';
+}
+
+/** The tool ran and refused or failed for a reason the model should hear (file missing, bad SQL). */
+export class ToolError extends Error {
+  override name = 'ToolError';
+}
+
+export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Identity function that lets TypeScript infer the handler's input type from the schema. */
+export function defineTool<S extends z.ZodType>(def: ToolDefinition<S>): ToolDefinition<S> {
+  return def;
+}
+
+/** Converts a zod schema into the JSON schema the Anthropic API accepts as `input_schema`. */
+export function toInputSchema(schema: z.ZodType): Record<string, unknown> {
+  // io 'input' describes what the caller may send: fields with defaults are optional.
+  const json = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** Turns zod issues into one line the model can act on: `limit: Too big: expected number to be <=10`. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : '(input)'}: ${issue.message}`)
+    .join('; ');
+}
+
+export class ToolRegistry {
+  private readonly tools = new Map<string, { def: ToolDefinition; spec: ToolSpec }>();
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each tool has its own schema type
+  register(...defs: ToolDefinition<any>[]): this {
+    for (const def of defs) {
+      if (typeof def.name !== 'string' || !TOOL_NAME.test(def.name)) {
+        throw new Error(`Invalid tool name ${JSON.stringify(def.name)}: use 1-64 letters, digits, '_' or '-'.`);
+      }
+      if (this.tools.has(def.name)) throw new Error(`Tool "${def.name}" is already registered.`);
+      if (!def.description?.trim()) throw new Error(`Tool "${def.name}" needs a description: it is what the model reads.`);
+      if (def.timeoutMs !== undefined && !(Number.isFinite(def.timeoutMs) && def.timeoutMs > 0)) {
+        throw new Error(`Tool "${def.name}" has timeoutMs ${def.timeoutMs}; use a positive number of milliseconds.`);
+      }
+      let inputSchema: Record<string, unknown>;
+      try {
+        inputSchema = toInputSchema(def.input);
+      } catch (err) {
+        throw new Error(`Tool "${def.name}" has an input schema JSON Schema cannot express: ${(err as Error).message}`);
+      }
+      if (inputSchema.type !== 'object') {
+        throw new Error(`Tool "${def.name}" input must be a z.object(...) schema; got JSON schema type ${JSON.stringify(inputSchema.type)}.`);
+      }
+      this.tools.set(def.name, { def, spec: { name: def.name, description: def.description, input_schema: inputSchema } });
+    }
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
+  get(name: string): ToolDefinition | undefined {
+    return this.tools.get(name)?.def;
+  }
+
+  names(): string[] {
+    return [...this.tools.keys()];
+  }
+
+  /** Specs for the named tools (all when omitted), in the order asked. Unknown names throw. */
+  specs(names?: string[]): ToolSpec[] {
+    const wanted = names === undefined ? this.names() : [...new Set(names)];
+    const unknown = wanted.filter((n) => !this.tools.has(n));
+    if (unknown.length > 0) {
+      throw new Error(`Unknown tool${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; known tools: ${this.names().join(', ') || '(none)'}.`);
+    }
+    // Copies, so a caller that edits a spec cannot change what later callers see.
+    return wanted.map((n) => structuredClone(this.tools.get(n)!.spec));
+  }
+
+  /** The tool's per-call timeout. Unknown names get the default, so `run` can report them properly. */
+  timeoutMs(name: string): number {
+    return this.tools.get(name)?.def.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  }
+
+  async run(name: string, rawInput: unknown, ctx: ToolContext): Promise<ToolOutput> {
+    const entry = this.tools.get(name);
+    if (!entry) {
+      throw new ToolInputError(`Unknown tool "${name}"; available tools: ${this.names().join(', ') || '(none)'}.`);
+    }
+    const parsed = await entry.def.input.safeParseAsync(rawInput);
+    if (!parsed.success) {
+      throw new ToolInputError(`Invalid input for ${name}: ${formatIssues(parsed.error.issues)}`);
+    }
+    ctx.signal.throwIfAborted();
+    return entry.def.handler(parsed.data, ctx);
+  }
+}
