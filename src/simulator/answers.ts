@@ -1,0 +1,168 @@
+// The prose (and JSON) the simulated model writes: a synthesis that visibly uses each tool result,
+// a direct answer built from the prompt's salient words, a JSON object when the prompt asks for
+// one (citing any chunk ids it was shown), and deterministic padding to a requested length. All
+// choices derive from the text itself, never from randomness, so the same request reads the same.
+import { excerpt, hashHex, isStopword, words } from './text';
+
+export interface ToolOutcome {
+  name: string;
+  input: Record<string, unknown>;
+  text: string;
+  isError: boolean;
+}
+
+/** Words of instructions rather than subject matter; never salient. */
+const INSTRUCTION_WORDS = new Set(
+  'sim json respond reply return output format object extract summarise summarize summary answer question explain describe write chunk chunks chunk_id cite citation citations following below above text'.split(' '),
+);
+
+/** Up to `n` salient words: non-stopwords by frequency, ties by first appearance. */
+export function salientWords(text: string, n = 6): string[] {
+  const counts = new Map<string, { count: number; first: number }>();
+  const plain = text.replace(/\[chunk:[^\]]*\]|\bchunk_id"?\s*[:=]\s*"?[\w.:-]+/g, ' ');
+  words(plain).forEach((w, i) => {
+    if (w.length < 3 || isStopword(w) || /^\d+$/.test(w) || INSTRUCTION_WORDS.has(w)) return;
+    const c = counts.get(w);
+    if (c) c.count += 1;
+    else counts.set(w, { count: 1, first: i });
+  });
+  return [...counts.entries()]
+    .sort((a, b) => b[1].count - a[1].count || a[1].first - b[1].first)
+    .slice(0, n)
+    .map(([w]) => w);
+}
+
+function pick<T>(items: T[], seed: string, salt: string): T {
+  const index = parseInt(hashHex(seed, salt).slice(0, 8), 16) % items.length;
+  return items[index]!;
+}
+
+const FILLER = [
+  (a: string, b: string) => `The details around ${a} matter most where they meet ${b}.`,
+  (a: string, b: string) => `A careful reading of ${a} also sheds light on ${b}.`,
+  (a: string, b: string) => `In practice, ${a} and ${b} are best considered together.`,
+  (a: string, b: string) => `It is worth confirming how ${a} affects ${b} before acting.`,
+  (a: string, b: string) => `Taken as a whole, ${a} points to a consistent picture of ${b}.`,
+];
+
+/** Extends (or cuts) `text` to about `tokens` tokens (chars / 4) with sentences about `topics`. */
+export function padToTokens(text: string, tokens: number, topics: string[]): string {
+  const target = Math.max(1, tokens) * 4;
+  const vocab = topics.length > 0 ? topics : ['the question', 'the answer'];
+  let out = text;
+  for (let i = 0; out.length < target; i++) {
+    const sentence = FILLER[i % FILLER.length]!(vocab[i % vocab.length]!, vocab[(i + 1) % vocab.length]!);
+    out = out.length > 0 ? `${out} ${sentence}` : sentence;
+  }
+  if (out.length <= target) return out;
+  // End on a full stop where the cut falls mid-sentence.
+  const cut = out.slice(0, target - 1);
+  const space = cut.lastIndexOf(' ');
+  const trimmed = (space > target - 24 && space > 0 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, '');
+  return `${trimmed}.`;
+}
+
+function describeInput(input: Record<string, unknown>): string {
+  const first = Object.values(input).find((v) => typeof v === 'string' || typeof v === 'number');
+  return first === undefined ? '' : ` (${excerpt(String(first), 60)})`;
+}
+
+/** The final answer after tool calls: a summary sentence, then one line per result, in order. */
+export function synthesize(question: string, outcomes: ToolOutcome[]): string {
+  const failed = outcomes.filter((o) => o.isError).length;
+  const topic = question.trim() ? `"${excerpt(question, 120)}"` : 'your request';
+  const tally = `${outcomes.length} tool result${outcomes.length === 1 ? '' : 's'}${failed > 0 ? `, ${failed} of which failed` : ''}`;
+  const lines = [`Here is what I found for ${topic}, based on ${tally}:`];
+  for (const o of outcomes) {
+    const detail = excerpt(o.text, 160) || '(empty result)';
+    lines.push(o.isError ? `- Could not get ${o.name}${describeInput(o.input)}: ${detail}` : `- ${o.name}${describeInput(o.input)}: ${detail}`);
+  }
+  return lines.join('\n');
+}
+
+export function wantsJson(prompt: string): boolean {
+  return /\b(?:respond|reply|answer|output|return|format|produce|give|write|emit)\w*\b[^.\n]{0,40}\bjson\b|\b(?:as|in) json\b|\bjson object\b|\bvalid json\b/i.test(prompt);
+}
+
+/** Ids the prompt shows as `[chunk:abc]` or `chunk_id: abc`, in order, deduplicated. */
+export function citedIds(prompt: string): string[] {
+  const ids: string[] = [];
+  for (const m of prompt.matchAll(/\[chunk:\s*([\w.:-]+?)\]|\bchunk_id"?\s*[:=]\s*"?([\w.:-]+)/g)) {
+    const id = m[1] ?? m[2];
+    if (id && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** The first `{...}` in the prompt that parses as a JSON object (its keys shape the reply), and where it sits. */
+function jsonTemplate(prompt: string): { template: Record<string, unknown>; start: number; end: number } | undefined {
+  for (let start = prompt.indexOf('{'); start !== -1; start = prompt.indexOf('{', start + 1)) {
+    let depth = 0;
+    for (let i = start; i < prompt.length; i++) {
+      if (prompt[i] === '{') depth += 1;
+      else if (prompt[i] === '}' && --depth === 0) {
+        try {
+          const parsed: unknown = JSON.parse(prompt.slice(start, i + 1));
+          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0) {
+            return { template: parsed as Record<string, unknown>, start, end: i + 1 };
+          }
+        } catch {
+          // not JSON; keep scanning
+        }
+        break;
+      }
+    }
+  }
+  return undefined;
+}
+
+function jsonAnswer(prompt: string, targetTokens: number): string {
+  const found = jsonTemplate(prompt);
+  const template = found?.template;
+  // The template's own keys are not the subject matter.
+  const topics = salientWords(found ? prompt.slice(0, found.start) + prompt.slice(found.end) : prompt);
+  const citations = citedIds(prompt);
+  const summary = topics.length > 0 ? `A summary covering ${topics.slice(0, 3).join(', ')}.` : 'A summary of the provided material.';
+  const points = topics.slice(0, 3).map((t) => `Key point about ${t}.`);
+  let value: Record<string, unknown>;
+  if (template) {
+    value = {};
+    for (const [key, example] of Object.entries(template)) {
+      if (Array.isArray(example)) value[key] = /citation|source|ref|chunk|ids?$/i.test(key) ? citations : points;
+      else if (typeof example === 'number') value[key] = points.length;
+      else if (typeof example === 'boolean') value[key] = true;
+      else if (typeof example === 'object' && example !== null) value[key] = {};
+      else value[key] = /title|name|label/i.test(key) ? (topics[0] ?? 'Summary') : summary;
+    }
+  } else value = { summary, points, citations };
+  // Lengthen the summary (not the structure) when a longer answer was asked for.
+  const base = JSON.stringify(value);
+  const strings = Object.keys(value).filter((k) => typeof value[k] === 'string');
+  const key = strings.find((k) => /summary|answer|text|description|body|content/i.test(k)) ?? strings.find((k) => !/title|name|label/i.test(k));
+  if (key && base.length < targetTokens * 4) {
+    value[key] = padToTokens(value[key] as string, Math.ceil(((value[key] as string).length + targetTokens * 4 - base.length) / 4), topics);
+  }
+  return JSON.stringify(value);
+}
+
+/** An answer without tools: JSON when asked for, otherwise prose that refers to the prompt. */
+export function directAnswer(prompt: string, targetTokens: number): string {
+  if (wantsJson(prompt)) return jsonAnswer(prompt, targetTokens);
+  const topics = salientWords(prompt);
+  const [a = 'your question', b = 'its context', c = 'the details'] = topics;
+  const opening = pick(
+    [
+      `Here is a short answer about ${a}: it depends mostly on ${b} and ${c}.`,
+      `In short, ${a} is best understood through ${b}, with ${c} as the deciding detail.`,
+      `The key to ${a} is ${b}; ${c} completes the picture.`,
+    ],
+    prompt,
+    'opening',
+  );
+  return padToTokens(opening, targetTokens, topics);
+}
+
+/** Default answer length when no directive sets one: 60–120 tokens, fixed per prompt. */
+export function defaultAnswerTokens(prompt: string): number {
+  return 60 + (parseInt(hashHex(prompt, 'length').slice(0, 8), 16) % 61);
+}

@@ -1,0 +1,91 @@
+// Validation for simulator configuration that arrives as JSON from outside the process: the
+// standalone entry's `--config` file and `POST /_sim/config`. Objects are strict so a misspelt key
+// ("requestPerMinute") is an error rather than a silently unlimited simulator.
+import { z } from 'zod';
+import type { SimulatorOptions } from './types';
+
+const ms = z.number().finite().nonnegative();
+
+const dist = z.union([
+  ms,
+  z.strictObject({ fixed: ms }),
+  z.strictObject({ uniform: z.tuple([ms, ms]) }),
+  z.strictObject({ normal: z.strictObject({ mean: ms, sd: ms }) }),
+  z.strictObject({ lognormal: z.strictObject({ median: ms, sigma: ms }) }),
+]);
+
+const latency = z.strictObject({
+  ttftMs: dist.optional(),
+  perTokenMs: dist.optional(),
+  models: z.record(z.string(), z.strictObject({ ttftMs: dist.optional(), perTokenMs: dist.optional() })).optional(),
+  tools: z.record(z.string(), dist).optional(),
+});
+
+const rateLimits = z.strictObject({
+  requestsPerMinute: z.number().positive().optional(),
+  tokensPerMinute: z.number().positive().optional(),
+});
+
+const faultRule = z.strictObject({
+  kind: z.enum(['status', 'stall', 'reset', 'malformed', 'sse_error', 'truncate']),
+  status: z.number().int().min(400).max(599).optional(),
+  retryAfterS: z.number().nonnegative().optional(),
+  retryAfterMs: z.number().nonnegative().optional(),
+  rate: z.number().min(0).max(1).optional(),
+  times: z.number().int().nonnegative().optional(),
+  match: z.strictObject({ model: z.string().optional(), contains: z.string().optional(), stream: z.boolean().optional() }).optional(),
+});
+
+const options = z.strictObject({
+  port: z.number().int().min(0).max(65535).optional(),
+  host: z.string().optional(),
+  seed: z.number().finite().optional(),
+  latency: latency.optional(),
+  rateLimits: rateLimits.optional(),
+  faults: z.array(faultRule).optional(),
+  apiKey: z.string().optional(),
+  quiet: z.boolean().optional(),
+});
+
+/** Runtime patch: the sections configure() replaces; `null` clears a section over HTTP. */
+const patch = z.strictObject({
+  latency: latency.nullable().optional(),
+  rateLimits: rateLimits.nullable().optional(),
+  faults: z.array(faultRule).nullable().optional(),
+  seed: z.number().finite().optional(),
+  apiKey: z.string().nullable().optional(),
+});
+
+export type ConfigPatch = Partial<Pick<SimulatorOptions, 'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey'>>;
+
+export class ConfigInvalid extends Error {
+  override name = 'ConfigInvalid';
+}
+
+function oneLine(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}
+
+function checkStatusFaults(faults: SimulatorOptions['faults'] | null | undefined): void {
+  faults?.forEach((f, i) => {
+    if (f.kind === 'status' && f.status === undefined) throw new ConfigInvalid(`faults.${i}.status: required when kind is "status"`);
+  });
+}
+
+/** Parses full options (the `--config` file); throws ConfigInvalid with a one-line message. */
+export function parseOptions(value: unknown): SimulatorOptions {
+  const result = options.safeParse(value);
+  if (!result.success) throw new ConfigInvalid(oneLine(result.error));
+  checkStatusFaults(result.data.faults);
+  return result.data;
+}
+
+/** Parses a runtime patch (`POST /_sim/config`), turning `null` sections into cleared ones. */
+export function parseConfigPatch(value: unknown): ConfigPatch {
+  const result = patch.safeParse(value);
+  if (!result.success) throw new ConfigInvalid(oneLine(result.error));
+  checkStatusFaults(result.data.faults);
+  const out: ConfigPatch = {};
+  for (const [key, v] of Object.entries(result.data)) (out as Record<string, unknown>)[key] = v ?? undefined;
+  return out;
+}
