@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable, saying what it does: checks Node, installs the npm dependencies
+// when they are missing or older than package-lock.json, and makes sure the Temporal CLI is
+// available (building it from Go modules into a cache outside the repository on first use).
+// Plain Node on purpose: it has to run before any dependency is installed.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const say = (line) => process.stderr.write(`braid setup: ${line}\n`);
+const fail = (line) => {
+  process.stderr.write(`braid setup: ${line}\n`);
+  process.exit(1);
+};
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) fail(`Node ${process.versions.node} is too old; Braid needs Node 20.19 or newer`);
+
+const marker = path.join(root, 'node_modules', '.package-lock.json');
+const lock = path.join(root, 'package-lock.json');
+const stale = !fs.existsSync(marker) || fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs;
+if (stale) {
+  const fresh = !fs.existsSync(path.join(root, 'node_modules'));
+  const args = fresh ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  say(`installing npm dependencies (npm ${args[0]})…`);
+  const r = spawnSync('npm', args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) fail(`npm ${args[0]} failed (exit ${r.status}); fix the error above and run again`);
+} else if (!quiet) {
+  say('npm dependencies are up to date');
+}
+
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const r = spawnSync(tsx, [path.join(root, 'scripts', 'ensure-temporal.ts'), ...(quiet ? ['--quiet'] : [])], { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) process.exit(r.status ?? 1);

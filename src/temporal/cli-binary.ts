@@ -1,0 +1,103 @@
+/**
+ * Finds (or builds) the Temporal CLI, whose `temporal server start-dev` is Braid's embedded server.
+ *
+ * The SDK's own dev-server download needs the open internet, which many build machines lack, so
+ * Braid resolves the binary itself, in this order: TEMPORAL_CLI_PATH, `temporal` on PATH, a cached
+ * build, and finally a build from Go modules into the cache. v1.5.1 is pinned because it is the
+ * newest tag `go install` accepts (later tags carry a replace directive in go.mod).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+export class TemporalCliNotFound extends Error {
+  override name = 'TemporalCliNotFound';
+}
+
+export function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  return path.join(base, 'braid', 'temporal-cli', TEMPORAL_CLI_VERSION);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  }
+  return undefined;
+}
+
+export interface ResolveOptions {
+  /** Build from Go modules when nothing else is found (default true). */
+  build?: boolean;
+  /** Progress lines ("building the Temporal CLI…"). */
+  log?: (line: string) => void;
+  /** Overrides TEMPORAL_CLI_PATH. */
+  explicitPath?: string;
+}
+
+/** Where the binary is without building anything, or undefined. */
+export function findTemporalCli(explicitPath = process.env.TEMPORAL_CLI_PATH): string | undefined {
+  if (explicitPath) {
+    if (!isExecutable(explicitPath)) throw new TemporalCliNotFound(`TEMPORAL_CLI_PATH=${explicitPath} is not an executable file`);
+    return explicitPath;
+  }
+  const cached = path.join(cacheDir(), 'temporal');
+  return onPath('temporal') ?? (isExecutable(cached) ? cached : undefined);
+}
+
+export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<string> {
+  const found = findTemporalCli(opts.explicitPath ?? process.env.TEMPORAL_CLI_PATH);
+  if (found) return found;
+  const go = onPath('go');
+  if (opts.build === false || !go) {
+    throw new TemporalCliNotFound(
+      'the Temporal CLI was not found: install it (https://docs.temporal.io/cli), put `temporal` on PATH or set TEMPORAL_CLI_PATH' +
+        (go ? '' : `, or install Go so Braid can build it with \`go install ${MODULE}@${TEMPORAL_CLI_VERSION}\``),
+    );
+  }
+  return buildTemporalCli(go, opts.log ?? (() => {}));
+}
+
+async function buildTemporalCli(go: string, log: (line: string) => void): Promise<string> {
+  const dir = cacheDir();
+  fs.mkdirSync(dir, { recursive: true });
+  // Build into a scratch dir and rename, so an interrupted build never leaves a half-written binary.
+  const scratch = fs.mkdtempSync(path.join(dir, '.build-'));
+  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${dir} (first run only; takes a few minutes)…`);
+  const started = Date.now();
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(go, ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
+      env: { ...process.env, CGO_ENABLED: '0', GOBIN: scratch, GOFLAGS: process.env.GOFLAGS ?? '' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+  const built = path.join(scratch, 'temporal');
+  if (code !== 0 || !isExecutable(built)) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    throw new TemporalCliNotFound(`building the Temporal CLI failed (go install exited ${code}); install it by hand (https://docs.temporal.io/cli) and set TEMPORAL_CLI_PATH`);
+  }
+  const target = path.join(dir, 'temporal');
+  fs.renameSync(built, target);
+  fs.rmSync(scratch, { recursive: true, force: true });
+  log(`built the Temporal CLI in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
+  return target;
+}
+
+export function temporalCliVersion(binary: string): string {
+  return execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
+}

@@ -1,0 +1,28 @@
+/**
+ * One real Temporal dev server for the whole test run, started through the SDK's
+ * TestWorkflowEnvironment.createLocal with the Temporal CLI Braid resolves (or builds) itself.
+ * Test files connect to it by address and isolate themselves with their own task queues.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestProject } from 'vitest/node';
+import { resolveTemporalCli } from '../src/temporal/cli-binary';
+import { BraidKind } from '../src/temporal/search-attributes';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCli: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const path = await resolveTemporalCli({ log: (l) => console.log(l) });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: [BraidKind], log: { format: 'pretty', level: 'error' } },
+  });
+  project.provide('temporalAddress', env.address);
+  project.provide('temporalCli', path);
+  return async () => {
+    await env.teardown();
+  };
+}
