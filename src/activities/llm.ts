@@ -1,0 +1,115 @@
+/**
+ * The model-call activity: one Messages API request per attempt, always streamed.
+ *
+ * Streaming is chosen for its failure signals, not for display: every event proves the stream is
+ * alive, so a stall after the headers (which no HTTP timeout sees) is caught by an idle timer and
+ * retried; and a stream that closes without `message_stop` is a retryable failure — the SDK would
+ * otherwise hand back the partial message as if it were whole. A separate heartbeat ticker keeps
+ * Temporal informed that the worker is alive while the model is still thinking, and delivers
+ * cancellation, which aborts the HTTP request.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
+import type { ToolRegistry } from '../tools';
+import { toLlmFailure } from './llm-errors';
+
+export interface LlmDeps {
+  claude: Anthropic;
+  models: Record<ModelRole, string>;
+  maxTokens: number;
+  simulated: boolean;
+  registry: ToolRegistry;
+  requestTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  heartbeatEveryMs?: number;
+}
+
+function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  for (const block of content) {
+    if (block.type === 'text') blocks.push({ type: 'text', text: block.text });
+    else if (block.type === 'tool_use') blocks.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
+  }
+  return blocks;
+}
+
+export function createLlmActivities(deps: LlmDeps) {
+  return {
+    async llmTurn(req: LlmRequest): Promise<LlmResult> {
+      const ctx = Context.current();
+      const model = deps.models[req.role];
+      if (!model) throw ApplicationFailure.nonRetryable(`unknown model role ${String(req.role)}`, 'InvalidInput');
+      let tools: Anthropic.Tool[] | undefined;
+      try {
+        tools = req.tools?.length ? (deps.registry.specs(req.tools) as Anthropic.Tool[]) : undefined;
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
+      }
+
+      const abort = new AbortController();
+      let stalled = false;
+      const onCancel = () => abort.abort();
+      ctx.cancellationSignal.addEventListener('abort', onCancel);
+      let idle: NodeJS.Timeout | undefined;
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          stalled = true;
+          abort.abort();
+        }, deps.streamIdleTimeoutMs);
+      };
+      const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
+      const startedAt = Date.now();
+      let sawStop = false;
+      let events = 0;
+      try {
+        touch();
+        const stream = deps.claude.messages.stream(
+          {
+            model,
+            max_tokens: req.maxTokens ?? deps.maxTokens,
+            system: req.system,
+            messages: req.messages as Anthropic.MessageParam[],
+            tools,
+          },
+          { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
+        );
+        for await (const event of stream) {
+          events++;
+          touch();
+          if (event.type === 'message_stop') sawStop = true;
+        }
+        if (!sawStop) {
+          throw ApplicationFailure.retryable(
+            `${model}: stream ended without message_stop after ${events} events (request-id ${stream.request_id ?? 'none'}); the partial answer was discarded`,
+            'LlmStreamTruncated',
+          );
+        }
+        const message = await stream.finalMessage();
+        return {
+          model: message.model || model,
+          content: toBlocks(message.content),
+          stopReason: message.stop_reason ?? 'end_turn',
+          usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+          requestId: stream.request_id ?? null,
+          simulated: deps.simulated,
+          startedAt,
+          endedAt: Date.now(),
+          attempt: ctx.info.attempt,
+        };
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+        if (stalled) {
+          throw ApplicationFailure.retryable(`${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`, 'LlmStreamStalled');
+        }
+        throw toLlmFailure(err, model);
+      } finally {
+        clearTimeout(idle);
+        clearInterval(ticker);
+        ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      }
+    },
+  };
+}

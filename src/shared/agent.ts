@@ -1,0 +1,45 @@
+/**
+ * The tool-calling agent's contract: its input, result, progress query and task queue.
+ * Shared by the workflow, the worker and the CLI; no Node APIs.
+ */
+import { defineQuery } from '@temporalio/workflow';
+import type { Branch, ModelRole, RunTiming, UsageSummary } from './types';
+
+export const DEFAULT_TASK_QUEUE = 'braid';
+
+export interface AgentInput {
+  question: string;
+  /** Model turns allowed before the run stops with stopReason 'max_turns'. Default 6. */
+  maxTurns?: number;
+  /** Restrict the tools offered to the model; default: every tool the worker registers. */
+  tools?: string[];
+  role?: ModelRole;
+  system?: string;
+  maxTokens?: number;
+}
+
+export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn';
+
+export interface AgentResult {
+  answer: string;
+  stopReason: AgentStopReason;
+  turns: number;
+  branches: Branch[];
+  usage: UsageSummary;
+  timing: RunTiming;
+  simulated: boolean;
+  models: string[];
+}
+
+export type AgentPhase = 'starting' | 'thinking' | 'tools' | 'done';
+
+export interface AgentProgress {
+  phase: AgentPhase;
+  turn: number;
+  maxTurns: number;
+  branches: Branch[];
+}
+
+export const agentProgressQuery = defineQuery<AgentProgress>('progress');
+
+export const AGENT_WORKFLOW = 'toolAgent';

@@ -1,0 +1,140 @@
+/**
+ * Pattern 1: the parallel tool-calling agent.
+ *
+ * Each model turn may ask for several tools at once; they are independent by construction (the
+ * model asked for them together), so every call of a turn runs at once as its own activity with its
+ * own time budget. Results go back to the model in the model's own order, keyed by tool_use id, and
+ * a tool that fails or runs out of time becomes an explicit `is_error` result while its siblings
+ * finish: one slow or broken tool costs at most its own budget and never sinks the answer. The
+ * loop ends when the model stops asking for tools, or at the max-turns cap.
+ *
+ * A tool's budget is its scheduleToCloseTimeout — retries included — so a flaky tool is retried
+ * inside the budget but a hung one cannot hold the turn longer than the budget says.
+ */
+import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/agent';
+import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import { BranchLog } from './branches';
+import { fanOut } from './fanout';
+
+const llm = proxyActivities<Activities>({
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+const meta = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+
+const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 } as const;
+
+function toolProxy(timeoutMs: number) {
+  return proxyActivities<Activities>({
+    scheduleToCloseTimeout: timeoutMs,
+    startToCloseTimeout: timeoutMs,
+    heartbeatTimeout: Math.min(timeoutMs, 10_000),
+    retry: toolRetry,
+  });
+}
+
+export const DEFAULT_MAX_TURNS = 6;
+
+function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns'>> {
+  const question = typeof input?.question === 'string' ? input.question.trim() : '';
+  if (!question) throw ApplicationFailure.nonRetryable('the question is empty', 'InvalidInput');
+  if (question.length > 20_000) throw ApplicationFailure.nonRetryable(`the question is ${question.length} characters; the limit is 20000`, 'InvalidInput');
+  const maxTurns = input.maxTurns ?? DEFAULT_MAX_TURNS;
+  if (!Number.isInteger(maxTurns) || maxTurns < 1 || maxTurns > 50) {
+    throw ApplicationFailure.nonRetryable(`maxTurns must be a whole number from 1 to 50, got ${String(maxTurns)}`, 'InvalidInput');
+  }
+  return { question, maxTurns };
+}
+
+const textOf = (content: ContentBlock[]) =>
+  content
+    .filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n')
+    .trim();
+
+function describeFailure(err: unknown, name: string, timeoutMs: number): { status: 'error' | 'timeout'; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure) return { status: 'timeout', message: `tool ${name} timed out after ${timeoutMs} ms` };
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { status: 'error', message: `tool ${name} failed: ${message}` };
+}
+
+export async function toolAgent(input: AgentInput): Promise<AgentResult> {
+  const { question, maxTurns } = validate(input);
+  const role = input.role ?? 'capable';
+  const log_ = new BranchLog();
+  let phase: AgentPhase = 'starting';
+  let turn = 0;
+  setHandler(agentProgressQuery, () => ({ phase, turn, maxTurns, branches: log_.snapshot() }));
+
+  const tools = await meta.listTools(input.tools);
+  const toolNames = tools.map((t) => t.name);
+  const timeouts = new Map(tools.map((t) => [t.name, t.timeoutMs]));
+  const messages: ChatMessage[] = [{ role: 'user', content: question }];
+  const models = new Set<string>();
+  let simulated = false;
+  let answer = '';
+  let stopReason: AgentStopReason = 'max_turns';
+
+  while (turn < maxTurns) {
+    turn++;
+    phase = 'thinking';
+    const branch = log_.start(`turn-${turn}/model`, turn, 'llm', role === 'fast' ? 'model (fast)' : 'model');
+    let res;
+    try {
+      res = await llm.llmTurn({ role, system: input.system, messages, tools: toolNames, maxTokens: input.maxTokens });
+    } catch (err) {
+      if (!isCancellation(err)) log_.finish(branch, 'error', { error: err instanceof ActivityFailure ? err.cause?.message : String(err) });
+      throw err;
+    }
+    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt });
+    models.add(res.model);
+    simulated ||= res.simulated;
+    messages.push({ role: 'assistant', content: res.content });
+    answer = textOf(res.content);
+    if (res.stopReason !== 'tool_use') {
+      stopReason = res.stopReason as AgentStopReason;
+      break;
+    }
+    if (turn === maxTurns) break;
+
+    phase = 'tools';
+    const calls = res.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    const settled = await fanOut(calls, async (call) => {
+      const b = log_.start(call.id, turn, 'tool', call.name);
+      const timeoutMs = timeouts.get(call.name);
+      if (timeoutMs === undefined) {
+        const message = `tool ${call.name} is not available to this agent (offered: ${toolNames.join(', ')})`;
+        log_.finish(b, 'error', { error: message });
+        return { content: message, isError: true };
+      }
+      try {
+        const r = await toolProxy(timeoutMs).runTool({ toolUseId: call.id, name: call.name, input: call.input });
+        log_.finish(b, r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
+        return r;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const f = describeFailure(err, call.name, timeoutMs);
+        log_.finish(b, f.status, { error: f.message });
+        log.warn('tool branch failed', { tool: call.name, toolUseId: call.id, status: f.status });
+        return { content: f.message, isError: true };
+      }
+    });
+    // fanOut keeps input order, so results follow the model's tool_use order, keyed by id.
+    const results: ToolResultBlock[] = calls.map((call, i) => {
+      const s = settled[i]!;
+      const r = s.ok ? s.value : { content: `tool ${call.name} failed: ${String(s.error)}`, isError: true };
+      return { type: 'tool_result', tool_use_id: call.id, content: r.content, ...(r.isError ? { is_error: true } : {}) };
+    });
+    messages.push({ role: 'user', content: results });
+  }
+
+  phase = 'done';
+  if (stopReason === 'max_turns' && !answer) answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
+  return { answer, stopReason, turns: turn, branches: log_.snapshot(), usage: log_.usage(), timing: log_.timing(), simulated, models: [...models] };
+}

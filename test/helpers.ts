@@ -1,0 +1,135 @@
+/**
+ * Shared test plumbing: connections to the run's Temporal server (see global-setup.ts), one
+ * workflow bundle per test file, a quiet runtime, workers on unique task queues, and small tools
+ * with controllable latency and failures.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { z } from 'zod';
+import { readConfig } from '../src/config';
+import type { ModelClient } from '../src/model-client';
+import { Simulator, type SimulatorOptions } from '../src/simulator';
+import { defineTool, ToolError, ToolRegistry } from '../src/tools';
+import { createBraidWorker, type BraidWorker } from '../src/worker';
+
+let runtimeReady = false;
+export function quietRuntime(): void {
+  if (runtimeReady) return;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  runtimeReady = true;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const WORKFLOWS = path.join(__dirname, '..', 'src', 'workflows', 'index.ts');
+export function workflowBundle(workflowsPath = WORKFLOWS): Promise<WorkflowBundleWithSourceMap> {
+  if (workflowsPath !== WORKFLOWS) return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+  return bundle;
+}
+
+export interface Harness {
+  address: string;
+  client: Client;
+  native: NativeConnection;
+  close(): Promise<void>;
+}
+
+export async function connect(): Promise<Harness> {
+  quietRuntime();
+  const address = inject('temporalAddress');
+  const connection = await Connection.connect({ address });
+  const native = await NativeConnection.connect({ address });
+  return {
+    address,
+    client: new Client({ connection }),
+    native,
+    close: async () => {
+      await connection.close();
+      await native.close();
+    },
+  };
+}
+
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    });
+  });
+
+/** A model client pointed at a simulator, as a worker without ANTHROPIC_API_KEY builds it. */
+export function simulatedModel(sim: Simulator): ModelClient {
+  return { claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }), simulated: true, endpoint: sim.url, close: async () => {} };
+}
+
+/** A fast, exact simulator for workflow tests: model turns cost ~20 ms. */
+export function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  return Simulator.start({ quiet: true, latency: { ttftMs: 20, perTokenMs: 0 }, ...opts });
+}
+
+export interface TestWorker extends BraidWorker {
+  taskQueue: string;
+}
+
+export async function startWorker(h: Harness, registry: ToolRegistry, sim: Simulator, env: Record<string, string> = {}): Promise<TestWorker> {
+  const taskQueue = `test-${randomUUID()}`;
+  const cfg = readConfig({ BRAID_TASK_QUEUE: taskQueue, BRAID_STREAM_IDLE_TIMEOUT_MS: '1500', BRAID_LLM_REQUEST_TIMEOUT_MS: '10000', ...env });
+  const w = await createBraidWorker({ connection: h.native, cfg, registry, model: simulatedModel(sim), workflowBundle: await workflowBundle() });
+  void w.run();
+  return { ...w, taskQueue };
+}
+
+/** Records when each handler call starts and ends (real clock), to prove overlap without timing margins. */
+export class CallLog {
+  readonly calls: { name: string; start: number; end?: number; attempt: number }[] = [];
+  count(name: string): number {
+    return this.calls.filter((c) => c.name === name).length;
+  }
+}
+
+export function latencyTool(name: string, ms: number, log?: CallLog, timeoutMs?: number) {
+  return defineTool({
+    name,
+    description: `Test tool ${name}: answers after ${ms} ms.`,
+    input: z.object({}).passthrough(),
+    timeoutMs,
+    async handler(_input, ctx) {
+      const entry = { name, start: Date.now(), end: undefined as number | undefined, attempt: (log?.count(name) ?? 0) + 1 };
+      log?.calls.push(entry);
+      await sleep(ms, ctx.signal);
+      entry.end = Date.now();
+      return { tool: name, waitedMs: ms };
+    },
+  });
+}
+
+export function failingTool(name: string, log: CallLog, kind: 'throw' | 'refuse') {
+  return defineTool({
+    name,
+    description: `Test tool ${name}: always fails (${kind}).`,
+    input: z.object({}).passthrough(),
+    async handler() {
+      log.calls.push({ name, start: Date.now(), end: Date.now(), attempt: log.count(name) + 1 });
+      if (kind === 'refuse') throw new ToolError(`${name} refuses this input`);
+      throw new Error(`${name} crashed`);
+    },
+  });
+}
+
+/** Decoded inputs of every scheduled activity of a type, from the run's history on the server. */
+export async function scheduledInputs(handle: WorkflowHandle, activityType: string): Promise<unknown[]> {
+  const history = await handle.fetchHistory();
+  const inputs: unknown[] = [];
+  for (const e of history.events ?? []) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a?.activityType?.name === activityType) inputs.push(defaultPayloadConverter.fromPayload(a.input!.payloads![0]!));
+  }
+  return inputs;
+}

@@ -1,0 +1,134 @@
+/**
+ * The model-call activity against the simulator's faults: which failures are retryable, what
+ * nextRetryDelay the provider's headers produce, and that broken streams never pass as answers.
+ * Runs the activity in the SDK's MockActivityEnvironment; the workflow-level behaviour is in
+ * agent.test.ts against the real server.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLlmActivities } from '../src/activities/llm';
+import { retryAfterMs } from '../src/activities/llm-errors';
+import type { LlmRequest, LlmResult } from '../src/shared/types';
+import type { FaultRule, Simulator } from '../src/simulator';
+import { ToolRegistry } from '../src/tools';
+import { quietRuntime, simulatedModel, startSimulator } from './helpers';
+
+let sim: Simulator;
+let llm: ReturnType<typeof createLlmActivities>;
+
+beforeAll(async () => {
+  quietRuntime();
+  sim = await startSimulator();
+  llm = createLlmActivities({
+    claude: simulatedModel(sim).claude,
+    models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
+    maxTokens: 512,
+    simulated: true,
+    registry: new ToolRegistry(),
+    requestTimeoutMs: 3000,
+    streamIdleTimeoutMs: 600,
+    heartbeatEveryMs: 100,
+  });
+});
+afterAll(() => sim?.close());
+beforeEach(() => {
+  sim.clearLedger();
+  sim.configure({ faults: [] });
+});
+
+const mockEnv = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => {}) });
+
+const req: LlmRequest = { role: 'fast', messages: [{ role: 'user', content: 'Say something short.' }] };
+
+async function failureFor(fault: FaultRule): Promise<ApplicationFailure> {
+  sim.configure({ faults: [fault] });
+  const err = await mockEnv().run(llm.llmTurn, req).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+describe('llmTurn', () => {
+  it('returns content, usage, model and request id, and heartbeats while streaming', async () => {
+    const env = mockEnv();
+    let beats = 0;
+    env.on('heartbeat', () => beats++);
+    sim.configure({ latency: { ttftMs: 300, perTokenMs: 0 } });
+    const r = (await env.run(llm.llmTurn, req)) as LlmResult;
+    sim.configure({ latency: { ttftMs: 20, perTokenMs: 0 } });
+    expect(r.model).toBe('claude-haiku-4-5');
+    expect(r.content[0]?.type).toBe('text');
+    expect(r.usage.inputTokens).toBeGreaterThan(0);
+    expect(r.usage.outputTokens).toBeGreaterThan(0);
+    expect(r.requestId).toBe(sim.ledger()[0]!.requestId);
+    expect(beats).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [400, 'LlmBadRequest'],
+    [401, 'LlmAuthentication'],
+    [403, 'LlmPermissionDenied'],
+    [404, 'LlmNotFound'],
+    [413, 'LlmRequestTooLarge'],
+  ])('treats HTTP %i as non-retryable %s, with the request id in the message', async (status, type) => {
+    const f = await failureFor({ kind: 'status', status });
+    expect(f.type).toBe(type);
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).toContain(sim.ledger()[0]!.requestId);
+  });
+
+  it.each([
+    [408, 'LlmTimeout'],
+    [409, 'LlmConflict'],
+    [429, 'LlmRateLimited'],
+    [500, 'LlmServerError'],
+    [529, 'LlmOverloaded'],
+  ])('treats HTTP %i as retryable %s', async (status, type) => {
+    const f = await failureFor({ kind: 'status', status });
+    expect(f.type).toBe(type);
+    expect(f.nonRetryable).toBe(false);
+  });
+
+  it('takes nextRetryDelay from retry-after-ms, else retry-after', async () => {
+    const a = await failureFor({ kind: 'status', status: 429, retryAfterMs: 1250, retryAfterS: 9 });
+    expect(a.nextRetryDelay).toBe(1250);
+    const b = await failureFor({ kind: 'status', status: 529, retryAfterS: 3 });
+    expect(b.nextRetryDelay).toBe(3000);
+  });
+
+  it.each([
+    ['truncate', 'LlmStreamTruncated'],
+    ['sse_error', 'LlmOverloaded'],
+    ['reset', 'LlmConnection'],
+    ['malformed', 'LlmMalformedResponse'],
+    ['stall', 'LlmStreamStalled'],
+  ] as const)('turns a %s stream into a retryable %s', async (kind, type) => {
+    const f = await failureFor({ kind });
+    expect(f.type).toBe(type);
+    expect(f.nonRetryable).toBe(false);
+  });
+
+  it('aborts the HTTP request when the activity is cancelled', async () => {
+    sim.configure({ faults: [{ kind: 'stall' }] });
+    const env = mockEnv();
+    const p = env.run(llm.llmTurn, req).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    env.cancel();
+    const err = await p;
+    expect(err).not.toBeInstanceOf(ApplicationFailure);
+    expect(String(err)).toMatch(/cancel/i);
+  });
+});
+
+describe('retryAfterMs', () => {
+  const h = (init: Record<string, string>) => new Headers(init);
+  it('reads milliseconds, seconds and HTTP dates', () => {
+    expect(retryAfterMs(h({ 'retry-after-ms': '250.4' }))).toBe(251);
+    expect(retryAfterMs(h({ 'retry-after': '2' }))).toBe(2000);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(retryAfterMs(h({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), now)).toBe(5000);
+    expect(retryAfterMs(h({ 'retry-after': 'soon' }))).toBeUndefined();
+    expect(retryAfterMs(h({}))).toBeUndefined();
+  });
+});

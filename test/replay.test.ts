@@ -1,0 +1,34 @@
+/**
+ * Every committed history in test/histories/ must replay against today's workflow code; a change
+ * that alters the command sequence without patched() fails here before it breaks running workflows.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { quietRuntime, workflowBundle } from './helpers';
+
+const dir = path.join(__dirname, 'histories');
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+describe('replay', () => {
+  it('has committed histories to replay', () => {
+    expect(files.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(files)('%s replays cleanly', async (file) => {
+    quietRuntime();
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, history, file)).resolves.toBeUndefined();
+  });
+
+  it('catches a change of command order', async () => {
+    quietRuntime();
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, files[0]!), 'utf8')));
+    const bundle = await workflowBundle(path.join(__dirname, 'fixtures', 'reordered-workflows.ts'));
+    const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history, files[0]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeterminismViolationError);
+  });
+});
