@@ -1,0 +1,60 @@
+/**
+ * `npm run demo`: the whole of Braid on one machine. Starts (or reuses) the local Temporal server,
+ * uses Claude when ANTHROPIC_API_KEY is set and the model simulator otherwise, runs a worker in
+ * this process, asks the showcase question, prints the answer with its per-branch timing table and
+ * Web UI link, then stops the worker but leaves the server up so the run can be inspected.
+ */
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import pc from 'picocolors';
+import { ask, printOutcome } from '../src/cli/ask';
+import { devServerOptions } from '../src/cli/server';
+import { config } from '../src/config';
+import { connectClient, connectWorker, temporalTarget } from '../src/temporal/connection';
+import { startDevServer } from '../src/temporal/dev-server';
+import { createBraidWorker } from '../src/worker';
+
+export const SHOWCASE_QUESTION =
+  'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?';
+
+const step = (line: string) => process.stderr.write(`${pc.cyan('▸')} ${line}\n`);
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const target = temporalTarget();
+  if (target.local) {
+    step(`starting the Temporal dev server (or reusing one) on ${target.address}…`);
+    const s = await startDevServer(devServerOptions(), { log: step });
+    step(`${s.reused ? 'reusing the Temporal server' : 'started the Temporal server'} at ${s.address}; Web UI ${s.uiUrl}`);
+  } else {
+    step(`using the Temporal server at ${target.address} (namespace ${target.namespace})`);
+  }
+  const native = await connectWorker(target);
+  const worker = await createBraidWorker({ connection: native, namespace: target.namespace });
+  step(
+    worker.model.simulated
+      ? `model: ${pc.yellow('simulated model')} at ${worker.model.endpoint} — no ANTHROPIC_API_KEY is set, so Braid's offline simulator answers instead of Claude`
+      : `model: Claude (${config().models.capable}) via the Anthropic API`,
+  );
+  step(`worker on task queue "${config().taskQueue}" with tools: ${worker.registry.names().join(', ')}`);
+  const running = worker.run();
+  const client = await connectClient(target);
+  try {
+    step(`braid ask "${SHOWCASE_QUESTION}"`);
+    const outcome = await ask(client, target, { question: SHOWCASE_QUESTION });
+    printOutcome(outcome, false);
+  } finally {
+    await worker.shutdown();
+    await running;
+    await client.connection.close();
+    await native.close();
+  }
+  if (target.local) {
+    console.log(`\nThe Temporal server is still running, so you can open the run above in the Web UI.`);
+    console.log(`Stop it with: ${pc.bold('npm run server:stop')}   (or ./bin/braid server stop)`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * Terminal output for runs: the live branch view while a run is going, and the per-branch timing
+ * table (with a small timeline, so the critical path is visible at a glance) when it is done.
+ */
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import type { AgentProgress, AgentResult } from '../shared/agent';
+import type { Branch } from '../shared/types';
+
+const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc.green('✓'), error: pc.red('✗'), timeout: pc.yellow('⏱') };
+
+/** cli-table3 colours on its own; follow picocolors, which honours NO_COLOR and non-TTY output. */
+export const tableStyle = () => (pc.isColorSupported ? { head: ['bold'], border: ['grey'] } : { head: [], border: [] });
+
+export const ms = (n: number | undefined) => (n === undefined ? '' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+
+/** One line per turn: which branches are running or done. */
+export function progressLines(p: AgentProgress, now = Date.now()): string[] {
+  const turns = new Map<number, Branch[]>();
+  for (const b of p.branches) turns.set(b.turn, [...(turns.get(b.turn) ?? []), b]);
+  const lines: string[] = [];
+  for (const [turn, branches] of turns) {
+    const parts = branches.map((b) => `${mark[b.status]} ${b.name} ${pc.dim(ms(b.durationMs ?? Math.max(0, now - b.startedAt)))}`);
+    lines.push(`${pc.dim(`turn ${turn}`)}  ${parts.join('  ')}`);
+  }
+  if (!lines.length) lines.push(pc.dim('starting…'));
+  return lines;
+}
+
+/** Redraws a block of lines in place on a TTY; prints only changes elsewhere. */
+export class LiveBlock {
+  private height = 0;
+  private last = '';
+  constructor(private readonly out: NodeJS.WriteStream = process.stderr) {}
+
+  update(lines: string[]): void {
+    const text = lines.join('\n');
+    if (this.out.isTTY) {
+      if (this.height) this.out.write(`\x1b[${this.height}F\x1b[0J`);
+      this.out.write(`${text}\n`);
+      this.height = lines.length;
+    } else if (text.replace(/\d+(\.\d)? m?s/g, '') !== this.last.replace(/\d+(\.\d)? m?s/g, '')) {
+      this.out.write(`${text}\n`);
+    }
+    this.last = text;
+  }
+
+  clear(): void {
+    if (this.out.isTTY && this.height) this.out.write(`\x1b[${this.height}F\x1b[0J`);
+    this.height = 0;
+  }
+}
+
+function timeline(b: Branch, t0: number, total: number, width = 24): string {
+  if (!total || b.durationMs === undefined) return '';
+  const from = Math.floor(((b.startedAt - t0) / total) * width);
+  const len = Math.max(1, Math.round((b.durationMs / total) * width));
+  const bar = ' '.repeat(Math.min(width, from)) + '█'.repeat(Math.min(len, width - Math.min(width, from)));
+  return (b.kind === 'llm' ? pc.magenta : b.status === 'ok' ? pc.green : pc.red)(bar.padEnd(width));
+}
+
+export function timingTable(r: AgentResult): string {
+  const t0 = r.branches[0]?.startedAt ?? 0;
+  const table = new Table({ head: ['turn', 'branch', 'status', 'start', 'time', 'tokens in/out', 'timeline'], style: tableStyle() });
+  for (const b of r.branches) {
+    const tokens = b.usage ? `${b.usage.inputTokens}/${b.usage.outputTokens}` : '';
+    table.push([b.turn, b.name, `${mark[b.status]} ${b.status}`, `+${ms(b.startedAt - t0)}`, ms(b.durationMs), tokens, timeline(b, t0, r.timing.totalMs)]);
+  }
+  const t = r.timing;
+  const speedup = t.totalMs > 0 ? t.sequentialMs / t.totalMs : 1;
+  const gain = speedup >= 1.05 ? ` (${speedup.toFixed(1)}× from parallelism)` : '';
+  const summary = [
+    `total ${ms(t.totalMs)} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
+    `tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out · ${r.turns} model turn(s) · stop: ${r.stopReason}`,
+  ];
+  return `${table.toString()}\n${summary.join('\n')}`;
+}
+
+export function errorsOf(r: AgentResult): string[] {
+  return r.branches.filter((b) => b.status === 'error' || b.status === 'timeout').map((b) => `${b.name}: ${b.error ?? b.status}`);
+}

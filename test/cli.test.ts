@@ -1,0 +1,89 @@
+/**
+ * The `braid` CLI as a user runs it: a separate process against the run's Temporal server, with the
+ * simulator as the model. Checks results, exit codes and that every error is one line.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+
+const BIN = path.join(__dirname, '..', 'bin', 'braid');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function braid(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const server = () => ({ TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: `cli-${randomUUID()}` });
+
+function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
+  expect(r.code).toBe(code);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^braid: /);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('braid ask', () => {
+  it('answers with a worker inside the command and prints one JSON result, then lists the run', async () => {
+    const env = server();
+    const q = 'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?';
+    const r = await braid(['ask', '--with-worker', '--json', q], env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/simulated model/);
+    const out = JSON.parse(r.stdout);
+    expect(out.simulated).toBe(true);
+    expect(out.stopReason).toBe('end_turn');
+    const tools = out.branches.filter((b: { kind: string }) => b.kind === 'tool');
+    expect(tools.map((b: { name: string; status: string }) => `${b.name}:${b.status}`).sort()).toEqual(['calculator:ok', 'read_file:ok', 'search_docs:ok', 'sql_query:ok']);
+    expect(out.answer).toMatch(/42\.16/); // the calculator's 26.2 mi in km made it into the answer
+    expect(out.usage.total.outputTokens).toBeGreaterThan(0);
+
+    const runs = await braid(['runs', '--json'], env);
+    expect(runs.code).toBe(0);
+    const listed = runs.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(listed.find((w: { workflowId: string }) => w.workflowId === out.workflowId)?.status).toBe('COMPLETED');
+  });
+
+  it('refuses to start a run nobody would pick up', async () => {
+    expectOneLineError(await braid(['ask', 'hello'], server()), 1, /no worker is polling task queue "cli-/);
+  });
+
+  it.each([
+    [['ask', '   '], /question is empty/],
+    [['ask'], /missing required argument 'question'/],
+    [['ask', '--bogus', 'hi'], /unknown option '--bogus'/],
+    [['ask', '--max-turns', '0', 'hi'], /--max-turns.*whole number from 1 to 50/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('rejects bad input %j with one line and exit 2', async (args, pattern) => {
+    expectOneLineError(await braid(args, server()), 2, pattern);
+  });
+
+  it('says the server is unreachable in one line, without a stack trace', async () => {
+    expectOneLineError(await braid(['ask', 'hi'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }), 1, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
+  });
+
+  it('names a bad setting', async () => {
+    expectOneLineError(await braid(['ask', 'hi'], { ...server(), BRAID_MAX_TOKENS: 'lots' }), 2, /invalid setting BRAID_MAX_TOKENS/);
+  });
+});
+
+describe('braid tools', () => {
+  it('prints the JSON schemas the model sees', async () => {
+    const r = await braid(['tools', '--json']);
+    expect(r.code).toBe(0);
+    const specs = JSON.parse(r.stdout);
+    expect(specs.map((s: { name: string }) => s.name)).toEqual(['sql_query', 'search_docs', 'calculator', 'read_file']);
+    expect(specs.every((s: { input_schema: { type: string } }) => s.input_schema.type === 'object')).toBe(true);
+  });
+});
