@@ -23,8 +23,9 @@ const marker = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
 const stale = !fs.existsSync(marker) || fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs;
 if (stale) {
-  const fresh = !fs.existsSync(path.join(root, 'node_modules'));
-  const args = fresh ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  // `npm install`, not `npm ci`: the lockfile still pins every version, but npm ci refuses lockfiles
+  // that lack other platforms' optional packages (e.g. @swc/core-darwin-*), which some registries omit.
+  const args = ['install', '--no-audit', '--no-fund'];
   say(`installing npm dependencies (npm ${args[0]})…`);
   const r = spawnSync('npm', args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) fail(`npm ${args[0]} failed (exit ${r.status}); fix the error above and run again`);
