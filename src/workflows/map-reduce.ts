@@ -1,0 +1,317 @@
+/**
+ * Pattern 2: document map-reduce, built to stay inside Temporal's limits at any corpus size.
+ *
+ * The limits: at most 2,000 pending activities or children per workflow (Braid keeps ≤ 500), a
+ * history cut off at 51,200 events (Braid keeps every workflow under 10,240, where the server
+ * starts warning), and payloads under 2 MB (Braid keeps them small by passing blob references).
+ *
+ * The design: the root workflow never schedules per-chunk work. Each phase (the map, then each
+ * reduce level) is one child `mapReduceNode` over a range of items. A node whose range fits in a
+ * leaf (≤ 250 items) runs them as activities with a sliding window of `lanes` in flight; a larger
+ * node splits its range into at most 200 children and runs them in lanes, giving each lane an
+ * equal share of the concurrency budget. So the whole job holds `--concurrency` calls in flight
+ * and every slot refills the moment it frees. For 10,000 chunks at concurrency 200: the map
+ * node has 40 leaf children of 250 chunks, 40 lanes × 5 calls = 200 in flight; a leaf's history
+ * is ~3 events per activity plus workflow tasks (≈ 1,600 events); the root's is a few dozen events
+ * plus ~10 progress signals per leaf. Reduce level 1 (1,000 groups of 10) reuses the same tree;
+ * levels 2 (100) and 3 (10) too; the final group of ≤ `group` results runs in the root with the
+ * capable model. Between phases the root continues as new once its history passes 4,000 events.
+ *
+ * Every item outcome is recorded by index; a failed chunk becomes an explicit failure with its
+ * reason. After the map, done + failed must equal the chunk count, and the failure rate is held
+ * against `--tolerate`: within it the run completes marked incomplete with the missing chunks
+ * listed, beyond it the run fails with that list. Reduce failures are never tolerated.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PartFile } from '../activities/map-reduce';
+import {
+  DEFAULT_TREE,
+  progressSignal,
+  summarizeProgressQuery,
+  type MissingChunk,
+  type PhaseStat,
+  type SummarizeInput,
+  type SummarizeProgress,
+  type SummarizeResult,
+  type TreeOptions,
+} from '../shared/summarize';
+import type { TokenUsage } from '../shared/types';
+import { runLanes } from './lanes';
+import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './map-reduce-plan';
+
+const item = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+const store = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 } });
+
+interface PhaseJob {
+  task: string;
+  /** Manifest (map) or level file (reduce) the items read from. */
+  inputRef: string;
+  /** Results at the level being reduced (reduce only). */
+  inputCount: number;
+  group: number;
+}
+
+export interface NodeInput {
+  rootId: string;
+  phase: 'map' | 'reduce';
+  level: number;
+  range: Range;
+  budget: number;
+  tree: TreeOptions;
+  job: PhaseJob;
+}
+
+export interface NodeResult {
+  parts: { start: number; end: number; ref: string }[];
+  usage: TokenUsage;
+  simulated: boolean;
+}
+
+const addUsage = (a: TokenUsage, b: TokenUsage) => {
+  a.inputTokens += b.inputTokens;
+  a.outputTokens += b.outputTokens;
+};
+
+function reasonOf(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const msg = e instanceof Error ? e.message : String(e);
+  const type = e instanceof ApplicationFailure && e.type ? ` (${e.type})` : '';
+  return `${msg.split('\n')[0]!.slice(0, 300)}${type}`;
+}
+
+/** One node of a phase's tree: a leaf runs its items, an inner node runs children. */
+export async function mapReduceNode(input: NodeInput): Promise<NodeResult> {
+  const plan = planNode(input.range, input.budget, input.tree);
+  return plan.leaf ? runLeaf(input, plan.lanes) : runInner(input, plan);
+}
+
+async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
+  const results: NodeResult[] = [];
+  await runLanes(plan.children.length, plan.lanes, async (i, lane) => {
+    const range = plan.children[i]!;
+    results[i] = await executeChild(mapReduceNode, {
+      workflowId: `${input.rootId}/${input.phase}-${input.level}/${range.start}-${range.end}`,
+      args: [{ ...input, range, budget: plan.laneBudgets[lane]! }],
+    });
+  });
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  results.forEach((r) => addUsage(usage, r.usage));
+  return { parts: results.flatMap((r) => r.parts), usage, simulated: results.some((r) => r.simulated) };
+}
+
+async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
+  const { start, end } = input.range;
+  const n = end - start;
+  const entries: PartFile['entries'] = [];
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let simulated = false;
+  const groups = input.phase === 'reduce' ? groupRanges(input.job.inputCount, input.job.group) : [];
+
+  // Progress goes to the root in about ten signals per leaf, not one per item: history stays small.
+  const pending = { done: 0, failed: 0 };
+  let finished = false;
+  const step = Math.max(1, Math.ceil(n / 10));
+  const root = getExternalWorkflowHandle(input.rootId);
+  const reporter = (async () => {
+    for (;;) {
+      await condition(() => finished || pending.done + pending.failed >= step);
+      if (pending.done + pending.failed === 0) return;
+      const delta = { phase: input.phase, level: input.level, ...pending };
+      pending.done = 0;
+      pending.failed = 0;
+      try {
+        await root.signal(progressSignal, delta);
+      } catch (err) {
+        if (isCancellation(err)) throw err; // a missing root only costs progress display
+      }
+    }
+  })();
+
+  const work = runLanes(n, lanes, async (k) => {
+    const index = start + k;
+    try {
+      const g = groups[index];
+      const out =
+        input.phase === 'map'
+          ? await item.mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
+          : await item.reduceGroup({ levelRef: input.job.inputRef, start: g!.start, count: g!.end - g!.start, level: input.level, final: false, task: input.job.task });
+      entries[k] = { ok: true, ref: out.ref };
+      addUsage(usage, out.usage);
+      simulated ||= out.simulated;
+      pending.done++;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      entries[k] = { ok: false, reason: reasonOf(err) };
+      pending.failed++;
+    }
+  }).finally(() => {
+    finished = true;
+  });
+  // Joined, so a cancellation rejecting both is handled once, not left unhandled in the reporter.
+  await Promise.all([work, reporter]);
+  const ref = await store.savePart({ start, end, entries });
+  return { parts: [{ start, end, ref }], usage, simulated };
+}
+
+/** What the root carries across continue-as-new. */
+interface Carried {
+  step: 'map' | 'reduce';
+  levelRef: string;
+  count: number;
+  level: number;
+  expectChunks: number;
+  missing: MissingChunk[];
+  usage: TokenUsage;
+  simulated: boolean;
+  phases: PhaseStat[];
+  progress: SummarizeProgress;
+}
+
+function validate(input: SummarizeInput): void {
+  const bad = (msg: string) => ApplicationFailure.nonRetryable(msg, 'InvalidInput');
+  if (!input?.task?.trim()) throw bad('the task is empty');
+  if (!/^sha256:[0-9a-f]{64}$/.test(input.manifestRef ?? '')) throw bad('manifestRef is not a blob reference');
+  if (!Number.isInteger(input.chunkCount) || input.chunkCount < 1) throw bad('the corpus has no chunks');
+  if (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 10_000) throw bad('concurrency must be a whole number from 1 to 10000');
+  if (!Number.isInteger(input.group) || input.group < 2 || input.group > 100) throw bad('group must be a whole number from 2 to 100');
+  if (!(input.tolerate >= 0 && input.tolerate <= 100)) throw bad('tolerate must be a percentage from 0 to 100');
+}
+
+const listMissing = (m: MissingChunk[], total: number) =>
+  `${m.slice(0, 10).map((c) => `${c.chunkId} (${c.source}:${c.start}-${c.end}): ${c.reason}`).join('; ')}${total > 10 ? `; and ${total - 10} more` : ''}`;
+
+export async function summarizeCorpus(input: SummarizeInput, carried?: Carried): Promise<SummarizeResult> {
+  validate(input);
+  const tree = { ...DEFAULT_TREE, ...input.tree };
+  const rootId = workflowInfo().workflowId;
+  const s: Carried = carried ?? {
+    step: 'map',
+    levelRef: input.manifestRef,
+    count: input.chunkCount,
+    level: 0,
+    expectChunks: input.chunkCount,
+    missing: [],
+    usage: { inputTokens: 0, outputTokens: 0 },
+    simulated: false,
+    phases: [],
+    progress: {
+      phase: 'map',
+      chunks: { total: input.chunkCount, done: 0, failed: 0 },
+      level: 0,
+      levels: 0,
+      levelGroups: { total: 0, done: 0 },
+      startedAt: Date.now(),
+    },
+  };
+  const progress = s.progress;
+  setHandler(summarizeProgressQuery, () => progress);
+  setHandler(progressSignal, (d) => {
+    if (d.phase === 'map' && progress.phase === 'map') {
+      progress.chunks.done += d.done;
+      progress.chunks.failed += d.failed;
+    } else if (d.phase === 'reduce' && d.level === progress.level) {
+      progress.levelGroups.done += d.done + d.failed;
+    }
+  });
+
+  const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
+    executeChild(mapReduceNode, {
+      workflowId: `${rootId}/${phase}-${level}`,
+      args: [{ rootId, phase, level, range: { start: 0, end: items }, budget: input.concurrency, tree, job: { task: input.task, inputRef, inputCount, group: input.group } }],
+    });
+  const maybeContinue = async () => {
+    if (workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? 4000) || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof summarizeCorpus>(input, s);
+    }
+  };
+  const absorb = (r: { usage: TokenUsage; simulated: boolean }) => {
+    s.usage.inputTokens += r.usage.inputTokens;
+    s.usage.outputTokens += r.usage.outputTokens;
+    s.simulated ||= r.simulated;
+  };
+
+  if (s.step === 'map') {
+    const t0 = Date.now();
+    const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount);
+    absorb(r);
+    const a = await store.assembleLevel({ parts: r.parts, count: input.chunkCount, manifestRef: input.manifestRef });
+    if (a.ok + a.failed !== input.chunkCount) {
+      throw ApplicationFailure.nonRetryable(`the map returned ${a.ok + a.failed} results for ${input.chunkCount} chunks`, 'IncompleteResults');
+    }
+    progress.chunks.done = a.ok;
+    progress.chunks.failed = a.failed;
+    const pct = (100 * a.failed) / input.chunkCount;
+    if (a.failed > 0 && (pct > input.tolerate || a.ok === 0)) {
+      throw ApplicationFailure.create({
+        nonRetryable: true,
+        type: 'TooManyFailures',
+        message: `${a.failed} of ${input.chunkCount} chunks failed (${pct.toFixed(1)}%, tolerated ${input.tolerate}%): ${listMissing(a.failures, a.failed)}`,
+        details: [a.failures],
+      });
+    }
+    s.phases.push({ name: 'map', items: input.chunkCount, ms: Date.now() - t0 });
+    Object.assign(s, { step: 'reduce', levelRef: a.levelRef, count: a.ok, level: 1, expectChunks: a.ok, missing: a.failures });
+    await maybeContinue();
+  }
+
+  let finalRef: string;
+  for (;;) {
+    const groups = Math.ceil(s.count / input.group);
+    Object.assign(progress, { phase: 'reduce', level: s.level, levels: s.level - 1 + reduceLevels(s.count, input.group).length, levelGroups: { total: groups, done: 0 } });
+    const t0 = Date.now();
+    if (groups === 1) {
+      const out = await item.reduceGroup({ levelRef: s.levelRef, start: 0, count: s.count, level: s.level, final: true, task: input.task, expectChunks: s.expectChunks });
+      absorb(out);
+      progress.levelGroups.done = 1;
+      s.phases.push({ name: `final reduce (level ${s.level})`, items: 1, ms: Date.now() - t0 });
+      finalRef = out.ref;
+      break;
+    }
+    const r = await runPhase('reduce', s.level, s.levelRef, groups, s.count);
+    absorb(r);
+    const a = await store.assembleLevel({ parts: r.parts, count: groups });
+    if (a.failed > 0) {
+      throw ApplicationFailure.nonRetryable(`reduce level ${s.level}: ${a.failed} of ${groups} groups failed: ${a.failures.slice(0, 5).map((f) => f.reason).join('; ')}`, 'ReduceFailed');
+    }
+    s.phases.push({ name: `reduce level ${s.level}`, items: groups, ms: Date.now() - t0 });
+    Object.assign(s, { levelRef: a.levelRef, count: a.ok, level: s.level + 1 });
+    await maybeContinue();
+  }
+
+  const final = await store.loadResult(finalRef);
+  progress.phase = 'done';
+  const missingCount = progress.chunks.failed;
+  return {
+    answer: final.summary,
+    points: final.points,
+    complete: missingCount === 0,
+    missing: s.missing,
+    badFiles: input.badFiles,
+    citations: final.sources,
+    resultRef: finalRef,
+    chunks: input.chunkCount,
+    reduceLevels: s.level,
+    usage: s.usage,
+    phases: s.phases,
+    simulated: s.simulated,
+    totalMs: Date.now() - progress.startedAt,
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * Document map-reduce on the real Temporal server with the simulator as the model: results,
+ * tolerated and intolerable failures, the count assertions, Temporal's limits on a 2,000-chunk
+ * run (read back from the server), blob references instead of payloads, same-input-same-run,
+ * continue-as-new and cancellation.
+ */
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMapReduceActivities } from '../src/activities/map-reduce';
+import { FsBlobStore, putJson } from '../src/blobs/store';
+import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
+import type { Simulator } from '../src/simulator';
+import { ToolRegistry } from '../src/tools';
+import type { summarizeCorpus } from '../src/workflows';
+import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+
+let h: Harness;
+let sim: Simulator;
+let worker: TestWorker;
+let blobs: FsBlobStore;
+const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-blobs-'));
+
+beforeAll(async () => {
+  h = await connect();
+  sim = await startSimulator({ latency: { ttftMs: 5, perTokenMs: 0 } });
+  blobs = new FsBlobStore(blobDir);
+  // 200 calls in flight on two cores: give streams a realistic idle timeout, not the harness's 1.5 s.
+  worker = await startWorker(h, new ToolRegistry(), sim, { BRAID_BLOB_DIR: blobDir, BRAID_STREAM_IDLE_TIMEOUT_MS: '20000' });
+});
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await sim?.close();
+  await h?.close();
+  fs.rmSync(blobDir, { recursive: true, force: true });
+});
+
+/** A synthetic corpus of n chunks over `files` sources, written straight to the blob store. */
+async function corpus(n: number, tag: string, files = 3, poison: number[] = []): Promise<Pick<SummarizeInput, 'manifestRef' | 'chunkCount' | 'sourceCount'>> {
+  const chunks: CorpusManifest['chunks'] = [];
+  for (let i = 0; i < n; i++) {
+    const text = `Section ${i} of ${tag}. Revenue grew in region ${i % 7}; the team shipped feature ${i}.${poison.includes(i) ? ' POISON-' + tag : ''}`;
+    const source = `doc-${i % files}.md`;
+    const start = Math.floor(i / files) * 200;
+    chunks.push({ id: `${i % files}:${Math.floor(i / files)}`, source, start, end: start + text.length, tokens: Math.ceil(text.length / 4), ref: await blobs.put(text) });
+  }
+  const manifest: CorpusManifest = { version: 1, chunks, sources: Array.from({ length: files }, (_, i) => ({ path: `doc-${i}.md`, sha256: 'x', chars: 1 })) };
+  return { manifestRef: await putJson(blobs, manifest), chunkCount: n, sourceCount: files };
+}
+
+const start = (input: SummarizeInput, id = `mr-${Math.random().toString(36).slice(2)}`) =>
+  h.client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, { taskQueue: worker.taskQueue, workflowId: id, args: [input] });
+
+const base = { task: 'Summarise the growth story.', concurrency: 16, group: 10, tolerate: 0, badFiles: [] };
+
+describe('map-reduce', () => {
+  it('maps every chunk, reduces in levels of 10, and cites every source', async () => {
+    const c = await corpus(25, 'small');
+    const handle = await start({ ...base, ...c });
+    const r = await handle.result();
+    expect(r.complete).toBe(true);
+    expect(r.missing).toEqual([]);
+    expect(r.chunks).toBe(25);
+    expect(r.reduceLevels).toBe(2); // 25 → 3 groups → 1
+    expect(r.phases.map((p) => p.name)).toEqual(['map', 'reduce level 1', 'final reduce (level 2)']);
+    expect(r.citations.map((s) => s.source).sort()).toEqual(['doc-0.md', 'doc-1.md', 'doc-2.md']);
+    expect(r.answer.length).toBeGreaterThan(0);
+    expect(r.usage.outputTokens).toBeGreaterThan(0);
+    // Leaves reported progress to the root as they went, in batches.
+    const signals = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(signals.length).toBeGreaterThan(1);
+    expect(signals.length).toBeLessThan(25 + 3);
+    const p = await handle.query(summarizeProgressQuery);
+    expect(p).toMatchObject({ phase: 'done', chunks: { total: 25, done: 25, failed: 0 } });
+  });
+
+  it('completes a single-chunk corpus with one final reduce', async () => {
+    const r = await (await start({ ...base, ...(await corpus(1, 'one')) })).result();
+    expect(r.reduceLevels).toBe(1);
+    expect(r.complete).toBe(true);
+  });
+
+  describe('tolerated failures', () => {
+    it('within --tolerate: completes, marked incomplete, naming the missing chunk and why', async () => {
+      sim.configure({ faults: [{ kind: 'status', status: 400, match: { contains: 'POISON-tol' } }] });
+      const c = await corpus(20, 'tol', 2, [7]);
+      const r = await (await start({ ...base, ...c, tolerate: 10 })).result();
+      sim.configure({ faults: [] });
+      expect(r.complete).toBe(false);
+      expect(r.missing).toHaveLength(1);
+      expect(r.missing[0]).toMatchObject({ chunkId: '1:3', source: 'doc-1.md' });
+      expect(r.missing[0]!.reason).toMatch(/LlmBadRequest/);
+      expect(r.citations.flatMap((s) => s.ranges).length).toBeGreaterThan(0);
+    });
+
+    it('beyond --tolerate: fails, listing the missing chunks', async () => {
+      sim.configure({ faults: [{ kind: 'status', status: 400, match: { contains: 'POISON-intol' } }] });
+      const c = await corpus(20, 'intol', 2, [3, 4]);
+      const err = await (await start({ ...base, ...c, tolerate: 5 })).result().catch((e: unknown) => e);
+      sim.configure({ faults: [] });
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+      expect(cause.type).toBe('TooManyFailures');
+      expect(cause.message).toMatch(/2 of 20 chunks failed \(10\.0%, tolerated 5%\)/);
+      expect(cause.message).toContain('1:1');
+      expect(cause.message).toContain('0:2');
+    });
+  });
+
+  describe('count assertions', () => {
+    const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => {}) });
+    const acts = () => createMapReduceActivities({ blobs, llmTurn: () => Promise.reject(new Error('no model call expected')) });
+
+    it('a reduce group refuses fewer results than its plan expects', async () => {
+      const levelRef = await putJson(blobs, { refs: ['sha256:' + 'a'.repeat(64)] });
+      const err = await env().run(acts().reduceGroup, { levelRef, start: 0, count: 3, level: 1, final: false, task: 't' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect((err as ApplicationFailure).type).toBe('IncompleteInput');
+      expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    });
+
+    it('the final reduce refuses results that cover fewer chunks than succeeded', async () => {
+      const part = await putJson(blobs, { kind: 'reduce', level: 1, summary: 's', points: [], chunks: 9, chunkIds: [], sources: [] });
+      const levelRef = await putJson(blobs, { refs: [part] });
+      const err = await env().run(acts().reduceGroup, { levelRef, start: 0, count: 1, level: 2, final: true, task: 't', expectChunks: 10 }).catch((e: unknown) => e);
+      expect((err as ApplicationFailure).message).toMatch(/covers 9 chunk results, expected 10/);
+    });
+
+    it('assembling a phase refuses a gap in the results', async () => {
+      const p = await putJson(blobs, { start: 0, end: 2, entries: [{ ok: true, ref: 'x' }, { ok: true, ref: 'y' }] });
+      const err = await env().run(acts().assembleLevel, { parts: [{ start: 0, end: 2, ref: p }], count: 3 }).catch((e: unknown) => e);
+      expect((err as ApplicationFailure).message).toMatch(/returned 2 of 3 results/);
+    });
+  });
+
+  it('keeps a 2,000-chunk run inside Temporal limits, with only blob references in payloads', async () => {
+    const c = await corpus(2000, 'big', 5);
+    const handle = await start({ ...base, ...c, concurrency: 200 });
+    const r = await handle.result();
+    expect(r.complete).toBe(true);
+    expect(r.reduceLevels).toBe(4); // 2000 results → 200 → 20 → 2 → 1
+    const stats = await treeStats(handle);
+    console.log(`2,000 chunks: ${stats.workflows} workflows, largest history ${stats.maxEvents} events, most pending ${stats.maxPending}, largest payload ${stats.maxPayloadBytes} bytes`);
+    expect(stats.workflows).toBeGreaterThan(8);
+    expect(stats.maxEvents).toBeLessThanOrEqual(10_240);
+    expect(stats.maxPending).toBeLessThanOrEqual(500);
+    expect(stats.maxPending).toBeGreaterThan(1);
+    expect(stats.maxPayloadBytes).toBeLessThan(256 * 1024);
+    expect(stats.text).not.toContain('Revenue grew in region'); // chunk texts never enter history
+    expect(stats.text).toContain('sha256:');
+  }, 180_000);
+
+  it('continues as new between phases when history grows long, and still completes', async () => {
+    const handle = await start({ ...base, ...(await corpus(30, 'can')), continueAsNewAfterEvents: 1 });
+    const r = await handle.result();
+    expect(r.complete).toBe(true);
+    expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+  });
+
+  it('cancels cleanly, children included', async () => {
+    sim.configure({ latency: { ttftMs: 3000, perTokenMs: 0 } });
+    const handle = await start({ ...base, ...(await corpus(40, 'cancel')) });
+    await new Promise((r) => setTimeout(r, 1500));
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    sim.configure({ latency: { ttftMs: 5, perTokenMs: 0 } });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const child = await h.client.workflow.getHandle(`${handle.workflowId}/map-0`).describe();
+    expect(['CANCELLED', 'TERMINATED']).toContain(child.status.name);
+  });
+});
+
+interface TreeStats {
+  workflows: number;
+  maxEvents: number;
+  maxPending: number;
+  maxPayloadBytes: number;
+  text: string;
+}
+
+/** Walks the run's tree of child workflows on the server and measures each history. */
+async function treeStats(root: WorkflowHandle): Promise<TreeStats> {
+  const stats: TreeStats = { workflows: 0, maxEvents: 0, maxPending: 0, maxPayloadBytes: 0, text: '' };
+  const visit = async (id: string) => {
+    const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    stats.workflows++;
+    stats.maxEvents = Math.max(stats.maxEvents, events.length);
+    let pending = 0;
+    const children: string[] = [];
+    for (const e of events as temporal.api.history.v1.IHistoryEvent[]) {
+      if (e.activityTaskScheduledEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes) pending++;
+      if (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes || e.activityTaskCanceledEventAttributes) pending--;
+      if (e.childWorkflowExecutionCompletedEventAttributes || e.childWorkflowExecutionFailedEventAttributes || e.childWorkflowExecutionCanceledEventAttributes || e.childWorkflowExecutionTerminatedEventAttributes || e.childWorkflowExecutionTimedOutEventAttributes) pending--;
+      stats.maxPending = Math.max(stats.maxPending, pending);
+      const started = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
+      if (started) children.push(started);
+      for (const payloads of payloadsOf(e)) for (const p of payloads) stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, p.data?.length ?? 0);
+    }
+    if (stats.text.length < 5_000_000) stats.text += JSON.stringify(events.map((e) => payloadsOf(e).flat().map((p) => Buffer.from(p.data ?? []).toString('utf8'))));
+    for (const c of children) await visit(c);
+  };
+  await visit(root.workflowId);
+  return stats;
+}
+
+function payloadsOf(e: temporal.api.history.v1.IHistoryEvent): temporal.api.common.v1.IPayload[][] {
+  const all = [
+    e.workflowExecutionStartedEventAttributes?.input,
+    e.activityTaskScheduledEventAttributes?.input,
+    e.activityTaskCompletedEventAttributes?.result,
+    e.startChildWorkflowExecutionInitiatedEventAttributes?.input,
+    e.childWorkflowExecutionCompletedEventAttributes?.result,
+    e.workflowExecutionCompletedEventAttributes?.result,
+    e.workflowExecutionSignaledEventAttributes?.input,
+    e.signalExternalWorkflowExecutionInitiatedEventAttributes?.input,
+  ];
+  return all.filter((p): p is temporal.api.common.v1.IPayloads => Boolean(p?.payloads)).map((p) => p.payloads!);
+}
