@@ -7,13 +7,20 @@
  * otherwise hand back the partial message as if it were whole. A separate heartbeat ticker keeps
  * Temporal informed that the worker is alive while the model is still thinking, and delivers
  * cancellation, which aborts the HTTP request.
+ *
+ * With flow control (`deps.flow`, which every worker passes) each call also goes through the
+ * model's circuit breaker and the shared rate limiter before it is sent, settles its token estimate
+ * from the response's usage afterwards, and fails with a full-jitter `nextRetryDelay` — see
+ * src/flow/ (llm-call.ts).
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
 import type { ToolRegistry } from '../tools';
+import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
+import { checkModelBreaker, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -24,6 +31,8 @@ export interface LlmDeps {
   requestTimeoutMs: number;
   streamIdleTimeoutMs: number;
   heartbeatEveryMs?: number;
+  /** Rate limiter, breakers and jittered backoff; without it calls go straight out (unit tests). */
+  flow?: FlowControl;
 }
 
 function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
@@ -48,6 +57,9 @@ export function createLlmActivities(deps: LlmDeps) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
       }
 
+      const flow: FlowCall | undefined = deps.flow && { flow: deps.flow, model, estimated: 0, acquired: false };
+      if (flow) checkModelBreaker(flow, ctx.info);
+
       const abort = new AbortController();
       let stalled = false;
       const onCancel = () => abort.abort();
@@ -65,6 +77,12 @@ export function createLlmActivities(deps: LlmDeps) {
       let sawStop = false;
       let events = 0;
       try {
+        if (flow) {
+          const maxTokens = req.maxTokens ?? deps.maxTokens;
+          flow.estimated = flow.flow.limiter.estimate(model, { system: req.system, messages: req.messages, tools, maxTokens }).total;
+          await flow.flow.limiter.acquire(model, flow.estimated, { signal: abort.signal, heartbeat: () => ctx.heartbeat() });
+          flow.acquired = true;
+        }
         touch();
         const stream = deps.claude.messages.stream(
           {
@@ -88,6 +106,7 @@ export function createLlmActivities(deps: LlmDeps) {
           );
         }
         const message = await stream.finalMessage();
+        if (flow) await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
         return {
           model: message.model || model,
           content: toBlocks(message.content),
@@ -101,10 +120,11 @@ export function createLlmActivities(deps: LlmDeps) {
         };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
-        if (stalled) {
-          throw ApplicationFailure.retryable(`${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`, 'LlmStreamStalled');
-        }
-        throw toLlmFailure(err, model);
+        const failure = stalled
+          ? ApplicationFailure.retryable(`${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`, 'LlmStreamStalled')
+          : toLlmFailure(err, model);
+        if (flow) throw await flowFailure(flow, err, failure, ctx.info);
+        throw failure;
       } finally {
         clearTimeout(idle);
         clearInterval(ticker);

@@ -1,0 +1,119 @@
+/**
+ * Circuit breakers, one per tool (`tool:<name>`) and per model endpoint (`model:<name>`).
+ *
+ * Retries are right for a blip and wrong for an outage: with forty runs in flight, a dead endpoint
+ * turns every call into a string of timed-out attempts (a retry storm that also keeps the endpoint
+ * down). After `failures` failures within `windowMs` the breaker opens and calls fail at once with
+ * an explicit error; after `cooldownMs` one call is let through as a probe (half-open): success
+ * closes the breaker, failure opens it for another cooldown. Only failures that say something
+ * about the endpoint's health count — server errors, timeouts, dropped connections, crashes — not
+ * a 400 or a 429 (the limiter's business) or a tool's refusal of one input.
+ *
+ * The breakers live in each worker process: an outage is seen by every worker within K failures
+ * of its own, and a process never fails fast on another's stale verdict.
+ */
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  failures: number;
+  windowMs: number;
+  cooldownMs: number;
+  clock?: () => number;
+}
+
+export interface BreakerSnapshot {
+  key: string;
+  state: BreakerState;
+  /** Failures inside the current window. */
+  recentFailures: number;
+  /** When an open breaker lets its probe through (epoch ms). */
+  openUntil?: number;
+  lastError?: string;
+}
+
+interface Entry {
+  state: BreakerState;
+  failures: number[];
+  openUntil: number;
+  probeStartedAt?: number;
+  lastError?: string;
+}
+
+export class CircuitOpenError extends Error {
+  override name = 'CircuitOpen';
+  constructor(
+    readonly key: string,
+    readonly retryInMs: number,
+    lastError: string | undefined,
+  ) {
+    super(`circuit open for ${key}: it failed repeatedly (last: ${lastError ?? 'unknown'}); calls fail fast for ${Math.ceil(retryInMs / 1000)} s more, then one probe call tests it`);
+  }
+}
+
+export class Breakers {
+  private readonly entries = new Map<string, Entry>();
+  private readonly clock: () => number;
+
+  constructor(readonly opts: BreakerOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  private entry(key: string): Entry {
+    let e = this.entries.get(key);
+    if (!e) this.entries.set(key, (e = { state: 'closed', failures: [], openUntil: 0 }));
+    return e;
+  }
+
+  /** Throws CircuitOpenError when the call must not be made; otherwise the call may go (possibly as the probe). */
+  check(key: string): void {
+    const e = this.entries.get(key);
+    if (!e || e.state === 'closed') return;
+    const now = this.clock();
+    if (e.state === 'open') {
+      if (now < e.openUntil) throw new CircuitOpenError(key, e.openUntil - now, e.lastError);
+      e.state = 'half-open';
+      e.probeStartedAt = now;
+      return;
+    }
+    // Half-open: one probe at a time; a probe that never reported back (worker lost it) is replaced after a cooldown.
+    if (e.probeStartedAt !== undefined && now - e.probeStartedAt < this.opts.cooldownMs) throw new CircuitOpenError(key, this.opts.cooldownMs - (now - e.probeStartedAt), e.lastError);
+    e.probeStartedAt = now;
+  }
+
+  success(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.state = 'closed';
+    e.failures = [];
+    e.probeStartedAt = undefined;
+  }
+
+  failure(key: string, error: string): void {
+    const e = this.entry(key);
+    const now = this.clock();
+    e.lastError = error.slice(0, 200);
+    if (e.state === 'half-open') return this.open(e, now);
+    e.failures = e.failures.filter((t) => now - t < this.opts.windowMs);
+    e.failures.push(now);
+    if (e.failures.length >= this.opts.failures) this.open(e, now);
+  }
+
+  private open(e: Entry, now: number): void {
+    e.state = 'open';
+    e.openUntil = now + this.opts.cooldownMs;
+    e.probeStartedAt = undefined;
+    e.failures = [];
+  }
+
+  snapshot(): BreakerSnapshot[] {
+    const now = this.clock();
+    return [...this.entries].map(([key, e]) => ({
+      key,
+      state: e.state === 'open' && now >= e.openUntil ? 'half-open' : e.state,
+      recentFailures: e.failures.filter((t) => now - t < this.opts.windowMs).length,
+      openUntil: e.state === 'open' ? e.openUntil : undefined,
+      lastError: e.lastError,
+    }));
+  }
+}
