@@ -1,0 +1,97 @@
+/**
+ * `npm run bench -- pipeline`: the seed's throughput table for the content pipeline — 10, 50 and
+ * 100 topics × 5, 10 and 25 chains at once, three stages each — with the stage time scaled down
+ * (10 s → 200 ms by default). Each stage is one model call to the simulator whose latency is the
+ * stage time; the quality gate is set so it never sends a draft back, so every chain is exactly
+ * three stages. Per cell it prints the sequential time (N·3·L), Braid's measured time (client
+ * start → result, through a real Temporal server), the semaphore ideal ⌈N/C⌉·3·L, and the seed's
+ * own figure scaled by L / 10 s.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import Table from 'cli-table3';
+import { benchTemporal } from './harness';
+import { readConfig } from '../src/config';
+import { tableStyle } from '../src/cli/render';
+import { llmTaskQueue, PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
+import { Simulator } from '../src/simulator';
+import { ToolRegistry } from '../src/tools';
+import { createBraidWorker } from '../src/worker';
+
+export interface PipelineBenchOptions {
+  topics: number[];
+  concurrency: number[];
+  stageMs: number;
+  json: boolean;
+}
+
+const SEED_STAGE_MS = 10_000;
+/** The seed's table, in seconds, for 10 s stages: concurrency → topics → time. */
+const SEED: Record<number, Record<number, number>> = {
+  1: { 10: 300, 50: 1500, 100: 3000 },
+  5: { 10: 90, 50: 330, 100: 630 },
+  10: { 10: 60, 50: 180, 100: 330 },
+  25: { 10: 30, 50: 90, 100: 150 },
+};
+
+export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
+  const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
+  const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.stageMs, perTokenMs: 0 } });
+  const temporal = await benchTemporal(log);
+  const native = temporal.native;
+  const client = temporal.client;
+  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-pipeline' });
+  const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 });
+  const worker = await createBraidWorker({
+    connection: native,
+    cfg,
+    registry: new ToolRegistry(),
+    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+    tuning: { maxCachedWorkflows: 500 },
+  });
+  const running = worker.run();
+  const scale = o.stageMs / SEED_STAGE_MS;
+  const runPipeline = async (n: number, c: number, id: string) => {
+    const input: PipelineInput = { topics: Array.from({ length: n }, (_, i) => `Benchmark topic ${i + 1}`), concurrency: c, llmTaskQueue: llmTaskQueue(cfg.taskQueue), minWords: 0 };
+    const t0 = Date.now();
+    const r = await client.workflow.execute<(i: PipelineInput) => Promise<PipelineResult>>(PIPELINE_WORKFLOW, { taskQueue: cfg.taskQueue, workflowId: id, args: [input] });
+    if (r.ok !== n) throw new Error(`${r.failed} chain(s) failed during the benchmark: ${r.chains.find((x) => x.error)?.error}`);
+    return { ms: Date.now() - t0, peak: r.peakRunning };
+  };
+  const cells: { n: number; c: number; stageMs: number; sequentialMs: number; idealMs: number; braidMs: number; seedMs?: number; seedSequentialMs?: number; overIdeal: number; peakRunning: number }[] = [];
+  try {
+    log(`simulator ${sim.url}: every stage (model call) takes ${o.stageMs} ms; seed figures scaled by ${o.stageMs}/${SEED_STAGE_MS}`);
+    await runPipeline(4, 2, `bench-warmup-${Date.now()}`);
+    for (const n of o.topics) {
+      for (const c of o.concurrency) {
+        const { ms, peak } = await runPipeline(n, c, `bench-pipeline-${n}x${c}-${Date.now()}`);
+        const idealMs = Math.ceil(n / c) * 3 * o.stageMs;
+        const seed = SEED[c]?.[n];
+        const cell = {
+          n,
+          c,
+          stageMs: o.stageMs,
+          sequentialMs: n * 3 * o.stageMs,
+          idealMs,
+          braidMs: ms,
+          seedMs: seed === undefined ? undefined : Math.round(seed * 1000 * scale),
+          seedSequentialMs: SEED[1]?.[n] === undefined ? undefined : Math.round(SEED[1][n] * 1000 * scale),
+          overIdeal: +(ms / idealMs).toFixed(3),
+          peakRunning: peak,
+        };
+        cells.push(cell);
+        if (o.json) console.log(JSON.stringify(cell));
+        else log(`N=${n} C=${c}: Braid ${ms} ms (ideal ${idealMs} ms, seed ${cell.seedMs ?? '–'} ms)`);
+      }
+    }
+  } finally {
+    await worker.shutdown();
+    await running;
+    await temporal.close();
+    await sim.close();
+  }
+  if (o.json) return;
+  const t = new Table({ head: ['topics', 'concurrency', 'sequential N·3L', 'Braid (measured)', 'ideal ⌈N/C⌉·3L', 'Braid / ideal', 'seed (scaled)', 'speed-up vs sequential'], style: tableStyle() });
+  for (const c of cells) t.push([c.n, c.c, `${c.sequentialMs} ms`, `${c.braidMs} ms`, `${c.idealMs} ms`, `${c.overIdeal.toFixed(2)}×`, c.seedMs === undefined ? '–' : `${c.seedMs} ms`, `${(c.sequentialMs / c.braidMs).toFixed(1)}×`]);
+  console.log(t.toString());
+  console.log(`stage time ${o.stageMs} ms (the seed's 10 s scaled by ${scale}); each chain is 3 model calls through the rate-limited LLM queue, as child workflows in a sliding window.`);
+}

@@ -1,0 +1,70 @@
+/**
+ * `braid health`: the flow-control state as a worker sees it — the rate limiter's budgets per model
+ * (shared by all workers when the backend is Redis) and the circuit breakers of that worker. It
+ * runs the small `flowHealth` workflow, so it answers for whichever worker picks the task up.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { config } from '../config';
+import type { FlowSnapshot } from '../flow';
+import { FLOW_HEALTH_WORKFLOW } from '../shared/pipeline';
+import { connectClient, temporalTarget } from '../temporal/connection';
+import type { flowHealth } from '../workflows';
+import { newRunId } from './ask';
+import { requireWorker } from './embedded-worker';
+import { failureMessage } from './errors';
+import { tableStyle } from './render';
+
+const num = (n: number | undefined) => (n === undefined ? 'unlimited' : n.toLocaleString('en-US'));
+
+export function renderHealth(s: FlowSnapshot, now = s.at): string {
+  const budgets = new Table({ head: ['model', 'requests/min', 'available now', 'tokens/min', 'available now', 'paused'], style: tableStyle() });
+  for (const b of s.budgets) {
+    const paused = b.pausedUntil && b.pausedUntil > now ? pc.yellow(`${Math.ceil((b.pausedUntil - now) / 1000)} s more`) : 'no';
+    budgets.push([b.model, num(b.requestsPerMinute), b.requestsPerMinute ? num(b.requestsAvailable) : '', num(b.tokensPerMinute), b.tokensPerMinute ? num(b.tokensAvailable) : '', paused]);
+  }
+  const breakers = new Table({ head: ['breaker', 'state', 'recent failures', 'last error'], style: tableStyle() });
+  const colour = { closed: pc.green, open: pc.red, 'half-open': pc.yellow } as const;
+  for (const b of s.breakers) {
+    const state = b.state === 'open' && b.openUntil ? `open, probe in ${Math.max(0, Math.ceil((b.openUntil - now) / 1000))} s` : b.state;
+    breakers.push([b.key, colour[b.state](state), b.recentFailures, b.lastError ?? '']);
+  }
+  const backend = s.backend === 'redis' ? 'Redis (shared by every worker)' : 'in-process (this worker only; set REDIS_URL to share budgets)';
+  return [
+    `${pc.bold('rate limiter')}: ${backend}`,
+    budgets.toString(),
+    `${pc.bold('circuit breakers')}: ${s.breakers.length ? '' : pc.dim('none tripped or used yet — all closed')}`,
+    ...(s.breakers.length ? [breakers.toString()] : []),
+  ].join('\n');
+}
+
+export function healthCommand(): Command {
+  return new Command('health')
+    .description('show the rate limiter budgets and circuit breaker states')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { json?: boolean }) => {
+      const target = temporalTarget();
+      const client = await connectClient(target);
+      try {
+        await requireWorker(client, target);
+        let snapshot: FlowSnapshot | null;
+        try {
+          snapshot = await client.workflow.execute<typeof flowHealth>(FLOW_HEALTH_WORKFLOW, {
+            taskQueue: config().taskQueue,
+            workflowId: newRunId('health'),
+            workflowExecutionTimeout: '1 minute',
+          });
+        } catch (err) {
+          if (err instanceof WorkflowFailedError) throw new Error(`health check failed: ${failureMessage(err)}`);
+          throw err;
+        }
+        if (!snapshot) throw new Error('the worker that answered runs without flow control');
+        if (o.json) console.log(JSON.stringify(snapshot));
+        else console.log(renderHealth(snapshot, Date.now()));
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,150 @@
+/**
+ * `braid pipeline <topics file> --concurrency N [--out DIR]`: starts the content pipeline, shows
+ * its chains live (running ones with their current stage), and prints a per-chain summary with
+ * status, attempts, time and tokens. A topics file is checked here first so a bad one (empty, too
+ * big, duplicate topics) fails with a one-line error and exit code 2 before anything starts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { config } from '../config';
+import {
+  chainStageQuery,
+  llmTaskQueue,
+  MAX_CONCURRENCY,
+  MAX_TOPICS_FILE_BYTES,
+  parseTopics,
+  PIPELINE_WORKFLOW,
+  pipelineProgressQuery,
+  type ChainState,
+  type PipelineProgress,
+  type PipelineResult,
+} from '../shared/pipeline';
+import { webUiLink } from '../temporal/connection';
+import type { contentPipeline } from '../workflows';
+import { newRunId } from './ask';
+import { withClient } from './embedded-worker';
+import { followRun } from './follow';
+import { UsageError } from './errors';
+import { LiveBlock, ms, tableStyle } from './render';
+
+/** Reads and checks a topics file; every problem is a UsageError naming the file (and line). */
+export function readTopicsFile(file: string): string[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new UsageError(`cannot read topics file ${file}: no such file`);
+  }
+  if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
+  if (stat.size > MAX_TOPICS_FILE_BYTES) throw new UsageError(`topics file ${file} is ${stat.size} bytes; the limit is ${MAX_TOPICS_FILE_BYTES}: split it into several runs`);
+  try {
+    return parseTopics(fs.readFileSync(file, 'utf8'), `topics file ${file}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const mark: Record<ChainState['status'], string> = {
+  queued: pc.dim('·'),
+  running: pc.cyan('…'),
+  retrying: pc.cyan('↻'),
+  'retry-queued': pc.yellow('↻'),
+  ok: pc.green('✓'),
+  failed: pc.red('✗'),
+};
+
+const short = (s: string, n = 40) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+async function liveLines(client: Client, p: PipelineProgress, now: number): Promise<string[]> {
+  const count = (s: ChainState['status']) => p.chains.filter((c) => c.status === s).length;
+  const running = p.chains.filter((c) => c.status === 'running' || c.status === 'retrying');
+  const stages = await Promise.all(
+    running.map((c) =>
+      c.workflowId
+        ? client.workflow
+            .getHandle(c.workflowId)
+            .query(chainStageQuery)
+            .then((s) => (s.revising ? `${s.stage} (sent back)` : s.stage))
+            .catch(() => 'starting')
+        : Promise.resolve('starting'),
+    ),
+  );
+  const head = `${pc.bold(p.phase === 'retrying' ? 'retrying failed chains' : 'pipeline')}  ${pc.green(`${count('ok')} done`)} · ${pc.red(`${count('failed')} failed`)} · ${pc.cyan(`${running.length} running`)} (max ${p.concurrency}) · ${count('queued') + count('retry-queued')} waiting`;
+  const lines = running.map((c, i) => `  ${mark[c.status]} ${short(c.topic)}  ${pc.dim(`${stages[i]} · ${ms(now - (c.startedAt ?? now))}`)}`);
+  return [head, ...lines];
+}
+
+function summaryTable(r: PipelineResult): string {
+  const t = new Table({ head: ['#', 'topic', 'status', 'attempts', 'time', 'tokens in/out', 'stages', 'file'], style: tableStyle() });
+  for (const c of r.chains) {
+    const time = c.startedAt !== undefined && c.endedAt !== undefined ? ms(c.endedAt - c.startedAt) : '';
+    const stages = c.stages?.map((s) => `${s.stage}${s.revised ? '*' : ''} ${ms(s.ms)}`).join(', ') ?? short(c.error ?? '', 60);
+    t.push([c.index + 1, short(c.topic, 36), `${mark[c.status]} ${c.status}`, c.attempt, time, `${c.usage.inputTokens}/${c.usage.outputTokens}`, stages, c.file ? path.basename(c.file) : '']);
+  }
+  const lines = [
+    t.toString(),
+    `${r.ok} ok, ${r.failed} failed (${r.retried} retried after the others) · total ${ms(r.totalMs)} · at most ${r.peakRunning} chains at once · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out`,
+  ];
+  if (r.chains.some((c) => c.stages?.some((s) => s.revised))) lines.push(pc.dim('* the quality gate sent the draft back once'));
+  return lines.join('\n');
+}
+
+function parseConcurrency(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
+  return n;
+}
+
+interface PipelineCliOptions {
+  concurrency: number;
+  out?: string;
+  json?: boolean;
+  fast?: boolean;
+  capable?: boolean;
+  minWords?: string;
+  id?: string;
+  withWorker?: boolean;
+}
+
+export function pipelineCommand(): Command {
+  return new Command('pipeline')
+    .description('run a research → write → edit chain per topic, at most N chains at once')
+    .argument('<topics-file>', 'one topic per line; blank lines and # comments are skipped')
+    .option('-c, --concurrency <n>', `chains at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 5)
+    .option('--out <dir>', 'write one Markdown file per topic here (on the workers\' file system)')
+    .option('--capable', 'use the capable model role (default: fast)')
+    .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)')
+    .option('--id <workflowId>', 'workflow id for the run (default: generated)')
+    .option('--json', 'print one JSON object with every chain')
+    .option('--with-worker', 'run a worker inside this command')
+    .action(async (file: string, o: PipelineCliOptions) => {
+      const topics = readTopicsFile(file);
+      const minWords = o.minWords === undefined ? undefined : Number(o.minWords);
+      if (minWords !== undefined && (!Number.isInteger(minWords) || minWords < 0)) throw new UsageError('--min-words expects a whole number ≥ 0');
+      const outDir = o.out ? path.resolve(o.out) : undefined;
+      await withClient(o.withWorker, async (client, target) => {
+        const taskQueue = config().taskQueue;
+        const handle: WorkflowHandle<typeof contentPipeline> = await client.workflow.start<typeof contentPipeline>(PIPELINE_WORKFLOW, {
+          taskQueue,
+          workflowId: o.id ?? newRunId('pipeline'),
+          args: [{ topics, concurrency: o.concurrency, outDir, llmTaskQueue: llmTaskQueue(taskQueue), role: o.capable ? 'capable' : 'fast', minWords }],
+        });
+        const link = webUiLink(handle.workflowId, undefined, target);
+        if (!o.json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}\n${pc.dim(`${topics.length} topics, ${o.concurrency} at once${outDir ? `, files in ${outDir}` : ''}`)}\n`);
+        const live = o.json ? undefined : new LiveBlock();
+        const result: PipelineResult = await followRun(handle, {
+          tick: live ? async () => live.update(await liveLines(client, await handle.query(pipelineProgressQuery), Date.now())) : undefined,
+          everyMs: 500,
+          stop: () => live?.clear(),
+          detachHint: `the pipeline goes on in Temporal: ${handle.workflowId}`,
+        });
+        if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...result }));
+        else console.log(summaryTable(result));
+        if (result.failed > 0) process.exitCode = 1;
+      });
+    });
+}

@@ -1,0 +1,174 @@
+/**
+ * The content pipeline's contract — input, results, progress query — and the pure rules both sides
+ * apply: reading a topics file, validating topics, the quality gate between stages, file names.
+ * Imported by workflow code: no Node APIs, no runtime dependencies beyond the workflow package.
+ */
+import { defineQuery } from '@temporalio/workflow';
+import type { ModelRole, TokenUsage } from './types';
+
+export const PIPELINE_WORKFLOW = 'contentPipeline';
+export const CHAIN_WORKFLOW = 'pipelineChain';
+export const FLOW_HEALTH_WORKFLOW = 'flowHealth';
+
+/** The activity-only task queue for model calls beside a worker's main queue (see worker.ts). */
+export const llmTaskQueue = (taskQueue: string) => `${taskQueue}-llm`;
+
+export const STAGES = ['research', 'write', 'edit'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export const MAX_TOPICS = 1000;
+export const MAX_TOPIC_CHARS = 300;
+export const MAX_TOPICS_FILE_BYTES = 256 * 1024;
+export const MAX_CONCURRENCY = 100;
+
+export interface PipelineInput {
+  topics: string[];
+  /** Chains running at once (1–100). */
+  concurrency: number;
+  /** Absolute directory, on the workers' file system, for one Markdown file per topic; none = no files. */
+  outDir?: string;
+  /** Task queue for model calls; default the workflow's own. The CLI uses `<queue>-llm`. */
+  llmTaskQueue?: string;
+  role?: ModelRole;
+  maxTokens?: number;
+  /** The quality gate's minimum words per stage output (default 30). */
+  minWords?: number;
+  /** Retry failed chains once after all others finished (default true). */
+  retryFailed?: boolean;
+}
+
+export interface ChainInput {
+  topic: string;
+  index: number;
+  attempt: 1 | 2;
+  outDir?: string;
+  llmTaskQueue?: string;
+  role: ModelRole;
+  maxTokens?: number;
+  minWords: number;
+}
+
+export interface StageRecord {
+  stage: StageName;
+  ms: number;
+  usage: TokenUsage;
+  /** The quality gate sent the first draft back once. */
+  revised: boolean;
+  gateNote?: string;
+}
+
+export interface ChainOutput {
+  stages: StageRecord[];
+  usage: TokenUsage;
+  file?: string;
+  words: number;
+}
+
+export type ChainStatus = 'queued' | 'running' | 'ok' | 'failed' | 'retry-queued' | 'retrying';
+
+export interface ChainState {
+  index: number;
+  topic: string;
+  status: ChainStatus;
+  /** 1 for the first pass, 2 for the retry after the others finished. */
+  attempt: 1 | 2;
+  workflowId?: string;
+  /** Workflow clock, epoch ms, of the current (or last) attempt. */
+  startedAt?: number;
+  endedAt?: number;
+  /** Start and end of the first attempt, kept when a retry runs. */
+  firstAttempt?: { startedAt: number; endedAt: number; error: string };
+  usage: TokenUsage;
+  stages?: StageRecord[];
+  file?: string;
+  error?: string;
+}
+
+export interface PipelineProgress {
+  concurrency: number;
+  phase: 'first-pass' | 'retrying' | 'done';
+  chains: ChainState[];
+}
+
+export interface PipelineResult {
+  chains: ChainState[];
+  ok: number;
+  failed: number;
+  retried: number;
+  totalMs: number;
+  usage: TokenUsage;
+  /** Most chains running at once (never above concurrency). */
+  peakRunning: number;
+}
+
+export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
+export const chainStageQuery = defineQuery<{ stage: StageName | 'writing-file' | 'done'; revising: boolean }>('chainStage');
+
+/** Why a list of topics cannot run, or undefined when it can. */
+export function topicsProblem(topics: unknown): string | undefined {
+  if (!Array.isArray(topics) || topics.length === 0) return 'there are no topics';
+  if (topics.length > MAX_TOPICS) return `there are ${topics.length} topics; the limit is ${MAX_TOPICS}`;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < topics.length; i++) {
+    const t: unknown = topics[i];
+    if (typeof t !== 'string' || !t.trim()) return `topic ${i + 1} is empty`;
+    if (t.length > MAX_TOPIC_CHARS) return `topic ${i + 1} is ${t.length} characters; the limit is ${MAX_TOPIC_CHARS}`;
+    const key = t.trim().toLowerCase().replace(/\s+/g, ' ');
+    const first = seen.get(key);
+    if (first !== undefined) return `topic ${i + 1} repeats topic ${first + 1} ("${t.trim()}")`;
+    seen.set(key, i);
+  }
+  return undefined;
+}
+
+/**
+ * A topics file: one topic per line; blank lines and lines starting with `#` are skipped.
+ * Throws an Error whose message names the line at fault.
+ */
+export function parseTopics(text: string, name = 'topics file'): string[] {
+  if (text.length > MAX_TOPICS_FILE_BYTES) throw new Error(`${name} is ${text.length} bytes; the limit is ${MAX_TOPICS_FILE_BYTES} (${MAX_TOPICS} topics of up to ${MAX_TOPIC_CHARS} characters)`);
+  if (text.includes('\u0000')) throw new Error(`${name} is not a text file`);
+  const topics: string[] = [];
+  const lineOf = new Map<string, number>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i]!.trim();
+    if (!t || t.startsWith('#')) continue;
+    if (t.length > MAX_TOPIC_CHARS) throw new Error(`${name} line ${i + 1}: the topic is ${t.length} characters; the limit is ${MAX_TOPIC_CHARS}`);
+    const key = t.toLowerCase().replace(/\s+/g, ' ');
+    const first = lineOf.get(key);
+    if (first !== undefined) throw new Error(`${name} line ${i + 1}: duplicate topic "${t}" (first on line ${first + 1}); each topic must appear once`);
+    lineOf.set(key, i);
+    topics.push(t);
+    if (topics.length > MAX_TOPICS) throw new Error(`${name} has more than ${MAX_TOPICS} topics; split it into several runs`);
+  }
+  if (!topics.length) throw new Error(`${name} has no topics: write one topic per line (lines starting with # are comments)`);
+  return topics;
+}
+
+export const wordCount = (text: string) => (text.match(/\S+/g) ?? []).length;
+
+/**
+ * The gate between stages: a deterministic check of the stage's output. It fails a draft that is
+ * cut off (max_tokens) or too short to be what the stage was asked for; the chain then sends the
+ * draft back once with the reason.
+ */
+export function qualityGate(stage: StageName, text: string, stopReason: string, minWords: number): { ok: true } | { ok: false; reason: string } {
+  if (stopReason === 'max_tokens') return { ok: false, reason: `the ${stage} output was cut off at the token limit; make it shorter and complete` };
+  const words = wordCount(text);
+  const need = stage === 'research' ? Math.ceil(minWords / 2) : minWords;
+  if (words < need) return { ok: false, reason: `the ${stage} output has ${words} words; it needs at least ${need}` };
+  return { ok: true };
+}
+
+/** A file name for a topic: lower-case words joined by dashes, prefixed by its position. */
+export function outputFileName(index: number, topic: string): string {
+  const slug = topic
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  return `${String(index + 1).padStart(3, '0')}-${slug || 'topic'}.md`;
+}
