@@ -1,0 +1,119 @@
+/**
+ * Waiting for a human decision, with deadlines.
+ *
+ * The gate takes decisions from an update (validated: answered at once, a refusal leaves no event
+ * in history) and from a signal (checked the same way, but a refused signal can only be ignored
+ * and logged). A repeated decision with the same verdict is accepted as a duplicate and changes
+ * nothing; a different verdict after the fact is refused. At the first deadline the gate runs the
+ * reminder it was given (an escalation to the reviewers) without blocking a decision that arrives
+ * meanwhile; at the last deadline it takes the configured default decision itself.
+ */
+import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
+import { decideUpdate, decisionSignal, PublishFailure, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
+
+type Refusal = { type: string; message: string };
+
+export interface WaitOptions {
+  remindAfterMs: number;
+  decideWithinMs: number;
+  defaultDecision: Verdict;
+  remind: (decideBy: number) => Promise<unknown>;
+}
+
+const past: Record<Verdict, string> = { approve: 'approved', reject: 'rejected' };
+
+export class ApprovalGate {
+  decision: Decision | undefined;
+  waiting = false;
+  escalated = false;
+  remindAt: number | undefined;
+  decideBy: number | undefined;
+  readonly ignoredSignals: { request: DecisionRequest; reason: string }[] = [];
+
+  constructor(
+    private readonly reviewers: readonly string[],
+    /** Describes what the run is doing when a decision comes too early, e.g. "analysing the documents". */
+    private readonly activity: () => string,
+  ) {
+    setHandler(decideUpdate, (req) => this.receive(req, 'update'), { validator: (req) => this.validate(req) });
+    setHandler(decisionSignal, (req) => {
+      const r = this.check(req);
+      if (r === 'duplicate') return;
+      if (r) {
+        log.warn('decision signal ignored', { reason: r.message });
+        this.ignoredSignals.push({ request: req, reason: r.message });
+        return;
+      }
+      this.record(req, 'signal');
+    });
+  }
+
+  /** Undefined: a new decision to record; 'duplicate': the same verdict is already recorded. */
+  check(req: DecisionRequest): Refusal | 'duplicate' | undefined {
+    if (typeof req !== 'object' || req === null) return { type: PublishFailure.InvalidDecision, message: 'the decision is empty' };
+    if (req.verdict !== 'approve' && req.verdict !== 'reject') {
+      return { type: PublishFailure.InvalidDecision, message: `verdict must be "approve" or "reject", got ${JSON.stringify(req.verdict)}` };
+    }
+    const reviewer = typeof req.reviewer === 'string' ? req.reviewer.trim() : '';
+    if (!reviewer) return { type: PublishFailure.InvalidDecision, message: 'the reviewer is missing' };
+    if (this.reviewers.length && !this.reviewers.includes(reviewer)) {
+      return { type: PublishFailure.UnknownReviewer, message: `unknown reviewer "${reviewer}"; this run accepts decisions from ${this.reviewers.join(', ')}` };
+    }
+    if (req.verdict === 'reject' && !(typeof req.reason === 'string' && req.reason.trim())) {
+      return { type: PublishFailure.InvalidDecision, message: 'a rejection needs a reason' };
+    }
+    const d = this.decision;
+    if (d) {
+      if (d.verdict === req.verdict) return 'duplicate';
+      return { type: PublishFailure.AlreadyDecided, message: `already decided: ${past[d.verdict]} by ${d.reviewer}${d.via === 'deadline' ? ' (default at the deadline)' : ''}` };
+    }
+    if (!this.waiting) return { type: PublishFailure.NotAwaitingApproval, message: `not awaiting approval yet: the run is ${this.activity()}` };
+    return undefined;
+  }
+
+  private validate(req: DecisionRequest): void {
+    const r = this.check(req);
+    if (r && r !== 'duplicate') throw ApplicationFailure.create({ type: r.type, message: r.message, nonRetryable: true });
+  }
+
+  private receive(req: DecisionRequest, via: Decision['via']): DecisionReceipt {
+    const r = this.check(req);
+    if (r === 'duplicate') return { accepted: true, duplicate: true, decision: this.decision! };
+    if (r) throw ApplicationFailure.create({ type: r.type, message: r.message, nonRetryable: true });
+    return { accepted: true, duplicate: false, decision: this.record(req, via) };
+  }
+
+  private record(req: DecisionRequest, via: Decision['via']): Decision {
+    const decision: Decision = { verdict: req.verdict, reviewer: req.reviewer.trim(), at: Date.now(), via };
+    if (req.comment?.trim()) decision.comment = req.comment.trim();
+    if (req.reason?.trim()) decision.reason = req.reason.trim();
+    this.decision = decision;
+    log.info('decision recorded', { verdict: decision.verdict, reviewer: decision.reviewer, via });
+    return decision;
+  }
+
+  /** Waits for a decision; the reminder at the first deadline, the default decision at the last. */
+  async wait(o: WaitOptions): Promise<Decision> {
+    const start = Date.now();
+    this.remindAt = start + o.remindAfterMs;
+    this.decideBy = start + o.decideWithinMs;
+    this.waiting = true;
+    if (!(await condition(() => this.decision !== undefined, o.remindAfterMs))) {
+      this.escalated = true;
+      const reminding = o.remind(this.decideBy).catch((err: unknown) => log.warn('the reminder could not be posted', { error: String(err) }));
+      const remaining = this.decideBy - Date.now();
+      if (remaining > 0) await condition(() => this.decision !== undefined, remaining);
+      await reminding;
+    }
+    this.decision ??= this.record(
+      {
+        verdict: o.defaultDecision,
+        reviewer: 'braid',
+        reason: `no decision within ${Math.round(o.decideWithinMs / 1000)} s; the configured default is to ${o.defaultDecision}`,
+      },
+      'deadline',
+    );
+    this.waiting = false;
+    return this.decision;
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Pattern 3: analyse, ask a human, then publish exactly once — or undo.
+ *
+ * The documents are analysed at once (one fast-model call each, keyed by document), a capable
+ * model writes the report, and the run waits — durably, for days if need be — for a reviewer's
+ * decision (approval.ts). An approved report is published through three side-effecting steps run
+ * as a saga (saga.ts): store the report at the destination, post a notification to its outbox,
+ * index it for search. Each step's activity id is the step's name, so its idempotency key
+ * (workflow run + activity id) is known to the workflow before the step runs: the compensation can
+ * name the effect it undoes even when the step died without reporting. If a step fails for good,
+ * the compensations run in reverse order and the run fails as PublishCompensated, with the cause.
+ *
+ * The BraidStatus search attribute follows the stage, so `braid pending` and the Web UI can list
+ * runs awaiting a decision. It is only written when the run was started with it — a namespace
+ * without the attribute registered would otherwise fail every workflow task.
+ */
+import {
+  ApplicationFailure,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  idempotencyKey,
+  PUBLISH_STEPS,
+  PublishFailure,
+  publishStatusQuery,
+  type DocumentAnalysis,
+  type EffectRecord,
+  type PublishInput,
+  type PublishResult,
+  type PublishStage,
+  type Verdict,
+} from '../shared/publish';
+import type { LlmResult, UsageSummary } from '../shared/types';
+import { BraidStatus } from '../temporal/search-attributes';
+import { ApprovalGate } from './approval';
+import { fanOut } from './fanout';
+import { causeMessage, Saga } from './saga';
+
+const llm = proxyActivities<Activities>({
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+const check = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 2 } });
+
+// Store writes take milliseconds; the short heartbeat timeout is how a worker killed mid-step is
+// noticed, so the step is retried (and finds its own effect) within seconds, not minutes.
+const effectProfile = {
+  startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '3 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+} as const;
+const compensationProfile = { ...effectProfile, retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 } } as const;
+
+/** A proxy whose calls carry `activityId`: the step's name, part of its idempotency key. */
+const effect = (activityId: string) => proxyActivities<Activities>({ ...effectProfile, activityId });
+const undo = (activityId: string) => proxyActivities<Activities>({ ...compensationProfile, activityId });
+
+const MAX_DOCUMENTS = 50;
+const MAX_TOTAL_CHARS = 1_000_000;
+const ANALYSIS_CHARS = 60_000;
+
+function invalid(message: string): never {
+  throw ApplicationFailure.nonRetryable(message, PublishFailure.InvalidInput);
+}
+
+function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & { title?: string } {
+  if (!input || !Array.isArray(input.documents) || input.documents.length === 0) invalid('no documents to publish');
+  if (input.documents.length > MAX_DOCUMENTS) invalid(`${input.documents.length} documents; the limit is ${MAX_DOCUMENTS}`);
+  let total = 0;
+  const names = new Set<string>();
+  for (const d of input.documents) {
+    if (typeof d?.name !== 'string' || !d.name.trim()) invalid('a document has no name');
+    if (typeof d.text !== 'string' || !d.text.trim()) invalid(`document ${d.name} is empty`);
+    if (names.has(d.name)) invalid(`document ${d.name} is given twice`);
+    names.add(d.name);
+    total += d.text.length;
+  }
+  if (total > MAX_TOTAL_CHARS) invalid(`the documents hold ${total} characters; the limit is ${MAX_TOTAL_CHARS}`);
+  if (typeof input.destination !== 'string' || !input.destination.trim()) invalid('the destination is missing');
+  const ms = (v: unknown, name: string) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) invalid(`${name} must be a positive whole number of milliseconds, got ${String(v)}`);
+    return v;
+  };
+  const remindAfterMs = ms(input.remindAfterMs, 'remindAfterMs');
+  const decideWithinMs = ms(input.decideWithinMs, 'decideWithinMs');
+  if (remindAfterMs >= decideWithinMs) invalid(`the reminder (${remindAfterMs} ms) must come before the decision deadline (${decideWithinMs} ms)`);
+  const defaultDecision: Verdict = input.defaultDecision ?? 'reject';
+  if (defaultDecision !== 'approve' && defaultDecision !== 'reject') invalid(`defaultDecision must be "approve" or "reject", got ${String(defaultDecision)}`);
+  const reviewers = input.reviewers ?? [];
+  if (!Array.isArray(reviewers) || reviewers.some((r) => typeof r !== 'string' || !r.trim())) invalid('reviewers must be a list of names');
+  return { documents: input.documents, destination: input.destination, reviewers: reviewers.map((r) => r.trim()), remindAfterMs, decideWithinMs, defaultDecision, title: input.title };
+}
+
+const textOf = (r: LlmResult) =>
+  r.content
+    .filter((b) => b.type === 'text')
+    .map((b) => (b as { text: string }).text)
+    .join('\n')
+    .trim();
+
+/** The model was asked for JSON; take the first object in its answer, or its prose as the summary. */
+function parseAnalysis(name: string, text: string): DocumentAnalysis & { title?: string } {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start !== -1 && end > start) {
+    try {
+      const v = JSON.parse(text.slice(start, end + 1)) as { title?: unknown; summary?: unknown; key_points?: unknown };
+      return {
+        name,
+        ok: true,
+        title: typeof v.title === 'string' ? v.title : undefined,
+        summary: typeof v.summary === 'string' ? v.summary : text,
+        keyPoints: Array.isArray(v.key_points) ? v.key_points.filter((p): p is string => typeof p === 'string') : [],
+      };
+    } catch {
+      // not JSON after all: keep the prose
+    }
+  }
+  return { name, ok: true, summary: text, keyPoints: [] };
+}
+
+function addUsage(u: UsageSummary, r: LlmResult): void {
+  u.total.inputTokens += r.usage.inputTokens;
+  u.total.outputTokens += r.usage.outputTokens;
+  const m = (u.byModel[r.model] ??= { inputTokens: 0, outputTokens: 0 });
+  m.inputTokens += r.usage.inputTokens;
+  m.outputTokens += r.usage.outputTokens;
+}
+
+export async function publishWorkflow(input: PublishInput): Promise<PublishResult> {
+  const v = validate(input);
+  const info = workflowInfo();
+  const keyOf = (activityId: string) => idempotencyKey(info.workflowId, info.runId, activityId);
+  const tracksStatus = info.typedSearchAttributes.get(BraidStatus) !== undefined;
+
+  let stage: PublishStage = 'checking';
+  let report: string | undefined = undefined; // set once written; the status query reads it before
+  let analyses: DocumentAnalysis[] = [];
+  let error: string | undefined;
+  const effects: EffectRecord[] = [];
+  const compensations: EffectRecord[] = [];
+  const setStage = (s: PublishStage) => {
+    stage = s;
+    if (tracksStatus) upsertSearchAttributes([{ key: BraidStatus, value: s }]);
+  };
+  const doing: Partial<Record<PublishStage, string>> = { checking: 'checking the destination', analyzing: 'analysing the documents', reporting: 'writing the report' };
+  const gate = new ApprovalGate(v.reviewers, () => doing[stage] ?? stage);
+  setHandler(publishStatusQuery, () => ({
+    stage,
+    destination: v.destination,
+    documents: v.documents.map((d) => d.name),
+    analyses,
+    report,
+    decision: gate.decision,
+    remindAt: gate.remindAt,
+    decideBy: gate.decideBy,
+    escalated: gate.escalated,
+    ignoredSignals: gate.ignoredSignals,
+    effects,
+    compensations,
+    error,
+  }));
+  const fail = (type: string, message: string, cause?: unknown): never => {
+    error = message;
+    setStage('failed');
+    throw ApplicationFailure.create({ type, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
+  };
+
+  try {
+    await check.checkDestination(v.destination);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    fail(PublishFailure.DestinationUnreachable, causeMessage(err), err);
+  }
+
+  // 1. Analyse every document at once; results stay in document order whatever finishes first.
+  setStage('analyzing');
+  const usage: UsageSummary = { total: { inputTokens: 0, outputTokens: 0 }, byModel: {} };
+  let simulated = false;
+  const settled = await fanOut(v.documents, async (doc) => {
+    const r = await llm.llmTurn({
+      role: 'fast',
+      system: 'You review documents before they are published. Be factual and brief.',
+      messages: [
+        {
+          role: 'user',
+          content: `Analyse the document below for a publication review. Respond with a JSON object of this shape: {"title": "…", "summary": "…", "key_points": ["…"]}\n\nDocument "${doc.name}":\n${doc.text.slice(0, ANALYSIS_CHARS)}`,
+        },
+      ],
+    });
+    addUsage(usage, r);
+    simulated ||= r.simulated;
+    return parseAnalysis(doc.name, textOf(r));
+  });
+  const parsed = settled.map((s, i) => (s.ok ? s.value : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) }));
+  analyses = parsed.map(({ name, ok, summary, keyPoints, error: e }) => ({ name, ok, summary, keyPoints, ...(e ? { error: e } : {}) }));
+  if (analyses.every((a) => !a.ok)) fail(PublishFailure.AnalysisFailed, `every document analysis failed; first error: ${analyses[0]!.error}`);
+  for (const a of analyses.filter((x) => !x.ok)) log.warn('document analysis failed; the report says so', { document: a.name, error: a.error });
+
+  // 2. One report from all analyses, by the capable model.
+  setStage('reporting');
+  const title = v.title ?? parsed.find((a) => a.title)?.title ?? `Report on ${v.documents.length} document(s)`;
+  const brief = analyses
+    .map((a) => (a.ok ? `## ${a.name}\nSummary: ${a.summary}\nKey points:\n${a.keyPoints.map((p) => `- ${p}`).join('\n')}` : `## ${a.name}\n(analysis failed: ${a.error})`))
+    .join('\n\n');
+  let written: LlmResult;
+  try {
+    written = await llm.llmTurn({
+      role: 'capable',
+      system: 'You write concise publication reports in Markdown.',
+      messages: [{ role: 'user', content: `Write a publication report titled "${title}" from these document analyses: an overview, then what each document contributes.\n\n${brief}` }],
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return fail(PublishFailure.ReportFailed, `the report could not be written: ${causeMessage(err)}`, err);
+  }
+  addUsage(usage, written);
+  simulated ||= written.simulated;
+  report = `# ${title}\n\n${textOf(written)}`;
+
+  // 3. Wait for a human.
+  setStage('awaiting_approval');
+  const decision = await gate.wait({
+    remindAfterMs: v.remindAfterMs,
+    decideWithinMs: v.decideWithinMs,
+    defaultDecision: v.defaultDecision,
+    remind: async (decideBy) => {
+      effects.push(await effect('remind-reviewers').remindReviewers({ destination: v.destination, title, reviewers: v.reviewers, decideBy, defaultDecision: v.defaultDecision }));
+    },
+  });
+  const result = (outcome: PublishResult['outcome']): PublishResult => ({ outcome, decision, report: report!, analyses, effects, usage, simulated });
+  if (decision.verdict === 'reject') {
+    setStage('rejected');
+    return result('rejected');
+  }
+
+  // 4. Publish as a saga: every step registered with its compensation before it runs.
+  setStage('publishing');
+  const saga = new Saga<EffectRecord>();
+  const [store, notify, index] = PUBLISH_STEPS;
+  const pub = { destination: v.destination, title, report };
+  const compensation = (s: (typeof PUBLISH_STEPS)[number], run: (target: { destination: string; target: string }) => Promise<EffectRecord>) => ({
+    name: s.undo,
+    run: () => run({ destination: v.destination, target: keyOf(s.step) }),
+  });
+  try {
+    const stored = await saga.step(store.step, () => effect(store.step).storeReport(pub), compensation(store, (t) => undo(store.undo).retractReport(t)));
+    effects.push(stored);
+    effects.push(
+      await saga.step(notify.step, () => effect(notify.step).postNotification({ ...pub, reportKey: stored.key }), compensation(notify, (t) => undo(notify.undo).retractNotification(t))),
+    );
+    effects.push(await saga.step(index.step, () => effect(index.step).indexReport({ ...pub, reportKey: stored.key }), compensation(index, (t) => undo(index.undo).unindexReport(t))));
+  } catch (err) {
+    const failedStep = saga.current ?? 'publishing';
+    const cause = isCancellation(err) ? 'the run was cancelled' : causeMessage(err);
+    setStage('compensating');
+    const outcomes = await saga.compensate();
+    for (const o of outcomes) if (o.value) compensations.push(o.value);
+    const stuck = outcomes.filter((o) => !o.ok);
+    const undone = outcomes.map((o) => o.name).join(', ');
+    if (stuck.length) {
+      error = `publication failed at ${failedStep} (${cause}); compensation failed for ${stuck.map((o) => `${o.name}: ${o.error}`).join('; ')} — undo by hand`;
+      setStage('failed');
+      if (isCancellation(err)) throw err;
+      throw ApplicationFailure.create({ type: PublishFailure.CompensationFailed, message: error, nonRetryable: true, cause: err as Error, details: [{ compensations, stuck }] });
+    }
+    error = `publication failed at ${failedStep} (${cause}); compensated in reverse order: ${undone}`;
+    setStage('compensated');
+    if (isCancellation(err)) throw err;
+    throw ApplicationFailure.create({ type: PublishFailure.Compensated, message: error, nonRetryable: true, cause: err as Error, details: [{ compensations }] });
+  }
+  setStage('published');
+  return result('published');
+}
