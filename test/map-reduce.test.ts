@@ -4,9 +4,8 @@
  * run (read back from the server), blob references instead of payloads, same-input-same-run,
  * continue-as-new and cancellation.
  */
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import fs from 'node:fs';
@@ -17,6 +16,7 @@ import { createMapReduceActivities } from '../src/activities/map-reduce';
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
+import { treeStats } from '../src/summarize/tree-stats';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
 import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
@@ -146,7 +146,7 @@ describe('map-reduce', () => {
     const r = await handle.result();
     expect(r.complete).toBe(true);
     expect(r.reduceLevels).toBe(4); // 2000 results → 200 → 20 → 2 → 1
-    const stats = await treeStats(handle);
+    const stats = await treeStats(h.client, handle.workflowId, { keepText: true });
     console.log(`2,000 chunks: ${stats.workflows} workflows, largest history ${stats.maxEvents} events, most pending ${stats.maxPending}, largest payload ${stats.maxPayloadBytes} bytes`);
     expect(stats.workflows).toBeGreaterThan(8);
     expect(stats.maxEvents).toBeLessThanOrEqual(10_240);
@@ -177,50 +177,3 @@ describe('map-reduce', () => {
     expect(['CANCELLED', 'TERMINATED']).toContain(child.status.name);
   });
 });
-
-interface TreeStats {
-  workflows: number;
-  maxEvents: number;
-  maxPending: number;
-  maxPayloadBytes: number;
-  text: string;
-}
-
-/** Walks the run's tree of child workflows on the server and measures each history. */
-async function treeStats(root: WorkflowHandle): Promise<TreeStats> {
-  const stats: TreeStats = { workflows: 0, maxEvents: 0, maxPending: 0, maxPayloadBytes: 0, text: '' };
-  const visit = async (id: string) => {
-    const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
-    stats.workflows++;
-    stats.maxEvents = Math.max(stats.maxEvents, events.length);
-    let pending = 0;
-    const children: string[] = [];
-    for (const e of events as temporal.api.history.v1.IHistoryEvent[]) {
-      if (e.activityTaskScheduledEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes) pending++;
-      if (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes || e.activityTaskCanceledEventAttributes) pending--;
-      if (e.childWorkflowExecutionCompletedEventAttributes || e.childWorkflowExecutionFailedEventAttributes || e.childWorkflowExecutionCanceledEventAttributes || e.childWorkflowExecutionTerminatedEventAttributes || e.childWorkflowExecutionTimedOutEventAttributes) pending--;
-      stats.maxPending = Math.max(stats.maxPending, pending);
-      const started = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
-      if (started) children.push(started);
-      for (const payloads of payloadsOf(e)) for (const p of payloads) stats.maxPayloadBytes = Math.max(stats.maxPayloadBytes, p.data?.length ?? 0);
-    }
-    if (stats.text.length < 5_000_000) stats.text += JSON.stringify(events.map((e) => payloadsOf(e).flat().map((p) => Buffer.from(p.data ?? []).toString('utf8'))));
-    for (const c of children) await visit(c);
-  };
-  await visit(root.workflowId);
-  return stats;
-}
-
-function payloadsOf(e: temporal.api.history.v1.IHistoryEvent): temporal.api.common.v1.IPayload[][] {
-  const all = [
-    e.workflowExecutionStartedEventAttributes?.input,
-    e.activityTaskScheduledEventAttributes?.input,
-    e.activityTaskCompletedEventAttributes?.result,
-    e.startChildWorkflowExecutionInitiatedEventAttributes?.input,
-    e.childWorkflowExecutionCompletedEventAttributes?.result,
-    e.workflowExecutionCompletedEventAttributes?.result,
-    e.workflowExecutionSignaledEventAttributes?.input,
-    e.signalExternalWorkflowExecutionInitiatedEventAttributes?.input,
-  ];
-  return all.filter((p): p is temporal.api.common.v1.IPayloads => Boolean(p?.payloads)).map((p) => p.payloads!);
-}

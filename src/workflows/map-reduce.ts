@@ -48,7 +48,7 @@ import {
   type TreeOptions,
 } from '../shared/summarize';
 import type { TokenUsage } from '../shared/types';
-import { runLanes } from './lanes';
+import { slidingWindow } from './window';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './map-reduce-plan';
 
 const item = proxyActivities<Activities>({
@@ -103,14 +103,16 @@ export async function mapReduceNode(input: NodeInput): Promise<NodeResult> {
 }
 
 async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
-  const results: NodeResult[] = [];
-  await runLanes(plan.children.length, plan.lanes, async (i, lane) => {
-    const range = plan.children[i]!;
-    results[i] = await executeChild(mapReduceNode, {
+  const settled = await slidingWindow(plan.children, plan.lanes, (range, _i, lane) =>
+    executeChild(mapReduceNode, {
       workflowId: `${input.rootId}/${input.phase}-${input.level}/${range.start}-${range.end}`,
       args: [{ ...input, range, budget: plan.laneBudgets[lane]! }],
-    });
-  });
+    }),
+  );
+  // A child that failed is an infrastructure failure (its items' own failures are inside its parts).
+  const failed = settled.find((s) => !s.ok);
+  if (failed && !failed.ok) throw failed.error;
+  const results = settled.map((s) => (s.ok ? s.value : undefined)!);
   const usage = { inputTokens: 0, outputTokens: 0 };
   results.forEach((r) => addUsage(usage, r.usage));
   return { parts: results.flatMap((r) => r.parts), usage, simulated: results.some((r) => r.simulated) };
@@ -119,7 +121,6 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
 async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const { start, end } = input.range;
   const n = end - start;
-  const entries: PartFile['entries'] = [];
   const usage = { inputTokens: 0, outputTokens: 0 };
   let simulated = false;
   const groups = input.phase === 'reduce' ? groupRanges(input.job.inputCount, input.job.group) : [];
@@ -144,28 +145,28 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
     }
   })();
 
-  const work = runLanes(n, lanes, async (k) => {
-    const index = start + k;
-    try {
+  const indexes = Array.from({ length: n }, (_, k) => start + k);
+  const work = slidingWindow(
+    indexes,
+    lanes,
+    (index) => {
       const g = groups[index];
-      const out =
-        input.phase === 'map'
-          ? await item.mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
-          : await item.reduceGroup({ levelRef: input.job.inputRef, start: g!.start, count: g!.end - g!.start, level: input.level, final: false, task: input.job.task });
-      entries[k] = { ok: true, ref: out.ref };
-      addUsage(usage, out.usage);
-      simulated ||= out.simulated;
-      pending.done++;
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      entries[k] = { ok: false, reason: reasonOf(err) };
-      pending.failed++;
-    }
-  }).finally(() => {
+      return input.phase === 'map'
+        ? item.mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
+        : item.reduceGroup({ levelRef: input.job.inputRef, start: g!.start, count: g!.end - g!.start, level: input.level, final: false, task: input.job.task });
+    },
+    { onSettle: (_index, ok) => void (ok ? pending.done++ : pending.failed++) },
+  ).finally(() => {
     finished = true;
   });
   // Joined, so a cancellation rejecting both is handled once, not left unhandled in the reporter.
-  await Promise.all([work, reporter]);
+  const [settled] = await Promise.all([work, reporter]);
+  const entries: PartFile['entries'] = settled.map((s) => (s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: reasonOf(s.error) }));
+  for (const s of settled) {
+    if (!s.ok) continue;
+    addUsage(usage, s.value.usage);
+    simulated ||= s.value.simulated;
+  }
   const ref = await store.savePart({ start, end, entries });
   return { parts: [{ start, end, ref }], usage, simulated };
 }

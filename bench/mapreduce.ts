@@ -1,0 +1,148 @@
+/**
+ * `npm run bench -- mapreduce`: N chunks (default 1,000 and 10,000), every model call taking L
+ * (default 1 s) at the simulator, C calls in flight (default 200). In one run per N it measures
+ * Braid's makespan through the real server, the same work as a plain Promise.all + p-limit loop
+ * without Temporal, and the ideal ⌈N/C⌉·L plus ⌈groups/C⌉·L per reduce level; then reads every
+ * history of Braid's run back from the server for the largest history and the most pending.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import Table from 'cli-table3';
+import { benchTemporal } from './harness';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt, type PartialResult } from '../src/activities/map-reduce-prompts';
+import { FsBlobStore, putJson } from '../src/blobs/store';
+import { tableStyle } from '../src/cli/render';
+import { readConfig } from '../src/config';
+import { SUMMARIZE_WORKFLOW, type CorpusManifest, type ManifestChunk } from '../src/shared/summarize';
+import { Simulator } from '../src/simulator';
+import { treeStats } from '../src/summarize/tree-stats';
+import { ToolRegistry } from '../src/tools';
+import type { summarizeCorpus } from '../src/workflows';
+import { groupRanges, reduceLevels } from '../src/workflows/map-reduce-plan';
+import { createBraidWorker } from '../src/worker';
+
+export interface MapReduceBenchOptions {
+  sizes: number[];
+  latencyMs: number;
+  concurrency: number;
+  group: number;
+  json: boolean;
+}
+
+const TASK = 'Summarise what changed in each region.';
+
+async function plainMapReduce(claude: Anthropic, model: { fast: string; capable: string }, chunks: { chunk: ManifestChunk; text: string }[], c: number, group: number): Promise<number> {
+  const t0 = Date.now();
+  const limit = pLimit(c);
+  const call = async (system: string, content: string, m: string) => {
+    const msg = await claude.messages.stream({ model: m, max_tokens: 700, system, messages: [{ role: 'user', content }] }).finalMessage();
+    return parseReply(msg.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), m);
+  };
+  let level: PartialResult[] = await Promise.all(
+    chunks.map(({ chunk, text }) =>
+      limit(async () => ({ kind: 'map' as const, level: 0, ...(await call(MAP_SYSTEM, mapPrompt(TASK, chunk, text), model.fast)), chunks: 1, chunkIds: [chunk.id], sources: [] })),
+    ),
+  );
+  let n = 1;
+  do {
+    const groups = groupRanges(level.length, group);
+    const final = groups.length === 1;
+    const inputs = level;
+    level = await Promise.all(
+      groups.map((g) =>
+        limit(async () => {
+          const part = inputs.slice(g.start, g.end);
+          const reply = await call(REDUCE_SYSTEM, reducePrompt(TASK, part, final), final ? model.capable : model.fast);
+          return { kind: 'reduce' as const, level: n, ...reply, chunks: part.reduce((a, r) => a + r.chunks, 0), chunkIds: [], sources: [] };
+        }),
+      ),
+    );
+    n++;
+  } while (level.length > 1);
+  return Date.now() - t0;
+}
+
+export async function mapReduceBench(o: MapReduceBenchOptions) {
+  const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-bench-mr-'));
+  const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.latencyMs, perTokenMs: 0 } });
+  const temporal = await benchTemporal(log);
+  const native = temporal.native;
+  const client = temporal.client;
+  const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
+  const blobs = new FsBlobStore(path.join(dir, 'blobs'));
+  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-mapreduce', BRAID_BLOB_DIR: blobs.location, BRAID_STREAM_IDLE_TIMEOUT_MS: '60000' });
+  const worker = await createBraidWorker({
+    connection: native,
+    cfg,
+    registry: new ToolRegistry(),
+    blobs,
+    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+    tuning: { maxConcurrentActivityTaskExecutions: o.concurrency + 50, maxCachedWorkflows: 1000 },
+  });
+  const running = worker.run();
+  const rows = [];
+  try {
+    for (const n of o.sizes) {
+      const chunks: { chunk: ManifestChunk; text: string }[] = [];
+      for (let i = 0; i < n; i++) {
+        const text = `Report ${i}: region ${i % 9} grew ${i % 13}% after the ${i % 5 ? 'spring' : 'autumn'} launch; returns fell by ${i % 4} points.`;
+        chunks.push({ text, chunk: { id: `0:${i}`, source: `corpus-${n}.md`, start: i * 120, end: i * 120 + text.length, tokens: Math.ceil(text.length / 4), ref: await blobs.put(text) } });
+      }
+      const manifest: CorpusManifest = { version: 1, chunks: chunks.map((c) => c.chunk), sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }] };
+      const manifestRef = await putJson(blobs, manifest);
+      const levels = reduceLevels(n, o.group);
+      const idealMs = (Math.ceil(n / o.concurrency) + levels.reduce((a, g) => a + Math.ceil(g / o.concurrency), 0)) * o.latencyMs;
+
+      log(`N=${n}: Braid…`);
+      const t0 = Date.now();
+      const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
+        taskQueue: cfg.taskQueue,
+        workflowId: `bench-mr-${n}-${Date.now()}`,
+        args: [{ manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] }],
+      });
+      const result = await handle.result();
+      const braidMs = Date.now() - t0;
+      if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
+      const stats = await treeStats(client, handle.workflowId);
+
+      log(`N=${n}: Promise.all + p-limit(${o.concurrency})…`);
+      const baselineMs = await plainMapReduce(claude, cfg.models, chunks, o.concurrency, o.group);
+      rows.push({
+        n,
+        c: o.concurrency,
+        latencyMs: o.latencyMs,
+        reduceLevels: levels.length,
+        idealMs,
+        braidMs,
+        baselineMs,
+        chunksPerSecond: +((n * 1000) / braidMs).toFixed(1),
+        maxHistoryEvents: stats.maxEvents,
+        maxPending: stats.maxPending,
+        workflows: stats.workflows,
+        maxPayloadBytes: stats.maxPayloadBytes,
+        phases: result.phases,
+      });
+      log(`N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${idealMs} ms`);
+    }
+  } finally {
+    await worker.shutdown();
+    await running;
+    await temporal.close();
+    await sim.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (o.json) {
+    for (const r of rows) console.log(JSON.stringify({ scenario: 'mapreduce', ...r }));
+    return;
+  }
+  const t = new Table({ head: ['N', 'ideal', 'Braid', 'Braid/ideal', 'Promise.all+limit', 'chunks/s', 'largest history', 'most pending', 'workflows'], style: tableStyle() });
+  for (const r of rows) {
+    t.push([r.n, `${r.idealMs} ms`, `${r.braidMs} ms`, (r.braidMs / r.idealMs).toFixed(2), `${r.baselineMs} ms`, r.chunksPerSecond, `${r.maxHistoryEvents} events`, r.maxPending, r.workflows]);
+  }
+  console.log(t.toString());
+  console.log(`L = ${o.latencyMs} ms per model call, C = ${o.concurrency}, groups of ${o.group}; ideal = ⌈N/C⌉·L + Σ levels ⌈groups/C⌉·L`);
+}

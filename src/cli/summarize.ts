@@ -1,0 +1,163 @@
+/**
+ * `braid summarize`, `braid watch` and `braid cancel`.
+ *
+ * summarize reads and chunks the inputs here, stores the corpus in the blob store and starts (or
+ * finds) the map-reduce run whose id derives from corpus and task: the same command on the same
+ * files attaches to the running job or returns the finished one, unless --fresh. Progress comes
+ * from the root workflow's query; Ctrl-C detaches and the job goes on.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import cliProgress from 'cli-progress';
+import pc from 'picocolors';
+import { FsBlobStore } from '../blobs/store';
+import { config } from '../config';
+import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type SummarizeInput, type SummarizeProgress, type SummarizeResult } from '../shared/summarize';
+import { buildCorpus, summarizeWorkflowId } from '../summarize/corpus';
+import { webUiLink, type Target } from '../temporal/connection';
+import { BraidKind } from '../temporal/search-attributes';
+import type { summarizeCorpus } from '../workflows';
+import { UsageError } from './errors';
+import { followRun } from './follow';
+import { ms } from './render';
+
+export interface SummarizeOptions {
+  task: string;
+  concurrency: number;
+  group: number;
+  tolerate: number;
+  chunkTokens: number;
+  fresh?: boolean;
+  json?: boolean;
+}
+
+export interface Started {
+  handle: WorkflowHandle<typeof summarizeCorpus>;
+  /** 'new' run, 'attached' to a running one, or 'finished' earlier. */
+  how: 'new' | 'attached' | 'finished';
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+export interface Prepared {
+  input: SummarizeInput;
+  workflowId: string;
+}
+
+/** Reads, checks and chunks the inputs into the blob store; fails before anything starts when nothing is readable. */
+export async function prepareSummarize(inputs: string[], o: SummarizeOptions, quiet = false): Promise<Prepared> {
+  if (!o.task.trim()) throw new UsageError('--task is empty: say what to do with the documents');
+  const corpus = await buildCorpus(inputs, new FsBlobStore(config().blobDir), { maxTokens: o.chunkTokens });
+  if (!corpus.chunkCount) {
+    const why = corpus.badFiles.map((b) => `${b.path}: ${b.reason}`).join('; ');
+    throw new UsageError(`nothing to summarize${why ? ` (${why})` : ''}`);
+  }
+  for (const b of corpus.badFiles) if (!quiet) say(`${pc.yellow('skipped')} ${b.path}: ${b.reason}`);
+  if (!quiet) say(pc.dim(`${corpus.sourceCount} file(s), ${corpus.chunkCount} chunk(s), ~${corpus.tokens} tokens`));
+  const input: SummarizeInput = {
+    manifestRef: corpus.manifestRef,
+    chunkCount: corpus.chunkCount,
+    sourceCount: corpus.sourceCount,
+    task: o.task.trim(),
+    concurrency: o.concurrency,
+    group: o.group,
+    tolerate: o.tolerate,
+    badFiles: corpus.badFiles,
+  };
+  return { input, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
+}
+
+export async function startSummarize(client: Client, { input, workflowId }: Prepared, fresh = false): Promise<Started> {
+  let how: Started['how'] = 'new';
+  if (!fresh) {
+    try {
+      const d = await client.workflow.getHandle(workflowId).describe();
+      if (d.status.name === 'RUNNING') how = 'attached';
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  try {
+    const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
+      taskQueue: config().taskQueue,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: new TypedSearchAttributes([{ key: BraidKind, value: 'summarize' }]),
+      // Same input, same run: join a running job, return a completed one, retry a failed one.
+      workflowIdConflictPolicy: fresh ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
+      workflowIdReusePolicy: fresh ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+    return { handle, how };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: client.workflow.getHandle<typeof summarizeCorpus>(workflowId), how: 'finished' };
+    throw err;
+  }
+}
+
+function bar(): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    {
+      format: ' {phase} |{bar}| {value}/{total} {unit} · {failed} failed · {rate}/s · ETA {eta_formatted}',
+      barsize: 28,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+}
+
+/** Follows a summarize run to its end with a progress bar; Ctrl-C detaches. */
+export async function followSummarize(handle: WorkflowHandle<typeof summarizeCorpus>, target: Target, json: boolean): Promise<SummarizeResult> {
+  const link = webUiLink(handle.workflowId, undefined, target);
+  if (!json) say(`${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}`);
+  const b = json ? undefined : bar();
+  let shown = '';
+  const render = (p: SummarizeProgress) => {
+    const key = p.phase === 'map' ? 'map' : `reduce ${p.level}/${p.levels}`;
+    const [value, total, failed] = p.phase === 'map' ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed] : [p.levelGroups.done, p.levelGroups.total, 0];
+    const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
+    const payload = { phase: key.padEnd(10), unit: p.phase === 'map' ? 'chunks' : 'groups', failed, rate: p.phase === 'map' ? (value / secs).toFixed(1) : '–' };
+    if (key !== shown) {
+      // Close the finished phase on its final count (the map's stays in the query during reduce).
+      if (shown === 'map') b?.update(p.chunks.done + p.chunks.failed, { failed: p.chunks.failed });
+      else if (shown) b?.update(b.getTotal());
+      if (shown) b?.stop();
+      b?.start(Math.max(1, total), value, payload);
+      shown = key;
+    } else b?.update(value, payload);
+  };
+  const result = await followRun(handle, {
+    tick: b
+      ? async () => {
+          const p = await handle.query(summarizeProgressQuery);
+          if (p.phase !== 'done') render(p);
+        }
+      : undefined,
+    everyMs: 500,
+    stop: (finished) => {
+      if (finished && shown) b?.update(b.getTotal());
+      b?.stop();
+    },
+    detachHint: `the job goes on in Temporal: braid watch ${handle.workflowId}`,
+  });
+  return result;
+}
+
+export function printSummary(workflowId: string, r: SummarizeResult, json: boolean, webUi?: string): void {
+  if (json) return void process.stdout.write(`${JSON.stringify({ workflowId, webUi, ...r })}\n`);
+  const model = r.simulated ? pc.yellow('simulated model (no ANTHROPIC_API_KEY set)') : 'Claude';
+  console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}`);
+  if (r.points.length) console.log(r.points.map((p) => `  • ${p}`).join('\n'));
+  console.log(`\n${pc.bold('Sources')}`);
+  for (const c of r.citations) console.log(`  ${c.source}: ${c.ranges.map(([a, b]) => `${a}-${b}`).join(', ')}`);
+  if (!r.complete) {
+    console.log(pc.yellow(`\nINCOMPLETE: ${r.missing.length} chunk(s) are missing from this answer:`));
+    for (const m of r.missing) console.log(pc.yellow(`  ${m.chunkId} ${m.source}:${m.start}-${m.end} — ${m.reason}`));
+  }
+  if (r.badFiles.length) console.log(pc.yellow(`\nSkipped files:\n${r.badFiles.map((b) => `  ${b.path}: ${b.reason}`).join('\n')}`));
+  const phases = r.phases.map((p) => `${p.name} ${p.items} in ${ms(p.ms)}`).join(' · ');
+  console.log(`\n${r.chunks} chunks · ${r.reduceLevels} reduce level(s) · ${ms(r.totalMs)} · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out\n${pc.dim(phases)}`);
+  if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
+}
