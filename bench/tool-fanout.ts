@@ -7,14 +7,12 @@
  * plus the model turns as measured in the baseline.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import Table from 'cli-table3';
+import { benchTemporal } from './harness';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
 import { AGENT_WORKFLOW, type AgentResult } from '../src/shared/agent';
 import { Simulator } from '../src/simulator';
-import { startEphemeralServer } from '../src/temporal/dev-server';
 import { defineTool, ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
 import { plainAgent } from './plain-agent';
@@ -55,15 +53,13 @@ function remoteTools(sim: Simulator, latencies: number[]): ToolRegistry {
 }
 
 export async function toolFanout(o: FanoutOptions) {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
   const tools = Object.fromEntries(o.toolLatenciesMs.map((ms, i) => [`source_${i + 1}`, ms]));
   const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.modelTtftMs, perTokenMs: 1, tools } });
   log(`simulator ${sim.url}: model first token ${o.modelTtftMs} ms + 1 ms/token; tools ${o.toolLatenciesMs.join(', ')} ms`);
-  const server = await startEphemeralServer({ log });
-  const native = await NativeConnection.connect({ address: server.address });
-  const connection = await Connection.connect({ address: server.address });
-  const env = { client: new Client({ connection }) };
+  const temporal = await benchTemporal(log);
+  const native = temporal.native;
+  const env = { client: temporal.client };
   const registry = remoteTools(sim, o.toolLatenciesMs);
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 });
   const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-fanout' });
@@ -89,9 +85,7 @@ export async function toolFanout(o: FanoutOptions) {
   } finally {
     await worker.shutdown();
     await running;
-    await connection.close();
-    await native.close();
-    await server.close();
+    await temporal.close();
     await sim.close();
   }
   const result = {

@@ -2,19 +2,23 @@
  * `npm run demo`: the whole of Braid on one machine. Starts (or reuses) the local Temporal server,
  * uses Claude when ANTHROPIC_API_KEY is set and the model simulator otherwise, runs a worker in
  * this process, asks the showcase question, prints the answer with its per-branch timing table and
- * Web UI link, then stops the worker but leaves the server up so the run can be inspected.
+ * Web UI link, summarizes the bundled handbook with the map-reduce workflow, then stops the worker but leaves the server up so the run can be inspected.
  */
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import pc from 'picocolors';
+import path from 'node:path';
 import { ask, printOutcome } from '../src/cli/ask';
+import { followSummarize, prepareSummarize, printSummary, startSummarize } from '../src/cli/summarize';
 import { devServerOptions } from '../src/cli/server';
 import { config } from '../src/config';
-import { connectClient, connectWorker, temporalTarget } from '../src/temporal/connection';
+import { connectClient, connectWorker, temporalTarget, webUiLink } from '../src/temporal/connection';
 import { startDevServer } from '../src/temporal/dev-server';
 import { createBraidWorker } from '../src/worker';
 
 export const SHOWCASE_QUESTION =
   'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?';
+
+const SUMMARIZE_TASK = 'What must a customer know about returns, shipping and support? Cite the handbook.';
 
 const step = (line: string) => process.stderr.write(`${pc.cyan('▸')} ${line}\n`);
 
@@ -42,6 +46,13 @@ async function main(): Promise<void> {
     step(`braid ask "${SHOWCASE_QUESTION}"`);
     const outcome = await ask(client, target, { question: SHOWCASE_QUESTION });
     printOutcome(outcome, false);
+
+    step(`braid summarize data/docs --task "${SUMMARIZE_TASK}"`);
+    const prepared = await prepareSummarize([path.join(__dirname, '..', 'data', 'docs')], { task: SUMMARIZE_TASK, concurrency: 16, group: 4, tolerate: 0, chunkTokens: 300 });
+    const { handle, how } = await startSummarize(client, prepared);
+    if (how === 'finished') step('this exact job ran before, so Braid returns its result instead of redoing the work (add --fresh to the CLI to start over)');
+    const summary = await followSummarize(handle, target, false);
+    printSummary(handle.workflowId, summary, false, webUiLink(handle.workflowId, undefined, target));
   } finally {
     await worker.shutdown();
     await running;

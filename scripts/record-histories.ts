@@ -16,7 +16,14 @@ import { Simulator } from '../src/simulator';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { createDefaultRegistry, defineTool } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
+import { publishScenarioStores, recordPublishHistories } from '../test/fixtures/publish-histories';
 import Anthropic from '@anthropic-ai/sdk';
+import os from 'node:os';
+import { FLOW_HEALTH_WORKFLOW, PIPELINE_WORKFLOW } from '../src/shared/pipeline';
+import type { FaultRule } from '../src/simulator';
+import { FsBlobStore } from '../src/blobs/store';
+import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
+import { buildCorpus } from '../src/summarize/corpus';
 
 const scenarios: Record<string, AgentInput> = {
   'tool-agent-showcase': {
@@ -25,29 +32,69 @@ const scenarios: Record<string, AgentInput> = {
   'tool-agent-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
 };
 
+/** Scenarios of other workflows; `children` names child workflows whose histories are recorded too. */
+const workflowScenarios: Record<string, { workflow: string; args: unknown[]; faults?: FaultRule[]; children?: string[] }> = {
+  'pipeline-gate-and-retry': {
+    workflow: PIPELINE_WORKFLOW,
+    args: [{ topics: ['Solar power in cities', 'poison-once: refused the first time', '#sim answer_tokens=2 always-short'], concurrency: 2, outDir: path.join(os.tmpdir(), 'braid-record-pipeline') }],
+    faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'poison-once' } }],
+    children: ['chain-1', 'chain-3'],
+  },
+  'flow-health': { workflow: FLOW_HEALTH_WORKFLOW, args: [] },
+};
+
+/** `npm run histories:record -- <name…>` records only the named scenarios. */
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: await resolveTemporalCli() }, ip: '127.0.0.1' } });
   const sim = await Simulator.start({ quiet: true, latency: { ttftMs: 20, perTokenMs: 0 } });
+  const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-record-blobs-'));
   const registry = createDefaultRegistry().register(
     defineTool({ name: 'flaky_lookup', description: 'Always fails (for recording a failure path).', input: z.object({}).passthrough(), handler: async () => { throw new Error('lookup service unavailable'); } }),
   );
   const w = await createBraidWorker({
     connection: env.nativeConnection,
-    cfg: readConfig({ BRAID_TASK_QUEUE: 'record' }),
+    cfg: readConfig({ BRAID_TASK_QUEUE: 'record', BRAID_BLOB_DIR: blobDir }),
     registry,
     model: { claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }), simulated: true, endpoint: sim.url, close: async () => {} },
+    publishStores: publishScenarioStores(),
   });
   const client: Client = env.client;
+  // The summarize scenario needs its corpus in the worker's blob store before it starts.
+  const corpus = await buildCorpus([path.join(__dirname, '..', 'data', 'docs', 'refunds-and-returns.md'), path.join(__dirname, '..', 'data', 'docs', 'shipping.md')], new FsBlobStore(blobDir), { maxTokens: 120 });
+  workflowScenarios['summarize-two-docs'] = {
+    workflow: SUMMARIZE_WORKFLOW,
+    args: [{ manifestRef: corpus.manifestRef, chunkCount: corpus.chunkCount, sourceCount: corpus.sourceCount, task: 'Summarise returns and shipping.', concurrency: 8, group: 4, tolerate: 0, badFiles: [] }],
+    children: ['map-0', 'reduce-1'],
+  };
   const dir = path.join(__dirname, '..', 'test', 'histories');
   fs.mkdirSync(dir, { recursive: true });
   await w.worker.runUntil(async () => {
     for (const [name, input] of Object.entries(scenarios)) {
+      if (!wanted(name)) continue;
       const handle = await client.workflow.start(AGENT_WORKFLOW, { taskQueue: 'record', workflowId: name, args: [input] });
       await handle.result();
       fs.writeFileSync(path.join(dir, `${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
       console.log(`recorded ${name}`);
     }
+    for (const [name, s] of Object.entries(workflowScenarios)) {
+      if (!wanted(name)) continue;
+      sim.configure({ faults: s.faults ?? [] });
+      // The replay test replays each file with its file name as the workflow id, so a parent whose
+      // child ids derive from its own id is recorded under that name.
+      const handle = await client.workflow.start(s.workflow, { taskQueue: 'record', workflowId: `${name}.json`, args: s.args });
+      await handle.result();
+      const files = [[`${name}.json`, `${name}.json`], ...(s.children ?? []).map((c) => [`${name}.json/${c}`, `${name}--${c}.json`])];
+      for (const [id, file] of files) {
+        fs.writeFileSync(path.join(dir, file!), `${historyToJSON(await client.workflow.getHandle(id!).fetchHistory())}\n`);
+        console.log(`recorded ${file}`);
+      }
+    }
+    sim.configure({ faults: [] });
+    await recordPublishHistories(client, 'record', dir, wanted);
   });
   await sim.close();
   await env.teardown();

@@ -5,11 +5,20 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { config } from './config';
-import { ask, printOutcome, workerPollers } from './cli/ask';
+import { ask, followAgent, printOutcome } from './cli/ask';
+import { followSummarize, prepareSummarize, printSummary, startSummarize, type SummarizeOptions } from './cli/summarize';
+import { AGENT_WORKFLOW } from './shared/agent';
+import { SUMMARIZE_WORKFLOW } from './shared/summarize';
+import type { summarizeCorpus, toolAgent } from './workflows';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { startEmbeddedWorker, withClient } from './cli/embedded-worker';
 import { exitCodeFor, oneLine, UsageError } from './cli/errors';
 import { listRuns } from './cli/runs';
+import { approveCommand, pendingCommand, publishCommand, rejectCommand } from './cli/publish';
 import { serverCommand } from './cli/server';
-import { connectClient, connectWorker, temporalTarget } from './temporal/connection';
+import { pipelineCommand } from './cli/pipeline';
+import { healthCommand } from './cli/health';
+import { connectClient, temporalTarget, webUiLink } from './temporal/connection';
 import { createDefaultRegistry } from './tools';
 
 function positiveInt(max: number) {
@@ -18,6 +27,30 @@ function positiveInt(max: number) {
     if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
     return n;
   };
+}
+
+function intIn(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function percentage(value: string): number {
+  const n = Number(value.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage from 0 to 100');
+  return n;
+}
+
+/** The run's workflow type, or a one-line error when there is no such run. */
+async function workflowType(client: Client, workflowId: string): Promise<string> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).type;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no run with id ${workflowId}`);
+    throw err;
+  }
 }
 
 const program = new Command('braid')
@@ -40,18 +73,78 @@ program
   .action(async (words: string[], o: { json?: boolean; maxTurns: number; tools?: string[]; fast?: boolean; id?: string; withWorker?: boolean }) => {
     const question = words.join(' ').trim();
     if (!question) throw new UsageError('the question is empty: braid ask "<question>"');
-    const target = temporalTarget();
-    const client = await connectClient(target);
-    let embedded: Awaited<ReturnType<typeof startEmbeddedWorker>> | undefined;
-    try {
-      if (o.withWorker) embedded = await startEmbeddedWorker(target);
-      else if ((await workerPollers(client, config().taskQueue)) === 0) {
-        throw new Error(`no worker is polling task queue "${config().taskQueue}" on ${target.address}; start one with \`braid worker\`, or add --with-worker`);
-      }
+    await withClient(o.withWorker, async (client, target) => {
       const outcome = await ask(client, target, { question, maxTurns: o.maxTurns, tools: o.tools, role: o.fast ? 'fast' : 'capable', json: o.json, workflowId: o.id });
       printOutcome(outcome, Boolean(o.json));
+    });
+  });
+
+program
+  .command('summarize')
+  .description('map-reduce over documents: chunks analysed in parallel, results reduced in a tree')
+  .argument('<inputs...>', 'files, directories or globs (.txt .md .html .json .pdf)')
+  .requiredOption('--task <instruction>', 'what to do with the documents')
+  .option('--concurrency <n>', 'model calls in flight across the job (1-10000)', positiveInt(10_000), 32)
+  .option('--group <n>', 'results combined per reduce call (2-100)', intIn(2, 100), 10)
+  .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
+  .option('--chunk-tokens <n>', 'token budget per chunk (100-8000)', intIn(100, 8000), 800)
+  .option('--fresh', 'start a new run even if this exact job ran before')
+  .option('--json', 'print one JSON object with the answer, citations and what is missing')
+  .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
+  .action(async (inputs: string[], o: SummarizeOptions & { withWorker?: boolean }) => {
+    const prepared = await prepareSummarize(inputs, o, Boolean(o.json));
+    await withClient(o.withWorker, async (client, target) => {
+      const { handle, how } = await startSummarize(client, prepared, o.fresh);
+      if (!o.json && how !== 'new') process.stderr.write(pc.dim(how === 'attached' ? 'this exact job is already running: attaching to it (--fresh starts over)\n' : 'this exact job ran before: returning its result (--fresh starts over)\n'));
+      const result = await followSummarize(handle, target, Boolean(o.json));
+      printSummary(handle.workflowId, result, Boolean(o.json), webUiLink(handle.workflowId, undefined, target));
+    });
+  });
+
+program
+  .command('watch')
+  .description('attach to a running job and show its progress (Ctrl-C detaches, the job goes on)')
+  .argument('<workflowId>')
+  .option('--json', 'print the result as one JSON object')
+  .action(async (workflowId: string, o: { json?: boolean }) => {
+    const target = temporalTarget();
+    const client = await connectClient(target);
+    try {
+      const type = await workflowType(client, workflowId);
+      if (type === SUMMARIZE_WORKFLOW) {
+        const handle = client.workflow.getHandle<typeof summarizeCorpus>(workflowId);
+        printSummary(workflowId, await followSummarize(handle, target, Boolean(o.json)), Boolean(o.json), webUiLink(workflowId, undefined, target));
+      } else if (type === AGENT_WORKFLOW) {
+        printOutcome(await followAgent(client.workflow.getHandle<typeof toolAgent>(workflowId), target, Boolean(o.json)), Boolean(o.json));
+      } else {
+        throw new UsageError(`${workflowId} is a ${type} run; braid watch follows summarize and ask runs`);
+      }
     } finally {
-      await embedded?.stop();
+      await client.connection.close();
+    }
+  });
+
+program
+  .command('cancel')
+  .description('cancel a running job cleanly (its children and activities are cancelled too)')
+  .argument('<workflowId>')
+  .action(async (workflowId: string) => {
+    const client = await connectClient();
+    try {
+      await workflowType(client, workflowId);
+      const handle = client.workflow.getHandle(workflowId);
+      const before = await handle.describe();
+      if (before.status.name !== 'RUNNING') throw new Error(`${workflowId} is not running (${before.status.name})`);
+      await handle.cancel();
+      const deadline = Date.now() + 30_000;
+      let status: string = before.status.name;
+      while (status === 'RUNNING' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        status = (await handle.describe()).status.name;
+      }
+      if (status === 'RUNNING') throw new Error(`asked ${workflowId} to cancel; it is still running after 30 s (is a worker up?)`);
+      console.log(`${workflowId}: ${status.toLowerCase()}`);
+    } finally {
       await client.connection.close();
     }
   });
@@ -71,6 +164,12 @@ program
   });
 
 program.addCommand(serverCommand());
+program.addCommand(pipelineCommand().copyInheritedSettings(program));
+program.addCommand(healthCommand().copyInheritedSettings(program));
+program.addCommand(publishCommand().copyInheritedSettings(program));
+program.addCommand(pendingCommand().copyInheritedSettings(program));
+program.addCommand(approveCommand().copyInheritedSettings(program));
+program.addCommand(rejectCommand().copyInheritedSettings(program));
 
 program
   .command('worker')
@@ -93,22 +192,6 @@ program
 
 program.addOption(new Option('--no-color', 'disable colours').hideHelp());
 
-async function startEmbeddedWorker(target: ReturnType<typeof temporalTarget>, announce = false) {
-  // Loaded here, not at the top: the worker package (and its bundler) is slow to load and most
-  // commands never need it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createBraidWorker } = require('./worker') as typeof import('./worker');
-  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
-  // A standalone worker logs at INFO; one embedded in `ask` stays quiet unless something goes wrong.
-  Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN') });
-  const connection = await connectWorker(target);
-  const w = await createBraidWorker({ connection, namespace: target.namespace });
-  const model = w.model.simulated ? pc.yellow(`simulated model at ${w.model.endpoint}`) : `Claude (${config().models.fast}, ${config().models.capable})`;
-  const line = `worker on task queue "${config().taskQueue}" at ${target.address}; model: ${model}`;
-  process.stderr.write(`${announce ? 'braid ' : pc.dim('started a ')}${line}\n`);
-  const done = w.run().finally(() => connection.close());
-  return { done, stop: async () => { await w.shutdown(); await done; } };
-}
 
 async function main(argv: string[]): Promise<void> {
   try {

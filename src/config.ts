@@ -12,6 +12,13 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().positive();
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration such as 90s, 15m, 24h, 2d, or plain milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'expected a duration such as 90s, 15m, 24h or 2d')
+  .transform((v) => Number(v.match(/^\d+/)![0]) * UNIT_MS[(v.match(/[a-z]+$/)?.[0] ?? 'ms') as keyof typeof UNIT_MS])
+  .refine((n) => n > 0, 'must be longer than 0');
 
 const schema = z.object({
   ANTHROPIC_API_KEY: z.string().trim().min(1).optional(),
@@ -23,13 +30,50 @@ const schema = z.object({
   BRAID_TASK_QUEUE: z.string().min(1).default('braid'),
   BRAID_DATA_DIR: z.string().min(1).optional(),
   BRAID_FILES_DIR: z.string().min(1).optional(),
+  BRAID_BLOB_DIR: z.string().min(1).optional(),
   BRAID_TEMPORAL_PORT: port.default(7233),
   BRAID_TEMPORAL_UI_PORT: port.default(8233),
   BRAID_WEB_UI_URL: z.url().optional(),
   BRAID_LLM_REQUEST_TIMEOUT_MS: positiveMs.default(120_000),
   BRAID_STREAM_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  // braid publish: where reports go by default, the approval deadlines and the default decision.
+  BRAID_PUBLISH_DB: z.string().min(1).optional(),
+  BRAID_PUBLISH_REMIND_AFTER: duration.default(24 * 3_600_000),
+  BRAID_PUBLISH_DECIDE_WITHIN: duration.default(72 * 3_600_000),
+  BRAID_PUBLISH_DEFAULT_DECISION: z.enum(['reject', 'approve']).default('reject'),
+  BRAID_PUBLISH_REVIEWERS: z.string().optional().transform((v) => (v ?? '').split(',').map((r) => r.trim()).filter(Boolean)),
+  BRAID_REVIEWER: z.string().trim().min(1).optional(),
+  // Flow control (src/flow): shared rate limiter, jittered retries, circuit breakers.
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional(),
+  BRAID_LLM_REQUESTS_PER_MINUTE: z.coerce.number().positive().optional(),
+  BRAID_LLM_TOKENS_PER_MINUTE: z.coerce.number().positive().optional(),
+  BRAID_LLM_MODEL_LIMITS: z.string().optional().transform((v, ctx) => parseModelLimits(v, ctx)),
+  BRAID_LIMIT_BURST_MS: positiveMs.default(1000),
+  BRAID_LIMIT_MAX_WAIT_MS: positiveMs.default(20_000),
+  BRAID_RETRY_BASE_MS: positiveMs.default(1000),
+  BRAID_RETRY_MAX_MS: positiveMs.default(30_000),
+  BRAID_TOOL_RETRY_BASE_MS: positiveMs.default(250),
+  BRAID_BREAKER_FAILURES: z.coerce.number().int().positive().default(5),
+  BRAID_BREAKER_WINDOW_MS: positiveMs.default(30_000),
+  BRAID_BREAKER_COOLDOWN_MS: positiveMs.default(15_000),
+  BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
 });
+
+const modelLimits = z.record(z.string().min(1), z.object({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() }).strict());
+
+/** BRAID_LLM_MODEL_LIMITS: JSON, e.g. {"claude-haiku-4-5":{"requestsPerMinute":50,"tokensPerMinute":40000}}. */
+function parseModelLimits(v: string | undefined, ctx: z.RefinementCtx) {
+  if (v === undefined) return undefined;
+  try {
+    const parsed = modelLimits.safeParse(JSON.parse(v));
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: `expected {"<model>":{"requestsPerMinute":N,"tokensPerMinute":N}}: ${parsed.error.issues[0]!.message}` });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+  }
+  return z.NEVER;
+}
 
 export type BraidConfig = ReturnType<typeof readConfig>;
 
@@ -56,12 +100,33 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     taskQueue: c.BRAID_TASK_QUEUE,
     dataDir,
     filesDir: c.BRAID_FILES_DIR,
+    blobDir: c.BRAID_BLOB_DIR ?? path.join(dataDir, 'blobs'),
     temporalPort: c.BRAID_TEMPORAL_PORT,
     temporalUiPort: c.BRAID_TEMPORAL_UI_PORT,
     webUiUrl: c.BRAID_WEB_UI_URL,
     llmRequestTimeoutMs: c.BRAID_LLM_REQUEST_TIMEOUT_MS,
     streamIdleTimeoutMs: c.BRAID_STREAM_IDLE_TIMEOUT_MS,
     temporalCliPath: c.TEMPORAL_CLI_PATH,
+    publish: {
+      db: c.BRAID_PUBLISH_DB ?? path.join(dataDir, 'publish.db'),
+      remindAfterMs: c.BRAID_PUBLISH_REMIND_AFTER,
+      decideWithinMs: c.BRAID_PUBLISH_DECIDE_WITHIN,
+      defaultDecision: c.BRAID_PUBLISH_DEFAULT_DECISION,
+      reviewers: c.BRAID_PUBLISH_REVIEWERS,
+      /** Who `braid approve` / `braid reject` decide as; default: the user name. */
+      reviewer: c.BRAID_REVIEWER,
+    },
+    flow: {
+      redisUrl: c.REDIS_URL,
+      limits: { requestsPerMinute: c.BRAID_LLM_REQUESTS_PER_MINUTE, tokensPerMinute: c.BRAID_LLM_TOKENS_PER_MINUTE },
+      modelLimits: c.BRAID_LLM_MODEL_LIMITS,
+      burstMs: c.BRAID_LIMIT_BURST_MS,
+      maxWaitMs: c.BRAID_LIMIT_MAX_WAIT_MS,
+      llmBackoff: { baseMs: c.BRAID_RETRY_BASE_MS, maxMs: c.BRAID_RETRY_MAX_MS },
+      toolBackoff: { baseMs: c.BRAID_TOOL_RETRY_BASE_MS, maxMs: c.BRAID_RETRY_MAX_MS },
+      breaker: { failures: c.BRAID_BREAKER_FAILURES, windowMs: c.BRAID_BREAKER_WINDOW_MS, cooldownMs: c.BRAID_BREAKER_COOLDOWN_MS },
+      llmQueueActivitiesPerSecond: c.BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND,
+    },
   };
 }
 

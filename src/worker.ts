@@ -3,12 +3,22 @@
  * task queue. `createBraidWorker` is used by the CLI, the demo, benchmarks and tests; run this file
  * (`npm run worker` or `braid worker`) for a standalone worker process. Add workers on more
  * machines, pointed at the same Temporal cluster, to scale out: Temporal spreads the tasks.
+ *
+ * Each Braid worker also polls a second, activity-only task queue, `<queue>-llm`, for model calls
+ * of workflows that route them there (the pipeline). It exists so that the server-side
+ * `maxTaskQueueActivitiesPerSecond` (BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND) can cap model calls
+ * without also throttling tools. Both queues share one set of activities, and so one rate limiter
+ * and one set of circuit breakers (src/flow).
  */
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { FsBlobStore, type BlobStore } from './blobs/store';
 import { config, type BraidConfig } from './config';
+import { createFlowControl, type FlowControl } from './flow';
 import { createModelClient, type ModelClient } from './model-client';
+import { sqlitePublishStores, type PublishStores } from './store/publish-store';
+import { llmTaskQueue } from './shared/pipeline';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
 
@@ -22,6 +32,12 @@ export interface BraidWorkerOptions {
   cfg?: BraidConfig;
   registry?: ToolRegistry;
   model?: ModelClient;
+  /** Rate limiter, breakers, backoff; default: built from cfg (Redis-backed when REDIS_URL is set). */
+  flow?: FlowControl;
+  /** Publication destinations for `braid publish`; default: SQLite files, opened on demand. */
+  publishStores?: PublishStores;
+  /** Where chunk texts and intermediate results live; default: FsBlobStore at BRAID_BLOB_DIR. */
+  blobs?: BlobStore;
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (concurrency limits, identity…). */
@@ -30,6 +46,7 @@ export interface BraidWorkerOptions {
 
 export interface BraidWorker {
   worker: Worker;
+  flow: FlowControl;
   model: ModelClient;
   registry: ToolRegistry;
   /** Run until shutdown() is called or the process is signalled. */
@@ -41,6 +58,8 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const cfg = opts.cfg ?? config();
   const registry = opts.registry ?? createDefaultRegistry({ filesDir: cfg.filesDir });
   const model = opts.model ?? (await createModelClient(cfg));
+  const publishStores = opts.publishStores ?? sqlitePublishStores();
+  const flow = opts.flow ?? createFlowControl(cfg);
   const activities = createActivities({
     claude: model.claude,
     models: cfg.models,
@@ -49,6 +68,9 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     registry,
     requestTimeoutMs: cfg.llmRequestTimeoutMs,
     streamIdleTimeoutMs: cfg.streamIdleTimeoutMs,
+    flow,
+    publishStores,
+    blobs: opts.blobs ?? new FsBlobStore(cfg.blobDir),
   });
   const worker = await Worker.create({
     connection: opts.connection,
@@ -57,22 +79,59 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: 200,
+    // Model calls are slow and many run at once: let the pollers scale with the backlog instead of
+    // the default fixed 10, which caps dispatch at roughly 100 activities/s on a busy host.
+    activityTaskPollerBehavior: { type: 'autoscaling', maximum: 100 },
+    workflowTaskPollerBehavior: { type: 'autoscaling', maximum: 50 },
     ...opts.tuning,
   });
+  // Created by run(), so a caller that only drives `worker` (e.g. runUntil) holds no second worker.
+  let llmWorker: Worker | undefined;
+  let stopping = false;
+  const stopAll = () => {
+    stopping = true;
+    for (const w of [worker, llmWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
+  };
   const ownsModel = opts.model === undefined;
   let running: Promise<void> | undefined;
   return {
     worker,
+    flow,
     model,
     registry,
     run() {
-      running ??= worker.run().finally(async () => {
+      running ??= (async () => {
+        const mainRun = worker.run().finally(stopAll);
+        try {
+          llmWorker = await Worker.create({
+            connection: opts.connection,
+            namespace: opts.namespace ?? 'default',
+            taskQueue: llmTaskQueue(opts.taskQueue ?? cfg.taskQueue),
+            activities,
+            maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivityTaskExecutions ?? 200,
+            ...(cfg.flow.llmQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: cfg.flow.llmQueueActivitiesPerSecond } : {}),
+          });
+        } catch (err) {
+          stopAll();
+          await mainRun.catch(() => {});
+          throw err;
+        }
+        const both = [mainRun, llmWorker.run().finally(stopAll)];
+        if (stopping) stopAll(); // shutdown() was called while the LLM worker was being created
+        try {
+          await Promise.all(both);
+        } finally {
+          await Promise.allSettled(both);
+        }
+      })().finally(async () => {
+        if (!opts.flow) await flow.close();
         if (ownsModel) await model.close();
+        if (!opts.publishStores) publishStores.close();
       });
       return running;
     },
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      stopAll();
       await running;
     },
   };

@@ -2,37 +2,8 @@
  * The `braid` CLI as a user runs it: a separate process against the run's Temporal server, with the
  * simulator as the model. Checks results, exit codes and that every error is one line.
  */
-import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-
-const BIN = path.join(__dirname, '..', 'bin', 'braid');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function braid(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')));
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const server = () => ({ TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: `cli-${randomUUID()}` });
-
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.code).toBe(code);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^braid: /);
-  expect(lines[0]).toMatch(pattern);
-}
+import { describe, expect, it } from 'vitest';
+import { braid, expectOneLineError, server } from './cli-helpers';
 
 describe('braid ask', () => {
   it('answers with a worker inside the command and prints one JSON result, then lists the run', async () => {

@@ -26,9 +26,10 @@ describe('replay', () => {
 
   it('catches a change of command order', async () => {
     quietRuntime();
-    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, files[0]!), 'utf8')));
+    const agentHistory = files.find((f) => f.startsWith('tool-agent'))!;
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, agentHistory), 'utf8')));
     const bundle = await workflowBundle(path.join(__dirname, 'fixtures', 'reordered-workflows.ts'));
-    const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history, files[0]).catch((e: unknown) => e);
+    const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history, agentHistory).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeterminismViolationError);
   });
 });

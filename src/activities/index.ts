@@ -2,14 +2,26 @@
  * All of Braid's activities, built from their dependencies by the worker. Workflows type their
  * proxies with `ReturnType<typeof createActivities>` through `import type`, never importing values.
  */
+import type { BlobStore } from '../blobs/store';
+import { createFlowActivities } from './limiter';
 import { createLlmActivities, type LlmDeps } from './llm';
+import { createMapReduceActivities } from './map-reduce';
+import { createPublishActivities, type PublishDeps } from './publish';
+import { createPipelineActivities } from './pipeline';
 import { createToolActivities } from './tools';
 
-export type ActivityDeps = LlmDeps;
+export type ActivityDeps = LlmDeps & PublishDeps & { blobs: BlobStore };
 
-export const createActivities = (deps: ActivityDeps) => ({
-  ...createLlmActivities(deps),
-  ...createToolActivities({ registry: deps.registry }),
-});
+export const createActivities = (deps: ActivityDeps) => {
+  const llm = createLlmActivities(deps);
+  return {
+    ...llm,
+    ...createToolActivities({ registry: deps.registry, flow: deps.flow }),
+    ...createFlowActivities({ flow: deps.flow, models: deps.models }),
+    ...createPipelineActivities(),
+    ...createPublishActivities({ publishStores: deps.publishStores }),
+    ...createMapReduceActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn }),
+  };
+};
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -4,7 +4,7 @@
  * durable and goes on in Temporal — rather than cancelling it.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import pc from 'picocolors';
 import { config } from '../config';
@@ -13,7 +13,8 @@ import type { toolAgent } from '../workflows';
 import { BraidKind } from '../temporal/search-attributes';
 import { webUiLink, type Target } from '../temporal/connection';
 import { LiveBlock, errorsOf, progressLines, timingTable } from './render';
-import { UsageError, failureMessage } from './errors';
+import { UsageError } from './errors';
+import { followRun } from './follow';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -32,11 +33,6 @@ export function newRunId(prefix: string): string {
   return `${prefix}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Pollers seen recently on the task queue; an empty list means nobody would pick the run up. */
-export async function workerPollers(client: Client, taskQueue: string): Promise<number> {
-  const res = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
-  return res.pollers?.length ?? 0;
-}
 
 async function startRun(client: Client, taskQueue: string, workflowId: string, input: AgentInput) {
   const base = { taskQueue, workflowId, args: [input] } as const;
@@ -55,41 +51,22 @@ export async function ask(client: Client, target: Target, opts: AskOptions): Pro
   const taskQueue = config().taskQueue;
   const input: AgentInput = { question, maxTurns: opts.maxTurns, tools: opts.tools, role: opts.role, system: opts.system, maxTokens: opts.maxTokens };
   const handle = await startRun(client, taskQueue, opts.workflowId ?? newRunId('ask'), input);
-  const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, target);
-  const live = opts.json ? undefined : new LiveBlock();
-  if (!opts.json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${webUi ? pc.dim(`  ${webUi}`) : ''}\n`);
+  return followAgent(handle, target, Boolean(opts.json));
+}
 
-  let done = false;
-  const poll = async () => {
-    while (!done) {
-      try {
-        const p = await handle.query(agentProgressQuery);
-        if (!done) live?.update(progressLines(p));
-      } catch {
-        // No workflow task has run yet, or the worker is busy: try again on the next tick.
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
-  const polling = live ? poll() : Promise.resolve();
-  const detach = () => {
-    live?.clear();
-    process.stderr.write(`\ndetached; the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}\n`);
-    process.exit(130);
-  };
-  process.once('SIGINT', detach);
-  try {
-    const result = await handle.result();
-    return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi, result };
-  } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new Error(`run ${handle.workflowId} failed: ${failureMessage(err)}`);
-    throw err;
-  } finally {
-    done = true;
-    await polling;
-    live?.clear();
-    process.removeListener('SIGINT', detach);
-  }
+/** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
+export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, target: Target, json: boolean): Promise<AskOutcome> {
+  const runId = 'firstExecutionRunId' in handle ? String(handle.firstExecutionRunId) : undefined;
+  const webUi = webUiLink(handle.workflowId, runId, target);
+  const live = json ? undefined : new LiveBlock();
+  if (!json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${webUi ? pc.dim(`  ${webUi}`) : ''}\n`);
+
+  const result = await followRun(handle, {
+    tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
+    stop: () => live?.clear(),
+    detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
+  });
+  return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result };
 }
 
 export function printOutcome(o: AskOutcome, json: boolean): void {

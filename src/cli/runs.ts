@@ -1,4 +1,4 @@
-/** `braid runs`: recent runs on Braid's task queue, newest first. */
+/** `braid runs`: recent top-level runs on Braid's task queue, newest first (child workflows of a job are not listed). */
 import type { Client } from '@temporalio/client';
 import Table from 'cli-table3';
 import { config } from '../config';
@@ -6,7 +6,7 @@ import { ms, tableStyle } from './render';
 
 export async function listRuns(client: Client, o: { limit: number; json?: boolean }): Promise<void> {
   const rows = [];
-  for await (const wf of client.workflow.list({ query: `TaskQueue = "${config().taskQueue}"`, pageSize: Math.min(o.limit, 100) })) {
+  for await (const wf of client.workflow.list({ query: `TaskQueue = "${config().taskQueue}" AND ParentWorkflowId IS NULL`, pageSize: Math.min(o.limit, 100) })) {
     rows.push(wf);
     if (rows.length >= o.limit) break;
   }

@@ -5,6 +5,12 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-export const SEARCH_ATTRIBUTES = { BraidKind: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = { BraidKind: 'Keyword', BraidStatus: 'Keyword' } as const;
 
 export const BraidKind = defineSearchAttributeKey('BraidKind', SearchAttributeType.KEYWORD);
+
+/** A publish run's stage (`awaiting_approval`, `published`, …); `braid pending` filters on it. */
+export const BraidStatus = defineSearchAttributeKey('BraidStatus', SearchAttributeType.KEYWORD);
+
+/** Every key above, for servers that take typed keys (the SDK's test server, the dev server setup). */
+export const SEARCH_ATTRIBUTE_KEYS = [BraidKind, BraidStatus];

@@ -14,9 +14,10 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/agent';
-import type { ChatMessage, ContentBlock, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { fanOut } from './fanout';
+import { textOf } from '../shared/content';
 
 const llm = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
@@ -28,8 +29,10 @@ const meta = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', re
 
 const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 } as const;
 
-function toolProxy(timeoutMs: number) {
+/** `summary` labels the branch in the Web UI's timeline with the tool's name instead of "runTool". */
+function toolProxy(timeoutMs: number, summary: string) {
   return proxyActivities<Activities>({
+    summary,
     scheduleToCloseTimeout: timeoutMs,
     startToCloseTimeout: timeoutMs,
     heartbeatTimeout: Math.min(timeoutMs, 10_000),
@@ -49,13 +52,6 @@ function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'ma
   }
   return { question, maxTurns };
 }
-
-const textOf = (content: ContentBlock[]) =>
-  content
-    .filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
-    .map((b) => b.text)
-    .join('\n')
-    .trim();
 
 function describeFailure(err: unknown, name: string, timeoutMs: number): { status: 'error' | 'timeout'; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -114,7 +110,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
         return { content: message, isError: true };
       }
       try {
-        const r = await toolProxy(timeoutMs).runTool({ toolUseId: call.id, name: call.name, input: call.input });
+        const r = await toolProxy(timeoutMs, `${call.name} (${call.id})`).runTool({ toolUseId: call.id, name: call.name, input: call.input });
         log_.finish(b, r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
         return r;
       } catch (err) {
