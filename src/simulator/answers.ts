@@ -13,15 +13,16 @@ export interface ToolOutcome {
 
 /** Words of instructions rather than subject matter; never salient. */
 const INSTRUCTION_WORDS = new Set(
-  'sim json respond reply return output format object extract summarise summarize summary answer question explain describe write chunk chunks chunk_id cite citation citations following below above text'.split(' '),
+  'sim json respond reply return output format object extract summarise summarize summary answer question explain describe write chunk chunks chunk_id cite citation citations following below above text key point points result results merge combine intermediate analyse analyses analysis task shaped like source sources covering characters matters keep'.split(' '),
 );
 
 /** Up to `n` salient words: non-stopwords by frequency, ties by first appearance. */
 export function salientWords(text: string, n = 6): string[] {
   const counts = new Map<string, { count: number; first: number }>();
-  const plain = text.replace(/\[chunk:[^\]]*\]|\bchunk_id"?\s*[:=]\s*"?[\w.:-]+/g, ' ');
+  // Chunk ids and file labels (data/docs/x.md:0-400) name where text came from, not what it says.
+  const plain = text.replace(/\[chunk:[^\]]*\]|\bchunk_id"?\s*[:=]\s*"?[\w.:-]+|[\w./-]+\.(?:md|markdown|txt|html?|json|pdf)(?::\d+-\d+)?/gi, ' ');
   words(plain).forEach((w, i) => {
-    if (w.length < 3 || isStopword(w) || /^\d+$/.test(w) || INSTRUCTION_WORDS.has(w)) return;
+    if (w.length < 3 || isStopword(w) || /^\d+$/.test(w) || INSTRUCTION_WORDS.has(w) || fillerWords().has(w)) return;
     const c = counts.get(w);
     if (c) c.count += 1;
     else counts.set(w, { count: 1, first: i });
@@ -44,6 +45,13 @@ const FILLER = [
   (a: string, b: string) => `It is worth confirming how ${a} affects ${b} before acting.`,
   (a: string, b: string) => `Taken as a whole, ${a} points to a consistent picture of ${b}.`,
 ];
+
+let fillerVocabulary: Set<string> | undefined;
+/** The padding sentences' own words: never salient, or padded answers would echo them level after level. */
+function fillerWords(): Set<string> {
+  fillerVocabulary ??= new Set(FILLER.flatMap((f) => words(f('', ''))));
+  return fillerVocabulary;
+}
 
 /** Extends (or cuts) `text` to about `tokens` tokens (chars / 4) with sentences about `topics`. */
 export function padToTokens(text: string, tokens: number, topics: string[]): string {
