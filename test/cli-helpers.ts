@@ -12,10 +12,10 @@ export interface Run {
   stderr: string;
 }
 
-export function braid(args: string[], env: Record<string, string> = {}): Promise<Run> {
+export function braid(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): Promise<Run> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000, cwd: opts.cwd }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -25,7 +25,7 @@ export function braid(args: string[], env: Record<string, string> = {}): Promise
 export const server = () => ({ TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: `cli-${randomUUID()}` });
 
 export function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.code).toBe(code);
+  expect(r.code, r.stderr).toBe(code);
   const lines = r.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/^braid: /);

@@ -3,7 +3,6 @@
  * against the run's Temporal server and a worker in this process. Checks outputs, exit codes, and
  * that every bad input is one line that changes nothing.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,15 +11,8 @@ import { publishStatusQuery } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
 import { SqlitePublishStore } from '../src/store/publish-store';
 import { DOCS, registerSearchAttributes, SLOW_MODEL_LATENCY, SLOW_WORKER_ENV, startPublish, startPublishWorker, waitForStage } from './fixtures/publish-harness';
+import { braid as runBraid, expectOneLineError, type Run } from './cli-helpers';
 import { connect, startSimulator, type Harness, type TestWorker } from './helpers';
-
-const BIN = path.join(__dirname, '..', 'bin', 'braid');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let h: Harness;
 let sim: Simulator;
@@ -51,22 +43,9 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** The CLI against this file's worker, run from its scratch directory. */
 function braid(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')));
-  const base = { TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: worker.taskQueue, NO_COLOR: '1' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...clean, ...base, ...env }, timeout: 60_000, cwd: dir }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.code, r.stderr).toBe(code);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^braid: /);
-  expect(lines[0]).toMatch(pattern);
+  return runBraid(args, { TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: worker.taskQueue, ...env }, { cwd: dir });
 }
 
 const waiting = (extra: { reviewers?: string[] } = {}) =>
