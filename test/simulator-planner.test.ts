@@ -4,7 +4,7 @@
 import { evaluate } from 'mathjs';
 import initSqlJs, { type Database } from 'sql.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { citedIds, directAnswer, wantsJson } from '../src/simulator/answers';
+import { citedIds, directAnswer, salientWords, wantsJson } from '../src/simulator/answers';
 import { extractExpression } from '../src/simulator/expression';
 import { applyMaxTokens, parseDirectives, planReply, stripDirectives } from '../src/simulator/planner';
 import { parseTables, textToSql } from '../src/simulator/sql';
@@ -245,5 +245,21 @@ describe('planReply', () => {
   it('continues an assistant prefill instead of repeating it', () => {
     const r = planReply(request([{ role: 'user', content: 'x\n#sim text=Hello world' }, { role: 'assistant', content: 'Hello' }]));
     expect(text(r)).toBe(' world');
+  });
+});
+
+describe('salient words', () => {
+  it('ignore file labels and the simulator’s own padding', () => {
+    const words = salientWords('Refunds: data/docs/refunds-and-returns.md:0-400 says damaged refunds are paid. The details around refunds matter.');
+    expect(words[0]).toBe('refunds');
+    expect(words).not.toContain('data');
+    expect(words).not.toContain('docs');
+    expect(words).not.toContain('details');
+  });
+
+  it('stay linear on a huge single-token prompt (a backtracking pattern once hung on 800 KB)', () => {
+    const t0 = Date.now();
+    expect(salientWords(`${'x'.repeat(1_000_000)} refunds`)).toContain('refunds');
+    expect(Date.now() - t0).toBeLessThan(5_000); // the regression took minutes; this is a guard, not a benchmark
   });
 });

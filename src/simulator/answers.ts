@@ -16,11 +16,19 @@ const INSTRUCTION_WORDS = new Set(
   'sim json respond reply return output format object extract summarise summarize summary answer question explain describe write chunk chunks chunk_id cite citation citations following below above text key point points result results merge combine intermediate analyse analyses analysis task shaped like source sources covering characters matters keep'.split(' '),
 );
 
+const FILE_LABEL = /\.(?:md|markdown|txt|html?|json|pdf)(?::\d+-\d+)?\W*$/i;
+
 /** Up to `n` salient words: non-stopwords by frequency, ties by first appearance. */
 export function salientWords(text: string, n = 6): string[] {
   const counts = new Map<string, { count: number; first: number }>();
   // Chunk ids and file labels (data/docs/x.md:0-400) name where text came from, not what it says.
-  const plain = text.replace(/\[chunk:[^\]]*\]|\bchunk_id"?\s*[:=]\s*"?[\w.:-]+|[\w./-]+\.(?:md|markdown|txt|html?|json|pdf)(?::\d+-\d+)?/gi, ' ');
+  // Labels are dropped token by token with an end-anchored test: a pattern scanning for them across
+  // the text backtracks quadratically on long runs of word characters (a 1 MB prompt hung it).
+  const plain = text
+    .replace(/\[chunk:[^\]]*\]|\bchunk_id"?\s*[:=]\s*"?[\w.:-]+/g, ' ')
+    .split(/\s+/)
+    .filter((token) => !FILE_LABEL.test(token))
+    .join(' ');
   words(plain).forEach((w, i) => {
     if (w.length < 3 || isStopword(w) || /^\d+$/.test(w) || INSTRUCTION_WORDS.has(w) || fillerWords().has(w)) return;
     const c = counts.get(w);
