@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable, saying what it does: checks Node, installs the npm dependencies
-// when they are missing or older than package-lock.json, makes sure redis-server is installed
-// (apt-get, when root), and makes sure the Temporal CLI is
+// when they are missing or older than package-lock.json, makes sure redis-server is installed for
+// the tests (`--tests`; apt-get, when root), and makes sure the Temporal CLI is
 // available (building it from Go modules into a cache outside the repository on first use).
 // Plain Node on purpose: it has to run before any dependency is installed.
 import { spawnSync } from 'node:child_process';
@@ -36,7 +36,9 @@ if (stale) {
 
 // redis-server: the shared rate limiter's backend in tests (and for REDIS_URL deployments). A
 // Debian package; installed here when missing and we are root, otherwise the user is told how.
-if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+// Only the tests need it (`--tests`): the demo and benchmarks never touch Redis.
+const forTests = process.argv.includes('--tests');
+if (forTests && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
   const root_ = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!root_ || !hasApt) fail('redis-server is missing (tests start their own); install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, and run again');
@@ -48,7 +50,7 @@ if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) 
     r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { stdio: ['ignore', 'inherit', 'inherit'], env });
   }
   if (r.status !== 0) fail('apt-get install redis-server failed; install it by hand (`apt-get install -y redis-server`) and run again');
-} else if (!quiet) {
+} else if (forTests && !quiet) {
   say('redis-server is available');
 }
 
