@@ -47,17 +47,20 @@ export interface AssembledLevel {
 const textOf = (r: LlmResult) => r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
 
 export function createMapReduceActivities(deps: MapReduceDeps) {
-  const manifests = new Map<string, Promise<CorpusManifest>>();
-  const manifest = (ref: string) => {
-    let m = manifests.get(ref);
-    if (!m) {
-      if (manifests.size >= 8) manifests.delete(manifests.keys().next().value!);
-      m = getJson<CorpusManifest>(deps.blobs, ref);
-      m.catch(() => manifests.delete(ref));
-      manifests.set(ref, m);
+  // Manifests and level files are content-addressed, so never change: every map and reduce call
+  // of a job reads the same few, and parsing a 10,000-entry one per call would dominate the work.
+  const shared = new Map<string, Promise<unknown>>();
+  const cached = <T>(ref: string): Promise<T> => {
+    let p = shared.get(ref);
+    if (!p) {
+      if (shared.size >= 16) shared.delete(shared.keys().next().value!);
+      p = getJson<T>(deps.blobs, ref);
+      p.catch(() => shared.delete(ref));
+      shared.set(ref, p);
     }
-    return m;
+    return p as Promise<T>;
   };
+  const manifest = (ref: string) => cached<CorpusManifest>(ref);
 
   return {
     async mapChunk(input: { manifestRef: string; index: number; task: string }): Promise<ItemOutput> {
@@ -78,7 +81,7 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
     },
 
     async reduceGroup(input: { levelRef: string; start: number; count: number; level: number; final: boolean; task: string; expectChunks?: number }): Promise<ItemOutput> {
-      const level = await getJson<LevelFile>(deps.blobs, input.levelRef);
+      const level = await cached<LevelFile>(input.levelRef);
       const refs = level.refs.slice(input.start, input.start + input.count);
       if (refs.length !== input.count) {
         throw ApplicationFailure.nonRetryable(`reduce level ${input.level}, group at ${input.start}: expected ${input.count} results, found ${refs.length}`, 'IncompleteInput');
