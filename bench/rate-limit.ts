@@ -10,6 +10,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
+import pLimit from 'p-limit';
 import { benchTemporal } from './harness';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
@@ -42,17 +43,6 @@ async function drain(sim: Simulator): Promise<void> {
   await Promise.all(Array.from({ length: 32 }, lane));
 }
 
-async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await task(i);
-    }
-  }));
-  return out;
-}
 
 export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
@@ -76,10 +66,15 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
       log(`${variant}: ${o.calls} calls, ${o.concurrency} at once, simulator limit ${o.rps} requests/s (bucket drained)…`);
       const t0 = Date.now();
       try {
-        const results = await pool(o.calls, o.concurrency, (i) => {
-          const input: AgentInput = { question: `Call ${i}: say hello.`, maxTurns: 1, role: 'fast' };
-          return client.workflow.execute<(i: AgentInput) => Promise<AgentResult>>(AGENT_WORKFLOW, { taskQueue, workflowId: `rate-${taskQueue}-${i}-${t0}`, args: [input] });
-        });
+        const limit = pLimit(o.concurrency);
+        const results = await Promise.all(
+          Array.from({ length: o.calls }, (_, i) =>
+            limit(() => {
+              const input: AgentInput = { question: `Call ${i}: say hello.`, maxTurns: 1, role: 'fast' };
+              return client.workflow.execute<(i: AgentInput) => Promise<AgentResult>>(AGENT_WORKFLOW, { taskQueue, workflowId: `rate-${taskQueue}-${i}-${t0}`, args: [input] });
+            }),
+          ),
+        );
         const makespanMs = Date.now() - t0;
         const attempts = results.map((r) => r.branches.find((b) => b.kind === 'llm')?.attempts ?? 1);
         rows.push({

@@ -21,13 +21,6 @@ import { healthCommand } from './cli/health';
 import { connectClient, temporalTarget, webUiLink } from './temporal/connection';
 import { createDefaultRegistry } from './tools';
 
-function positiveInt(max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
-    return n;
-  };
-}
 
 function intIn(min: number, max: number) {
   return (value: string): number => {
@@ -58,14 +51,14 @@ const program = new Command('braid')
   .version('0.1.0')
   .showSuggestionAfterError()
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(`braid: ${str.replace(/^error: /, '')}`) });
+  .configureOutput({ outputError: (str, write) => write(`braid: ${str.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)')}`) });
 
 program
   .command('ask')
   .description('ask the tool-calling agent a question; its tool calls run in parallel')
   .argument('<question...>', 'the question (quote it)')
   .option('--json', 'print one JSON object with the answer, branches, timings and usage')
-  .option('--max-turns <n>', 'model turns before the agent must stop (1-50)', positiveInt(50), 6)
+  .option('--max-turns <n>', 'model turns before the agent must stop (1-50)', intIn(1, 50), 6)
   .option('--tools <names>', 'comma-separated tools to offer (default: all)', (v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .option('--fast', 'use the fast model role instead of the capable one')
   .option('--id <workflowId>', 'workflow id for the run (default: generated)')
@@ -84,7 +77,7 @@ program
   .description('map-reduce over documents: chunks analysed in parallel, results reduced in a tree')
   .argument('<inputs...>', 'files, directories or globs (.txt .md .html .json .pdf)')
   .requiredOption('--task <instruction>', 'what to do with the documents')
-  .option('--concurrency <n>', 'model calls in flight across the job (1-10000)', positiveInt(10_000), 32)
+  .option('--concurrency <n>', 'model calls in flight across the job (1-10000)', intIn(1, 10_000), 32)
   .option('--group <n>', 'results combined per reduce call (2-100)', intIn(2, 100), 10)
   .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
   .option('--chunk-tokens <n>', 'token budget per chunk (100-8000)', intIn(100, 8000), 800)
@@ -152,7 +145,7 @@ program
 program
   .command('runs')
   .description('list recent runs')
-  .option('--limit <n>', 'how many (1-500)', positiveInt(500), 20)
+  .option('--limit <n>', 'how many (1-500)', intIn(1, 500), 20)
   .option('--json', 'print JSON lines')
   .action(async (o: { limit: number; json?: boolean }) => {
     const client = await connectClient();
@@ -163,7 +156,7 @@ program
     }
   });
 
-program.addCommand(serverCommand());
+program.addCommand(serverCommand(program));
 program.addCommand(pipelineCommand().copyInheritedSettings(program));
 program.addCommand(healthCommand().copyInheritedSettings(program));
 program.addCommand(publishCommand().copyInheritedSettings(program));

@@ -90,7 +90,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new ConfigError(`invalid setting ${String(issue.path[0])}: ${issue.message}`);
   }
   const c = parsed.data;
-  const dataDir = c.BRAID_DATA_DIR ?? path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'braid');
+  const dataDir = c.BRAID_DATA_DIR ?? path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'braid');
   return {
     anthropicApiKey: c.ANTHROPIC_API_KEY,
     anthropicBaseUrl: c.ANTHROPIC_BASE_URL,

@@ -72,18 +72,23 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     publishStores,
     blobs: opts.blobs ?? new FsBlobStore(cfg.blobDir),
   });
-  const worker = await Worker.create({
+  const taskQueue = opts.taskQueue ?? cfg.taskQueue;
+  // Shared by the main worker and the activity-only model-call worker.
+  const base = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    taskQueue: opts.taskQueue ?? cfg.taskQueue,
     activities,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: 200,
     // Model calls are slow and many run at once: let the pollers scale with the backlog instead of
     // the default fixed 10, which caps dispatch at roughly 100 activities/s on a busy host.
     activityTaskPollerBehavior: { type: 'autoscaling', maximum: 100 },
     workflowTaskPollerBehavior: { type: 'autoscaling', maximum: 50 },
     ...opts.tuning,
+  } satisfies Partial<WorkerOptions>;
+  const worker = await Worker.create({
+    ...base,
+    taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   // Created by run(), so a caller that only drives `worker` (e.g. runUntil) holds no second worker.
   let llmWorker: Worker | undefined;
@@ -104,11 +109,8 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         const mainRun = worker.run().finally(stopAll);
         try {
           llmWorker = await Worker.create({
-            connection: opts.connection,
-            namespace: opts.namespace ?? 'default',
-            taskQueue: llmTaskQueue(opts.taskQueue ?? cfg.taskQueue),
-            activities,
-            maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivityTaskExecutions ?? 200,
+            ...base,
+            taskQueue: llmTaskQueue(taskQueue),
             ...(cfg.flow.llmQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: cfg.flow.llmQueueActivitiesPerSecond } : {}),
           });
         } catch (err) {

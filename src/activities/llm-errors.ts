@@ -10,8 +10,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 
-export const NON_RETRYABLE_LLM_ERRORS = ['LlmBadRequest', 'LlmAuthentication', 'LlmPermissionDenied', 'LlmNotFound', 'LlmRequestTooLarge', 'LlmBilling'] as const;
-
 const byStatus: Record<number, { type: string; retryable: boolean }> = {
   400: { type: 'LlmBadRequest', retryable: false },
   401: { type: 'LlmAuthentication', retryable: false },
@@ -26,12 +24,21 @@ const byStatus: Record<number, { type: string; retryable: boolean }> = {
   529: { type: 'LlmOverloaded', retryable: true },
 };
 
-/** Error types the API sends inside an SSE `error` event (no HTTP status there). */
-const byErrorType: Record<string, string> = {
-  overloaded_error: 'LlmOverloaded',
-  rate_limit_error: 'LlmRateLimited',
-  api_error: 'LlmServerError',
-  timeout_error: 'LlmTimeout',
+/**
+ * Error types the API sends inside an SSE `error` event, where there is no HTTP status: mapped to
+ * the status that carries the same type, so both paths share one table.
+ */
+const statusOfErrorType: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 408,
+  overloaded_error: 529,
 };
 
 /** Milliseconds the server asked us to wait, from `retry-after-ms` or `retry-after` (seconds or HTTP date). */
@@ -75,9 +82,10 @@ export function toLlmFailure(err: unknown, model: string): ApplicationFailure {
   }
   if (err instanceof APIError) {
     const status = typeof err.status === 'number' ? err.status : undefined;
-    const known = status !== undefined ? byStatus[status] : undefined;
-    const type = known?.type ?? (status === undefined ? byErrorType[err.type ?? ''] ?? 'LlmStreamError' : status >= 500 ? 'LlmServerError' : 'LlmClientError');
-    const retryable = known ? known.retryable : status === undefined || status >= 500;
+    const effective = status ?? statusOfErrorType[err.type ?? ''];
+    const known = effective !== undefined ? byStatus[effective] : undefined;
+    const type = known?.type ?? (effective === undefined ? 'LlmStreamError' : effective >= 500 ? 'LlmServerError' : 'LlmClientError');
+    const retryable = known ? known.retryable : effective === undefined || effective >= 500;
     const delay = retryable ? retryAfterMs(err.headers) : undefined;
     const details: LlmFailureDetails = { status, requestId: err.requestID, errorType: err.type, retryAfterMs: delay };
     const what = status === undefined ? 'stream error event' : `HTTP ${status}`;

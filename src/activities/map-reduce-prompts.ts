@@ -43,7 +43,7 @@ export function reducePrompt(task: string, inputs: PartialResult[], final: boole
     ? `Respond with JSON only, shaped like ${FINAL_TEMPLATE}. Write the final answer to the task, citing sources as source:start-end.`
     : `Respond with JSON only, shaped like ${MAP_TEMPLATE}. Merge these ${inputs.length} results; keep what matters for the task.`;
   const body = inputs.map((r, i) => {
-    const cites = r.chunkIds.length <= 12 ? r.chunkIds.map((id) => `[chunk:${id}]`).join(' ') : `${r.chunkIds.length} chunks`;
+    const cites = r.chunkIds.length ? r.chunkIds.map((id) => `[chunk:${id}]`).join(' ') : `${r.chunks} chunks`;
     return `Result ${i + 1} (${cites}; ${r.sources.map(label).join('; ').slice(0, 400)}):\n${r.summary}\n${r.points.map((p) => `- ${p}`).join('\n')}`;
   });
   return [head, `Task: ${task}`, ...body].join('\n\n');

@@ -44,6 +44,9 @@ export interface AssembledLevel {
   failures: MissingChunk[];
 }
 
+/** Results covering more chunks than this cite a count instead of listing ids, so lists never grow with the corpus. */
+const LISTED_IDS = 12;
+
 const textOf = (r: LlmResult) => r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
 
 export function createMapReduceActivities(deps: MapReduceDeps) {
@@ -102,7 +105,7 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
         level: input.level,
         ...parseReply(textOf(res), res.model),
         chunks,
-        chunkIds: inputs.flatMap((r) => r.chunkIds),
+        chunkIds: chunks <= LISTED_IDS ? inputs.flatMap((r) => r.chunkIds) : [],
         sources: mergeSources(inputs.flatMap((r) => r.sources)),
       };
       return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };

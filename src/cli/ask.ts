@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import pc from 'picocolors';
 import { config } from '../config';
 import { AGENT_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../shared/agent';
@@ -15,6 +14,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import { LiveBlock, errorsOf, progressLines, timingTable } from './render';
 import { UsageError } from './errors';
 import { followRun } from './follow';
+import { startLabelled } from './start';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -34,15 +34,8 @@ export function newRunId(prefix: string): string {
 }
 
 
-async function startRun(client: Client, taskQueue: string, workflowId: string, input: AgentInput) {
-  const base = { taskQueue, workflowId, args: [input] } as const;
-  try {
-    return await client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { ...base, typedSearchAttributes: new TypedSearchAttributes([{ key: BraidKind, value: 'ask' }]) });
-  } catch (err) {
-    // A cluster without Braid's search attribute registered still runs the agent, just unlabelled.
-    if (err instanceof Error && /search attribute/i.test(err.message)) return client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, base);
-    throw err;
-  }
+function startRun(client: Client, taskQueue: string, workflowId: string, input: AgentInput) {
+  return startLabelled([{ key: BraidKind, value: 'ask' }], (attrs) => client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue, workflowId, args: [input], ...attrs }));
 }
 
 export async function ask(client: Client, target: Target, opts: AskOptions): Promise<AskOutcome> {

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { startLabelled } from './start';
 import Table from 'cli-table3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
@@ -96,23 +97,19 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function startPublish(client: Client, workflowId: string, input: PublishInput) {
+function startPublish(client: Client, workflowId: string, input: PublishInput) {
   const base = { taskQueue: config().taskQueue, workflowId, args: [input] as [PublishInput], memo: { destination: input.destination, documents: input.documents.map((d) => d.name) } };
-  try {
-    return await client.workflow.start<typeof publishWorkflow>(PUBLISH_WORKFLOW, {
-      ...base,
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: BraidKind, value: 'publish' },
-        { key: BraidStatus, value: 'checking' },
-      ]),
-    });
-  } catch (err) {
-    if (!(err instanceof Error && /search attribute/i.test(err.message))) throw err;
-    process.stderr.write(
-      pc.yellow('BraidStatus is not registered in this namespace, so `braid pending` will not list this run; register it with `temporal operator search-attribute create --name BraidStatus --type Keyword`\n'),
-    );
-    return client.workflow.start<typeof publishWorkflow>(PUBLISH_WORKFLOW, base);
-  }
+  return startLabelled(
+    [
+      { key: BraidKind, value: 'publish' },
+      { key: BraidStatus, value: 'checking' },
+    ],
+    (attrs) => client.workflow.start<typeof publishWorkflow>(PUBLISH_WORKFLOW, { ...base, ...attrs }),
+    () =>
+      process.stderr.write(
+        pc.yellow('BraidStatus is not registered in this namespace, so `braid pending` will not list this run; register it with `temporal operator search-attribute create --name BraidStatus --type Keyword`\n'),
+      ),
+  );
 }
 
 const FOLLOWING = new Set<PublishStatus['stage']>(['checking', 'analyzing', 'reporting']);

@@ -7,7 +7,6 @@
  * from the root workflow's query; Ctrl-C detaches and the job goes on.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { FsBlobStore } from '../blobs/store';
@@ -19,6 +18,7 @@ import { BraidKind } from '../temporal/search-attributes';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
 import { followRun } from './follow';
+import { startLabelled } from './start';
 import { ms } from './render';
 
 export interface SummarizeOptions {
@@ -78,15 +78,17 @@ export async function startSummarize(client: Client, { input, workflowId }: Prep
     }
   }
   try {
-    const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
-      taskQueue: config().taskQueue,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: new TypedSearchAttributes([{ key: BraidKind, value: 'summarize' }]),
-      // Same input, same run: join a running job, return a completed one, retry a failed one.
-      workflowIdConflictPolicy: fresh ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
-      workflowIdReusePolicy: fresh ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
-    });
+    const handle = await startLabelled([{ key: BraidKind, value: 'summarize' }], (attrs) =>
+      client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
+        taskQueue: config().taskQueue,
+        workflowId,
+        args: [input],
+        ...attrs,
+        // Same input, same run: join a running job, return a completed one, retry a failed one.
+        workflowIdConflictPolicy: fresh ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
+        workflowIdReusePolicy: fresh ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
+      }),
+    );
     return { handle, how };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: client.workflow.getHandle<typeof summarizeCorpus>(workflowId), how: 'finished' };

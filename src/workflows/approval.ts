@@ -103,8 +103,16 @@ export class ApprovalGate {
       const reminding = o.remind(this.decideBy).catch((err: unknown) => log.warn('the reminder could not be posted', { error: String(err) }));
       const remaining = this.decideBy - Date.now();
       if (remaining > 0) await condition(() => this.decision !== undefined, remaining);
+      // The deadline has passed: decide now, so no late decision can win while a slow reminder retries.
+      this.decideByDefault(o);
       await reminding;
     }
+    this.decideByDefault(o);
+    this.waiting = false;
+    return this.decision!;
+  }
+
+  private decideByDefault(o: WaitOptions): void {
     this.decision ??= this.record(
       {
         verdict: o.defaultDecision,
@@ -113,7 +121,5 @@ export class ApprovalGate {
       },
       'deadline',
     );
-    this.waiting = false;
-    return this.decision;
   }
 }

@@ -54,9 +54,10 @@ import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from '
 const item = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  // A content-addressed blob that is missing will not appear later (its writer was another host).
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] },
 });
-const store = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 } });
+const store = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] } });
 
 interface PhaseJob {
   task: string;
@@ -111,7 +112,7 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
   );
   // A child that failed is an infrastructure failure (its items' own failures are inside its parts).
   const failed = settled.find((s) => !s.ok);
-  if (failed && !failed.ok) throw failed.error;
+  if (failed?.ok === false) throw failed.error;
   const results = settled.map((s) => (s.ok ? s.value : undefined)!);
   const usage = { inputTokens: 0, outputTokens: 0 };
   results.forEach((r) => addUsage(usage, r.usage));
@@ -244,8 +245,7 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     }
   };
   const absorb = (r: { usage: TokenUsage; simulated: boolean }) => {
-    s.usage.inputTokens += r.usage.inputTokens;
-    s.usage.outputTokens += r.usage.outputTokens;
+    addUsage(s.usage, r.usage);
     s.simulated ||= r.simulated;
   };
 

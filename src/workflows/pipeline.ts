@@ -181,5 +181,5 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
 
   const usage = chains.reduce<TokenUsage>((u, c) => add(u, c.usage), { inputTokens: 0, outputTokens: 0 });
   const ok = chains.filter((c) => c.status === 'ok').length;
-  return { chains, ok, failed: chains.length - ok, retried: failed.length, totalMs: Date.now() - t0, usage, peakRunning };
+  return { chains, ok, failed: chains.length - ok, retried: input.retryFailed === false ? 0 : failed.length, totalMs: Date.now() - t0, usage, peakRunning };
 }

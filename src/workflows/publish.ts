@@ -41,6 +41,7 @@ import { BraidStatus } from '../temporal/search-attributes';
 import { ApprovalGate } from './approval';
 import { fanOut } from './fanout';
 import { causeMessage, Saga } from './saga';
+import { textOf } from '../shared/content';
 
 const llm = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
@@ -98,13 +99,6 @@ function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & 
   if (!Array.isArray(reviewers) || reviewers.some((r) => typeof r !== 'string' || !r.trim())) invalid('reviewers must be a list of names');
   return { documents: input.documents, destination: input.destination, reviewers: reviewers.map((r) => r.trim()), remindAfterMs, decideWithinMs, defaultDecision, title: input.title };
 }
-
-const textOf = (r: LlmResult) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => (b as { text: string }).text)
-    .join('\n')
-    .trim();
 
 /** The model was asked for JSON; take the first object in its answer, or its prose as the summary. */
 function parseAnalysis(name: string, text: string): DocumentAnalysis & { title?: string } {
@@ -196,11 +190,15 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
         },
       ],
     });
-    addUsage(usage, r);
-    simulated ||= r.simulated;
-    return parseAnalysis(doc.name, textOf(r));
+    return { r, analysis: parseAnalysis(doc.name, textOf(r.content)) };
   });
-  const parsed = settled.map((s, i) => (s.ok ? s.value : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) }));
+  // Usage is added in document order, not as the analyses arrive.
+  for (const s of settled) {
+    if (!s.ok) continue;
+    addUsage(usage, s.value.r);
+    simulated ||= s.value.r.simulated;
+  }
+  const parsed = settled.map((s, i) => (s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) }));
   analyses = parsed.map(({ name, ok, summary, keyPoints, error: e }) => ({ name, ok, summary, keyPoints, ...(e ? { error: e } : {}) }));
   if (analyses.every((a) => !a.ok)) fail(PublishFailure.AnalysisFailed, `every document analysis failed; first error: ${analyses[0]!.error}`);
   for (const a of analyses.filter((x) => !x.ok)) log.warn('document analysis failed; the report says so', { document: a.name, error: a.error });
@@ -224,7 +222,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   }
   addUsage(usage, written);
   simulated ||= written.simulated;
-  report = `# ${title}\n\n${textOf(written)}`;
+  report = `# ${title}\n\n${textOf(written.content)}`;
 
   // 3. Wait for a human.
   setStage('awaiting_approval');
