@@ -24,9 +24,10 @@ const marker = path.join(root, 'node_modules', '.package-lock.json');
 const lock = path.join(root, 'package-lock.json');
 const stale = !fs.existsSync(marker) || fs.statSync(lock).mtimeMs > fs.statSync(marker).mtimeMs;
 if (stale) {
-  // `npm install`, not `npm ci`: the lockfile still pins every version, but npm ci refuses lockfiles
-  // that lack other platforms' optional packages (e.g. @swc/core-darwin-*), which some registries omit.
-  const args = ['install', '--no-audit', '--no-fund'];
+  // `npm ci`: installs exactly what package-lock.json pins and never rewrites it, so a fresh clone
+  // stays clean. The committed lockfile lists every platform's optional packages (as `npm install`
+  // writes it on this machine), which npm ci requires.
+  const args = ['ci', '--no-audit', '--no-fund'];
   say(`installing npm dependencies (npm ${args[0]})…`);
   const r = spawnSync('npm', args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) fail(`npm ${args[0]} failed (exit ${r.status}); fix the error above and run again`);
