@@ -1,5 +1,6 @@
 // Lint rules that guard Braid's two hard constraints: workflow code stays deterministic
 // (no Node built-ins, no network/clock/randomness sources) and no promise is left floating.
+import stylistic from '@stylistic/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
@@ -13,7 +14,15 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { '@stylistic': stylistic },
     rules: {
+      // Prettier settles layout at 140 columns; this catches what it cannot break (long comments and
+      // code). A single string, template or regular expression may run past it: splitting one only
+      // hides the text it holds from a search.
+      '@stylistic/max-len': [
+        'error',
+        { code: 140, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -28,12 +37,24 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
-            { group: ['../activities', '../activities/*', '**/activities/**'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
-            { group: ['@anthropic-ai/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Not allowed in workflow code.' },
+            {
+              group: ['../activities', '../activities/*', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'Import activities with `import type` only.',
+            },
+            {
+              group: ['@anthropic-ai/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Not allowed in workflow code.',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'fetch', message: 'No network in workflow code.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'fetch', message: 'No network in workflow code.' },
+      ],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Workflow code must be deterministic.' }],
     },
   },

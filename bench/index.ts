@@ -15,7 +15,8 @@ const int = (min: number) => (v: string) => {
 };
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
-  if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0)) throw new InvalidArgumentError('expected comma-separated milliseconds, e.g. 200,500,3000');
+  if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0))
+    throw new InvalidArgumentError('expected comma-separated milliseconds, e.g. 200,500,3000');
   return xs;
 };
 
@@ -49,7 +50,8 @@ program
 
 const intList = (v: string) => {
   const xs = v.split(',').map(Number);
-  if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError('expected comma-separated whole numbers, e.g. 10,50,100');
+  if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 1))
+    throw new InvalidArgumentError('expected comma-separated whole numbers, e.g. 10,50,100');
   return xs;
 };
 
@@ -60,7 +62,9 @@ program
   .option('--concurrency <n,...>', 'chains at once', intList, [5, 10, 25])
   .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', int(1), 200)
   .option('--json', 'one JSON object per cell')
-  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; json?: boolean }) => pipelineBench({ ...o, json: Boolean(o.json) }));
+  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; json?: boolean }) =>
+    pipelineBench({ ...o, json: Boolean(o.json) }),
+  );
 
 program
   .command('rate-limit')
@@ -71,7 +75,9 @@ program
   .option('--model-ms <ms>', 'simulated model latency', int(0), 100)
   .option('--compare', 'also run the same load with no budget (429 pauses and jitter only)')
   .option('--json', 'one JSON object per variant')
-  .action((o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean }) => rateLimitBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }));
+  .action((o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean }) =>
+    rateLimitBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);

@@ -34,7 +34,13 @@ export interface MapReduceBenchOptions {
 
 const TASK = 'Summarise what changed in each region.';
 
-async function plainMapReduce(claude: Anthropic, model: { fast: string; capable: string }, chunks: { chunk: ManifestChunk; text: string }[], c: number, group: number): Promise<number> {
+async function plainMapReduce(
+  claude: Anthropic,
+  model: { fast: string; capable: string },
+  chunks: { chunk: ManifestChunk; text: string }[],
+  c: number,
+  group: number,
+): Promise<number> {
   const t0 = Date.now();
   const limit = pLimit(c);
   const call = async (system: string, content: string, m: string) => {
@@ -43,7 +49,14 @@ async function plainMapReduce(claude: Anthropic, model: { fast: string; capable:
   };
   let level: PartialResult[] = await Promise.all(
     chunks.map(({ chunk, text }) =>
-      limit(async () => ({ kind: 'map' as const, level: 0, ...(await call(MAP_SYSTEM, mapPrompt(TASK, chunk, text), model.fast)), chunks: 1, chunkIds: [chunk.id], sources: [] })),
+      limit(async () => ({
+        kind: 'map' as const,
+        level: 0,
+        ...(await call(MAP_SYSTEM, mapPrompt(TASK, chunk, text), model.fast)),
+        chunks: 1,
+        chunkIds: [chunk.id],
+        sources: [],
+      })),
     ),
   );
   let n = 1;
@@ -90,9 +103,23 @@ export async function mapReduceBench(o: MapReduceBenchOptions) {
       const chunks: { chunk: ManifestChunk; text: string }[] = [];
       for (let i = 0; i < n; i++) {
         const text = `Report ${i}: region ${i % 9} grew ${i % 13}% after the ${i % 5 ? 'spring' : 'autumn'} launch; returns fell by ${i % 4} points.`;
-        chunks.push({ text, chunk: { id: `0:${i}`, source: `corpus-${n}.md`, start: i * 120, end: i * 120 + text.length, tokens: Math.ceil(text.length / 4), ref: await blobs.put(text) } });
+        chunks.push({
+          text,
+          chunk: {
+            id: `0:${i}`,
+            source: `corpus-${n}.md`,
+            start: i * 120,
+            end: i * 120 + text.length,
+            tokens: Math.ceil(text.length / 4),
+            ref: await blobs.put(text),
+          },
+        });
       }
-      const manifest: CorpusManifest = { version: 1, chunks: chunks.map((c) => c.chunk), sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }] };
+      const manifest: CorpusManifest = {
+        version: 1,
+        chunks: chunks.map((c) => c.chunk),
+        sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }],
+      };
       const manifestRef = await putJson(blobs, manifest);
       const levels = reduceLevels(n, o.group);
       const idealMs = (Math.ceil(n / o.concurrency) + levels.reduce((a, g) => a + Math.ceil(g / o.concurrency), 0)) * o.latencyMs;
@@ -102,7 +129,9 @@ export async function mapReduceBench(o: MapReduceBenchOptions) {
       const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
         taskQueue: cfg.taskQueue,
         workflowId: `bench-mr-${n}-${Date.now()}`,
-        args: [{ manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] }],
+        args: [
+          { manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] },
+        ],
       });
       const result = await handle.result();
       const braidMs = Date.now() - t0;
@@ -126,7 +155,9 @@ export async function mapReduceBench(o: MapReduceBenchOptions) {
         maxPayloadBytes: stats.maxPayloadBytes,
         phases: result.phases,
       });
-      log(`N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${idealMs} ms`);
+      log(
+        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${idealMs} ms`,
+      );
     }
   } finally {
     await worker.shutdown();
@@ -139,9 +170,22 @@ export async function mapReduceBench(o: MapReduceBenchOptions) {
     for (const r of rows) console.log(JSON.stringify({ scenario: 'mapreduce', ...r }));
     return;
   }
-  const t = new Table({ head: ['N', 'ideal', 'Braid', 'Braid/ideal', 'Promise.all+limit', 'chunks/s', 'largest history', 'most pending', 'workflows'], style: tableStyle() });
+  const t = new Table({
+    head: ['N', 'ideal', 'Braid', 'Braid/ideal', 'Promise.all+limit', 'chunks/s', 'largest history', 'most pending', 'workflows'],
+    style: tableStyle(),
+  });
   for (const r of rows) {
-    t.push([r.n, `${r.idealMs} ms`, `${r.braidMs} ms`, (r.braidMs / r.idealMs).toFixed(2), `${r.baselineMs} ms`, r.chunksPerSecond, `${r.maxHistoryEvents} events`, r.maxPending, r.workflows]);
+    t.push([
+      r.n,
+      `${r.idealMs} ms`,
+      `${r.braidMs} ms`,
+      (r.braidMs / r.idealMs).toFixed(2),
+      `${r.baselineMs} ms`,
+      r.chunksPerSecond,
+      `${r.maxHistoryEvents} events`,
+      r.maxPending,
+      r.workflows,
+    ]);
   }
   console.log(t.toString());
   console.log(`L = ${o.latencyMs} ms per model call, C = ${o.concurrency}, groups of ${o.group}; ideal = ⌈N/C⌉·L + Σ levels ⌈groups/C⌉·L`);

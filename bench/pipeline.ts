@@ -51,13 +51,33 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
   const running = worker.run();
   const scale = o.stageMs / SEED_STAGE_MS;
   const runPipeline = async (n: number, c: number, id: string) => {
-    const input: PipelineInput = { topics: Array.from({ length: n }, (_, i) => `Benchmark topic ${i + 1}`), concurrency: c, llmTaskQueue: llmTaskQueue(cfg.taskQueue), minWords: 0 };
+    const input: PipelineInput = {
+      topics: Array.from({ length: n }, (_, i) => `Benchmark topic ${i + 1}`),
+      concurrency: c,
+      llmTaskQueue: llmTaskQueue(cfg.taskQueue),
+      minWords: 0,
+    };
     const t0 = Date.now();
-    const r = await client.workflow.execute<(i: PipelineInput) => Promise<PipelineResult>>(PIPELINE_WORKFLOW, { taskQueue: cfg.taskQueue, workflowId: id, args: [input] });
+    const r = await client.workflow.execute<(i: PipelineInput) => Promise<PipelineResult>>(PIPELINE_WORKFLOW, {
+      taskQueue: cfg.taskQueue,
+      workflowId: id,
+      args: [input],
+    });
     if (r.ok !== n) throw new Error(`${r.failed} chain(s) failed during the benchmark: ${r.chains.find((x) => x.error)?.error}`);
     return { ms: Date.now() - t0, peak: r.peakRunning };
   };
-  const cells: { n: number; c: number; stageMs: number; sequentialMs: number; idealMs: number; braidMs: number; seedMs?: number; seedSequentialMs?: number; overIdeal: number; peakRunning: number }[] = [];
+  const cells: {
+    n: number;
+    c: number;
+    stageMs: number;
+    sequentialMs: number;
+    idealMs: number;
+    braidMs: number;
+    seedMs?: number;
+    seedSequentialMs?: number;
+    overIdeal: number;
+    peakRunning: number;
+  }[] = [];
   try {
     log(`simulator ${sim.url}: every stage (model call) takes ${o.stageMs} ms; seed figures scaled by ${o.stageMs}/${SEED_STAGE_MS}`);
     await runPipeline(4, 2, `bench-warmup-${Date.now()}`);
@@ -90,8 +110,32 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     await sim.close();
   }
   if (o.json) return;
-  const t = new Table({ head: ['topics', 'concurrency', 'sequential N·3L', 'Braid (measured)', 'ideal ⌈N/C⌉·3L', 'Braid / ideal', 'seed (scaled)', 'speed-up vs sequential'], style: tableStyle() });
-  for (const c of cells) t.push([c.n, c.c, `${c.sequentialMs} ms`, `${c.braidMs} ms`, `${c.idealMs} ms`, `${c.overIdeal.toFixed(2)}×`, c.seedMs === undefined ? '–' : `${c.seedMs} ms`, `${(c.sequentialMs / c.braidMs).toFixed(1)}×`]);
+  const t = new Table({
+    head: [
+      'topics',
+      'concurrency',
+      'sequential N·3L',
+      'Braid (measured)',
+      'ideal ⌈N/C⌉·3L',
+      'Braid / ideal',
+      'seed (scaled)',
+      'speed-up vs sequential',
+    ],
+    style: tableStyle(),
+  });
+  for (const c of cells)
+    t.push([
+      c.n,
+      c.c,
+      `${c.sequentialMs} ms`,
+      `${c.braidMs} ms`,
+      `${c.idealMs} ms`,
+      `${c.overIdeal.toFixed(2)}×`,
+      c.seedMs === undefined ? '–' : `${c.seedMs} ms`,
+      `${(c.sequentialMs / c.braidMs).toFixed(1)}×`,
+    ]);
   console.log(t.toString());
-  console.log(`stage time ${o.stageMs} ms (the seed's 10 s scaled by ${scale}); each chain is 3 model calls through the rate-limited LLM queue, as child workflows in a sliding window.`);
+  console.log(
+    `stage time ${o.stageMs} ms (the seed's 10 s scaled by ${scale}); each chain is 3 model calls through the rate-limited LLM queue, as child workflows in a sliding window.`,
+  );
 }

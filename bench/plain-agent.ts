@@ -13,7 +13,13 @@ export interface PlainRun {
   answer: string;
 }
 
-export async function plainAgent(claude: Anthropic, model: string, registry: ToolRegistry, question: string, mode: 'sequential' | 'parallel'): Promise<PlainRun> {
+export async function plainAgent(
+  claude: Anthropic,
+  model: string,
+  registry: ToolRegistry,
+  question: string,
+  mode: 'sequential' | 'parallel',
+): Promise<PlainRun> {
   const started = Date.now();
   const messages: Anthropic.MessageParam[] = [{ role: 'user', content: question }];
   const tools = registry.specs() as Anthropic.Tool[];

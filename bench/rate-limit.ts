@@ -35,14 +35,15 @@ async function drain(sim: Simulator): Promise<void> {
   let limited = false;
   const lane = async () => {
     while (!limited) {
-      await claude.messages.create({ model: 'drain', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }).catch((e: { status?: number }) => {
-        if (e.status === 429) limited = true;
-      });
+      await claude.messages
+        .create({ model: 'drain', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] })
+        .catch((e: { status?: number }) => {
+          if (e.status === 429) limited = true;
+        });
     }
   };
   await Promise.all(Array.from({ length: 32 }, lane));
 }
-
 
 export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
@@ -50,7 +51,17 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
   const native = temporal.native;
   const client = temporal.client;
   const variants = o.compare ? (['braid limiter', 'no budget (shared 429 pause + jitter only)'] as const) : (['braid limiter'] as const);
-  const rows: { variant: string; calls: number; concurrency: number; rps: number; idealMs: number; makespanMs: number; http429: number; callsRetried: number; maxAttempts: number }[] = [];
+  const rows: {
+    variant: string;
+    calls: number;
+    concurrency: number;
+    rps: number;
+    idealMs: number;
+    makespanMs: number;
+    http429: number;
+    callsRetried: number;
+    maxAttempts: number;
+  }[] = [];
   try {
     for (const variant of variants) {
       const sim = await Simulator.start({ quiet: true, rateLimits: { requestsPerMinute: o.rps * 60 } });
@@ -61,7 +72,12 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
       const env: Record<string, string> = { BRAID_TASK_QUEUE: taskQueue, BRAID_LIMIT_MAX_WAIT_MS: '60000' };
       if (variant === 'braid limiter') env.BRAID_LLM_REQUESTS_PER_MINUTE = String(o.rps * 60);
       const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 });
-      const worker = await createBraidWorker({ connection: native, cfg: readConfig(env), registry: new ToolRegistry(), model: { claude, simulated: true, endpoint: sim.url, close: async () => {} } });
+      const worker = await createBraidWorker({
+        connection: native,
+        cfg: readConfig(env),
+        registry: new ToolRegistry(),
+        model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+      });
       const running = worker.run();
       log(`${variant}: ${o.calls} calls, ${o.concurrency} at once, simulator limit ${o.rps} requests/s (bucket drained)…`);
       const t0 = Date.now();
@@ -71,7 +87,11 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
           Array.from({ length: o.calls }, (_, i) =>
             limit(() => {
               const input: AgentInput = { question: `Call ${i}: say hello.`, maxTurns: 1, role: 'fast' };
-              return client.workflow.execute<(i: AgentInput) => Promise<AgentResult>>(AGENT_WORKFLOW, { taskQueue, workflowId: `rate-${taskQueue}-${i}-${t0}`, args: [input] });
+              return client.workflow.execute<(i: AgentInput) => Promise<AgentResult>>(AGENT_WORKFLOW, {
+                taskQueue,
+                workflowId: `rate-${taskQueue}-${i}-${t0}`,
+                args: [input],
+              });
             }),
           ),
         );
@@ -99,7 +119,33 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
     await temporal.close();
   }
   if (o.json) return;
-  const t = new Table({ head: ['variant', 'calls', 'C', 'limit', 'T_ideal = N/R', 'makespan', 'vs ideal', '429s at the simulator', 'calls retried', 'max attempts'], style: tableStyle() });
-  for (const r of rows) t.push([r.variant, r.calls, r.concurrency, `${r.rps}/s`, `${r.idealMs} ms`, `${r.makespanMs} ms`, `${(r.makespanMs / r.idealMs).toFixed(3)}×`, r.http429, r.callsRetried, r.maxAttempts]);
+  const t = new Table({
+    head: [
+      'variant',
+      'calls',
+      'C',
+      'limit',
+      'T_ideal = N/R',
+      'makespan',
+      'vs ideal',
+      '429s at the simulator',
+      'calls retried',
+      'max attempts',
+    ],
+    style: tableStyle(),
+  });
+  for (const r of rows)
+    t.push([
+      r.variant,
+      r.calls,
+      r.concurrency,
+      `${r.rps}/s`,
+      `${r.idealMs} ms`,
+      `${r.makespanMs} ms`,
+      `${(r.makespanMs / r.idealMs).toFixed(3)}×`,
+      r.http429,
+      r.callsRetried,
+      r.maxAttempts,
+    ]);
   console.log(t.toString());
 }

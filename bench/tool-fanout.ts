@@ -42,7 +42,12 @@ function remoteTools(sim: Simulator, latencies: number[]): ToolRegistry {
         input: z.object({ query: z.string().optional() }),
         timeoutMs: 30_000,
         async handler(input, ctx) {
-          const res = await fetch(`${sim.url}/_sim/tools/${name}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' }, signal: ctx.signal });
+          const res = await fetch(`${sim.url}/_sim/tools/${name}`, {
+            method: 'POST',
+            body: JSON.stringify(input),
+            headers: { 'content-type': 'application/json' },
+            signal: ctx.signal,
+          });
           if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
           return (await res.json()) as Record<string, unknown>;
         },
@@ -63,7 +68,12 @@ export async function toolFanout(o: FanoutOptions) {
   const registry = remoteTools(sim, o.toolLatenciesMs);
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 });
   const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-fanout' });
-  const worker = await createBraidWorker({ connection: native, cfg, registry, model: { claude, simulated: true, endpoint: sim.url, close: async () => {} } });
+  const worker = await createBraidWorker({
+    connection: native,
+    cfg,
+    registry,
+    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+  });
   const running = worker.run();
   const question = `#sim tools=${registry.names().join(',')}\nWhat do all six sources say about our Q3 numbers?`;
   const samples = { sequential: [] as number[], baseline: [] as number[], braid: [] as number[], ideal: [] as number[] };
@@ -77,9 +87,14 @@ export async function toolFanout(o: FanoutOptions) {
       samples.baseline.push(base.ms);
       samples.ideal.push(Math.max(...o.toolLatenciesMs) + base.modelMs.reduce((a, b) => a + b, 0));
       const t0 = Date.now();
-      const r: AgentResult = await env.client.workflow.execute(AGENT_WORKFLOW, { taskQueue: cfg.taskQueue, workflowId: `fanout-${i}-${Date.now()}`, args: [{ question }] });
+      const r: AgentResult = await env.client.workflow.execute(AGENT_WORKFLOW, {
+        taskQueue: cfg.taskQueue,
+        workflowId: `fanout-${i}-${Date.now()}`,
+        args: [{ question }],
+      });
       samples.braid.push(Date.now() - t0);
-      if (r.branches.filter((b) => b.kind === 'tool' && b.status === 'ok').length !== o.toolLatenciesMs.length) throw new Error('a tool branch failed during the benchmark');
+      if (r.branches.filter((b) => b.kind === 'tool' && b.status === 'ok').length !== o.toolLatenciesMs.length)
+        throw new Error('a tool branch failed during the benchmark');
       log(`run ${i + 1}/${o.runs}: sequential ${seq.ms} ms, Promise.all ${base.ms} ms, Braid ${samples.braid.at(-1)} ms`);
     }
   } finally {

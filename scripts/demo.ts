@@ -2,7 +2,8 @@
  * `npm run demo`: the whole of Braid on one machine. Starts (or reuses) the local Temporal server,
  * uses Claude when ANTHROPIC_API_KEY is set and the model simulator otherwise, runs a worker in
  * this process, asks the showcase question, prints the answer with its per-branch timing table and
- * Web UI link, summarizes the bundled handbook with the map-reduce workflow, then stops the worker but leaves the server up so the run can be inspected.
+ * Web UI link, summarizes the bundled handbook with the map-reduce workflow, then stops the worker
+ * but leaves the server up so the run can be inspected.
  */
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import pc from 'picocolors';
@@ -48,9 +49,16 @@ async function main(): Promise<void> {
     printOutcome(outcome, false);
 
     step(`braid summarize data/docs --task "${SUMMARIZE_TASK}"`);
-    const prepared = await prepareSummarize([path.join(__dirname, '..', 'data', 'docs')], { task: SUMMARIZE_TASK, concurrency: 16, group: 4, tolerate: 0, chunkTokens: 300 });
+    const prepared = await prepareSummarize([path.join(__dirname, '..', 'data', 'docs')], {
+      task: SUMMARIZE_TASK,
+      concurrency: 16,
+      group: 4,
+      tolerate: 0,
+      chunkTokens: 300,
+    });
     const { handle, how } = await startSummarize(client, prepared);
-    if (how === 'finished') step('this exact job ran before, so Braid returns its result instead of redoing the work (add --fresh to the CLI to start over)');
+    if (how === 'finished')
+      step('this exact job ran before, so Braid returns its result instead of redoing the work (add --fresh to the CLI to start over)');
     const summary = await followSummarize(handle, target, false);
     printSummary(handle.workflowId, summary, false, webUiLink(handle.workflowId, undefined, target));
   } finally {

@@ -30,15 +30,40 @@ const REGION_CUSTOMERS: [Region, number][] = [
   ['LATAM', 4],
 ];
 
-const NAME_FIRST = ['Alder', 'Harbour', 'Juniper', 'Copper', 'Willow', 'Saffron', 'Granite', 'Marlow', 'Birch', 'Indigo',
-  'Larkspur', 'Foxglove', 'Cedar', 'Meridian', 'Tamarind', 'Oakhurst', 'Bluebell', 'Kestrel', 'Linden', 'Fernbrook'];
+const NAME_FIRST = [
+  'Alder',
+  'Harbour',
+  'Juniper',
+  'Copper',
+  'Willow',
+  'Saffron',
+  'Granite',
+  'Marlow',
+  'Birch',
+  'Indigo',
+  'Larkspur',
+  'Foxglove',
+  'Cedar',
+  'Meridian',
+  'Tamarind',
+  'Oakhurst',
+  'Bluebell',
+  'Kestrel',
+  'Linden',
+  'Fernbrook',
+];
 const NAME_SECOND: Record<Segment, string[]> = {
   Retail: ['Home Goods', 'Interiors', 'Living', 'Homestore', 'Linen Co.', 'Trading'],
   Wholesale: ['Supply', 'Distribution', 'Textile Traders', 'Wholesale', 'Merchants'],
   Hospitality: ['Hotel', 'Inn & Spa', 'Suites', 'Lodge', 'Guesthouse'],
 };
 
-interface Product { name: string; category: string; price: number; weight: number }
+interface Product {
+  name: string;
+  category: string;
+  price: number;
+  weight: number;
+}
 const PRODUCTS: Product[] = [
   { name: 'Stonewashed Linen Duvet Cover', category: 'Bedding', price: 189, weight: 6 },
   { name: 'Percale Sheet Set', category: 'Bedding', price: 129, weight: 9 },
@@ -96,7 +121,14 @@ export function volumeDiscount(quantity: number): number {
 const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
-interface Customer { id: number; name: string; country: string; segment: Segment; region: Region; activity: number }
+interface Customer {
+  id: number;
+  name: string;
+  country: string;
+  segment: Segment;
+  region: Region;
+  activity: number;
+}
 
 function makeCustomers(rand: () => number): Customer[] {
   const customers: Customer[] = [];
@@ -130,7 +162,8 @@ function orderDate(rand: () => number): string {
 
 function quantityFor(rand: () => number, segment: Segment): number {
   const r = rand();
-  if (segment === 'Wholesale') return r < 0.3 ? 10 + Math.floor(rand() * 15) : r < 0.75 ? 25 + Math.floor(rand() * 25) : 50 + Math.floor(rand() * 71);
+  if (segment === 'Wholesale')
+    return r < 0.3 ? 10 + Math.floor(rand() * 15) : r < 0.75 ? 25 + Math.floor(rand() * 25) : 50 + Math.floor(rand() * 71);
   if (segment === 'Hospitality') return r < 0.4 ? 4 + Math.floor(rand() * 6) : 10 + Math.floor(rand() * 30);
   return r < 0.85 ? 1 + Math.floor(rand() * 6) : 6 + Math.floor(rand() * 10);
 }

@@ -27,7 +27,8 @@ import { buildCorpus } from '../src/summarize/corpus';
 
 const scenarios: Record<string, AgentInput> = {
   'tool-agent-showcase': {
-    question: 'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?',
+    question:
+      'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?',
   },
   'tool-agent-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
 };
@@ -36,7 +37,13 @@ const scenarios: Record<string, AgentInput> = {
 const workflowScenarios: Record<string, { workflow: string; args: unknown[]; faults?: FaultRule[]; children?: string[] }> = {
   'pipeline-gate-and-retry': {
     workflow: PIPELINE_WORKFLOW,
-    args: [{ topics: ['Solar power in cities', 'poison-once: refused the first time', '#sim answer_tokens=2 always-short'], concurrency: 2, outDir: path.join(os.tmpdir(), 'braid-record-pipeline') }],
+    args: [
+      {
+        topics: ['Solar power in cities', 'poison-once: refused the first time', '#sim answer_tokens=2 always-short'],
+        concurrency: 2,
+        outDir: path.join(os.tmpdir(), 'braid-record-pipeline'),
+      },
+    ],
     faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'poison-once' } }],
     children: ['chain-1', 'chain-3'],
   },
@@ -49,25 +56,54 @@ const wanted = (name: string) => only.length === 0 || only.includes(name);
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: await resolveTemporalCli() }, ip: '127.0.0.1' } });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: await resolveTemporalCli() }, ip: '127.0.0.1' },
+  });
   const sim = await Simulator.start({ quiet: true, latency: { ttftMs: 20, perTokenMs: 0 } });
   const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-record-blobs-'));
   const registry = createDefaultRegistry().register(
-    defineTool({ name: 'flaky_lookup', description: 'Always fails (for recording a failure path).', input: z.object({}).passthrough(), handler: async () => { throw new Error('lookup service unavailable'); } }),
+    defineTool({
+      name: 'flaky_lookup',
+      description: 'Always fails (for recording a failure path).',
+      input: z.object({}).passthrough(),
+      handler: async () => {
+        throw new Error('lookup service unavailable');
+      },
+    }),
   );
   const w = await createBraidWorker({
     connection: env.nativeConnection,
     cfg: readConfig({ BRAID_TASK_QUEUE: 'record', BRAID_BLOB_DIR: blobDir }),
     registry,
-    model: { claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }), simulated: true, endpoint: sim.url, close: async () => {} },
+    model: {
+      claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
+      simulated: true,
+      endpoint: sim.url,
+      close: async () => {},
+    },
     publishStores: publishScenarioStores(),
   });
   const client: Client = env.client;
   // The summarize scenario needs its corpus in the worker's blob store before it starts.
-  const corpus = await buildCorpus([path.join(__dirname, '..', 'data', 'docs', 'refunds-and-returns.md'), path.join(__dirname, '..', 'data', 'docs', 'shipping.md')], new FsBlobStore(blobDir), { maxTokens: 120 });
+  const corpus = await buildCorpus(
+    [path.join(__dirname, '..', 'data', 'docs', 'refunds-and-returns.md'), path.join(__dirname, '..', 'data', 'docs', 'shipping.md')],
+    new FsBlobStore(blobDir),
+    { maxTokens: 120 },
+  );
   workflowScenarios['summarize-two-docs'] = {
     workflow: SUMMARIZE_WORKFLOW,
-    args: [{ manifestRef: corpus.manifestRef, chunkCount: corpus.chunkCount, sourceCount: corpus.sourceCount, task: 'Summarise returns and shipping.', concurrency: 8, group: 4, tolerate: 0, badFiles: [] }],
+    args: [
+      {
+        manifestRef: corpus.manifestRef,
+        chunkCount: corpus.chunkCount,
+        sourceCount: corpus.sourceCount,
+        task: 'Summarise returns and shipping.',
+        concurrency: 8,
+        group: 4,
+        tolerate: 0,
+        badFiles: [],
+      },
+    ],
     children: ['map-0', 'reduce-1'],
   };
   const dir = path.join(__dirname, '..', 'test', 'histories');

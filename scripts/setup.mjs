@@ -42,13 +42,22 @@ const forTests = process.argv.includes('--tests');
 if (forTests && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
   const root_ = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!root_ || !hasApt) fail('redis-server is missing (tests start their own); install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, and run again');
+  if (!root_ || !hasApt)
+    fail(
+      'redis-server is missing (tests start their own); install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, and run again',
+    );
   say('installing redis-server (apt-get)…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
   if (r.status !== 0) {
     spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'], env });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env,
+    });
   }
   if (r.status !== 0) fail('apt-get install redis-server failed; install it by hand (`apt-get install -y redis-server`) and run again');
 } else if (forTests && !quiet) {
@@ -56,5 +65,8 @@ if (forTests && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).st
 }
 
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const r = spawnSync(tsx, [path.join(root, 'scripts', 'ensure-temporal.ts'), ...(quiet ? ['--quiet'] : [])], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(tsx, [path.join(root, 'scripts', 'ensure-temporal.ts'), ...(quiet ? ['--quiet'] : [])], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (r.status !== 0) process.exit(r.status ?? 1);

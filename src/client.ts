@@ -21,7 +21,6 @@ import { healthCommand } from './cli/health';
 import { connectClient, temporalTarget, webUiLink } from './temporal/connection';
 import { createDefaultRegistry } from './tools';
 
-
 function intIn(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
@@ -51,7 +50,9 @@ const program = new Command('braid')
   .version('0.1.0')
   .showSuggestionAfterError()
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(`braid: ${str.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)')}`) });
+  .configureOutput({
+    outputError: (str, write) => write(`braid: ${str.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)')}`),
+  });
 
 program
   .command('ask')
@@ -59,18 +60,35 @@ program
   .argument('<question...>', 'the question (quote it)')
   .option('--json', 'print one JSON object with the answer, branches, timings and usage')
   .option('--max-turns <n>', 'model turns before the agent must stop (1-50)', intIn(1, 50), 6)
-  .option('--tools <names>', 'comma-separated tools to offer (default: all)', (v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .option('--tools <names>', 'comma-separated tools to offer (default: all)', (v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .option('--fast', 'use the fast model role instead of the capable one')
   .option('--id <workflowId>', 'workflow id for the run (default: generated)')
   .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
-  .action(async (words: string[], o: { json?: boolean; maxTurns: number; tools?: string[]; fast?: boolean; id?: string; withWorker?: boolean }) => {
-    const question = words.join(' ').trim();
-    if (!question) throw new UsageError('the question is empty: braid ask "<question>"');
-    await withClient(o.withWorker, async (client, target) => {
-      const outcome = await ask(client, target, { question, maxTurns: o.maxTurns, tools: o.tools, role: o.fast ? 'fast' : 'capable', json: o.json, workflowId: o.id });
-      printOutcome(outcome, Boolean(o.json));
-    });
-  });
+  .action(
+    async (
+      words: string[],
+      o: { json?: boolean; maxTurns: number; tools?: string[]; fast?: boolean; id?: string; withWorker?: boolean },
+    ) => {
+      const question = words.join(' ').trim();
+      if (!question) throw new UsageError('the question is empty: braid ask "<question>"');
+      await withClient(o.withWorker, async (client, target) => {
+        const outcome = await ask(client, target, {
+          question,
+          maxTurns: o.maxTurns,
+          tools: o.tools,
+          role: o.fast ? 'fast' : 'capable',
+          json: o.json,
+          workflowId: o.id,
+        });
+        printOutcome(outcome, Boolean(o.json));
+      });
+    },
+  );
 
 program
   .command('summarize')
@@ -88,7 +106,14 @@ program
     const prepared = await prepareSummarize(inputs, o, Boolean(o.json));
     await withClient(o.withWorker, async (client, target) => {
       const { handle, how } = await startSummarize(client, prepared, o.fresh);
-      if (!o.json && how !== 'new') process.stderr.write(pc.dim(how === 'attached' ? 'this exact job is already running: attaching to it (--fresh starts over)\n' : 'this exact job ran before: returning its result (--fresh starts over)\n'));
+      if (!o.json && how !== 'new')
+        process.stderr.write(
+          pc.dim(
+            how === 'attached'
+              ? 'this exact job is already running: attaching to it (--fresh starts over)\n'
+              : 'this exact job ran before: returning its result (--fresh starts over)\n',
+          ),
+        );
       const result = await followSummarize(handle, target, Boolean(o.json));
       printSummary(handle.workflowId, result, Boolean(o.json), webUiLink(handle.workflowId, undefined, target));
     });
@@ -106,7 +131,12 @@ program
       const type = await workflowType(client, workflowId);
       if (type === SUMMARIZE_WORKFLOW) {
         const handle = client.workflow.getHandle<typeof summarizeCorpus>(workflowId);
-        printSummary(workflowId, await followSummarize(handle, target, Boolean(o.json)), Boolean(o.json), webUiLink(workflowId, undefined, target));
+        printSummary(
+          workflowId,
+          await followSummarize(handle, target, Boolean(o.json)),
+          Boolean(o.json),
+          webUiLink(workflowId, undefined, target),
+        );
       } else if (type === AGENT_WORKFLOW) {
         printOutcome(await followAgent(client.workflow.getHandle<typeof toolAgent>(workflowId), target, Boolean(o.json)), Boolean(o.json));
       } else {
@@ -180,11 +210,11 @@ program
   .action(async (o: { json?: boolean }) => {
     const registry = createDefaultRegistry({ filesDir: config().filesDir });
     if (o.json) return void console.log(JSON.stringify(registry.specs(), null, 2));
-    for (const name of registry.names()) console.log(`${pc.bold(name)}  ${pc.dim(`${registry.timeoutMs(name)} ms`)}\n  ${registry.get(name)!.description}`);
+    for (const name of registry.names())
+      console.log(`${pc.bold(name)}  ${pc.dim(`${registry.timeoutMs(name)} ms`)}\n  ${registry.get(name)!.description}`);
   });
 
 program.addOption(new Option('--no-color', 'disable colours').hideHelp());
-
 
 async function main(argv: string[]): Promise<void> {
   try {

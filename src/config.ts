@@ -42,13 +42,27 @@ const schema = z.object({
   BRAID_PUBLISH_REMIND_AFTER: duration.default(24 * 3_600_000),
   BRAID_PUBLISH_DECIDE_WITHIN: duration.default(72 * 3_600_000),
   BRAID_PUBLISH_DEFAULT_DECISION: z.enum(['reject', 'approve']).default('reject'),
-  BRAID_PUBLISH_REVIEWERS: z.string().optional().transform((v) => (v ?? '').split(',').map((r) => r.trim()).filter(Boolean)),
+  BRAID_PUBLISH_REVIEWERS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ),
   BRAID_REVIEWER: z.string().trim().min(1).optional(),
   // Flow control (src/flow): shared rate limiter, jittered retries, circuit breakers.
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected redis://… or rediss://…')
+    .optional(),
   BRAID_LLM_REQUESTS_PER_MINUTE: z.coerce.number().positive().optional(),
   BRAID_LLM_TOKENS_PER_MINUTE: z.coerce.number().positive().optional(),
-  BRAID_LLM_MODEL_LIMITS: z.string().optional().transform((v, ctx) => parseModelLimits(v, ctx)),
+  BRAID_LLM_MODEL_LIMITS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => parseModelLimits(v, ctx)),
   BRAID_LIMIT_BURST_MS: positiveMs.default(1000),
   BRAID_LIMIT_MAX_WAIT_MS: positiveMs.default(20_000),
   BRAID_RETRY_BASE_MS: positiveMs.default(1000),
@@ -60,7 +74,10 @@ const schema = z.object({
   BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
 });
 
-const modelLimits = z.record(z.string().min(1), z.object({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() }).strict());
+const modelLimits = z.record(
+  z.string().min(1),
+  z.object({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() }).strict(),
+);
 
 /** BRAID_LLM_MODEL_LIMITS: JSON, e.g. {"claude-haiku-4-5":{"requestsPerMinute":50,"tokensPerMinute":40000}}. */
 function parseModelLimits(v: string | undefined, ctx: z.RefinementCtx) {
@@ -68,7 +85,10 @@ function parseModelLimits(v: string | undefined, ctx: z.RefinementCtx) {
   try {
     const parsed = modelLimits.safeParse(JSON.parse(v));
     if (parsed.success) return parsed.data;
-    ctx.addIssue({ code: 'custom', message: `expected {"<model>":{"requestsPerMinute":N,"tokensPerMinute":N}}: ${parsed.error.issues[0]!.message}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected {"<model>":{"requestsPerMinute":N,"tokensPerMinute":N}}: ${parsed.error.issues[0]!.message}`,
+    });
   } catch {
     ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
   }

@@ -41,7 +41,9 @@ export interface BraidWorkerOptions {
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (concurrency limits, identity…). */
-  tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'identity' | 'maxCachedWorkflows'>>;
+  tuning?: Partial<
+    Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'identity' | 'maxCachedWorkflows'>
+  >;
 }
 
 export interface BraidWorker {
@@ -145,8 +147,12 @@ async function main(): Promise<void> {
   const target = temporalTarget();
   const connection = await connectWorker(target);
   const w = await createBraidWorker({ connection, namespace: target.namespace, cfg });
-  const model = w.model.simulated ? `simulated model at ${w.model.endpoint} (set ANTHROPIC_API_KEY for Claude)` : `Claude (${cfg.models.fast}, ${cfg.models.capable})`;
-  console.log(`braid worker: task queue "${cfg.taskQueue}" on ${target.address} (${target.namespace}); model: ${model}; tools: ${w.registry.names().join(', ')}`);
+  const model = w.model.simulated
+    ? `simulated model at ${w.model.endpoint} (set ANTHROPIC_API_KEY for Claude)`
+    : `Claude (${cfg.models.fast}, ${cfg.models.capable})`;
+  console.log(
+    `braid worker: task queue "${cfg.taskQueue}" on ${target.address} (${target.namespace}); model: ${model}; tools: ${w.registry.names().join(', ')}`,
+  );
   await w.run();
   await connection.close();
 }

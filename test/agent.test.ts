@@ -9,7 +9,17 @@ import type { ChatMessage, LlmRequest, ToolResultBlock } from '../src/shared/typ
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { toolAgent } from '../src/workflows';
-import { CallLog, connect, failingTool, latencyTool, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import {
+  CallLog,
+  connect,
+  failingTool,
+  latencyTool,
+  scheduledInputs,
+  startSimulator,
+  startWorker,
+  type Harness,
+  type TestWorker,
+} from './helpers';
 
 let h: Harness;
 let sim: Simulator;

@@ -53,8 +53,7 @@ function checkInvariants(src: Source, chunks: Chunk[], maxTokens: number): void 
 }
 
 const sentence = (i: number): string => `Sentence number ${i} says something about refunds and shipping.`;
-const paragraph = (i: number, sentences: number): string =>
-  Array.from({ length: sentences }, (_, j) => sentence(i * 100 + j)).join(' ');
+const paragraph = (i: number, sentences: number): string => Array.from({ length: sentences }, (_, j) => sentence(i * 100 + j)).join(' ');
 
 describe('estimateTokens', () => {
   it('is ceil(length / 4)', () => {
@@ -92,7 +91,11 @@ describe('chunkSource', () => {
     const chunks = chunkSource(src, 0, { maxTokens: 25 });
     checkInvariants(src, chunks, 25);
     expect(chunks.length).toBeGreaterThan(10);
-    const rejoined = chunks.map((c) => c.text).join(' ').replace(/\.$/, '').split(' ');
+    const rejoined = chunks
+      .map((c) => c.text)
+      .join(' ')
+      .replace(/\.$/, '')
+      .split(' ');
     expect(rejoined).toEqual(words);
   });
 

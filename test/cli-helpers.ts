@@ -13,11 +13,18 @@ export interface Run {
 }
 
 export function braid(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')),
+  );
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000, cwd: opts.cwd }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000, cwd: opts.cwd },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

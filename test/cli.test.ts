@@ -8,7 +8,8 @@ import { braid, expectOneLineError, server } from './cli-helpers';
 describe('braid ask', () => {
   it('answers with a worker inside the command and prints one JSON result, then lists the run', async () => {
     const env = server();
-    const q = 'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?';
+    const q =
+      'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?';
     const r = await braid(['ask', '--with-worker', '--json', q], env);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/simulated model/);
@@ -16,13 +17,21 @@ describe('braid ask', () => {
     expect(out.simulated).toBe(true);
     expect(out.stopReason).toBe('end_turn');
     const tools = out.branches.filter((b: { kind: string }) => b.kind === 'tool');
-    expect(tools.map((b: { name: string; status: string }) => `${b.name}:${b.status}`).sort()).toEqual(['calculator:ok', 'read_file:ok', 'search_docs:ok', 'sql_query:ok']);
+    expect(tools.map((b: { name: string; status: string }) => `${b.name}:${b.status}`).sort()).toEqual([
+      'calculator:ok',
+      'read_file:ok',
+      'search_docs:ok',
+      'sql_query:ok',
+    ]);
     expect(out.answer).toMatch(/42\.16/); // the calculator's 26.2 mi in km made it into the answer
     expect(out.usage.total.outputTokens).toBeGreaterThan(0);
 
     const runs = await braid(['runs', '--json'], env);
     expect(runs.code).toBe(0);
-    const listed = runs.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const listed = runs.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(listed.find((w: { workflowId: string }) => w.workflowId === out.workflowId)?.status).toBe('COMPLETED');
   });
 
@@ -41,7 +50,11 @@ describe('braid ask', () => {
   });
 
   it('says the server is unreachable in one line, without a stack trace', async () => {
-    expectOneLineError(await braid(['ask', 'hi'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }), 1, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
+    expectOneLineError(
+      await braid(['ask', 'hi'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+      1,
+      /cannot reach the Temporal server at 127\.0\.0\.1:1/,
+    );
   });
 
   it('names a bad setting', async () => {

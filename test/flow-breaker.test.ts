@@ -43,13 +43,24 @@ const env = (attempt = 1, maximumAttempts = 6) =>
 describe('model endpoint breaker', () => {
   it('opens after 3 server failures, fails fast without a request, and a probe closes it', async () => {
     const registry = new ToolRegistry();
-    const llm = createLlmActivities({ claude: simulatedModel(sim).claude, models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' }, maxTokens: 256, simulated: true, registry, requestTimeoutMs: 3000, streamIdleTimeoutMs: 2000, flow });
+    const llm = createLlmActivities({
+      claude: simulatedModel(sim).claude,
+      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
+      maxTokens: 256,
+      simulated: true,
+      registry,
+      requestTimeoutMs: 3000,
+      streamIdleTimeoutMs: 2000,
+      flow,
+    });
     const req: LlmRequest = { role: 'fast', messages: [{ role: 'user', content: 'breaker test' }] };
     sim.clearLedger();
     sim.configure({ faults: [{ kind: 'status', status: 500, times: 3 }] });
     const delays: number[] = [];
     for (let i = 1; i <= 3; i++) {
-      const f = (await env(i).run(llm.llmTurn, req).catch((e: unknown) => e)) as ApplicationFailure;
+      const f = (await env(i)
+        .run(llm.llmTurn, req)
+        .catch((e: unknown) => e)) as ApplicationFailure;
       expect(f).toBeInstanceOf(ApplicationFailure);
       expect(f.type).toBe('LlmServerError');
       expect(f.nonRetryable).toBe(false);
@@ -59,12 +70,16 @@ describe('model endpoint breaker', () => {
     delays.forEach((d, i) => expect(d).toBeLessThan(1000 * 2 ** i));
     expect(sim.ledger()).toHaveLength(3);
 
-    const open = (await env(4).run(llm.llmTurn, req).catch((e: unknown) => e)) as ApplicationFailure;
+    const open = (await env(4)
+      .run(llm.llmTurn, req)
+      .catch((e: unknown) => e)) as ApplicationFailure;
     expect(open.type).toBe('LlmCircuitOpen');
     // Fails fast, but comes back after the cooldown rather than losing the work.
     expect(open.nonRetryable).toBe(false);
     expect(Number(open.nextRetryDelay)).toBeGreaterThanOrEqual(COOLDOWN - 200);
-    const lastTry = (await env(6, 6).run(llm.llmTurn, req).catch((e: unknown) => e)) as ApplicationFailure;
+    const lastTry = (await env(6, 6)
+      .run(llm.llmTurn, req)
+      .catch((e: unknown) => e)) as ApplicationFailure;
     expect(lastTry.nonRetryable).toBe(true);
     expect(lastTry.message).toMatch(/^gave up after 6 attempts: circuit open/);
     expect(open.message).toMatch(/circuit open for model:claude-haiku-4-5/);
@@ -79,11 +94,29 @@ describe('model endpoint breaker', () => {
   });
 
   it('does not count 400s or 429s towards the breaker, and makes the last attempt final', async () => {
-    const llm = createLlmActivities({ claude: simulatedModel(sim).claude, models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' }, maxTokens: 256, simulated: true, registry: new ToolRegistry(), requestTimeoutMs: 3000, streamIdleTimeoutMs: 2000, flow });
+    const llm = createLlmActivities({
+      claude: simulatedModel(sim).claude,
+      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
+      maxTokens: 256,
+      simulated: true,
+      registry: new ToolRegistry(),
+      requestTimeoutMs: 3000,
+      streamIdleTimeoutMs: 2000,
+      flow,
+    });
     const req: LlmRequest = { role: 'capable', messages: [{ role: 'user', content: 'not the endpoint' }] };
     sim.configure({ faults: [{ kind: 'status', status: 429, retryAfterMs: 10 }] });
-    for (let i = 0; i < 4; i++) expect(((await env(1).run(llm.llmTurn, req).catch((e: unknown) => e)) as ApplicationFailure).type).toBe('LlmRateLimited');
-    const last = (await env(6, 6).run(llm.llmTurn, req).catch((e: unknown) => e)) as ApplicationFailure;
+    for (let i = 0; i < 4; i++)
+      expect(
+        (
+          (await env(1)
+            .run(llm.llmTurn, req)
+            .catch((e: unknown) => e)) as ApplicationFailure
+        ).type,
+      ).toBe('LlmRateLimited');
+    const last = (await env(6, 6)
+      .run(llm.llmTurn, req)
+      .catch((e: unknown) => e)) as ApplicationFailure;
     sim.configure({ faults: [] });
     expect(last.nonRetryable).toBe(true);
     expect(last.message).toMatch(/^gave up after 6 attempts: claude-sonnet-4-6: HTTP 429/);
@@ -94,12 +127,22 @@ describe('model endpoint breaker', () => {
 describe('tool breaker', () => {
   it('answers with an explicit error result, without calling the tool, while open', async () => {
     const registry = new ToolRegistry().register(
-      defineTool({ name: 'flaky', description: 'Crashes.', input: z.object({}).passthrough(), handler: async () => { crashes++; throw new Error('flaky backend down'); } }),
+      defineTool({
+        name: 'flaky',
+        description: 'Crashes.',
+        input: z.object({}).passthrough(),
+        handler: async () => {
+          crashes++;
+          throw new Error('flaky backend down');
+        },
+      }),
     );
     const tools = createToolActivities({ registry, flow });
     const call = { toolUseId: 'toolu_1', name: 'flaky', input: {} };
     for (let i = 1; i <= 3; i++) {
-      const f = (await env(i, 3).run(tools.runTool, call).catch((e: unknown) => e)) as ApplicationFailure;
+      const f = (await env(i, 3)
+        .run(tools.runTool, call)
+        .catch((e: unknown) => e)) as ApplicationFailure;
       expect(f.type).toBe('ToolFailed');
       expect(f.nonRetryable).toBe(i === 3);
       if (i === 3) expect(f.message).toBe('gave up after 3 attempts: tool flaky: flaky backend down');

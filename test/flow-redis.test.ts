@@ -32,7 +32,10 @@ const taskQueue = `flow-${randomUUID()}`;
 
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
   const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-  const proc = spawn(tsx, [path.join(__dirname, 'fixtures', 'flow-worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(tsx, [path.join(__dirname, 'fixtures', 'flow-worker.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   workers.push(proc);
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -43,7 +46,11 @@ function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> 
 }
 
 beforeAll(async () => {
-  [redis, sim, h] = await Promise.all([startRedis(), startSimulator({ rateLimits: { tokensPerMinute: PROVIDER_TPM }, latency: { ttftMs: 60, perTokenMs: 0 } }), connect()]);
+  [redis, sim, h] = await Promise.all([
+    startRedis(),
+    startSimulator({ rateLimits: { tokensPerMinute: PROVIDER_TPM }, latency: { ttftMs: 60, perTokenMs: 0 } }),
+    connect(),
+  ]);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-flow-'));
   const bundlePath = path.join(dir, 'workflows.js');
   fs.writeFileSync(bundlePath, (await workflowBundle()).code);
@@ -82,7 +89,11 @@ afterAll(async () => {
 });
 
 const start = (question: string, role: 'fast' | 'capable') =>
-  h.client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue, workflowId: `flow-${randomUUID()}`, args: [{ question, maxTurns: 1, tools: ['calculator'], role }] });
+  h.client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, {
+    taskQueue,
+    workflowId: `flow-${randomUUID()}`,
+    args: [{ question, maxTurns: 1, tools: ['calculator'], role }],
+  });
 
 describe('Redis limiter scripts', () => {
   it('never admit more than burst + rate·elapsed, however many clients race', async () => {
@@ -112,7 +123,9 @@ describe('two worker processes sharing one budget', () => {
     const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 });
     await claude.messages.create({ model: FAST, max_tokens: 1, messages: [{ role: 'user', content: 'x'.repeat(PROVIDER_TPM * 4) }] });
     sim.clearLedger();
-    const handles = await Promise.all(Array.from({ length: 160 }, (_, i) => start(`What is ${i} + ${i * 7}? Use the calculator if you need to.`, 'fast')));
+    const handles = await Promise.all(
+      Array.from({ length: 160 }, (_, i) => start(`What is ${i} + ${i * 7}? Use the calculator if you need to.`, 'fast')),
+    );
     const results: AgentResult[] = await Promise.all(handles.map((hd) => hd.result()));
 
     const entries = sim.ledger().filter((e) => e.model === FAST);
@@ -154,7 +167,8 @@ describe('two worker processes sharing one budget', () => {
     // …and spread over the jitter window (0–1000 ms on top), not synchronised: with plain
     // exponential backoff all 16 would arrive within a few ms of each other.
     const spread = Math.max(...retries) - Math.min(...retries);
-    if (process.env.FLOW_DEBUG) console.log({ spread, limited: limited.map((e) => e.receivedAt - lastLimited), retries: retries.map((t) => t - lastLimited) });
+    if (process.env.FLOW_DEBUG)
+      console.log({ spread, limited: limited.map((e) => e.receivedAt - lastLimited), retries: retries.map((t) => t - lastLimited) });
     expect(spread).toBeGreaterThan(400);
     const buckets = new Map<number, number>();
     for (const t of retries) buckets.set(Math.floor(t / 100), (buckets.get(Math.floor(t / 100)) ?? 0) + 1);

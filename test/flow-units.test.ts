@@ -57,7 +57,13 @@ describe('budget buckets (in-process backend)', () => {
 
 describe('RateLimiter', () => {
   it('waits while heartbeating, and gives the slot back when the wait is too long', async () => {
-    const limiter = new RateLimiter({ backend: new MemoryBackend(), defaults: { requestsPerMinute: 600 }, burstMs: 100, maxWaitMs: 1000, pollMs: 20 });
+    const limiter = new RateLimiter({
+      backend: new MemoryBackend(),
+      defaults: { requestsPerMinute: 600 },
+      burstMs: 100,
+      maxWaitMs: 1000,
+      pollMs: 20,
+    });
     await limiter.acquire('m', 1);
     let beats = 0;
     const t0 = Date.now();
@@ -96,10 +102,16 @@ describe('RateLimiter', () => {
     expect(limiter.estimate('m', req).output).toBeLessThan(50);
   });
 
-  it('lowers the shared budget to the provider\'s anthropic-ratelimit-* figures', async () => {
+  it("lowers the shared budget to the provider's anthropic-ratelimit-* figures", async () => {
     const backend = new MemoryBackend();
     const limiter = new RateLimiter({ backend, defaults: { tokensPerMinute: 600_000 }, burstMs: 1000, maxWaitMs: 1000 });
-    await limiter.observe('m', new Headers({ 'anthropic-ratelimit-tokens-remaining': '0', 'anthropic-ratelimit-tokens-reset': new Date(Date.now() + 30_000).toISOString() }));
+    await limiter.observe(
+      'm',
+      new Headers({
+        'anthropic-ratelimit-tokens-remaining': '0',
+        'anthropic-ratelimit-tokens-reset': new Date(Date.now() + 30_000).toISOString(),
+      }),
+    );
     const s = (await limiter.snapshot(['m']))[0]!;
     expect(s.tokensAvailable).toBeLessThan(100);
     expect(s.pausedUntil).toBeGreaterThan(Date.now());
@@ -201,7 +213,10 @@ describe('topics', () => {
   it('gates short or cut-off drafts, and names files safely', () => {
     expect(qualityGate('write', 'too short', 'end_turn', 30)).toMatchObject({ ok: false });
     expect(qualityGate('research', 'word '.repeat(15), 'end_turn', 30)).toEqual({ ok: true });
-    expect(qualityGate('edit', 'word '.repeat(100), 'max_tokens', 30)).toMatchObject({ ok: false, reason: expect.stringMatching(/cut off/) });
+    expect(qualityGate('edit', 'word '.repeat(100), 'max_tokens', 30)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/cut off/),
+    });
     expect(outputFileName(6, 'Über ../../etc/passwd: a "topic"!')).toBe('007-uber-etc-passwd-a-topic.md');
   });
 });
@@ -234,8 +249,17 @@ describe('braid pipeline topics files', () => {
 
 describe('flow settings', () => {
   it('reads budgets, per-model limits and breaker settings, and names a bad variable', () => {
-    const c = readConfig({ BRAID_LLM_TOKENS_PER_MINUTE: '40000', BRAID_LLM_MODEL_LIMITS: '{"m":{"requestsPerMinute":5}}', REDIS_URL: 'redis://h:6379' });
-    expect(c.flow).toMatchObject({ redisUrl: 'redis://h:6379', limits: { tokensPerMinute: 40000 }, modelLimits: { m: { requestsPerMinute: 5 } }, breaker: { failures: 5 } });
+    const c = readConfig({
+      BRAID_LLM_TOKENS_PER_MINUTE: '40000',
+      BRAID_LLM_MODEL_LIMITS: '{"m":{"requestsPerMinute":5}}',
+      REDIS_URL: 'redis://h:6379',
+    });
+    expect(c.flow).toMatchObject({
+      redisUrl: 'redis://h:6379',
+      limits: { tokensPerMinute: 40000 },
+      modelLimits: { m: { requestsPerMinute: 5 } },
+      breaker: { failures: 5 },
+    });
     expect(() => readConfig({ BRAID_LLM_MODEL_LIMITS: '{"m":{"rpm":5}}' })).toThrow(ConfigError);
     expect(() => readConfig({ BRAID_LLM_MODEL_LIMITS: 'nope' })).toThrow(/BRAID_LLM_MODEL_LIMITS: not valid JSON/);
     expect(() => readConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);

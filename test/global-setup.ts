@@ -18,7 +18,12 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const path = await resolveTemporalCli({ log: (l) => console.log(l) });
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path }, ip: '127.0.0.1', searchAttributes: SEARCH_ATTRIBUTE_KEYS, log: { format: 'pretty', level: 'error' } },
+    server: {
+      executable: { type: 'existing-path', path },
+      ip: '127.0.0.1',
+      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      log: { format: 'pretty', level: 'error' },
+    },
   });
   project.provide('temporalAddress', env.address);
   project.provide('temporalCli', path);

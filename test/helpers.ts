@@ -66,7 +66,12 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** A model client pointed at a simulator, as a worker without ANTHROPIC_API_KEY builds it. */
 export function simulatedModel(sim: Simulator): ModelClient {
-  return { claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }), simulated: true, endpoint: sim.url, close: async () => {} };
+  return {
+    claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
+    simulated: true,
+    endpoint: sim.url,
+    close: async () => {},
+  };
 }
 
 /** A fast, exact simulator for workflow tests: model turns cost ~20 ms. */
@@ -78,10 +83,26 @@ export interface TestWorker extends BraidWorker {
   taskQueue: string;
 }
 
-export async function startWorker(h: Harness, registry: ToolRegistry, sim: Simulator, env: Record<string, string> = {}): Promise<TestWorker> {
+export async function startWorker(
+  h: Harness,
+  registry: ToolRegistry,
+  sim: Simulator,
+  env: Record<string, string> = {},
+): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
-  const cfg = readConfig({ BRAID_TASK_QUEUE: taskQueue, BRAID_STREAM_IDLE_TIMEOUT_MS: '1500', BRAID_LLM_REQUEST_TIMEOUT_MS: '10000', ...env });
-  const w = await createBraidWorker({ connection: h.native, cfg, registry, model: simulatedModel(sim), workflowBundle: await workflowBundle() });
+  const cfg = readConfig({
+    BRAID_TASK_QUEUE: taskQueue,
+    BRAID_STREAM_IDLE_TIMEOUT_MS: '1500',
+    BRAID_LLM_REQUEST_TIMEOUT_MS: '10000',
+    ...env,
+  });
+  const w = await createBraidWorker({
+    connection: h.native,
+    cfg,
+    registry,
+    model: simulatedModel(sim),
+    workflowBundle: await workflowBundle(),
+  });
   void w.run();
   return { ...w, taskQueue };
 }

@@ -18,11 +18,9 @@ const write = async (rel: string, data: string | Uint8Array): Promise<string> =>
   return abs;
 };
 
-const reasonFor = (result: IngestResult, path: string): string | undefined =>
-  result.bad.find((b) => b.path === path)?.reason;
+const reasonFor = (result: IngestResult, path: string): string | undefined => result.bad.find((b) => b.path === path)?.reason;
 
-const one = async (rel: string, opts: { maxFileBytes?: number } = {}): Promise<IngestResult> =>
-  ingest([rel], { cwd: dir, ...opts });
+const one = async (rel: string, opts: { maxFileBytes?: number } = {}): Promise<IngestResult> => ingest([rel], { cwd: dir, ...opts });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'braid-ingest-'));

@@ -44,7 +44,9 @@ const req: LlmRequest = { role: 'fast', messages: [{ role: 'user', content: 'Say
 
 async function failureFor(fault: FaultRule): Promise<ApplicationFailure> {
   sim.configure({ faults: [fault] });
-  const err = await mockEnv().run(llm.llmTurn, req).catch((e: unknown) => e);
+  const err = await mockEnv()
+    .run(llm.llmTurn, req)
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
 }

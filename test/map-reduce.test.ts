@@ -43,15 +43,31 @@ afterAll(async () => {
 });
 
 /** A synthetic corpus of n chunks over `files` sources, written straight to the blob store. */
-async function corpus(n: number, tag: string, files = 3, poison: number[] = []): Promise<Pick<SummarizeInput, 'manifestRef' | 'chunkCount' | 'sourceCount'>> {
+async function corpus(
+  n: number,
+  tag: string,
+  files = 3,
+  poison: number[] = [],
+): Promise<Pick<SummarizeInput, 'manifestRef' | 'chunkCount' | 'sourceCount'>> {
   const chunks: CorpusManifest['chunks'] = [];
   for (let i = 0; i < n; i++) {
     const text = `Section ${i} of ${tag}. Revenue grew in region ${i % 7}; the team shipped feature ${i}.${poison.includes(i) ? ' POISON-' + tag : ''}`;
     const source = `doc-${i % files}.md`;
     const start = Math.floor(i / files) * 200;
-    chunks.push({ id: `${i % files}:${Math.floor(i / files)}`, source, start, end: start + text.length, tokens: Math.ceil(text.length / 4), ref: await blobs.put(text) });
+    chunks.push({
+      id: `${i % files}:${Math.floor(i / files)}`,
+      source,
+      start,
+      end: start + text.length,
+      tokens: Math.ceil(text.length / 4),
+      ref: await blobs.put(text),
+    });
   }
-  const manifest: CorpusManifest = { version: 1, chunks, sources: Array.from({ length: files }, (_, i) => ({ path: `doc-${i}.md`, sha256: 'x', chars: 1 })) };
+  const manifest: CorpusManifest = {
+    version: 1,
+    chunks,
+    sources: Array.from({ length: files }, (_, i) => ({ path: `doc-${i}.md`, sha256: 'x', chars: 1 })),
+  };
   return { manifestRef: await putJson(blobs, manifest), chunkCount: n, sourceCount: files };
 }
 
@@ -120,7 +136,9 @@ describe('map-reduce', () => {
 
     it('a reduce group refuses fewer results than its plan expects', async () => {
       const levelRef = await putJson(blobs, { refs: ['sha256:' + 'a'.repeat(64)] });
-      const err = await env().run(acts().reduceGroup, { levelRef, start: 0, count: 3, level: 1, final: false, task: 't' }).catch((e: unknown) => e);
+      const err = await env()
+        .run(acts().reduceGroup, { levelRef, start: 0, count: 3, level: 1, final: false, task: 't' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect((err as ApplicationFailure).type).toBe('IncompleteInput');
       expect((err as ApplicationFailure).nonRetryable).toBe(true);
@@ -129,13 +147,24 @@ describe('map-reduce', () => {
     it('the final reduce refuses results that cover fewer chunks than succeeded', async () => {
       const part = await putJson(blobs, { kind: 'reduce', level: 1, summary: 's', points: [], chunks: 9, chunkIds: [], sources: [] });
       const levelRef = await putJson(blobs, { refs: [part] });
-      const err = await env().run(acts().reduceGroup, { levelRef, start: 0, count: 1, level: 2, final: true, task: 't', expectChunks: 10 }).catch((e: unknown) => e);
+      const err = await env()
+        .run(acts().reduceGroup, { levelRef, start: 0, count: 1, level: 2, final: true, task: 't', expectChunks: 10 })
+        .catch((e: unknown) => e);
       expect((err as ApplicationFailure).message).toMatch(/covers 9 chunk results, expected 10/);
     });
 
     it('assembling a phase refuses a gap in the results', async () => {
-      const p = await putJson(blobs, { start: 0, end: 2, entries: [{ ok: true, ref: 'x' }, { ok: true, ref: 'y' }] });
-      const err = await env().run(acts().assembleLevel, { parts: [{ start: 0, end: 2, ref: p }], count: 3 }).catch((e: unknown) => e);
+      const p = await putJson(blobs, {
+        start: 0,
+        end: 2,
+        entries: [
+          { ok: true, ref: 'x' },
+          { ok: true, ref: 'y' },
+        ],
+      });
+      const err = await env()
+        .run(acts().assembleLevel, { parts: [{ start: 0, end: 2, ref: p }], count: 3 })
+        .catch((e: unknown) => e);
       expect((err as ApplicationFailure).message).toMatch(/returned 2 of 3 results/);
     });
   });
@@ -147,7 +176,9 @@ describe('map-reduce', () => {
     expect(r.complete).toBe(true);
     expect(r.reduceLevels).toBe(4); // 2000 results → 200 → 20 → 2 → 1
     const stats = await treeStats(h.client, handle.workflowId, { keepText: true });
-    console.log(`2,000 chunks: ${stats.workflows} workflows, largest history ${stats.maxEvents} events, most pending ${stats.maxPending}, largest payload ${stats.maxPayloadBytes} bytes`);
+    console.log(
+      `2,000 chunks: ${stats.workflows} workflows, largest history ${stats.maxEvents} events, most pending ${stats.maxPending}, largest payload ${stats.maxPayloadBytes} bytes`,
+    );
     expect(stats.workflows).toBeGreaterThan(8);
     expect(stats.maxEvents).toBeLessThanOrEqual(10_240);
     expect(stats.maxPending).toBeLessThanOrEqual(500);

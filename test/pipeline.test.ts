@@ -44,7 +44,15 @@ describe('content pipeline', () => {
   it('isolates failures, retries failed chains once after all others, gates drafts, writes files', async () => {
     sim.clearLedger();
     sim.configure({ faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'poison-once' } }] });
-    const topics = ['Solar power in cities', 'poison-once: a topic whose first call is refused', 'Tidal energy', '#sim answer_tokens=2 always-short', 'Wind farms at sea', 'Heat pumps', 'Geothermal heating'];
+    const topics = [
+      'Solar power in cities',
+      'poison-once: a topic whose first call is refused',
+      'Tidal energy',
+      '#sim answer_tokens=2 always-short',
+      'Wind farms at sea',
+      'Heat pumps',
+      'Geothermal heating',
+    ];
     const r = await run({ topics, concurrency: 2, outDir: out });
     sim.configure({ faults: [] });
 
@@ -76,7 +84,9 @@ describe('content pipeline', () => {
 
     // Never more than two chains at once (first-pass intervals on the workflow clock).
     const intervals = r.chains.map((c) => c.firstAttempt ?? { startedAt: c.startedAt!, endedAt: c.endedAt! });
-    const overlap = Math.max(...intervals.map((a) => intervals.filter((b) => b.startedAt <= a.startedAt && b.endedAt > a.startedAt).length));
+    const overlap = Math.max(
+      ...intervals.map((a) => intervals.filter((b) => b.startedAt <= a.startedAt && b.endedAt > a.startedAt).length),
+    );
     expect(overlap).toBeLessThanOrEqual(2);
   });
 
@@ -94,7 +104,7 @@ describe('content pipeline', () => {
 });
 
 describe('LLM task queue rate limit', () => {
-  it('paces the pipeline\'s model calls at BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND across the queue', async () => {
+  it("paces the pipeline's model calls at BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND across the queue", async () => {
     const paced = await startWorker(h, new ToolRegistry(), sim, { BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: '5' });
     try {
       sim.clearLedger();
@@ -105,7 +115,10 @@ describe('LLM task queue rate limit', () => {
         args: [{ topics, concurrency: 6, minWords: 0, llmTaskQueue: llmTaskQueue(paced.taskQueue) }],
       });
       expect(r.ok).toBe(6);
-      const at = sim.ledger().map((e) => e.receivedAt).sort((a, b) => a - b);
+      const at = sim
+        .ledger()
+        .map((e) => e.receivedAt)
+        .sort((a, b) => a - b);
       expect(at).toHaveLength(18);
       // 18 calls at 5/s take over 2 s whatever burst the server allows; unpaced they take well under 1 s.
       expect(at.at(-1)! - at[0]!).toBeGreaterThan(2000);
@@ -121,7 +134,10 @@ describe('LLM task queue rate limit', () => {
 
 describe('flowHealth', () => {
   it('reports the limiter backend and budgets of the worker that answers', async () => {
-    const s = await h.client.workflow.execute<() => Promise<FlowSnapshot | null>>(FLOW_HEALTH_WORKFLOW, { taskQueue: worker.taskQueue, workflowId: `health-${Date.now()}` });
+    const s = await h.client.workflow.execute<() => Promise<FlowSnapshot | null>>(FLOW_HEALTH_WORKFLOW, {
+      taskQueue: worker.taskQueue,
+      workflowId: `health-${Date.now()}`,
+    });
     expect(s?.backend).toBe('memory');
     expect(s?.budgets.map((b) => b.model).sort()).toEqual(['claude-haiku-4-5', 'claude-sonnet-4-6']);
   });

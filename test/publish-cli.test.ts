@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { publishStatusQuery } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
 import { SqlitePublishStore } from '../src/store/publish-store';
-import { DOCS, registerSearchAttributes, SLOW_MODEL_LATENCY, SLOW_WORKER_ENV, startPublish, startPublishWorker, waitForStage } from './fixtures/publish-harness';
+import {
+  DOCS,
+  registerSearchAttributes,
+  SLOW_MODEL_LATENCY,
+  SLOW_WORKER_ENV,
+  startPublish,
+  startPublishWorker,
+  waitForStage,
+} from './fixtures/publish-harness';
 import { braid as runBraid, expectOneLineError, type Run } from './cli-helpers';
 import { connect, startSimulator, type Harness, type TestWorker } from './helpers';
 
@@ -49,13 +57,29 @@ function braid(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 const waiting = (extra: { reviewers?: string[] } = {}) =>
-  startPublish(h.client, worker.taskQueue, { documents: DOCS, destination: path.join(dir, 'direct.db'), remindAfterMs: 60_000, decideWithinMs: 120_000, ...extra });
+  startPublish(h.client, worker.taskQueue, {
+    documents: DOCS,
+    destination: path.join(dir, 'direct.db'),
+    remindAfterMs: 60_000,
+    decideWithinMs: 120_000,
+    ...extra,
+  });
 
 describe('braid publish / pending / approve', () => {
   it('publishes after an approval from the command line, and lists the run as pending until then', async () => {
     const id = `cli-publish-${Date.now()}`;
     const dest = path.join(dir, 'site.db');
-    const r = await braid(['publish', ...docs.map((d) => path.basename(d)), '--to', 'site.db', '--reviewers', 'alice', '--id', id, '--json']);
+    const r = await braid([
+      'publish',
+      ...docs.map((d) => path.basename(d)),
+      '--to',
+      'site.db',
+      '--reviewers',
+      'alice',
+      '--id',
+      id,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ workflowId: id, stage: 'awaiting_approval', destination: dest, documents: ['pricing.md', 'security.md'] });
@@ -65,7 +89,11 @@ describe('braid publish / pending / approve', () => {
     for (let i = 0; i < 40 && !pending.includes(id); i++) {
       const p = await braid(['pending', '--json']);
       expect(p.code, p.stderr).toBe(0);
-      pending = p.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).workflowId);
+      pending = p.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).workflowId);
     }
     expect(pending).toContain(id);
 
@@ -80,7 +108,11 @@ describe('braid publish / pending / approve', () => {
     } finally {
       store.close();
     }
-    expectOneLineError(await braid(['approve', id, '--as', 'alice']), 2, new RegExp(`run ${id} has finished \\(completed\\); there is nothing to decide`));
+    expectOneLineError(
+      await braid(['approve', id, '--as', 'alice']),
+      2,
+      new RegExp(`run ${id} has finished \\(completed\\); there is nothing to decide`),
+    );
   });
 
   it('rejects with a reason', async () => {
@@ -96,7 +128,12 @@ describe('braid publish / pending / approve', () => {
 describe('bad input: one line, non-zero exit, nothing done', () => {
   it('refuses decisions for unknown, not-yet-waiting runs and unknown reviewers', async () => {
     // The slow worker's fast model takes a minute: this run is still analysing.
-    const early = await startPublish(h.client, slow.taskQueue, { documents: DOCS, destination: path.join(dir, 'held.db'), remindAfterMs: 60_000, decideWithinMs: 120_000 });
+    const early = await startPublish(h.client, slow.taskQueue, {
+      documents: DOCS,
+      destination: path.join(dir, 'held.db'),
+      remindAfterMs: 60_000,
+      decideWithinMs: 120_000,
+    });
     const guarded = await waiting({ reviewers: ['alice'] });
     await Promise.all([waitForStage(early, 'analyzing'), waitForStage(guarded, 'awaiting_approval')]);
     const [unknown, tooEarly, stranger, noReason, blankReason] = await Promise.all([
@@ -134,7 +171,9 @@ describe('bad input: one line, non-zero exit, nothing done', () => {
     expectOneLineError(badDuration, 2, /--remind-after.*expected a duration such as 90s/);
     // The worker checks the destination first: the run fails before any model call.
     expect(unreachable.code).toBe(2);
-    expect(unreachable.stderr.trim().split('\n').at(-1)).toMatch(/^braid: destination .*no-such-dir.* is unreachable: directory .* does not exist.*; nothing was published/);
+    expect(unreachable.stderr.trim().split('\n').at(-1)).toMatch(
+      /^braid: destination .*no-such-dir.* is unreachable: directory .* does not exist.*; nothing was published/,
+    );
     expect(sim.ledger().length).toBe(before);
     expect(fs.existsSync(path.join(dir, 'x.db'))).toBe(false);
   });

@@ -47,15 +47,27 @@ interface Child {
 }
 
 function spawnWorker(taskQueue: string, env: Record<string, string> = {}): Child {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('BRAID_') && !k.startsWith('TEMPORAL_')));
-  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', FIXTURE], { // one process, so the kill is its own
-    env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: taskQueue, BRAID_SIMULATOR_URL: sim.url, BRAID_TEST_BUNDLE: bundlePath, ...env },
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('BRAID_') && !k.startsWith('TEMPORAL_')),
+  );
+  const proc = spawn(process.execPath, ['--require', 'tsx/cjs', FIXTURE], {
+    // one process, so the kill is its own
+    env: {
+      ...clean,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      BRAID_TASK_QUEUE: taskQueue,
+      BRAID_SIMULATOR_URL: sim.url,
+      BRAID_TEST_BUNDLE: bundlePath,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(proc);
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const ready = new Promise<void>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     void exited.then((e) => reject(new Error(`worker exited before it was ready (${e.code ?? e.signal}): ${stderr.trim()}`)));
@@ -69,7 +81,12 @@ it('a worker killed right after a side effect, before reporting it, leaves exact
   const first = spawnWorker(taskQueue, { BRAID_TEST_KILL_AFTER: 'storeReport' });
   await first.ready;
 
-  const handle = await startPublish(h.client, taskQueue, { documents: DOCS, destination: dest, remindAfterMs: 60_000, decideWithinMs: 120_000 });
+  const handle = await startPublish(h.client, taskQueue, {
+    documents: DOCS,
+    destination: dest,
+    remindAfterMs: 60_000,
+    decideWithinMs: 120_000,
+  });
   await waitForStage(handle, 'awaiting_approval');
   await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice' }] });
 

@@ -74,7 +74,9 @@ function snapshot(dest: string, workflowId: string): StoreSnapshot {
   }
 }
 
-async function updateEvents(handle: { fetchHistory(): Promise<{ events?: { workflowExecutionUpdateAcceptedEventAttributes?: unknown }[] | null }> }) {
+async function updateEvents(handle: {
+  fetchHistory(): Promise<{ events?: { workflowExecutionUpdateAcceptedEventAttributes?: unknown }[] | null }>;
+}) {
   const history = await handle.fetchHistory();
   return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
 }
@@ -90,18 +92,35 @@ describe('approve', () => {
     expect(status.decideBy! - status.remindAt!).toBe(60_000);
 
     // One fast-model call per document, all received before the first one answered: in parallel.
-    const fast = sim.ledger().slice(before).filter((e) => e.model === 'claude-haiku-4-5');
+    const fast = sim
+      .ledger()
+      .slice(before)
+      .filter((e) => e.model === 'claude-haiku-4-5');
     expect(fast).toHaveLength(DOCS.length);
     expect(Math.max(...fast.map((e) => e.receivedAt))).toBeLessThan(Math.min(...fast.map((e) => e.finishedAt)));
-    expect(sim.ledger().slice(before).filter((e) => e.model === 'claude-sonnet-4-6')).toHaveLength(1);
+    expect(
+      sim
+        .ledger()
+        .slice(before)
+        .filter((e) => e.model === 'claude-sonnet-4-6'),
+    ).toHaveLength(1);
 
     // Listed as pending through the search attribute, the same filter the Web UI takes.
     const pendingQuery = `WorkflowId = "${handle.workflowId}" AND BraidStatus = "awaiting_approval"`;
-    expect(await eventually(() => listIds(h.client, pendingQuery), (ids) => ids.length === 1)).toEqual([handle.workflowId]);
+    expect(
+      await eventually(
+        () => listIds(h.client, pendingQuery),
+        (ids) => ids.length === 1,
+      ),
+    ).toEqual([handle.workflowId]);
     expect(snapshot(dest, handle.workflowId).reports).toHaveLength(0); // nothing published before the decision
 
     const receipt = await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice', comment: 'ship it' }] });
-    expect(receipt).toMatchObject({ accepted: true, duplicate: false, decision: { verdict: 'approve', reviewer: 'alice', comment: 'ship it', via: 'update' } });
+    expect(receipt).toMatchObject({
+      accepted: true,
+      duplicate: false,
+      decision: { verdict: 'approve', reviewer: 'alice', comment: 'ship it', via: 'update' },
+    });
 
     const r = await handle.result();
     expect(r.outcome).toBe('published');
@@ -118,7 +137,12 @@ describe('approve', () => {
     expect(s.index.map((x) => x.report_key)).toEqual([r.effects[0]!.key]);
     expect(s.compensations).toHaveLength(0);
     expect((await handle.describe()).typedSearchAttributes.get(BraidStatus)).toBe('published');
-    expect(await eventually(() => listIds(h.client, pendingQuery), (ids) => ids.length === 0)).toEqual([]);
+    expect(
+      await eventually(
+        () => listIds(h.client, pendingQuery),
+        (ids) => ids.length === 0,
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -143,15 +167,24 @@ describe('decisions', () => {
     // Still analysing: this worker's fast model takes a minute to answer.
     const early = await startPublish(h.client, slow.taskQueue, input(destination('early')));
     await waitForStage(early, 'analyzing');
-    const tooEarly = await early.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice' }] }).catch((e: unknown) => e);
+    const tooEarly = await early
+      .executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice' }] })
+      .catch((e: unknown) => e);
     expect(tooEarly).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect((tooEarly as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'NotAwaitingApproval', message: expect.stringMatching(/not awaiting approval yet: the run is analysing the documents/) });
+    expect((tooEarly as WorkflowUpdateFailedError).cause).toMatchObject({
+      type: 'NotAwaitingApproval',
+      message: expect.stringMatching(/not awaiting approval yet: the run is analysing the documents/),
+    });
     await early.terminate('test done');
 
     const handle = await startPublish(h.client, worker.taskQueue, input(destination('refusals'), { reviewers: ['alice', 'bob'] }));
     await waitForStage(handle, 'awaiting_approval');
     const refusals = [
-      [{ verdict: 'approve', reviewer: 'mallory' }, 'UnknownReviewer', /unknown reviewer "mallory"; this run accepts decisions from alice, bob/],
+      [
+        { verdict: 'approve', reviewer: 'mallory' },
+        'UnknownReviewer',
+        /unknown reviewer "mallory"; this run accepts decisions from alice, bob/,
+      ],
       [{ verdict: 'reject', reviewer: 'alice' }, 'InvalidDecision', /a rejection needs a reason/],
       [{ verdict: 'reject', reviewer: 'alice', reason: '   ' }, 'InvalidDecision', /a rejection needs a reason/],
       [{ verdict: 'maybe', reviewer: 'alice' }, 'InvalidDecision', /verdict must be "approve" or "reject"/],
@@ -166,7 +199,10 @@ describe('decisions', () => {
     }
     // A signal cannot be refused; the workflow ignores it and says so in its status.
     await handle.signal(decisionSignal, { verdict: 'approve', reviewer: 'mallory' });
-    await eventually(() => handle.query(publishStatusQuery), (st) => st.ignoredSignals.length === 1);
+    await eventually(
+      () => handle.query(publishStatusQuery),
+      (st) => st.ignoredSignals.length === 1,
+    );
     const st = await handle.query(publishStatusQuery);
     expect(st.stage).toBe('awaiting_approval');
     expect(st.decision).toBeUndefined();
@@ -190,8 +226,13 @@ describe('decisions', () => {
     await handle.signal(decisionSignal, { verdict: 'approve', reviewer: 'alice', comment: 'again' });
     const again = await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'carol' }] });
     expect(again).toMatchObject({ accepted: true, duplicate: true, decision: { reviewer: 'alice', comment: 'first', via: 'signal' } });
-    const contrary = await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'reject', reviewer: 'bob', reason: 'no' }] }).catch((e: unknown) => e);
-    expect((contrary as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'AlreadyDecided', message: 'already decided: approved by alice' });
+    const contrary = await handle
+      .executeUpdate(decideUpdate, { args: [{ verdict: 'reject', reviewer: 'bob', reason: 'no' }] })
+      .catch((e: unknown) => e);
+    expect((contrary as WorkflowUpdateFailedError).cause).toMatchObject({
+      type: 'AlreadyDecided',
+      message: 'already decided: approved by alice',
+    });
     release();
 
     const r = await handle.result();
@@ -208,13 +249,26 @@ describe('deadlines', () => {
     const remindAfterMs = 800;
     const decideWithinMs = 2000;
     const [rejecting, approving] = await Promise.all([
-      startPublish(h.client, worker.taskQueue, input(destination('deadline-reject'), { remindAfterMs, decideWithinMs, reviewers: ['alice'] })),
-      startPublish(h.client, worker.taskQueue, input(destination('deadline-approve'), { remindAfterMs, decideWithinMs, defaultDecision: 'approve' })),
+      startPublish(
+        h.client,
+        worker.taskQueue,
+        input(destination('deadline-reject'), { remindAfterMs, decideWithinMs, reviewers: ['alice'] }),
+      ),
+      startPublish(
+        h.client,
+        worker.taskQueue,
+        input(destination('deadline-approve'), { remindAfterMs, decideWithinMs, defaultDecision: 'approve' }),
+      ),
     ]);
     const [rejected, approved] = await Promise.all([rejecting.result(), approving.result()]);
 
     expect(rejected.outcome).toBe('rejected');
-    expect(rejected.decision).toMatchObject({ verdict: 'reject', reviewer: 'braid', via: 'deadline', reason: expect.stringMatching(/no decision within 2 s/) });
+    expect(rejected.decision).toMatchObject({
+      verdict: 'reject',
+      reviewer: 'braid',
+      via: 'deadline',
+      reason: expect.stringMatching(/no decision within 2 s/),
+    });
     const st = await rejecting.query(publishStatusQuery);
     expect(st.escalated).toBe(true);
     expect(rejected.decision.at).toBeGreaterThanOrEqual(st.decideBy!); // workflow clock: the timer fired at the deadline

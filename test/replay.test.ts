@@ -21,7 +21,9 @@ describe('replay', () => {
   it.each(files)('%s replays cleanly', async (file) => {
     quietRuntime();
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, history, file)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, history, file),
+    ).resolves.toBeUndefined();
   });
 
   it('catches a change of command order', async () => {
@@ -29,7 +31,9 @@ describe('replay', () => {
     const agentHistory = files.find((f) => f.startsWith('tool-agent'))!;
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, agentHistory), 'utf8')));
     const bundle = await workflowBundle(path.join(__dirname, 'fixtures', 'reordered-workflows.ts'));
-    const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history, agentHistory).catch((e: unknown) => e);
+    const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history, agentHistory).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DeterminismViolationError);
   });
 });

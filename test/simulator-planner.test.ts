@@ -11,7 +11,8 @@ import { parseTables, textToSql } from '../src/simulator/sql';
 import { inputFromSchema, planCalls, splitClauses, topicOf } from '../src/simulator/tool-plan';
 import type { MessagesRequest, RequestMessage, ToolDef, ToolUseBlock } from '../src/simulator/types';
 
-const SCHEMA = 'orders(id, customer_id, product_id, region, quantity, amount_usd, ordered_on), customers(id, name, country, segment), products(id, name, category, unit_price_usd)';
+const SCHEMA =
+  'orders(id, customer_id, product_id, region, quantity, amount_usd, ordered_on), customers(id, name, country, segment), products(id, name, category, unit_price_usd)';
 
 const TOOLS: ToolDef[] = [
   {
@@ -22,7 +23,11 @@ const TOOLS: ToolDef[] = [
   {
     name: 'search_docs',
     description: 'Search the company handbook (refund policy, shipping, security) and return the best passages.',
-    input_schema: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 10 } }, required: ['query'] },
+    input_schema: {
+      type: 'object',
+      properties: { query: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 10 } },
+      required: ['query'],
+    },
   },
   {
     name: 'calculator',
@@ -75,19 +80,43 @@ describe('text-to-SQL', () => {
 
   it('answers the showcase clause with a runnable GROUP BY filtered to the year', () => {
     const sql = textToSql('What were total sales by region in 2025', SCHEMA);
-    expect(sql).toBe("SELECT region, SUM(amount_usd) AS total_amount_usd FROM orders WHERE ordered_on LIKE '2025%' GROUP BY region ORDER BY region");
-    expect(rows(sql)).toEqual([['AMER', 100], ['EMEA', 45]]);
+    expect(sql).toBe(
+      "SELECT region, SUM(amount_usd) AS total_amount_usd FROM orders WHERE ordered_on LIKE '2025%' GROUP BY region ORDER BY region",
+    );
+    expect(rows(sql)).toEqual([
+      ['AMER', 100],
+      ['EMEA', 45],
+    ]);
   });
 
   it.each([
     ['How many orders were placed in 2024?', [[1]]],
-    ['What is the average order value by region?', [['AMER', 100], ['APAC', 10], ['EMEA', 22.5]]],
+    [
+      'What is the average order value by region?',
+      [
+        ['AMER', 100],
+        ['APAC', 10],
+        ['EMEA', 22.5],
+      ],
+    ],
     ['Top 1 customers by revenue', [['Acme', 120]]],
-    ['total sales by product category in 2025', [['hardware', 20], ['software', 125]]],
+    [
+      'total sales by product category in 2025',
+      [
+        ['hardware', 20],
+        ['software', 125],
+      ],
+    ],
     ['how many customers are in Germany', [[1]]],
     ['How many customers are in the SMB segment?', [[1]]],
     ['Which 1 products had the highest revenue in 2025?', [['Gizmo', 125]]],
-    ['list the products', [[1, 'Widget', 'hardware', 10], [2, 'Gizmo', 'software', 25]]],
+    [
+      'list the products',
+      [
+        [1, 'Widget', 'hardware', 10],
+        [2, 'Gizmo', 'software', 25],
+      ],
+    ],
   ])('%s', (question, expected) => {
     const sql = textToSql(question, SCHEMA);
     expect(sql).toMatch(/^SELECT /);
@@ -216,7 +245,9 @@ describe('planReply', () => {
     expect(text(prose)).toMatch(/temporal|retries|activities/i);
     expect(prose.outputTokens).toBeGreaterThanOrEqual(55);
     expect(prose.outputTokens).toBeLessThanOrEqual(121);
-    const json = planReply(request('Summarise the passages. Respond with JSON.\n[chunk:c-1] Refunds take 5 days.\nchunk_id: c-2 Shipping is free.'));
+    const json = planReply(
+      request('Summarise the passages. Respond with JSON.\n[chunk:c-1] Refunds take 5 days.\nchunk_id: c-2 Shipping is free.'),
+    );
     expect(JSON.parse(text(json))).toMatchObject({ summary: expect.any(String), points: expect.any(Array), citations: ['c-1', 'c-2'] });
     expect(JSON.parse(directAnswer('Return JSON like {"title": "t", "tags": ["x"]} for: cats sit on mats', 60))).toEqual({
       title: 'cats',
@@ -243,14 +274,21 @@ describe('planReply', () => {
   });
 
   it('continues an assistant prefill instead of repeating it', () => {
-    const r = planReply(request([{ role: 'user', content: 'x\n#sim text=Hello world' }, { role: 'assistant', content: 'Hello' }]));
+    const r = planReply(
+      request([
+        { role: 'user', content: 'x\n#sim text=Hello world' },
+        { role: 'assistant', content: 'Hello' },
+      ]),
+    );
     expect(text(r)).toBe(' world');
   });
 });
 
 describe('salient words', () => {
   it('ignore file labels and the simulator’s own padding', () => {
-    const words = salientWords('Refunds: data/docs/refunds-and-returns.md:0-400 says damaged refunds are paid. The details around refunds matter.');
+    const words = salientWords(
+      'Refunds: data/docs/refunds-and-returns.md:0-400 says damaged refunds are paid. The details around refunds matter.',
+    );
     expect(words[0]).toBe('refunds');
     expect(words).not.toContain('data');
     expect(words).not.toContain('docs');

@@ -30,7 +30,10 @@ async function start(opts: SimulatorOptions = {}): Promise<{ sim: Simulator; cli
   return { sim, client: new Anthropic({ apiKey: 'sim', baseURL: sim.url, maxRetries: 0, logLevel: 'off' }) };
 }
 
-const ask = (content: string, extra: Partial<Anthropic.MessageCreateParamsNonStreaming> = {}): Anthropic.MessageCreateParamsNonStreaming => ({
+const ask = (
+  content: string,
+  extra: Partial<Anthropic.MessageCreateParamsNonStreaming> = {},
+): Anthropic.MessageCreateParamsNonStreaming => ({
   model: MODEL,
   max_tokens: 1024,
   messages: [{ role: 'user', content }],
@@ -83,14 +86,19 @@ const TOOLS: Anthropic.Tool[] = [
   {
     name: 'read_file',
     description: 'Read a text file from the allowed workspace directory.',
-    input_schema: { type: 'object', properties: { path: { type: 'string', description: 'Path relative to the workspace' } }, required: ['path'] },
+    input_schema: {
+      type: 'object',
+      properties: { path: { type: 'string', description: 'Path relative to the workspace' } },
+      required: ['path'],
+    },
   },
 ];
 
 const SHOWCASE =
   'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?';
 
-const toolUses = (m: Anthropic.Message): Anthropic.ToolUseBlock[] => m.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+const toolUses = (m: Anthropic.Message): Anthropic.ToolUseBlock[] =>
+  m.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
 
 describe('Messages API round trips with the real SDK', () => {
   it('answers a non-streaming request with an API-shaped message and request id', async () => {
@@ -186,14 +194,22 @@ describe('the deterministic model', () => {
     expect(Number(evaluate(`number(${calc!.expression}, km)`))).toBeCloseTo(42.16, 2);
     expect(file).toEqual({ path: 'notes/q3-plan.md' });
 
-    const results = ['EMEA: 1200.50; AMER: 980.00', 'Damaged items are refunded in full within 30 days.', '42.16481 km', 'no such file: notes/q3-plan.md'];
+    const results = [
+      'EMEA: 1200.50; AMER: 980.00',
+      'Damaged items are refunded in full within 30 days.',
+      '42.16481 km',
+      'no such file: notes/q3-plan.md',
+    ];
     const second = await client.messages.create({
       ...ask(SHOWCASE),
       tools: TOOLS,
       messages: [
         { role: 'user', content: SHOWCASE },
         { role: 'assistant', content: first.content },
-        { role: 'user', content: uses.map((u, i) => ({ type: 'tool_result' as const, tool_use_id: u.id, content: results[i], is_error: i === 3 })) },
+        {
+          role: 'user',
+          content: uses.map((u, i) => ({ type: 'tool_result' as const, tool_use_id: u.id, content: results[i], is_error: i === 3 })),
+        },
       ],
     });
     expect(second.stop_reason).toBe('end_turn');
@@ -215,7 +231,11 @@ describe('the deterministic model', () => {
       replies.push(reply);
       messages.push({ role: 'assistant', content: reply.content });
       const uses = toolUses(reply);
-      if (uses.length > 0) messages.push({ role: 'user', content: uses.map((u) => ({ type: 'tool_result' as const, tool_use_id: u.id, content: `out-${u.name}` })) });
+      if (uses.length > 0)
+        messages.push({
+          role: 'user',
+          content: uses.map((u) => ({ type: 'tool_result' as const, tool_use_id: u.id, content: `out-${u.name}` })),
+        });
     }
     expect(replies.map((r) => r.stop_reason)).toEqual(['tool_use', 'tool_use', 'end_turn']);
     expect(toolUses(replies[0]!).map((u) => u.name)).toEqual(['read_file', 'calculator']);
@@ -255,9 +275,34 @@ describe('request validation and auth', () => {
     [{ model: MODEL, max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }, /max_tokens/],
     [{ model: MODEL, max_tokens: 10, messages: [] }, /messages/],
     [{ model: MODEL, max_tokens: 10, messages: [{ role: 'assistant', content: 'hi' }] }, /first message/],
-    [{ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] }, /alternate/],
-    [{ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }] }, /tool_use_id/],
-    [{ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'bad name!', input_schema: { type: 'object' } }] }, /tools\.0\.name/],
+    [
+      {
+        model: MODEL,
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'user', content: 'b' },
+        ],
+      },
+      /alternate/,
+    ],
+    [
+      {
+        model: MODEL,
+        max_tokens: 10,
+        messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }],
+      },
+      /tool_use_id/,
+    ],
+    [
+      {
+        model: MODEL,
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [{ name: 'bad name!', input_schema: { type: 'object' } }],
+      },
+      /tools\.0\.name/,
+    ],
   ])('rejects an invalid request with 400 invalid_request_error (%#)', async (body, message) => {
     const { sim, client } = await start();
     const err = await caught(client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming));
@@ -302,7 +347,10 @@ describe('fault injection', () => {
     expect(e.headers?.get('retry-after-ms')).toBe('2500');
     expect(e.requestID).toMatch(REQUEST_ID);
     expect((await client.messages.create(ask('hi'))).stop_reason).toBe('end_turn');
-    expect(sim.ledger().map((x) => [x.outcome, x.status])).toEqual([['fault:status', 529], ['ok', 200]]);
+    expect(sim.ledger().map((x) => [x.outcome, x.status])).toEqual([
+      ['fault:status', 529],
+      ['ok', 200],
+    ]);
   });
 
   it('matches faults on request text, model and stream', async () => {
@@ -326,7 +374,10 @@ describe('fault injection', () => {
     const pattern = async (seed: number): Promise<string> => {
       const { sim, client } = await start({ seed, faults: [{ kind: 'status', status: 500, rate: 0.5 }] });
       for (let i = 0; i < 16; i++) await client.messages.create(ask('hi')).catch(() => undefined);
-      return sim.ledger().map((e) => (e.outcome === 'ok' ? '.' : 'x')).join('');
+      return sim
+        .ledger()
+        .map((e) => (e.outcome === 'ok' ? '.' : 'x'))
+        .join('');
     };
     const a = await pattern(7);
     expect(a).toMatch(/x/);
@@ -484,7 +535,16 @@ describe('ledger and admin endpoints', () => {
     await caught(client.messages.create(ask('LIMIT me')));
     await client.messages.stream(ask('hello there')).finalMessage();
     const [a, b, c] = sim.ledger();
-    expect(a).toMatchObject({ seq: 1, requestId: msg._request_id, model: MODEL, stream: false, status: 200, outcome: 'ok', stopReason: 'tool_use', toolUses: 4 });
+    expect(a).toMatchObject({
+      seq: 1,
+      requestId: msg._request_id,
+      model: MODEL,
+      stream: false,
+      status: 200,
+      outcome: 'ok',
+      stopReason: 'tool_use',
+      toolUses: 4,
+    });
     expect(a!.inputTokens).toBe(msg.usage.input_tokens);
     expect(a!.outputTokens).toBe(msg.usage.output_tokens);
     expect(a!.finishedAt).toBeGreaterThanOrEqual(a!.receivedAt);
@@ -500,7 +560,11 @@ describe('ledger and admin endpoints', () => {
     const { sim, client } = await start();
     const get = async (path: string): Promise<unknown> => (await fetch(`${sim.url}${path}`)).json();
     const post = (path: string, body?: unknown): Promise<Response> =>
-      fetch(`${sim.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(`${sim.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     expect(await get('/_sim/health')).toEqual({ ok: true });
     expect((await fetch(`${sim.url}/_sim/health`)).headers.get('request-id')).toMatch(REQUEST_ID);
     await client.messages.create(ask('hi'));
@@ -516,14 +580,20 @@ describe('ledger and admin endpoints', () => {
 
     const bad = await post('/_sim/config', { rateLimits: { requestPerMinute: 5 } });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/requestPerMinute/) } });
+    expect(await bad.json()).toMatchObject({
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/requestPerMinute/) },
+    });
   });
 
   it('simulates a slow remote tool with deterministic results', async () => {
     const { sim } = await start({ latency: { ...FAST, tools: { weather: { fixed: 250 } } } });
     const call = async (name: string, input: unknown): Promise<{ ms: number; body: Record<string, unknown> }> => {
       const t0 = Date.now();
-      const res = await fetch(`${sim.url}/_sim/tools/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+      const res = await fetch(`${sim.url}/_sim/tools/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+      });
       return { ms: Date.now() - t0, body: (await res.json()) as Record<string, unknown> };
     };
     const [slow, again, other, fallback] = await Promise.all([

@@ -43,18 +43,28 @@ describe('braid summarize', () => {
     expect(fresh.stdout).toMatch(/Answer/);
     expect(fresh.stdout).toMatch(/data\/docs\/refunds-and-returns\.md: \d+-\d+/);
     const described = await braid(['runs', '--json'], env);
-    const runs = described.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((w: { workflowId: string }) => w.workflowId === r.workflowId);
+    const runs = described.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((w: { workflowId: string }) => w.workflowId === r.workflowId);
     expect(runs.length).toBe(2); // the first run and the --fresh one, nothing for the repeat
   }, 120_000);
 
   it('runs the good files of a mix and lists the bad ones with their reasons', async () => {
     const dir = path.join(tmp, 'mix');
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'good.md'), '# Notes\n\nThe warehouse moves to Leeds in March. Returns go to the new address from April.\n');
+    fs.writeFileSync(
+      path.join(dir, 'good.md'),
+      '# Notes\n\nThe warehouse moves to Leeds in March. Returns go to the new address from April.\n',
+    );
     fs.writeFileSync(path.join(dir, 'blob.txt'), Buffer.from([0x68, 0x69, 0x00, 0x01, 0x02]));
     fs.writeFileSync(path.join(dir, 'empty.txt'), '');
     fs.writeFileSync(path.join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
-    const r = await braid(['summarize', dir, path.join(tmp, 'nope.md'), '--task', 'Summarise', '--with-worker', '--json'], { ...server(), ...blobs });
+    const r = await braid(['summarize', dir, path.join(tmp, 'nope.md'), '--task', 'Summarise', '--with-worker', '--json'], {
+      ...server(),
+      ...blobs,
+    });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.citations.map((c: { source: string }) => path.basename(c.source))).toEqual(['good.md']);
@@ -67,7 +77,10 @@ describe('braid summarize', () => {
   }, 60_000);
 
   it('refuses a corpus with nothing readable, naming each file', async () => {
-    const r = await braid(['summarize', path.join(tmp, 'missing-1.txt'), path.join(tmp, 'missing-2.pdf'), '--task', 'x', '--with-worker'], { ...server(), ...blobs });
+    const r = await braid(['summarize', path.join(tmp, 'missing-1.txt'), path.join(tmp, 'missing-2.pdf'), '--task', 'x', '--with-worker'], {
+      ...server(),
+      ...blobs,
+    });
     expectOneLineError(r, 2, /nothing to summarize \(.*missing-1\.txt: not found; .*missing-2\.pdf: not found\)/);
   }, 60_000);
 
@@ -94,7 +107,10 @@ describe('braid summarize', () => {
     try {
       const handle = new Client({ connection }).workflow.getHandle(id);
       for (let i = 0; i < 100; i++) {
-        const status = await handle.describe().then((d) => d.status.name, () => 'NONE');
+        const status = await handle.describe().then(
+          (d) => d.status.name,
+          () => 'NONE',
+        );
         if (status === 'RUNNING') break;
         await new Promise((r) => setTimeout(r, 200));
       }

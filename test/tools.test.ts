@@ -41,7 +41,12 @@ async function failure(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected the call to fail, but it succeeded');
 }
 
-interface SqlOut { columns: string[]; rows: unknown[][]; rowCount: number; truncated: boolean }
+interface SqlOut {
+  columns: string[];
+  rows: unknown[][];
+  rowCount: number;
+  truncated: boolean;
+}
 const sql = async (query: string): Promise<SqlOut> => (await registry.run('sql_query', { sql: query }, ctx())) as unknown as SqlOut;
 
 afterAll(async () => {
@@ -65,14 +70,19 @@ describe('ToolRegistry', () => {
     expect(search.required).toEqual(['query']);
     expect(search.properties.limit).toMatchObject({ type: 'integer', minimum: 1, maximum: 10 });
     expect(search.properties.query!.description).toMatch(/refund damaged item/);
-    const readFile = registry.specs(['read_file'])[0]!.input_schema as { required: string[]; properties: Record<string, { maximum?: number }> };
+    const readFile = registry.specs(['read_file'])[0]!.input_schema as {
+      required: string[];
+      properties: Record<string, { maximum?: number }>;
+    };
     expect(readFile.required).toEqual(['path']);
     expect(readFile.properties.maxBytes!.maximum).toBe(200_000);
   });
 
   it('returns specs in the order asked and names unknown tools', () => {
     expect(registry.specs(['calculator', 'sql_query']).map((s) => s.name)).toEqual(['calculator', 'sql_query']);
-    expect(() => registry.specs(['calculator', 'web_search'])).toThrow(/"web_search".*known tools: sql_query, search_docs, calculator, read_file/);
+    expect(() => registry.specs(['calculator', 'web_search'])).toThrow(
+      /"web_search".*known tools: sql_query, search_docs, calculator, read_file/,
+    );
   });
 
   it('hands out copies of specs', () => {
@@ -139,9 +149,11 @@ describe('ToolRegistry', () => {
 
 describe('sql_query', () => {
   // Independent expectations: parse the committed SQL file instead of asking SQLite.
-  const orders = [...readFileSync(join(dataDir, 'sample-db.sql'), 'utf8').matchAll(/^INSERT INTO orders VALUES \((\d+), (\d+), (\d+), '([^']+)', (\d+), ([\d.]+), '([\d-]+)'\);$/gm)].map(
-    (m) => ({ customer: Number(m[2]), region: m[4]!, amount: Number(m[6]), date: m[7]! }),
-  );
+  const orders = [
+    ...readFileSync(join(dataDir, 'sample-db.sql'), 'utf8').matchAll(
+      /^INSERT INTO orders VALUES \((\d+), (\d+), (\d+), '([^']+)', (\d+), ([\d.]+), '([\d-]+)'\);$/gm,
+    ),
+  ].map((m) => ({ customer: Number(m[2]), region: m[4]!, amount: Number(m[6]), date: m[7]! }));
 
   it('sample data is plausible and exactly what the generator makes', () => {
     const text = readFileSync(join(dataDir, 'sample-db.sql'), 'utf8');
@@ -162,7 +174,10 @@ describe('sql_query', () => {
     for (const [region, revenue, n] of out.rows as [string, number, number][]) {
       const mine = orders.filter((o) => o.region === region);
       expect(n).toBe(mine.length);
-      expect(revenue).toBeCloseTo(mine.reduce((s, o) => s + o.amount, 0), 2);
+      expect(revenue).toBeCloseTo(
+        mine.reduce((s, o) => s + o.amount, 0),
+        2,
+      );
     }
   });
 
@@ -203,7 +218,7 @@ describe('sql_query', () => {
   it('refuses anything but one read-only query, and the data stays intact', async () => {
     const refused = [
       'DELETE FROM orders',
-      "UPDATE orders SET amount_usd = 0",
+      'UPDATE orders SET amount_usd = 0',
       'DROP TABLE orders',
       'PRAGMA table_info(orders)',
       "ATTACH DATABASE ':memory:' AS other",
@@ -219,7 +234,7 @@ describe('sql_query', () => {
       expect(err.message, query).toMatch(/read-only|one statement/);
     }
     expect((await sql('SELECT COUNT(*) FROM orders')).rows).toEqual([[600]]);
-    expect((await sql("SELECT unit_price_usd FROM products WHERE id = 1")).rows).toEqual([[189]]);
+    expect((await sql('SELECT unit_price_usd FROM products WHERE id = 1')).rows).toEqual([[189]]);
   });
 
   it('reads semicolons and keywords inside strings and comments as text', async () => {
@@ -330,7 +345,16 @@ describe('calculator', () => {
   });
 
   it('refuses functions that could change or escape the instance', async () => {
-    for (const e of ['import({}, {})', 'evaluate("1")', 'parse("1")', 'createUnit("foo")', 'simplify("x+x")', 'derivative("x^2", "x")', 'config({number: "BigNumber"})', 'zeros(1000, 1000)']) {
+    for (const e of [
+      'import({}, {})',
+      'evaluate("1")',
+      'parse("1")',
+      'createUnit("foo")',
+      'simplify("x+x")',
+      'derivative("x^2", "x")',
+      'config({number: "BigNumber"})',
+      'zeros(1000, 1000)',
+    ]) {
       const err = await failure(calc(e));
       expect(err, e).toBeInstanceOf(ToolError);
       expect(err.message, e).toMatch(/is disabled/);
@@ -388,7 +412,9 @@ describe('read_file', () => {
     const cut = await read('notes/q3-plan.md', 100);
     expect(cut.truncated).toBe(true);
     expect(cut.bytes).toBe(statSync(join(filesDir, 'notes', 'q3-plan.md')).size);
-    expect(Buffer.from(cut.content).equals(readFileSync(join(filesDir, 'notes', 'q3-plan.md')).subarray(0, Buffer.byteLength(cut.content)))).toBe(true);
+    expect(
+      Buffer.from(cut.content).equals(readFileSync(join(filesDir, 'notes', 'q3-plan.md')).subarray(0, Buffer.byteLength(cut.content))),
+    ).toBe(true);
     expect(Buffer.byteLength(cut.content)).toBeGreaterThan(96);
     expect(await read('accents.txt', 5, tmpRegistry)).toMatchObject({ content: 'éé', truncated: true, bytes: 20 });
     expect(await failure(read('README.txt', 200_001))).toBeInstanceOf(ToolInputError);

@@ -75,7 +75,11 @@ export interface LlmFailureDetails {
 export function toLlmFailure(err: unknown, model: string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof APIConnectionTimeoutError) {
-    return ApplicationFailure.create({ message: `request to ${model} timed out before a response arrived`, type: 'LlmTimeout', cause: err });
+    return ApplicationFailure.create({
+      message: `request to ${model} timed out before a response arrived`,
+      type: 'LlmTimeout',
+      cause: err,
+    });
   }
   if (err instanceof APIConnectionError) {
     return ApplicationFailure.create({ message: `connection to the model API failed: ${err.message}`, type: 'LlmConnection', cause: err });
@@ -93,7 +97,10 @@ export function toLlmFailure(err: unknown, model: string): ApplicationFailure {
     return ApplicationFailure.create({ message, type, nonRetryable: !retryable, nextRetryDelay: delay, details: [details] });
   }
   if (droppedConnection(err)) {
-    return ApplicationFailure.create({ message: `${model}: the connection dropped mid-response (${(err as Error).message})`, type: 'LlmConnection' });
+    return ApplicationFailure.create({
+      message: `${model}: the connection dropped mid-response (${(err as Error).message})`,
+      type: 'LlmConnection',
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   // Anything else from the SDK here is a response we could not read (bad JSON, broken event order).

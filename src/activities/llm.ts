@@ -106,7 +106,8 @@ export function createLlmActivities(deps: LlmDeps) {
           );
         }
         const message = await stream.finalMessage();
-        if (flow) await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
+        if (flow)
+          await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
         return {
           model: message.model || model,
           content: toBlocks(message.content),
@@ -121,7 +122,10 @@ export function createLlmActivities(deps: LlmDeps) {
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
         const failure = stalled
-          ? ApplicationFailure.retryable(`${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`, 'LlmStreamStalled')
+          ? ApplicationFailure.retryable(
+              `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
+              'LlmStreamStalled',
+            )
           : toLlmFailure(err, model);
         if (flow) throw await flowFailure(flow, err, failure, ctx.info);
         throw failure;

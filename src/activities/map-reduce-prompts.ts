@@ -68,7 +68,10 @@ export function parseReply(text: string, model: string): { summary: string; poin
   const reply = Reply.safeParse(parsed);
   const summary = reply.success ? (reply.data.answer ?? reply.data.summary) : undefined;
   if (!reply.success || summary === undefined) {
-    throw ApplicationFailure.retryable(`${model} did not reply with the JSON object asked for: ${text.slice(0, 120).replace(/\s+/g, ' ')}`, 'LlmInvalidJson');
+    throw ApplicationFailure.retryable(
+      `${model} did not reply with the JSON object asked for: ${text.slice(0, 120).replace(/\s+/g, ' ')}`,
+      'LlmInvalidJson',
+    );
   }
   return { summary, points: reply.data.points ?? [] };
 }

@@ -70,7 +70,12 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
       const chunk = (await manifest(input.manifestRef)).chunks[input.index];
       if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
       const text = (await deps.blobs.get(chunk.ref)).toString('utf8');
-      const res = await deps.llmTurn({ role: 'fast', system: MAP_SYSTEM, messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }], maxTokens: 700 });
+      const res = await deps.llmTurn({
+        role: 'fast',
+        system: MAP_SYSTEM,
+        messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }],
+        maxTokens: 700,
+      });
       const reply = parseReply(textOf(res), res.model);
       const out: PartialResult = {
         kind: 'map',
@@ -83,16 +88,30 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
       return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
     },
 
-    async reduceGroup(input: { levelRef: string; start: number; count: number; level: number; final: boolean; task: string; expectChunks?: number }): Promise<ItemOutput> {
+    async reduceGroup(input: {
+      levelRef: string;
+      start: number;
+      count: number;
+      level: number;
+      final: boolean;
+      task: string;
+      expectChunks?: number;
+    }): Promise<ItemOutput> {
       const level = await cached<LevelFile>(input.levelRef);
       const refs = level.refs.slice(input.start, input.start + input.count);
       if (refs.length !== input.count) {
-        throw ApplicationFailure.nonRetryable(`reduce level ${input.level}, group at ${input.start}: expected ${input.count} results, found ${refs.length}`, 'IncompleteInput');
+        throw ApplicationFailure.nonRetryable(
+          `reduce level ${input.level}, group at ${input.start}: expected ${input.count} results, found ${refs.length}`,
+          'IncompleteInput',
+        );
       }
       const inputs = await Promise.all(refs.map((r) => getJson<PartialResult>(deps.blobs, r)));
       const chunks = inputs.reduce((n, r) => n + r.chunks, 0);
       if (input.expectChunks !== undefined && chunks !== input.expectChunks) {
-        throw ApplicationFailure.nonRetryable(`final reduce covers ${chunks} chunk results, expected ${input.expectChunks}`, 'IncompleteInput');
+        throw ApplicationFailure.nonRetryable(
+          `final reduce covers ${chunks} chunk results, expected ${input.expectChunks}`,
+          'IncompleteInput',
+        );
       }
       const res = await deps.llmTurn({
         role: input.final ? 'capable' : 'fast',
@@ -119,7 +138,11 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
     },
 
     /** Joins the parts of a phase into one level file, checking they tile [0, count) exactly. */
-    async assembleLevel(input: { parts: { start: number; end: number; ref: string }[]; count: number; manifestRef?: string }): Promise<AssembledLevel> {
+    async assembleLevel(input: {
+      parts: { start: number; end: number; ref: string }[];
+      count: number;
+      manifestRef?: string;
+    }): Promise<AssembledLevel> {
       const parts = [...input.parts].sort((a, b) => a.start - b.start);
       const refs: string[] = [];
       const failures: MissingChunk[] = [];
@@ -129,16 +152,25 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
       for (const p of parts) {
         if (p.start !== at) throw ApplicationFailure.nonRetryable(`results ${at}-${p.start} are missing from the phase`, 'IncompleteInput');
         const file = await getJson<PartFile>(deps.blobs, p.ref);
-        if (file.entries.length !== p.end - p.start) throw ApplicationFailure.nonRetryable(`part ${p.start}-${p.end} holds ${file.entries.length} results`, 'IncompleteInput');
+        if (file.entries.length !== p.end - p.start)
+          throw ApplicationFailure.nonRetryable(`part ${p.start}-${p.end} holds ${file.entries.length} results`, 'IncompleteInput');
         file.entries.forEach((e, i) => {
           if (e.ok) return void refs.push(e.ref);
           failed++;
           const c = chunks?.[p.start + i];
-          if (failures.length < 1000) failures.push({ chunkId: c?.id ?? String(p.start + i), source: c?.source ?? '', start: c?.start ?? 0, end: c?.end ?? 0, reason: e.reason });
+          if (failures.length < 1000)
+            failures.push({
+              chunkId: c?.id ?? String(p.start + i),
+              source: c?.source ?? '',
+              start: c?.start ?? 0,
+              end: c?.end ?? 0,
+              reason: e.reason,
+            });
         });
         at = p.end;
       }
-      if (at !== input.count) throw ApplicationFailure.nonRetryable(`the phase returned ${at} of ${input.count} results`, 'IncompleteInput');
+      if (at !== input.count)
+        throw ApplicationFailure.nonRetryable(`the phase returned ${at} of ${input.count} results`, 'IncompleteInput');
       return { levelRef: await putJson(deps.blobs, { refs } satisfies LevelFile), ok: refs.length, failed, failures };
     },
 

@@ -17,7 +17,8 @@ export function createPipelineActivities() {
   return {
     async writePipelineOutput(o: WriteOutputInput): Promise<{ path: string; bytes: number }> {
       if (!path.isAbsolute(o.dir)) throw ApplicationFailure.nonRetryable(`output directory must be absolute, got ${o.dir}`, 'InvalidInput');
-      if (o.file !== path.basename(o.file) || o.file.startsWith('.')) throw ApplicationFailure.nonRetryable(`bad output file name ${o.file}`, 'InvalidInput');
+      if (o.file !== path.basename(o.file) || o.file.startsWith('.'))
+        throw ApplicationFailure.nonRetryable(`bad output file name ${o.file}`, 'InvalidInput');
       await fs.mkdir(o.dir, { recursive: true });
       const target = path.join(o.dir, o.file);
       const tmp = `${target}.${process.pid}.tmp`;

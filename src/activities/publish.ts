@@ -31,7 +31,8 @@ export interface CompensationRequest {
 
 function currentKey(): { key: string; workflowId: string; attempt: number } {
   const info = Context.current().info;
-  if (!info.workflowExecution) throw ApplicationFailure.nonRetryable('publish activities run only inside a workflow', PublishFailure.InvalidInput);
+  if (!info.workflowExecution)
+    throw ApplicationFailure.nonRetryable('publish activities run only inside a workflow', PublishFailure.InvalidInput);
   const { workflowId, runId } = info.workflowExecution;
   return { key: idempotencyKey(workflowId, runId, info.activityId), workflowId, attempt: info.attempt };
 }
@@ -41,12 +42,16 @@ export function createPublishActivities(deps: PublishDeps) {
 
   function open(destination: string, retryable = true): PublishStore {
     if (typeof destination !== 'string' || !path.isAbsolute(destination)) {
-      throw ApplicationFailure.nonRetryable(`destination must be an absolute path to a SQLite file, got ${JSON.stringify(destination)}`, PublishFailure.InvalidInput);
+      throw ApplicationFailure.nonRetryable(
+        `destination must be an absolute path to a SQLite file, got ${JSON.stringify(destination)}`,
+        PublishFailure.InvalidInput,
+      );
     }
     try {
       return stores.open(destination);
     } catch (err) {
-      const message = err instanceof DestinationError ? err.message : `destination ${destination} is unreachable: ${(err as Error).message}`;
+      const message =
+        err instanceof DestinationError ? err.message : `destination ${destination} is unreachable: ${(err as Error).message}`;
       throw ApplicationFailure.create({ message, type: PublishFailure.DestinationUnreachable, nonRetryable: !retryable });
     }
   }
@@ -72,19 +77,34 @@ export function createPublishActivities(deps: PublishDeps) {
     },
 
     async storeReport(req: PublicationRequest): Promise<EffectRecord> {
-      return effect('store-report', (s, key, workflowId) => s.storeReport(key, { workflowId, title: req.title, body: req.report }), req.destination);
+      return effect(
+        'store-report',
+        (s, key, workflowId) => s.storeReport(key, { workflowId, title: req.title, body: req.report }),
+        req.destination,
+      );
     },
 
     async postNotification(req: PublicationRequest & { reportKey: string }): Promise<EffectRecord> {
       return effect(
         'post-notification',
-        (s, key, workflowId) => s.postMessage(key, { workflowId, kind: 'published', subject: `Published: ${req.title}`, body: req.report.slice(0, 500), refKey: req.reportKey }),
+        (s, key, workflowId) =>
+          s.postMessage(key, {
+            workflowId,
+            kind: 'published',
+            subject: `Published: ${req.title}`,
+            body: req.report.slice(0, 500),
+            refKey: req.reportKey,
+          }),
         req.destination,
       );
     },
 
     async indexReport(req: PublicationRequest & { reportKey: string }): Promise<EffectRecord> {
-      return effect('index-report', (s, key, workflowId) => s.indexReport(key, { workflowId, reportKey: req.reportKey, title: req.title, body: req.report }), req.destination);
+      return effect(
+        'index-report',
+        (s, key, workflowId) => s.indexReport(key, { workflowId, reportKey: req.reportKey, title: req.title, body: req.report }),
+        req.destination,
+      );
     },
 
     async retractReport(req: CompensationRequest): Promise<EffectRecord> {
@@ -100,7 +120,13 @@ export function createPublishActivities(deps: PublishDeps) {
     },
 
     /** The first deadline passed without a decision: tell the reviewers through the outbox, once. */
-    async remindReviewers(req: { destination: string; title: string; reviewers: string[]; decideBy: number; defaultDecision: string }): Promise<EffectRecord> {
+    async remindReviewers(req: {
+      destination: string;
+      title: string;
+      reviewers: string[];
+      decideBy: number;
+      defaultDecision: string;
+    }): Promise<EffectRecord> {
       const who = req.reviewers.length ? req.reviewers.join(', ') : 'any reviewer';
       return effect(
         'remind-reviewers',

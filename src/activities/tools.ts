@@ -25,7 +25,9 @@ export interface ToolDeps {
 
 function serialise(output: unknown): string {
   const text = typeof output === 'string' ? output : JSON.stringify(output);
-  return text.length <= MAX_TOOL_RESULT_CHARS ? text : `${text.slice(0, MAX_TOOL_RESULT_CHARS)}\n[truncated: ${text.length} characters in all]`;
+  return text.length <= MAX_TOOL_RESULT_CHARS
+    ? text
+    : `${text.slice(0, MAX_TOOL_RESULT_CHARS)}\n[truncated: ${text.length} characters in all]`;
 }
 
 export function createToolActivities(deps: ToolDeps) {
@@ -34,7 +36,10 @@ export function createToolActivities(deps: ToolDeps) {
       const wanted = names?.length ? names : deps.registry.names();
       const unknown = wanted.filter((n) => !deps.registry.has(n));
       if (unknown.length) {
-        throw ApplicationFailure.nonRetryable(`unknown tool(s) ${unknown.join(', ')}; registered: ${deps.registry.names().join(', ')}`, 'InvalidInput');
+        throw ApplicationFailure.nonRetryable(
+          `unknown tool(s) ${unknown.join(', ')}; registered: ${deps.registry.names().join(', ')}`,
+          'InvalidInput',
+        );
       }
       return wanted.map((name) => {
         const def = deps.registry.get(name)!;
@@ -49,7 +54,8 @@ export function createToolActivities(deps: ToolDeps) {
       try {
         deps.flow?.breakers.check(breaker);
       } catch (err) {
-        if (err instanceof CircuitOpenError) return { content: `${err.name}: ${err.message}`, isError: true, startedAt, endedAt: Date.now() };
+        if (err instanceof CircuitOpenError)
+          return { content: `${err.name}: ${err.message}`, isError: true, startedAt, endedAt: Date.now() };
         throw err;
       }
       const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
@@ -74,7 +80,10 @@ export function createToolActivities(deps: ToolDeps) {
         }
         const message = err instanceof Error ? err.message : String(err);
         deps.flow.breakers.failure(breaker, message);
-        const failure = err instanceof ApplicationFailure ? err : ApplicationFailure.create({ message: `tool ${call.name}: ${message}`, type: 'ToolFailed' });
+        const failure =
+          err instanceof ApplicationFailure
+            ? err
+            : ApplicationFailure.create({ message: `tool ${call.name}: ${message}`, type: 'ToolFailed' });
         throw withBackoff(failure, ctx.info.attempt, ctx.info.retryPolicy?.maximumAttempts, deps.flow.toolBackoff);
       } finally {
         clearInterval(ticker);

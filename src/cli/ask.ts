@@ -33,16 +33,24 @@ export function newRunId(prefix: string): string {
   return `${prefix}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-
 function startRun(client: Client, taskQueue: string, workflowId: string, input: AgentInput) {
-  return startLabelled([{ key: BraidKind, value: 'ask' }], (attrs) => client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue, workflowId, args: [input], ...attrs }));
+  return startLabelled([{ key: BraidKind, value: 'ask' }], (attrs) =>
+    client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue, workflowId, args: [input], ...attrs }),
+  );
 }
 
 export async function ask(client: Client, target: Target, opts: AskOptions): Promise<AskOutcome> {
   const question = opts.question.trim();
   if (!question) throw new UsageError('the question is empty: braid ask "<question>"');
   const taskQueue = config().taskQueue;
-  const input: AgentInput = { question, maxTurns: opts.maxTurns, tools: opts.tools, role: opts.role, system: opts.system, maxTokens: opts.maxTokens };
+  const input: AgentInput = {
+    question,
+    maxTurns: opts.maxTurns,
+    tools: opts.tools,
+    role: opts.role,
+    system: opts.system,
+    maxTokens: opts.maxTokens,
+  };
   const handle = await startRun(client, taskQueue, opts.workflowId ?? newRunId('ask'), input);
   return followAgent(handle, target, Boolean(opts.json));
 }
@@ -68,10 +76,13 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
     return;
   }
   const r = o.result;
-  const model = r.simulated ? pc.yellow('simulated model (no ANTHROPIC_API_KEY set; answers come from Braid\'s simulator, not Claude)') : `Claude: ${r.models.join(', ')}`;
+  const model = r.simulated
+    ? pc.yellow("simulated model (no ANTHROPIC_API_KEY set; answers come from Braid's simulator, not Claude)")
+    : `Claude: ${r.models.join(', ')}`;
   console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}\n`);
   const failed = errorsOf(r);
-  if (failed.length) console.log(pc.red(`${failed.length} branch(es) failed and were reported to the model as errors:\n  ${failed.join('\n  ')}\n`));
+  if (failed.length)
+    console.log(pc.red(`${failed.length} branch(es) failed and were reported to the model as errors:\n  ${failed.join('\n  ')}\n`));
   console.log(timingTable(r));
   if (o.webUi) console.log(`\n${pc.dim('Web UI:')} ${o.webUi}`);
 }

@@ -8,14 +8,20 @@ import { config } from '../config';
 import { connectClient, connectWorker, temporalTarget, type Target } from '../temporal/connection';
 
 export async function workerPollers(client: Client, taskQueue: string): Promise<number> {
-  const res = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: 1,
+  });
   return res.pollers?.length ?? 0;
 }
 
 /** Throws when nobody polls the task queue, so a run is not left waiting unseen. */
 export async function requireWorker(client: Client, target: Target): Promise<void> {
   if ((await workerPollers(client, config().taskQueue)) === 0) {
-    throw new Error(`no worker is polling task queue "${config().taskQueue}" on ${target.address}; start one with \`braid worker\`, or add --with-worker`);
+    throw new Error(
+      `no worker is polling task queue "${config().taskQueue}" on ${target.address}; start one with \`braid worker\`, or add --with-worker`,
+    );
   }
 }
 
@@ -29,7 +35,9 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
   Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN') });
   const connection = await connectWorker(target);
   const w = await createBraidWorker({ connection, namespace: target.namespace });
-  const model = w.model.simulated ? pc.yellow(`simulated model at ${w.model.endpoint}`) : `Claude (${config().models.fast}, ${config().models.capable})`;
+  const model = w.model.simulated
+    ? pc.yellow(`simulated model at ${w.model.endpoint}`)
+    : `Claude (${config().models.fast}, ${config().models.capable})`;
   const line = `worker on task queue "${config().taskQueue}" at ${target.address}; model: ${model}`;
   process.stderr.write(`${announce ? 'braid ' : pc.dim('started a ')}${line}\n`);
   const done = w.run().finally(() => connection.close());

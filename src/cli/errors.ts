@@ -12,7 +12,7 @@ export class UsageError extends Error {
 
 /** The innermost meaningful message of a workflow failure chain. */
 export function failureMessage(err: unknown): string {
-  let e: unknown = err instanceof WorkflowFailedError ? err.cause ?? err : err;
+  let e: unknown = err instanceof WorkflowFailedError ? (err.cause ?? err) : err;
   const parts: string[] = [];
   while (e instanceof TemporalFailure) {
     if (e.message && !parts.includes(e.message)) parts.push(e.message);

@@ -20,10 +20,20 @@ import { tableStyle } from './render';
 const num = (n: number | undefined) => (n === undefined ? 'unlimited' : n.toLocaleString('en-US'));
 
 export function renderHealth(s: FlowSnapshot, now = s.at): string {
-  const budgets = new Table({ head: ['model', 'requests/min', 'available now', 'tokens/min', 'available now', 'paused'], style: tableStyle() });
+  const budgets = new Table({
+    head: ['model', 'requests/min', 'available now', 'tokens/min', 'available now', 'paused'],
+    style: tableStyle(),
+  });
   for (const b of s.budgets) {
     const paused = b.pausedUntil && b.pausedUntil > now ? pc.yellow(`${Math.ceil((b.pausedUntil - now) / 1000)} s more`) : 'no';
-    budgets.push([b.model, num(b.requestsPerMinute), b.requestsPerMinute ? num(b.requestsAvailable) : '', num(b.tokensPerMinute), b.tokensPerMinute ? num(b.tokensAvailable) : '', paused]);
+    budgets.push([
+      b.model,
+      num(b.requestsPerMinute),
+      b.requestsPerMinute ? num(b.requestsAvailable) : '',
+      num(b.tokensPerMinute),
+      b.tokensPerMinute ? num(b.tokensAvailable) : '',
+      paused,
+    ]);
   }
   const breakers = new Table({ head: ['breaker', 'state', 'recent failures', 'last error'], style: tableStyle() });
   const colour = { closed: pc.green, open: pc.red, 'half-open': pc.yellow } as const;
@@ -31,7 +41,8 @@ export function renderHealth(s: FlowSnapshot, now = s.at): string {
     const state = b.state === 'open' && b.openUntil ? `open, probe in ${Math.max(0, Math.ceil((b.openUntil - now) / 1000))} s` : b.state;
     breakers.push([b.key, colour[b.state](state), b.recentFailures, b.lastError ?? '']);
   }
-  const backend = s.backend === 'redis' ? 'Redis (shared by every worker)' : 'in-process (this worker only; set REDIS_URL to share budgets)';
+  const backend =
+    s.backend === 'redis' ? 'Redis (shared by every worker)' : 'in-process (this worker only; set REDIS_URL to share budgets)';
   return [
     `${pc.bold('rate limiter')}: ${backend}`,
     budgets.toString(),

@@ -40,7 +40,8 @@ export function readTopicsFile(file: string): string[] {
     throw new UsageError(`cannot read topics file ${file}: no such file`);
   }
   if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
-  if (stat.size > MAX_TOPICS_FILE_BYTES) throw new UsageError(`topics file ${file} is ${stat.size} bytes; the limit is ${MAX_TOPICS_FILE_BYTES}: split it into several runs`);
+  if (stat.size > MAX_TOPICS_FILE_BYTES)
+    throw new UsageError(`topics file ${file} is ${stat.size} bytes; the limit is ${MAX_TOPICS_FILE_BYTES}: split it into several runs`);
   try {
     return parseTopics(fs.readFileSync(file, 'utf8'), `topics file ${file}`);
   } catch (err) {
@@ -74,7 +75,9 @@ async function liveLines(client: Client, p: PipelineProgress, now: number): Prom
     ),
   );
   const head = `${pc.bold(p.phase === 'retrying' ? 'retrying failed chains' : 'pipeline')}  ${pc.green(`${count('ok')} done`)} · ${pc.red(`${count('failed')} failed`)} · ${pc.cyan(`${running.length} running`)} (max ${p.concurrency}) · ${count('queued') + count('retry-queued')} waiting`;
-  const lines = running.map((c, i) => `  ${mark[c.status]} ${short(c.topic)}  ${pc.dim(`${stages[i]} · ${ms(now - (c.startedAt ?? now))}`)}`);
+  const lines = running.map(
+    (c, i) => `  ${mark[c.status]} ${short(c.topic)}  ${pc.dim(`${stages[i]} · ${ms(now - (c.startedAt ?? now))}`)}`,
+  );
   return [head, ...lines];
 }
 
@@ -83,7 +86,16 @@ function summaryTable(r: PipelineResult): string {
   for (const c of r.chains) {
     const time = c.startedAt !== undefined && c.endedAt !== undefined ? ms(c.endedAt - c.startedAt) : '';
     const stages = c.stages?.map((s) => `${s.stage}${s.revised ? '*' : ''} ${ms(s.ms)}`).join(', ') ?? short(c.error ?? '', 60);
-    t.push([c.index + 1, short(c.topic, 36), `${mark[c.status]} ${c.status}`, c.attempt, time, `${c.usage.inputTokens}/${c.usage.outputTokens}`, stages, c.file ? path.basename(c.file) : '']);
+    t.push([
+      c.index + 1,
+      short(c.topic, 36),
+      `${mark[c.status]} ${c.status}`,
+      c.attempt,
+      time,
+      `${c.usage.inputTokens}/${c.usage.outputTokens}`,
+      stages,
+      c.file ? path.basename(c.file) : '',
+    ]);
   }
   const lines = [
     t.toString(),
@@ -95,7 +107,8 @@ function summaryTable(r: PipelineResult): string {
 
 function parseConcurrency(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
   return n;
 }
 
@@ -115,7 +128,7 @@ export function pipelineCommand(): Command {
     .description('run a research → write → edit chain per topic, at most N chains at once')
     .argument('<topics-file>', 'one topic per line; blank lines and # comments are skipped')
     .option('-c, --concurrency <n>', `chains at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 5)
-    .option('--out <dir>', 'write one Markdown file per topic here (on the workers\' file system)')
+    .option('--out <dir>', "write one Markdown file per topic here (on the workers' file system)")
     .option('--capable', 'use the capable model role (default: fast)')
     .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)')
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
@@ -124,17 +137,30 @@ export function pipelineCommand(): Command {
     .action(async (file: string, o: PipelineCliOptions) => {
       const topics = readTopicsFile(file);
       const minWords = o.minWords === undefined ? undefined : Number(o.minWords);
-      if (minWords !== undefined && (!Number.isInteger(minWords) || minWords < 0)) throw new UsageError('--min-words expects a whole number ≥ 0');
+      if (minWords !== undefined && (!Number.isInteger(minWords) || minWords < 0))
+        throw new UsageError('--min-words expects a whole number ≥ 0');
       const outDir = o.out ? path.resolve(o.out) : undefined;
       await withClient(o.withWorker, async (client, target) => {
         const taskQueue = config().taskQueue;
         const handle: WorkflowHandle<typeof contentPipeline> = await client.workflow.start<typeof contentPipeline>(PIPELINE_WORKFLOW, {
           taskQueue,
           workflowId: o.id ?? newRunId('pipeline'),
-          args: [{ topics, concurrency: o.concurrency, outDir, llmTaskQueue: llmTaskQueue(taskQueue), role: o.capable ? 'capable' : 'fast', minWords }],
+          args: [
+            {
+              topics,
+              concurrency: o.concurrency,
+              outDir,
+              llmTaskQueue: llmTaskQueue(taskQueue),
+              role: o.capable ? 'capable' : 'fast',
+              minWords,
+            },
+          ],
         });
         const link = webUiLink(handle.workflowId, undefined, target);
-        if (!o.json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}\n${pc.dim(`${topics.length} topics, ${o.concurrency} at once${outDir ? `, files in ${outDir}` : ''}`)}\n`);
+        if (!o.json)
+          process.stderr.write(
+            `${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}\n${pc.dim(`${topics.length} topics, ${o.concurrency} at once${outDir ? `, files in ${outDir}` : ''}`)}\n`,
+          );
         const live = o.json ? undefined : new LiveBlock();
         const result: PipelineResult = await followRun(handle, {
           tick: live ? async () => live.update(await liveLines(client, await handle.query(pipelineProgressQuery), Date.now())) : undefined,

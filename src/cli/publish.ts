@@ -10,7 +10,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startLabelled } from './start';
 import Table from 'cli-table3';
@@ -61,7 +67,8 @@ export function readDocuments(files: string[]): PublishDocument[] {
     }
     if (!stat.isFile()) throw new UsageError(`cannot read document ${file}: not a file`);
     total += stat.size;
-    if (total > MAX_DOC_BYTES) throw new UsageError(`the documents exceed ${MAX_DOC_BYTES / 1024} KB together; publish fewer or smaller ones`);
+    if (total > MAX_DOC_BYTES)
+      throw new UsageError(`the documents exceed ${MAX_DOC_BYTES / 1024} KB together; publish fewer or smaller ones`);
     const text = fs.readFileSync(file, 'utf8');
     if (!text.trim()) throw new UsageError(`document ${file} is empty`);
     if (text.includes('\uFFFD')) throw new UsageError(`document ${file} is not UTF-8 text`);
@@ -76,7 +83,8 @@ export function readDocuments(files: string[]): PublishDocument[] {
 export function resolveDestination(to: string): string {
   const raw = to.trim().replace(/^sqlite:/, '');
   if (!raw) throw new UsageError('the destination is empty: --to <path/to/reports.db>');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new UsageError(`unsupported destination ${to}: Braid publishes to a SQLite file, e.g. --to ./reports.db`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw))
+    throw new UsageError(`unsupported destination ${to}: Braid publishes to a SQLite file, e.g. --to ./reports.db`);
   return path.resolve(raw.replace(/^~(?=\/|$)/, os.homedir()));
 }
 
@@ -98,7 +106,12 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 }
 
 function startPublish(client: Client, workflowId: string, input: PublishInput) {
-  const base = { taskQueue: config().taskQueue, workflowId, args: [input] as [PublishInput], memo: { destination: input.destination, documents: input.documents.map((d) => d.name) } };
+  const base = {
+    taskQueue: config().taskQueue,
+    workflowId,
+    args: [input] as [PublishInput],
+    memo: { destination: input.destination, documents: input.documents.map((d) => d.name) },
+  };
   return startLabelled(
     [
       { key: BraidKind, value: 'publish' },
@@ -107,7 +120,9 @@ function startPublish(client: Client, workflowId: string, input: PublishInput) {
     (attrs) => client.workflow.start<typeof publishWorkflow>(PUBLISH_WORKFLOW, { ...base, ...attrs }),
     () =>
       process.stderr.write(
-        pc.yellow('BraidStatus is not registered in this namespace, so `braid pending` will not list this run; register it with `temporal operator search-attribute create --name BraidStatus --type Keyword`\n'),
+        pc.yellow(
+          'BraidStatus is not registered in this namespace, so `braid pending` will not list this run; register it with `temporal operator search-attribute create --name BraidStatus --type Keyword`\n',
+        ),
       ),
   );
 }
@@ -138,8 +153,10 @@ async function follow(handle: WorkflowHandle<typeof publishWorkflow>, quiet: boo
 function describeFailure(err: unknown, workflowId: string): Error {
   const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
   const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-  if (cause && (type === PublishFailure.DestinationUnreachable || type === PublishFailure.InvalidInput)) return new UsageError(`${cause.message}; nothing was published (run ${workflowId})`);
-  if (cause && type && Object.values<string>(PublishFailure).includes(type)) return new Error(`run ${workflowId} failed: ${cause.message} (${type})`);
+  if (cause && (type === PublishFailure.DestinationUnreachable || type === PublishFailure.InvalidInput))
+    return new UsageError(`${cause.message}; nothing was published (run ${workflowId})`);
+  if (cause && type && Object.values<string>(PublishFailure).includes(type))
+    return new Error(`run ${workflowId} failed: ${cause.message} (${type})`);
   return new Error(`run ${workflowId} failed: ${failureMessage(err)}`);
 }
 
@@ -147,7 +164,9 @@ function printOutcome(result: PublishResult, json: boolean): void {
   if (json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
   const d = result.decision;
   const by = d.via === 'deadline' ? 'by default at the deadline' : `by ${d.reviewer}`;
-  console.log(`${result.outcome === 'published' ? pc.green('published') : pc.yellow('rejected')} ${by}${d.reason ? ` — ${d.reason}` : d.comment ? ` — ${d.comment}` : ''}`);
+  console.log(
+    `${result.outcome === 'published' ? pc.green('published') : pc.yellow('rejected')} ${by}${d.reason ? ` — ${d.reason}` : d.comment ? ` — ${d.comment}` : ''}`,
+  );
   for (const e of result.effects) console.log(`  ${e.step}  ${pc.dim(e.key)}${e.applied ? '' : pc.dim(' (already applied)')}`);
 }
 
@@ -159,48 +178,99 @@ export function publishCommand(): Command {
     .option('--title <title>', 'report title (default: from the analyses)')
     .option('--reviewers <names>', 'comma-separated reviewers allowed to decide (default: BRAID_PUBLISH_REVIEWERS, or anyone)')
     .option('--remind-after <duration>', 'remind the reviewers after this long (default: BRAID_PUBLISH_REMIND_AFTER, 24h)', durationMs)
-    .option('--decide-within <duration>', 'take the default decision after this long (default: BRAID_PUBLISH_DECIDE_WITHIN, 72h)', durationMs)
-    .addOption(new Option('--default <decision>', 'decision taken at the deadline (default: BRAID_PUBLISH_DEFAULT_DECISION, reject)').choices(['approve', 'reject']))
+    .option(
+      '--decide-within <duration>',
+      'take the default decision after this long (default: BRAID_PUBLISH_DECIDE_WITHIN, 72h)',
+      durationMs,
+    )
+    .addOption(
+      new Option('--default <decision>', 'decision taken at the deadline (default: BRAID_PUBLISH_DEFAULT_DECISION, reject)').choices([
+        'approve',
+        'reject',
+      ]),
+    )
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--wait', 'wait for the decision and the publication instead of returning when the run awaits approval')
     .option('--json', 'print JSON: the status once awaiting approval, or the result with --wait')
-    .action(async (files: string[], o: { to?: string; title?: string; reviewers?: string; remindAfter?: number; decideWithin?: number; default?: 'approve' | 'reject'; id?: string; wait?: boolean; json?: boolean }) => {
-      const cfg = config().publish;
-      const documents = readDocuments(files);
-      const destination = resolveDestination(o.to ?? cfg.db);
-      const remindAfterMs = o.remindAfter ?? cfg.remindAfterMs;
-      const decideWithinMs = o.decideWithin ?? cfg.decideWithinMs;
-      if (remindAfterMs >= decideWithinMs) throw new UsageError(`the reminder (--remind-after) must come before the deadline (--decide-within)`);
-      const reviewers = o.reviewers !== undefined ? o.reviewers.split(',').map((r) => r.trim()).filter(Boolean) : cfg.reviewers;
-      const input: PublishInput = { documents, destination, reviewers, remindAfterMs, decideWithinMs, defaultDecision: o.default ?? cfg.defaultDecision, ...(o.title ? { title: o.title } : {}) };
-      const target = temporalTarget();
-      await withClient(async (client) => {
-        const queue = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: config().taskQueue }, taskQueueType: 1 });
-        if (!queue.pollers?.length) {
-          throw new Error(`no worker is polling task queue "${config().taskQueue}" on ${target.address}; start one with \`braid worker\``);
-        }
-        const handle = await startPublish(client, o.id ?? newRunId('publish'), input);
-        const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, target);
-        if (!o.json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${webUi ? pc.dim(`  ${webUi}`) : ''}\n`);
-        const status = await follow(handle, Boolean(o.json));
-        if (status?.stage !== AWAITING_APPROVAL || o.wait) {
-          let result: PublishResult;
-          try {
-            result = await handle.result();
-          } catch (err) {
-            throw describeFailure(err, handle.workflowId);
+    .action(
+      async (
+        files: string[],
+        o: {
+          to?: string;
+          title?: string;
+          reviewers?: string;
+          remindAfter?: number;
+          decideWithin?: number;
+          default?: 'approve' | 'reject';
+          id?: string;
+          wait?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const cfg = config().publish;
+        const documents = readDocuments(files);
+        const destination = resolveDestination(o.to ?? cfg.db);
+        const remindAfterMs = o.remindAfter ?? cfg.remindAfterMs;
+        const decideWithinMs = o.decideWithin ?? cfg.decideWithinMs;
+        if (remindAfterMs >= decideWithinMs)
+          throw new UsageError(`the reminder (--remind-after) must come before the deadline (--decide-within)`);
+        const reviewers =
+          o.reviewers !== undefined
+            ? o.reviewers
+                .split(',')
+                .map((r) => r.trim())
+                .filter(Boolean)
+            : cfg.reviewers;
+        const input: PublishInput = {
+          documents,
+          destination,
+          reviewers,
+          remindAfterMs,
+          decideWithinMs,
+          defaultDecision: o.default ?? cfg.defaultDecision,
+          ...(o.title ? { title: o.title } : {}),
+        };
+        const target = temporalTarget();
+        await withClient(async (client) => {
+          const queue = await client.workflowService.describeTaskQueue({
+            namespace: client.options.namespace,
+            taskQueue: { name: config().taskQueue },
+            taskQueueType: 1,
+          });
+          if (!queue.pollers?.length) {
+            throw new Error(
+              `no worker is polling task queue "${config().taskQueue}" on ${target.address}; start one with \`braid worker\``,
+            );
           }
-          return printOutcome(result, Boolean(o.json));
-        }
-        if (o.json) return void process.stdout.write(`${JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi, ...status })}\n`);
-        console.log(`\n${status.report ?? ''}\n`);
-        const failed = status.analyses.filter((a) => !a.ok);
-        if (failed.length) console.log(pc.red(`${failed.length} document analysis(es) failed: ${failed.map((a) => `${a.name}: ${a.error}`).join('; ')}\n`));
-        const deadline = status.decideBy ? new Date(status.decideBy).toISOString() : '?';
-        console.log(`${pc.bold('awaiting a decision')} until ${deadline} (then: ${input.defaultDecision})`);
-        console.log(`  braid approve ${handle.workflowId} [--comment "…"]\n  braid reject ${handle.workflowId} --reason "…"`);
-      });
-    });
+          const handle = await startPublish(client, o.id ?? newRunId('publish'), input);
+          const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, target);
+          if (!o.json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${webUi ? pc.dim(`  ${webUi}`) : ''}\n`);
+          const status = await follow(handle, Boolean(o.json));
+          if (status?.stage !== AWAITING_APPROVAL || o.wait) {
+            let result: PublishResult;
+            try {
+              result = await handle.result();
+            } catch (err) {
+              throw describeFailure(err, handle.workflowId);
+            }
+            return printOutcome(result, Boolean(o.json));
+          }
+          if (o.json)
+            return void process.stdout.write(
+              `${JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi, ...status })}\n`,
+            );
+          console.log(`\n${status.report ?? ''}\n`);
+          const failed = status.analyses.filter((a) => !a.ok);
+          if (failed.length)
+            console.log(
+              pc.red(`${failed.length} document analysis(es) failed: ${failed.map((a) => `${a.name}: ${a.error}`).join('; ')}\n`),
+            );
+          const deadline = status.decideBy ? new Date(status.decideBy).toISOString() : '?';
+          console.log(`${pc.bold('awaiting a decision')} until ${deadline} (then: ${input.defaultDecision})`);
+          console.log(`  braid approve ${handle.workflowId} [--comment "…"]\n  braid reject ${handle.workflowId} --reason "…"`);
+        });
+      },
+    );
 }
 
 export function pendingCommand(): Command {
@@ -214,19 +284,27 @@ export function pendingCommand(): Command {
           for await (const wf of client.workflow.list({ query: PENDING_QUERY })) rows.push(wf);
         } catch (err) {
           if (err instanceof Error && /BraidStatus|BraidKind/.test(err.message)) {
-            throw new Error('the search attribute BraidStatus is not registered; run `temporal operator search-attribute create --name BraidStatus --type Keyword`');
+            throw new Error(
+              'the search attribute BraidStatus is not registered; run `temporal operator search-attribute create --name BraidStatus --type Keyword`',
+            );
           }
           throw err;
         }
         if (o.json) {
-          for (const w of rows) console.log(JSON.stringify({ workflowId: w.workflowId, runId: w.runId, startTime: w.startTime, memo: w.memo }));
+          for (const w of rows)
+            console.log(JSON.stringify({ workflowId: w.workflowId, runId: w.runId, startTime: w.startTime, memo: w.memo }));
           return;
         }
         if (!rows.length) return void console.log('no publish runs are awaiting a decision');
         const table = new Table({ head: ['workflow id', 'started', 'destination', 'documents'], style: tableStyle() });
         for (const w of rows) {
           const memo = (w.memo ?? {}) as { destination?: string; documents?: string[] };
-          table.push([w.workflowId, w.startTime.toISOString().replace('T', ' ').slice(0, 19), memo.destination ?? '', (memo.documents ?? []).join(', ')]);
+          table.push([
+            w.workflowId,
+            w.startTime.toISOString().replace('T', ' ').slice(0, 19),
+            memo.destination ?? '',
+            (memo.documents ?? []).join(', '),
+          ]);
         }
         console.log(table.toString());
         console.log(pc.dim(`Web UI / temporal CLI filter: ${PENDING_QUERY}`));
@@ -244,8 +322,10 @@ export async function sendDecision(client: Client, workflowId: string, req: Deci
     if (err instanceof WorkflowNotFoundError) throw new UsageError(`no run with id ${workflowId}`);
     throw err;
   }
-  if (desc.type !== PUBLISH_WORKFLOW) throw new UsageError(`run ${workflowId} is a ${desc.type} run, not a publish run; there is nothing to decide`);
-  if (desc.status.name !== 'RUNNING') throw new UsageError(`run ${workflowId} has finished (${desc.status.name.toLowerCase()}); there is nothing to decide`);
+  if (desc.type !== PUBLISH_WORKFLOW)
+    throw new UsageError(`run ${workflowId} is a ${desc.type} run, not a publish run; there is nothing to decide`);
+  if (desc.status.name !== 'RUNNING')
+    throw new UsageError(`run ${workflowId} has finished (${desc.status.name.toLowerCase()}); there is nothing to decide`);
   try {
     return await handle.executeUpdate(decideUpdate, { args: [req] });
   } catch (err) {
@@ -272,7 +352,11 @@ export function approveCommand(): Command {
     .option('--as <reviewer>', 'who decides (default: BRAID_REVIEWER or your user name)')
     .option('--json', 'print the receipt as JSON')
     .action(async (workflowId: string, o: { comment?: string; as?: string; json?: boolean }) => {
-      const req: DecisionRequest = { verdict: 'approve', reviewer: o.as ?? defaultReviewer(), ...(o.comment ? { comment: o.comment } : {}) };
+      const req: DecisionRequest = {
+        verdict: 'approve',
+        reviewer: o.as ?? defaultReviewer(),
+        ...(o.comment ? { comment: o.comment } : {}),
+      };
       await withClient(async (client) => printReceipt(workflowId, await sendDecision(client, workflowId, req), Boolean(o.json)));
     });
 }

@@ -64,7 +64,15 @@ export function timingTable(r: AgentResult): string {
   const table = new Table({ head: ['turn', 'branch', 'status', 'start', 'time', 'tokens in/out', 'timeline'], style: tableStyle() });
   for (const b of r.branches) {
     const tokens = b.usage ? `${b.usage.inputTokens}/${b.usage.outputTokens}` : '';
-    table.push([b.turn, b.name, `${mark[b.status]} ${b.status}`, `+${ms(b.startedAt - t0)}`, ms(b.durationMs), tokens, timeline(b, t0, r.timing.totalMs)]);
+    table.push([
+      b.turn,
+      b.name,
+      `${mark[b.status]} ${b.status}`,
+      `+${ms(b.startedAt - t0)}`,
+      ms(b.durationMs),
+      tokens,
+      timeline(b, t0, r.timing.totalMs),
+    ]);
   }
   const t = r.timing;
   const speedup = t.totalMs > 0 ? t.sequentialMs / t.totalMs : 1;

@@ -6,13 +6,25 @@ import { ms, tableStyle } from './render';
 
 export async function listRuns(client: Client, o: { limit: number; json?: boolean }): Promise<void> {
   const rows = [];
-  for await (const wf of client.workflow.list({ query: `TaskQueue = "${config().taskQueue}" AND ParentWorkflowId IS NULL`, pageSize: Math.min(o.limit, 100) })) {
+  for await (const wf of client.workflow.list({
+    query: `TaskQueue = "${config().taskQueue}" AND ParentWorkflowId IS NULL`,
+    pageSize: Math.min(o.limit, 100),
+  })) {
     rows.push(wf);
     if (rows.length >= o.limit) break;
   }
   if (o.json) {
     for (const w of rows) {
-      console.log(JSON.stringify({ workflowId: w.workflowId, runId: w.runId, type: w.type, status: w.status.name, startTime: w.startTime, closeTime: w.closeTime }));
+      console.log(
+        JSON.stringify({
+          workflowId: w.workflowId,
+          runId: w.runId,
+          type: w.type,
+          status: w.status.name,
+          startTime: w.startTime,
+          closeTime: w.closeTime,
+        }),
+      );
     }
     return;
   }

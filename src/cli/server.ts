@@ -12,13 +12,17 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 export function serverCommand(parent: Command): Command {
   // Subcommands copy settings when created, so the group takes the CLI's error handling first.
-  const server = new Command('server').copyInheritedSettings(parent).description('run the local Temporal dev server (gRPC 7233, Web UI 8233 by default)');
+  const server = new Command('server')
+    .copyInheritedSettings(parent)
+    .description('run the local Temporal dev server (gRPC 7233, Web UI 8233 by default)');
   server
     .command('start')
     .description('start the dev server in the background, or reuse one already running')
     .action(async () => {
       const s = await startDevServer(devServerOptions(), { log: say });
-      console.log(`${s.reused ? 'Temporal server already running' : 'started the Temporal server'} at ${s.address}${s.pid ? ` (pid ${s.pid})` : ''}`);
+      console.log(
+        `${s.reused ? 'Temporal server already running' : 'started the Temporal server'} at ${s.address}${s.pid ? ` (pid ${s.pid})` : ''}`,
+      );
       console.log(`Web UI: ${s.uiUrl}`);
       console.log(`data: ${s.dbFile}; log: ${s.logFile}`);
     });

@@ -5,7 +5,11 @@
  */
 import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 
-export async function startLabelled<T>(labels: SearchAttributePair[], start: (attrs?: { typedSearchAttributes: TypedSearchAttributes }) => Promise<T>, onUnlabelled?: () => void): Promise<T> {
+export async function startLabelled<T>(
+  labels: SearchAttributePair[],
+  start: (attrs?: { typedSearchAttributes: TypedSearchAttributes }) => Promise<T>,
+  onUnlabelled?: () => void,
+): Promise<T> {
   try {
     return await start({ typedSearchAttributes: new TypedSearchAttributes(labels) });
   } catch (err) {

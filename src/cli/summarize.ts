@@ -11,7 +11,13 @@ import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { FsBlobStore } from '../blobs/store';
 import { config } from '../config';
-import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type SummarizeInput, type SummarizeProgress, type SummarizeResult } from '../shared/summarize';
+import {
+  SUMMARIZE_WORKFLOW,
+  summarizeProgressQuery,
+  type SummarizeInput,
+  type SummarizeProgress,
+  type SummarizeResult,
+} from '../shared/summarize';
 import { buildCorpus, summarizeWorkflowId } from '../summarize/corpus';
 import { webUiLink, type Target } from '../temporal/connection';
 import { BraidKind } from '../temporal/search-attributes';
@@ -91,7 +97,8 @@ export async function startSummarize(client: Client, { input, workflowId }: Prep
     );
     return { handle, how };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { handle: client.workflow.getHandle<typeof summarizeCorpus>(workflowId), how: 'finished' };
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { handle: client.workflow.getHandle<typeof summarizeCorpus>(workflowId), how: 'finished' };
     throw err;
   }
 }
@@ -111,16 +118,26 @@ function bar(): cliProgress.SingleBar {
 }
 
 /** Follows a summarize run to its end with a progress bar; Ctrl-C detaches. */
-export async function followSummarize(handle: WorkflowHandle<typeof summarizeCorpus>, target: Target, json: boolean): Promise<SummarizeResult> {
+export async function followSummarize(
+  handle: WorkflowHandle<typeof summarizeCorpus>,
+  target: Target,
+  json: boolean,
+): Promise<SummarizeResult> {
   const link = webUiLink(handle.workflowId, undefined, target);
   if (!json) say(`${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}`);
   const b = json ? undefined : bar();
   let shown = '';
   const render = (p: SummarizeProgress) => {
     const key = p.phase === 'map' ? 'map' : `reduce ${p.level}/${p.levels}`;
-    const [value, total, failed] = p.phase === 'map' ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed] : [p.levelGroups.done, p.levelGroups.total, 0];
+    const [value, total, failed] =
+      p.phase === 'map' ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed] : [p.levelGroups.done, p.levelGroups.total, 0];
     const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
-    const payload = { phase: key.padEnd(10), unit: p.phase === 'map' ? 'chunks' : 'groups', failed, rate: p.phase === 'map' ? (value / secs).toFixed(1) : '–' };
+    const payload = {
+      phase: key.padEnd(10),
+      unit: p.phase === 'map' ? 'chunks' : 'groups',
+      failed,
+      rate: p.phase === 'map' ? (value / secs).toFixed(1) : '–',
+    };
     if (key !== shown) {
       // Close the finished phase on its final count (the map's stays in the query during reduce).
       if (shown === 'map') b?.update(p.chunks.done + p.chunks.failed, { failed: p.chunks.failed });
@@ -160,6 +177,8 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
   }
   if (r.badFiles.length) console.log(pc.yellow(`\nSkipped files:\n${r.badFiles.map((b) => `  ${b.path}: ${b.reason}`).join('\n')}`));
   const phases = r.phases.map((p) => `${p.name} ${p.items} in ${ms(p.ms)}`).join(' · ');
-  console.log(`\n${r.chunks} chunks · ${r.reduceLevels} reduce level(s) · ${ms(r.totalMs)} · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out\n${pc.dim(phases)}`);
+  console.log(
+    `\n${r.chunks} chunks · ${r.reduceLevels} reduce level(s) · ${ms(r.totalMs)} · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out\n${pc.dim(phases)}`,
+  );
   if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
 }

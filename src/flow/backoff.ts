@@ -27,12 +27,31 @@ export function fullJitterDelay(attempt: number, o: BackoffOptions, floorMs = 0)
  * The failure to throw for attempt `attempt` of `maxAttempts`: retryable ones get a jittered
  * `nextRetryDelay` (floor: the provider's retry-after); the last attempt becomes non-retryable.
  */
-export function withBackoff(f: ApplicationFailure, attempt: number, maxAttempts: number | undefined, o: BackoffOptions, floorMs?: number): ApplicationFailure {
+export function withBackoff(
+  f: ApplicationFailure,
+  attempt: number,
+  maxAttempts: number | undefined,
+  o: BackoffOptions,
+  floorMs?: number,
+): ApplicationFailure {
   if (f.nonRetryable) return f;
   const details = f.details ?? undefined;
   if (maxAttempts && maxAttempts > 0 && attempt >= maxAttempts) {
-    return ApplicationFailure.create({ message: `gave up after ${attempt} attempts: ${f.message}`, type: f.type ?? undefined, nonRetryable: true, details, cause: f.cause });
+    return ApplicationFailure.create({
+      message: `gave up after ${attempt} attempts: ${f.message}`,
+      type: f.type ?? undefined,
+      nonRetryable: true,
+      details,
+      cause: f.cause,
+    });
   }
   const nextRetryDelay = fullJitterDelay(attempt, o, floorMs ?? (typeof f.nextRetryDelay === 'number' ? f.nextRetryDelay : 0));
-  return ApplicationFailure.create({ message: f.message, type: f.type ?? undefined, nonRetryable: false, details, cause: f.cause, nextRetryDelay });
+  return ApplicationFailure.create({
+    message: f.message,
+    type: f.type ?? undefined,
+    nonRetryable: false,
+    details,
+    cause: f.cause,
+    nextRetryDelay,
+  });
 }

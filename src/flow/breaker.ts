@@ -47,7 +47,9 @@ export class CircuitOpenError extends Error {
     readonly retryInMs: number,
     lastError: string | undefined,
   ) {
-    super(`circuit open for ${key}: it failed repeatedly (last: ${lastError ?? 'unknown'}); calls fail fast for ${Math.ceil(retryInMs / 1000)} s more, then one probe call tests it`);
+    super(
+      `circuit open for ${key}: it failed repeatedly (last: ${lastError ?? 'unknown'}); calls fail fast for ${Math.ceil(retryInMs / 1000)} s more, then one probe call tests it`,
+    );
   }
 }
 
@@ -77,7 +79,8 @@ export class Breakers {
       return;
     }
     // Half-open: one probe at a time; a probe that never reported back (worker lost it) is replaced after a cooldown.
-    if (e.probeStartedAt !== undefined && now - e.probeStartedAt < this.opts.cooldownMs) throw new CircuitOpenError(key, this.opts.cooldownMs - (now - e.probeStartedAt), e.lastError);
+    if (e.probeStartedAt !== undefined && now - e.probeStartedAt < this.opts.cooldownMs)
+      throw new CircuitOpenError(key, this.opts.cooldownMs - (now - e.probeStartedAt), e.lastError);
     e.probeStartedAt = now;
   }
 

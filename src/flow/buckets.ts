@@ -51,7 +51,10 @@ export interface BudgetSnapshot {
 /** A budget store: the in-process one (memory) or the shared one (redis). Times are the store's own clock. */
 export interface LimiterBackend {
   readonly kind: 'memory' | 'redis';
-  /** Takes one request and `tokens` when both are available (and the model is not paused); else returns the wait in ms and takes nothing. */
+  /**
+   * Takes one request and `tokens` when both are available (and the model is not paused); else
+   * returns the wait in ms and takes nothing.
+   */
   tryAcquire(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<number>;
   /** Charges (positive) or refunds (negative) tokens after the fact. */
   adjust(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<void>;
@@ -111,7 +114,10 @@ export class MemoryBackend implements LimiterBackend {
 
   async clamp(model: string, limits: ModelLimits, burstMs: number, remaining: { requests?: number; tokens?: number }): Promise<void> {
     const now = this.clock();
-    for (const [suffix, perMinute, left] of [['r', limits.requestsPerMinute, remaining.requests], ['t', limits.tokensPerMinute, remaining.tokens]] as const) {
+    for (const [suffix, perMinute, left] of [
+      ['r', limits.requestsPerMinute, remaining.requests],
+      ['t', limits.tokensPerMinute, remaining.tokens],
+    ] as const) {
       if (!perMinute || left === undefined) continue;
       const key = `${model}:${suffix}`;
       const level = this.level(key, perMinute, capacity(perMinute, burstMs), now);

@@ -46,5 +46,10 @@ export function createFlowControl(cfg: BraidConfig): FlowControl {
 }
 
 export async function flowSnapshot(flow: FlowControl, models: string[]): Promise<FlowSnapshot> {
-  return { backend: flow.limiter.backendKind, budgets: await flow.limiter.snapshot(models), breakers: flow.breakers.snapshot(), at: Date.now() };
+  return {
+    backend: flow.limiter.backendKind,
+    budgets: await flow.limiter.snapshot(models),
+    breakers: flow.breakers.snapshot(),
+    at: Date.now(),
+  };
 }

@@ -148,7 +148,10 @@ export class RateLimiter {
     const tokens = num('anthropic-ratelimit-tokens-remaining') ?? num('anthropic-ratelimit-input-tokens-remaining');
     if (requests === undefined && tokens === undefined) return;
     await this.opts.backend.clamp(model, this.limitsFor(model), this.opts.burstMs, { requests, tokens });
-    for (const [left, reset] of [[requests, 'anthropic-ratelimit-requests-reset'], [tokens, 'anthropic-ratelimit-tokens-reset']] as const) {
+    for (const [left, reset] of [
+      [requests, 'anthropic-ratelimit-requests-reset'],
+      [tokens, 'anthropic-ratelimit-tokens-reset'],
+    ] as const) {
       if (left !== 0) continue;
       const at = Date.parse(headers.get(reset) ?? '');
       // The provider's bucket refills continuously; waiting for a small part of it is enough.

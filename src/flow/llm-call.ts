@@ -21,7 +21,16 @@ export interface FlowCall {
 }
 
 /** Failure types that say the endpoint itself is unwell (they count towards opening its breaker). */
-const ENDPOINT_FAILURES = new Set(['LlmServerError', 'LlmOverloaded', 'LlmTimeout', 'LlmConnection', 'LlmStreamStalled', 'LlmStreamTruncated', 'LlmMalformedResponse', 'LlmStreamError']);
+const ENDPOINT_FAILURES = new Set([
+  'LlmServerError',
+  'LlmOverloaded',
+  'LlmTimeout',
+  'LlmConnection',
+  'LlmStreamStalled',
+  'LlmStreamTruncated',
+  'LlmMalformedResponse',
+  'LlmStreamError',
+]);
 
 const warn = (message: string, err: unknown) => {
   try {
@@ -67,7 +76,12 @@ export async function flowFailure(c: FlowCall, err: unknown, failure: Applicatio
     return withBackoff(budget, info.attempt, maxAttempts, llmBackoff, err.waitMs);
   }
   if (err instanceof LimiterUnavailable) {
-    return withBackoff(ApplicationFailure.create({ message: `${c.model}: ${err.message}`, type: 'LlmLimiterUnavailable' }), info.attempt, maxAttempts, llmBackoff);
+    return withBackoff(
+      ApplicationFailure.create({ message: `${c.model}: ${err.message}`, type: 'LlmLimiterUnavailable' }),
+      info.attempt,
+      maxAttempts,
+      llmBackoff,
+    );
   }
   try {
     const rejected = err instanceof APIError && typeof err.status === 'number';

@@ -90,7 +90,10 @@ export class RedisBackend implements LimiterBackend {
     const base = `braid:limit:{${model}}`;
     const rpm = limits.requestsPerMinute ?? 0;
     const tpm = limits.tokensPerMinute ?? 0;
-    return this.run([`${base}:r`, `${base}:t`, `${base}:p`], [op, rpm, rpm ? capacity(rpm, burstMs) : 0, tpm, tpm ? capacity(tpm, burstMs) : 0, a, b]);
+    return this.run(
+      [`${base}:r`, `${base}:t`, `${base}:p`],
+      [op, rpm, rpm ? capacity(rpm, burstMs) : 0, tpm, tpm ? capacity(tpm, burstMs) : 0, a, b],
+    );
   }
 
   async tryAcquire(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<number> {

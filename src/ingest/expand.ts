@@ -49,9 +49,7 @@ export const displayPath = (cwd: string, absPath: string): string => {
 };
 
 const noFilesReason = (unsupported: Set<string>): string =>
-  unsupported.size === 0
-    ? 'matched no files'
-    : `matched no files (only unsupported types: ${[...unsupported].sort().join(', ')})`;
+  unsupported.size === 0 ? 'matched no files' : `matched no files (only unsupported types: ${[...unsupported].sort().join(', ')})`;
 
 const byPath = (a: Candidate, b: Candidate): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
@@ -125,7 +123,13 @@ async function expandOne(arg: string, cwd: string): Promise<Candidate[] | BadFil
     const code = errorCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       // A dangling symlink exists as a link but not as a file.
-      if (await lstat(abs).then(() => true, () => false)) return { path, reason: 'not found (broken symlink)' };
+      if (
+        await lstat(abs).then(
+          () => true,
+          () => false,
+        )
+      )
+        return { path, reason: 'not found (broken symlink)' };
       if (fg.isDynamicPattern(arg)) {
         const unsupported = new Set<string>();
         const found = await glob(arg, cwd, unsupported);

@@ -126,7 +126,10 @@ export function topicsProblem(topics: unknown): string | undefined {
  * Throws an Error whose message names the line at fault.
  */
 export function parseTopics(text: string, name = 'topics file'): string[] {
-  if (text.length > MAX_TOPICS_FILE_BYTES) throw new Error(`${name} is ${text.length} bytes; the limit is ${MAX_TOPICS_FILE_BYTES} (${MAX_TOPICS} topics of up to ${MAX_TOPIC_CHARS} characters)`);
+  if (text.length > MAX_TOPICS_FILE_BYTES)
+    throw new Error(
+      `${name} is ${text.length} bytes; the limit is ${MAX_TOPICS_FILE_BYTES} (${MAX_TOPICS} topics of up to ${MAX_TOPIC_CHARS} characters)`,
+    );
   if (text.includes('\u0000')) throw new Error(`${name} is not a text file`);
   const topics: string[] = [];
   const lineOf = new Map<string, number>();
@@ -134,10 +137,12 @@ export function parseTopics(text: string, name = 'topics file'): string[] {
   for (let i = 0; i < lines.length; i++) {
     const t = lines[i]!.trim();
     if (!t || t.startsWith('#')) continue;
-    if (t.length > MAX_TOPIC_CHARS) throw new Error(`${name} line ${i + 1}: the topic is ${t.length} characters; the limit is ${MAX_TOPIC_CHARS}`);
+    if (t.length > MAX_TOPIC_CHARS)
+      throw new Error(`${name} line ${i + 1}: the topic is ${t.length} characters; the limit is ${MAX_TOPIC_CHARS}`);
     const key = t.toLowerCase().replace(/\s+/g, ' ');
     const first = lineOf.get(key);
-    if (first !== undefined) throw new Error(`${name} line ${i + 1}: duplicate topic "${t}" (first on line ${first + 1}); each topic must appear once`);
+    if (first !== undefined)
+      throw new Error(`${name} line ${i + 1}: duplicate topic "${t}" (first on line ${first + 1}); each topic must appear once`);
     lineOf.set(key, i);
     topics.push(t);
     if (topics.length > MAX_TOPICS) throw new Error(`${name} has more than ${MAX_TOPICS} topics; split it into several runs`);
@@ -153,8 +158,14 @@ export const wordCount = (text: string) => (text.match(/\S+/g) ?? []).length;
  * cut off (max_tokens) or too short to be what the stage was asked for; the chain then sends the
  * draft back once with the reason.
  */
-export function qualityGate(stage: StageName, text: string, stopReason: string, minWords: number): { ok: true } | { ok: false; reason: string } {
-  if (stopReason === 'max_tokens') return { ok: false, reason: `the ${stage} output was cut off at the token limit; make it shorter and complete` };
+export function qualityGate(
+  stage: StageName,
+  text: string,
+  stopReason: string,
+  minWords: number,
+): { ok: true } | { ok: false; reason: string } {
+  if (stopReason === 'max_tokens')
+    return { ok: false, reason: `the ${stage} output was cut off at the token limit; make it shorter and complete` };
   const words = wordCount(text);
   const need = stage === 'research' ? Math.ceil(minWords / 2) : minWords;
   if (words < need) return { ok: false, reason: `the ${stage} output has ${words} words; it needs at least ${need}` };

@@ -13,7 +13,9 @@ export interface ToolOutcome {
 
 /** Words of instructions rather than subject matter; never salient. */
 const INSTRUCTION_WORDS = new Set(
-  'sim json respond reply return output format object extract summarise summarize summary answer question explain describe write chunk chunks chunk_id cite citation citations following below above text key point points result results merge combine intermediate analyse analyses analysis task shaped like source sources covering characters matters keep'.split(' '),
+  'sim json respond reply return output format object extract summarise summarize summary answer question explain describe write chunk chunks chunk_id cite citation citations following below above text key point points result results merge combine intermediate analyse analyses analysis task shaped like source sources covering characters matters keep'.split(
+    ' ',
+  ),
 );
 
 const FILE_LABEL = /\.(?:md|markdown|txt|html?|json|pdf)(?::\d+-\d+)?\W*$/i;
@@ -91,13 +93,17 @@ export function synthesize(question: string, outcomes: ToolOutcome[]): string {
   const lines = [`Here is what I found for ${topic}, based on ${tally}:`];
   for (const o of outcomes) {
     const detail = excerpt(o.text, 160) || '(empty result)';
-    lines.push(o.isError ? `- Could not get ${o.name}${describeInput(o.input)}: ${detail}` : `- ${o.name}${describeInput(o.input)}: ${detail}`);
+    lines.push(
+      o.isError ? `- Could not get ${o.name}${describeInput(o.input)}: ${detail}` : `- ${o.name}${describeInput(o.input)}: ${detail}`,
+    );
   }
   return lines.join('\n');
 }
 
 export function wantsJson(prompt: string): boolean {
-  return /\b(?:respond|reply|answer|output|return|format|produce|give|write|emit)\w*\b[^.\n]{0,40}\bjson\b|\b(?:as|in) json\b|\bjson object\b|\bvalid json\b/i.test(prompt);
+  return /\b(?:respond|reply|answer|output|return|format|produce|give|write|emit)\w*\b[^.\n]{0,40}\bjson\b|\b(?:as|in) json\b|\bjson object\b|\bvalid json\b/i.test(
+    prompt,
+  );
 }
 
 /** Ids the prompt shows as `[chunk:abc]` or `chunk_id: abc`, in order, deduplicated. */
@@ -154,7 +160,8 @@ function jsonAnswer(prompt: string, targetTokens: number): string {
   // Lengthen the summary (not the structure) when a longer answer was asked for.
   const base = JSON.stringify(value);
   const strings = Object.keys(value).filter((k) => typeof value[k] === 'string');
-  const key = strings.find((k) => /summary|answer|text|description|body|content/i.test(k)) ?? strings.find((k) => !/title|name|label/i.test(k));
+  const key =
+    strings.find((k) => /summary|answer|text|description|body|content/i.test(k)) ?? strings.find((k) => !/title|name|label/i.test(k));
   if (key && base.length < targetTokens * 4) {
     value[key] = padToTokens(value[key] as string, Math.ceil(((value[key] as string).length + targetTokens * 4 - base.length) / 4), topics);
   }

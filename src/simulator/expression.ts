@@ -62,7 +62,12 @@ function arithmetic(clause: string): string | undefined {
   // The longest run made only of numbers, operators, parentheses and sqrt() calls.
   const runs = text.match(/(?:sqrt\(|[\d.(])[\d.\s+\-*/^()%sqrt,]*[\d)]/gi) ?? [];
   const best = runs
-    .map((r) => r.replace(/(\d),(\d{3})/g, '$1$2').replace(/\s+/g, ' ').trim())
+    .map((r) =>
+      r
+        .replace(/(\d),(\d{3})/g, '$1$2')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((r) => /[+\-*/^]|sqrt\(/.test(r) && /\d/.test(r) && !/^\d{4}-\d{1,2}(?:-\d{1,2})?$/.test(r))
     .sort((a, b) => b.length - a.length)[0];
   return best;

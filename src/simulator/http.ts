@@ -55,7 +55,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, status: number, requestId: string, message?: string, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  requestId: string,
+  message?: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, errorBody(status, requestId, message), { ...headers, 'request-id': requestId });
 }
 

@@ -35,7 +35,11 @@ export function parseDirectives(text: string): Directives {
         d.text = rest.slice('text='.length);
         break;
       }
-      if (key === 'tools') d.tools = value.split(',').map((t) => t.trim()).filter(Boolean);
+      if (key === 'tools')
+        d.tools = value
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
       else if (key === 'rounds' && /^\d+$/.test(value)) d.rounds = Number(value);
       else if (key === 'answer_tokens' && /^\d+$/.test(value)) d.answerTokens = Number(value);
       rest = rest.slice(m[0].length);
@@ -45,10 +49,14 @@ export function parseDirectives(text: string): Directives {
 }
 
 export function stripDirectives(text: string): string {
-  return text.replace(DIRECTIVE_LINE, '').replace(/\n{3,}/g, '\n\n').trim();
+  return text
+    .replace(DIRECTIVE_LINE, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
-const hasToolResults = (m: RequestMessage | undefined): boolean => Array.isArray(m?.content) && m.content.some((b) => b.type === 'tool_result');
+const hasToolResults = (m: RequestMessage | undefined): boolean =>
+  Array.isArray(m?.content) && m.content.some((b) => b.type === 'tool_result');
 
 /** Index of the user message that poses the current question: the latest with text and no tool results. */
 function questionIndex(messages: RequestMessage[]): number {
@@ -106,7 +114,12 @@ function toolTurn(calls: PlannedCall[], request: MessagesRequest): ResponseBlock
   const preface = calls.length > 1 ? "I'll look these up in parallel." : `Let me check that with ${calls[0]!.name}.`;
   return [
     { type: 'text', text: preface },
-    ...calls.map((c, i): ToolUseBlock => ({ type: 'tool_use', id: `toolu_sim_${hashHex(digest, String(i)).slice(0, 24)}`, name: c.name, input: c.input })),
+    ...calls.map((c, i): ToolUseBlock => ({
+      type: 'tool_use',
+      id: `toolu_sim_${hashHex(digest, String(i)).slice(0, 24)}`,
+      name: c.name,
+      input: c.input,
+    })),
   ];
 }
 
@@ -123,7 +136,9 @@ export function planReply(request: MessagesRequest): PlannedReply {
   const tools = choice === 'none' ? [] : (request.tools ?? []);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const afterResults = hasToolResults(lastUser);
-  const roundsDone = messages.slice(qi + 1).filter((m) => m.role === 'assistant' && Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use')).length;
+  const roundsDone = messages
+    .slice(qi + 1)
+    .filter((m) => m.role === 'assistant' && Array.isArray(m.content) && m.content.some((b) => b.type === 'tool_use')).length;
   const rounds = directives.rounds ?? 1;
 
   if (tools.length > 0 && (roundsDone < rounds || choice === 'any' || choice === 'tool')) {

@@ -50,7 +50,8 @@ class Bucket {
   }
 }
 
-export type Admission = { ok: true; headers: Record<string, string> } | { ok: false; retryAfterMs: number; headers: Record<string, string> };
+export type Admission =
+  { ok: true; headers: Record<string, string> } | { ok: false; retryAfterMs: number; headers: Record<string, string> };
 
 const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -71,7 +72,11 @@ export class RateLimiter {
       return {
         ok: false,
         retryAfterMs,
-        headers: { ...this.headers(now), 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))), 'retry-after-ms': String(retryAfterMs) },
+        headers: {
+          ...this.headers(now),
+          'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+          'retry-after-ms': String(retryAfterMs),
+        },
       };
     }
     this.requests?.take(1, now);
@@ -87,7 +92,10 @@ export class RateLimiter {
   /** `anthropic-ratelimit-*` headers; empty when no limit is configured. */
   headers(now = Date.now()): Record<string, string> {
     const h: Record<string, string> = {};
-    for (const [name, bucket] of [['requests', this.requests], ['tokens', this.tokens]] as const) {
+    for (const [name, bucket] of [
+      ['requests', this.requests],
+      ['tokens', this.tokens],
+    ] as const) {
       if (!bucket) continue;
       h[`anthropic-ratelimit-${name}-limit`] = String(bucket.capacity);
       h[`anthropic-ratelimit-${name}-remaining`] = String(bucket.remaining(now));

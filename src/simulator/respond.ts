@@ -119,10 +119,17 @@ function blockEvents(block: ResponseBlock, index: number): SseEvent[] {
   const deltas =
     block.type === 'text'
       ? chunkText(block.text, CHUNK_CHARS).map((text) => ({ delta: { type: 'text_delta', text }, tokens: text.length / 4 }))
-      : pieces(JSON.stringify(block.input), CHUNK_CHARS).map((partial_json) => ({ delta: { type: 'input_json_delta', partial_json }, tokens: partial_json.length / 4 }));
+      : pieces(JSON.stringify(block.input), CHUNK_CHARS).map((partial_json) => ({
+          delta: { type: 'input_json_delta', partial_json },
+          tokens: partial_json.length / 4,
+        }));
   return [
     { event: 'content_block_start', data: start, tokens: 0 },
-    ...deltas.map((d) => ({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: d.delta }, tokens: d.tokens })),
+    ...deltas.map((d) => ({
+      event: 'content_block_delta',
+      data: { type: 'content_block_delta', index, delta: d.delta },
+      tokens: d.tokens,
+    })),
     { event: 'content_block_stop', data: { type: 'content_block_stop', index }, tokens: 0 },
   ];
 }
@@ -144,7 +151,11 @@ export function streamEvents(d: Pick<Delivery, 'messageId' | 'model' | 'inputTok
   events.push(
     {
       event: 'message_delta',
-      data: { type: 'message_delta', delta: { stop_reason: d.reply.stopReason, stop_sequence: null }, usage: { output_tokens: d.reply.outputTokens } },
+      data: {
+        type: 'message_delta',
+        delta: { stop_reason: d.reply.stopReason, stop_sequence: null },
+        usage: { output_tokens: d.reply.outputTokens },
+      },
       tokens: 0,
     },
     { event: 'message_stop', data: { type: 'message_stop' }, tokens: 0 },
@@ -170,7 +181,12 @@ function write(res: ServerResponse, chunk: string): Promise<void> {
 /** Streaming delivery. The status is 200 once headers are out, whatever fault follows. */
 export async function deliverStream(res: ServerResponse, d: Delivery): Promise<void> {
   if (!(await sleep(d.ttftMs, d.signal))) return;
-  res.writeHead(200, { ...d.headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, {
+    ...d.headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
   d.started(200);
   const events = streamEvents(d);
   if (d.fault === 'stall') {
@@ -201,7 +217,9 @@ export async function deliverStream(res: ServerResponse, d: Delivery): Promise<v
       return;
     case 'malformed':
       d.finishing();
-      res.end(`event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "oops\n\n`);
+      res.end(
+        `event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "oops\n\n`,
+      );
       return;
     case 'sse_error':
       d.finishing();

@@ -251,7 +251,9 @@ export class Simulator {
       },
     });
     if (entry.finishedAt === 0) entry.finishedAt = Date.now();
-    this.log(`#${entry.seq} ${entry.model} ${entry.stream ? 'stream' : 'json'} ${entry.status} ${entry.outcome} ${entry.outputTokens} tok ${entry.finishedAt - entry.receivedAt} ms`);
+    this.log(
+      `#${entry.seq} ${entry.model} ${entry.stream ? 'stream' : 'json'} ${entry.status} ${entry.outcome} ${entry.outputTokens} tok ${entry.finishedAt - entry.receivedAt} ms`,
+    );
   }
 
   private async countTokens(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {

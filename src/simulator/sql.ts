@@ -73,7 +73,8 @@ function joinFor(main: TableSig, tables: TableSig[], word: string): { table: Tab
     if (other === main) continue;
     const fk = main.columns.find((c) => c === `${singular(other.name)}_id` || c === `${other.name}_id`);
     if (!fk) continue;
-    const column = findColumn(other, word) ?? (stem(word) === singular(other.name) ? (other.columns.find((c) => c === 'name') ?? 'id') : undefined);
+    const column =
+      findColumn(other, word) ?? (stem(word) === singular(other.name) ? (other.columns.find((c) => c === 'name') ?? 'id') : undefined);
     if (column) return { table: other, column, fk };
   }
   return undefined;
@@ -87,10 +88,15 @@ export function textToSql(clause: string, description: string): string {
   const stems = new Set(words(clause).map(stem));
   const wantsMoney = /\b(sales|revenue|spend|spent|income|turnover|sold)\b/.test(lower);
   const main = tables
-    .map((t, i) => ({ t, i, score: tableScore(t, stems) + (wantsMoney && t.columns.some((c) => MONEY.test(c) && !c.endsWith('_id')) ? 3 : 0) }))
+    .map((t, i) => ({
+      t,
+      i,
+      score: tableScore(t, stems) + (wantsMoney && t.columns.some((c) => MONEY.test(c) && !c.endsWith('_id')) ? 3 : 0),
+    }))
     .sort((a, b) => b.score - a.score || a.i - b.i)[0]!.t;
 
-  const amountCol = main.columns.find((c) => MONEY.test(c) && !c.endsWith('_id')) ?? main.columns.find((c) => AMOUNT.test(c) && !c.endsWith('_id'));
+  const amountCol =
+    main.columns.find((c) => MONEY.test(c) && !c.endsWith('_id')) ?? main.columns.find((c) => AMOUNT.test(c) && !c.endsWith('_id'));
   let agg: string | undefined;
   let aggName = 'value';
   if (/\b(how many|count|number of)\b/.test(lower)) {
@@ -142,9 +148,7 @@ export function textToSql(clause: string, description: string): string {
     aggName = 'count';
   }
 
-  const src: Source = group?.join
-    ? { from: `${main.name} t ${group.join}`, col: (c) => `t.${c}` }
-    : { from: main.name, col: (c) => c };
+  const src: Source = group?.join ? { from: `${main.name} t ${group.join}`, col: (c) => `t.${c}` } : { from: main.name, col: (c) => c };
   const qualify = (expr: string): string => (group?.join ? expr.replace(/\(([a-z_]\w*)\)/i, '(t.$1)') : expr);
 
   const year = /\b(19\d{2}|20\d{2})\b/.exec(clause)?.[1];

@@ -14,7 +14,8 @@ export interface PlannedCall {
   input: Record<string, unknown>;
 }
 
-const QUESTION_START = '(?:what|how|who|where|when|which|why|is|are|can|could|tell|show|find|list|give|read|look|search|calculate|compute|convert|summari[sz]e|open|check)';
+const QUESTION_START =
+  '(?:what|how|who|where|when|which|why|is|are|can|could|tell|show|find|list|give|read|look|search|calculate|compute|convert|summari[sz]e|open|check)';
 
 /** Splits a question into clauses that may each need a different tool. */
 export function splitClauses(question: string): string[] {
@@ -29,12 +30,18 @@ export function splitClauses(question: string): string[] {
 /** Drops leading question words ("what does", "tell me about") and "... say about" framing. */
 export function topicOf(clause: string): string {
   const text = clause.trim().replace(/[?.!]+$/, '');
-  const about = /\b(?:says?|said|mentions?|states?|tells? (?:us|me)|know|information|info|details|policy|policies|docs?|documentation)\s+(?:about|on|regarding|concerning|for)\s+(.+)$/i.exec(text);
+  const about =
+    /\b(?:says?|said|mentions?|states?|tells? (?:us|me)|know|information|info|details|policy|policies|docs?|documentation)\s+(?:about|on|regarding|concerning|for)\s+(.+)$/i.exec(
+      text,
+    );
   if (about?.[1]) return about[1].trim();
   const subject = /\b(?:about|regarding|concerning)\s+(.{3,})$/i.exec(text);
   if (subject?.[1]) return subject[1].trim();
   const stripped = text
-    .replace(/^(?:(?:please|can you|could you|would you|tell me|show me|give me|find|search(?: for)?|look up|what|who|where|when|which|why|how)\s+)+/i, '')
+    .replace(
+      /^(?:(?:please|can you|could you|would you|tell me|show me|give me|find|search(?: for)?|look up|what|who|where|when|which|why|how)\s+)+/i,
+      '',
+    )
     .replace(/^(?:(?:is|are|was|were|does|do|did|the|about|a|an|me|us)\s+)+/i, '')
     .trim();
   return stripped.length > 0 ? stripped : text;
@@ -56,7 +63,8 @@ function paths(clause: string): string[] {
 
 const firstPath = (clause: string): string | undefined => paths(clause)[0];
 
-const typeOf = (schema: JsonSchema): string => (Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'string') : (schema.type ?? (schema.enum ? 'enum' : 'string')));
+const typeOf = (schema: JsonSchema): string =>
+  Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'string') : (schema.type ?? (schema.enum ? 'enum' : 'string'));
 
 interface ToolProfile {
   tool: ToolDef;

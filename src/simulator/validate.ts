@@ -44,7 +44,9 @@ function block(v: unknown, path: string): RequestBlock {
       return { type: 'tool_result', tool_use_id: v.tool_use_id, content, is_error: v.is_error === true ? true : undefined };
     }
     default:
-      fail(`${path}.type: Input tag '${String(v.type)}' found using 'type' does not match any of the expected tags: 'text', 'tool_use', 'tool_result'`);
+      fail(
+        `${path}.type: Input tag '${String(v.type)}' found using 'type' does not match any of the expected tags: 'text', 'tool_use', 'tool_result'`,
+      );
   }
 }
 
@@ -59,8 +61,10 @@ function message(v: unknown, i: number): RequestMessage {
   if (!Array.isArray(v.content)) fail(`${path}.content: Input should be a valid string or list`);
   if (v.content.length === 0) fail(`${path}: all messages must have non-empty content except for the optional final assistant message`);
   const blocks = v.content.map((b, j) => block(b, `${path}.content.${j}`));
-  if (v.role === 'assistant' && blocks.some((b) => b.type === 'tool_result')) fail(`${path}: tool_result blocks are only allowed in user messages`);
-  if (v.role === 'user' && blocks.some((b) => b.type === 'tool_use')) fail(`${path}: tool_use blocks are only allowed in assistant messages`);
+  if (v.role === 'assistant' && blocks.some((b) => b.type === 'tool_result'))
+    fail(`${path}: tool_result blocks are only allowed in user messages`);
+  if (v.role === 'user' && blocks.some((b) => b.type === 'tool_use'))
+    fail(`${path}: tool_use blocks are only allowed in assistant messages`);
   return { role: v.role, content: blocks };
 }
 
@@ -74,13 +78,17 @@ function checkToolPairing(messages: RequestMessage[]): void {
     const uses = new Set(blocksOf(messages[i - 1]).flatMap((b) => (b.type === 'tool_use' ? [b.id] : [])));
     for (const r of results) {
       if (!uses.has(r.tool_use_id)) {
-        fail(`messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${r.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
+        fail(
+          `messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${r.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+        );
       }
     }
     const answered = new Set(results.map((r) => r.tool_use_id));
     const missing = [...uses].filter((id) => !answered.has(id));
     if (missing.length > 0) {
-      fail(`messages.${i - 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`);
+      fail(
+        `messages.${i - 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+      );
     }
   });
 }
@@ -88,7 +96,8 @@ function checkToolPairing(messages: RequestMessage[]): void {
 function tool(v: unknown, i: number): ToolDef {
   const path = `tools.${i}`;
   if (!isObj(v)) fail(`${path}: Input should be a valid dictionary`);
-  if (typeof v.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(v.name)) fail(`${path}.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`);
+  if (typeof v.name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(v.name))
+    fail(`${path}.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`);
   if (v.description !== undefined && typeof v.description !== 'string') fail(`${path}.description: Input should be a valid string`);
   if (!isObj(v.input_schema)) fail(`${path}.input_schema: Field required`);
   if (v.input_schema.type !== 'object') fail(`${path}.input_schema.type: Input should be 'object'`);
@@ -126,7 +135,8 @@ export function validateMessagesRequest(body: unknown, requireMaxTokens = true):
   const messages = body.messages.map(message);
   if (messages[0]?.role !== 'user') fail('messages: first message must use the "user" role');
   messages.forEach((m, i) => {
-    if (i > 0 && messages[i - 1]?.role === m.role) fail(`messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`);
+    if (i > 0 && messages[i - 1]?.role === m.role)
+      fail(`messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`);
   });
   checkToolPairing(messages);
 

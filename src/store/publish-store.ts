@@ -126,7 +126,9 @@ export class SqlitePublishStore {
   }
 
   storeReport(key: string, r: { workflowId: string; title: string; body: string }): EffectOutcome {
-    const info = this.db.prepare('INSERT INTO reports (key, workflow_id, title, body) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING').run(key, r.workflowId, r.title, r.body);
+    const info = this.db
+      .prepare('INSERT INTO reports (key, workflow_id, title, body) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING')
+      .run(key, r.workflowId, r.title, r.body);
     return { applied: info.changes === 1 };
   }
 
@@ -146,13 +148,15 @@ export class SqlitePublishStore {
 
   /** Runs `undo` once per compensation key, in the same transaction as the log row that proves it ran. */
   private compensate(key: string, step: string, target: string, undo: () => number): EffectOutcome {
-    return this.db.transaction((): EffectOutcome => {
-      const seen = this.db.prepare('SELECT 1 FROM compensations WHERE key = ?').get(key);
-      if (seen) return { applied: false };
-      const undone = undo();
-      this.db.prepare('INSERT INTO compensations (key, step, target_key, undone) VALUES (?, ?, ?, ?)').run(key, step, target, undone);
-      return { applied: true };
-    }).immediate();
+    return this.db
+      .transaction((): EffectOutcome => {
+        const seen = this.db.prepare('SELECT 1 FROM compensations WHERE key = ?').get(key);
+        if (seen) return { applied: false };
+        const undone = undo();
+        this.db.prepare('INSERT INTO compensations (key, step, target_key, undone) VALUES (?, ?, ?, ?)').run(key, step, target, undone);
+        return { applied: true };
+      })
+      .immediate();
   }
 
   retractReport(key: string, target: string): EffectOutcome {
@@ -164,13 +168,24 @@ export class SqlitePublishStore {
     return this.compensate(key, 'retract-notification', target, () => {
       const original = this.db.prepare('SELECT subject FROM outbox WHERE key = ?').get(target) as { subject: string } | undefined;
       if (!original) return 0;
-      this.postMessage(key, { workflowId, kind: 'retraction', subject: `Retracted: ${original.subject}`, body: 'The publication was rolled back; disregard the earlier notification.', refKey: target });
+      this.postMessage(key, {
+        workflowId,
+        kind: 'retraction',
+        subject: `Retracted: ${original.subject}`,
+        body: 'The publication was rolled back; disregard the earlier notification.',
+        refKey: target,
+      });
       return 1;
     });
   }
 
   unindexReport(key: string, target: string): EffectOutcome {
-    return this.compensate(key, 'unindex-report', target, () => this.db.prepare('DELETE FROM search_index WHERE key = ?').run(target).changes);
+    return this.compensate(
+      key,
+      'unindex-report',
+      target,
+      () => this.db.prepare('DELETE FROM search_index WHERE key = ?').run(target).changes,
+    );
   }
 
   snapshot(workflowId?: string): StoreSnapshot {
@@ -184,7 +199,9 @@ export class SqlitePublishStore {
       compensations:
         workflowId === undefined
           ? all<CompensationRow>('SELECT id, key, step, target_key, undone FROM compensations ORDER BY id')
-          : all<CompensationRow>('SELECT id, key, step, target_key, undone FROM compensations WHERE key LIKE ? ORDER BY id', [`${workflowId}/%`]),
+          : all<CompensationRow>('SELECT id, key, step, target_key, undone FROM compensations WHERE key LIKE ? ORDER BY id', [
+              `${workflowId}/%`,
+            ]),
     };
   }
 

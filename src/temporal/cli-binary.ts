@@ -89,7 +89,9 @@ async function buildTemporalCli(go: string, log: (line: string) => void): Promis
   const built = path.join(scratch, 'temporal');
   if (code !== 0 || !isExecutable(built)) {
     fs.rmSync(scratch, { recursive: true, force: true });
-    throw new TemporalCliNotFound(`building the Temporal CLI failed (go install exited ${code}); install it by hand (https://docs.temporal.io/cli) and set TEMPORAL_CLI_PATH`);
+    throw new TemporalCliNotFound(
+      `building the Temporal CLI failed (go install exited ${code}); install it by hand (https://docs.temporal.io/cli) and set TEMPORAL_CLI_PATH`,
+    );
   }
   const target = path.join(dir, 'temporal');
   fs.renameSync(built, target);

@@ -63,8 +63,13 @@ export async function connectWorker(target = temporalTarget()): Promise<NativeCo
 
 /** Link to a run in the Web UI: the local UI, BRAID_WEB_UI_URL, or Temporal Cloud's UI. */
 export function webUiLink(workflowId: string, runId: string | undefined, target = temporalTarget()): string | undefined {
-  const base = config().webUiUrl?.replace(/\/$/, '') ??
-    (target.local ? `http://localhost:${config().temporalUiPort}` : target.address.endsWith('.tmprl.cloud:7233') ? 'https://cloud.temporal.io' : undefined);
+  const base =
+    config().webUiUrl?.replace(/\/$/, '') ??
+    (target.local
+      ? `http://localhost:${config().temporalUiPort}`
+      : target.address.endsWith('.tmprl.cloud:7233')
+        ? 'https://cloud.temporal.io'
+        : undefined);
   if (!base) return undefined;
   const id = encodeURIComponent(workflowId);
   return `${base}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${id}${runId ? `/${runId}` : ''}/history`;

@@ -121,7 +121,23 @@ export async function startDevServer(o: DevServerOptions, resolve: ResolveOption
   const p = paths(o);
   fs.mkdirSync(p.dir, { recursive: true });
   const log = fs.openSync(p.log, 'a');
-  const args = ['server', 'start-dev', '--db-filename', p.db, '--ip', ip, '--port', String(o.port), '--ui-port', String(o.uiPort), '--namespace', o.namespace ?? 'default', '--log-level', 'warn', ...serverArgs()];
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    p.db,
+    '--ip',
+    ip,
+    '--port',
+    String(o.port),
+    '--ui-port',
+    String(o.uiPort),
+    '--namespace',
+    o.namespace ?? 'default',
+    '--log-level',
+    'warn',
+    ...serverArgs(),
+  ];
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   if (child.pid === undefined) throw new Error(`could not start ${binary}`);
@@ -143,7 +159,12 @@ export async function stopDevServer(o: DevServerOptions): Promise<{ stopped: boo
   const pid = readPid(p.pid);
   if (pid === undefined) {
     const running = await temporalHealthy(`${o.ip ?? '127.0.0.1'}:${o.port}`);
-    return { stopped: false, reason: running ? `a Temporal server on port ${o.port} was not started by Braid; stop it where it was started` : 'no Braid-started Temporal server is running' };
+    return {
+      stopped: false,
+      reason: running
+        ? `a Temporal server on port ${o.port} was not started by Braid; stop it where it was started`
+        : 'no Braid-started Temporal server is running',
+    };
   }
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 15_000;

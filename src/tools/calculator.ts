@@ -24,20 +24,58 @@ const MAX_COMBINATORIC_ARG = 1_000;
 
 /** Functions that reshape the instance, re-enter the parser, or allocate on request. */
 const DISABLED = [
-  'import', 'createUnit', 'config', 'reviver', 'replacer',
-  'evaluate', 'parse', 'compile', 'parser', 'simplify', 'simplifyConstant', 'simplifyCore',
-  'rationalize', 'derivative', 'resolve', 'symbolicEqual', 'leafCount', 'help', 'chain',
-  'zeros', 'ones', 'identity', 'resize', 'kron', 'matrixFromFunction',
-  'random', 'randomInt', 'pickRandom', 'bignumber', 'bigint',
+  'import',
+  'createUnit',
+  'config',
+  'reviver',
+  'replacer',
+  'evaluate',
+  'parse',
+  'compile',
+  'parser',
+  'simplify',
+  'simplifyConstant',
+  'simplifyCore',
+  'rationalize',
+  'derivative',
+  'resolve',
+  'symbolicEqual',
+  'leafCount',
+  'help',
+  'chain',
+  'zeros',
+  'ones',
+  'identity',
+  'resize',
+  'kron',
+  'matrixFromFunction',
+  'random',
+  'randomInt',
+  'pickRandom',
+  'bignumber',
+  'bigint',
 ];
 
 /** Combinatoric functions whose running time grows with their arguments. */
-const CAPPED = ['combinations', 'combinationsWithRep', 'permutations', 'stirlingS2', 'bellNumbers', 'catalan', 'composition', 'multinomial'];
+const CAPPED = [
+  'combinations',
+  'combinationsWithRep',
+  'permutations',
+  'stirlingS2',
+  'bellNumbers',
+  'catalan',
+  'composition',
+  'multinomial',
+];
 
 type AnyFn = (...args: unknown[]) => unknown;
 
 const asNumber = (x: unknown): number =>
-  typeof x === 'number' ? x : typeof x === 'object' && x !== null && 'toNumber' in x ? Number((x as { toNumber(): number }).toNumber()) : NaN;
+  typeof x === 'number'
+    ? x
+    : typeof x === 'object' && x !== null && 'toNumber' in x
+      ? Number((x as { toNumber(): number }).toNumber())
+      : NaN;
 
 function rangeLength(args: unknown[]): number {
   const parts = typeof args[0] === 'string' ? args[0].split(':').map(Number) : args.filter((a) => typeof a !== 'boolean').map(asNumber);
@@ -46,7 +84,13 @@ function rangeLength(args: unknown[]): number {
 }
 
 function largestArg(args: unknown[]): number {
-  return Math.max(0, ...args.flat(2).map((a) => Math.abs(asNumber(a))).filter((n) => !Number.isNaN(n)));
+  return Math.max(
+    0,
+    ...args
+      .flat(2)
+      .map((a) => Math.abs(asNumber(a)))
+      .filter((n) => !Number.isNaN(n)),
+  );
 }
 
 function buildMath() {
@@ -112,7 +156,8 @@ export function calculate(expression: string): CalculatorResult {
     throw new ToolError(`${JSON.stringify(expression)} produced no value; a trailing ";" hides the last result.`);
   }
   let result = show(format, raw);
-  if (result.length > MAX_RESULT_CHARS) result = `${result.slice(0, MAX_RESULT_CHARS)}… [${result.length - MAX_RESULT_CHARS} more characters]`;
+  if (result.length > MAX_RESULT_CHARS)
+    result = `${result.slice(0, MAX_RESULT_CHARS)}… [${result.length - MAX_RESULT_CHARS} more characters]`;
   const out: CalculatorResult = { expression, result };
   if (typeof raw === 'number' && Number.isFinite(raw)) {
     out.value = Number(show(format, raw));
@@ -125,7 +170,12 @@ export function calculate(expression: string): CalculatorResult {
 }
 
 function isResultSet(v: unknown): v is { entries: unknown[] } {
-  return typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'ResultSet' && Array.isArray((v as { entries?: unknown }).entries);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { type?: unknown }).type === 'ResultSet' &&
+    Array.isArray((v as { entries?: unknown }).entries)
+  );
 }
 
 function isUnit(v: unknown): v is { toJSON(): { value: unknown; unit: string } } {

@@ -64,7 +64,9 @@ export async function readAllowedFile(rootDir: string, requested: string, maxByt
   const root = await realpath(rootDir).catch((err: unknown) => {
     throw new Error(`The files root ${rootDir} is not readable: ${(err as Error).message}`);
   });
-  const outside = new ToolError(`${JSON.stringify(requested)} is outside the allowed directory; use a path relative to it, e.g. 'README.txt'.`);
+  const outside = new ToolError(
+    `${JSON.stringify(requested)} is outside the allowed directory; use a path relative to it, e.g. 'README.txt'.`,
+  );
   const candidate = resolve(root, requested);
   if (!isInside(root, candidate)) throw outside;
 
@@ -77,7 +79,10 @@ export async function readAllowedFile(rootDir: string, requested: string, maxByt
     const parent = await realpath(dirname(candidate)).catch(() => undefined);
     const listing =
       parent && isInside(root, parent)
-        ? await listEntries(parent).then((l) => ` Entries in ${toPosix(relative(root, parent)) || '.'}/: ${l}`, () => '')
+        ? await listEntries(parent).then(
+            (l) => ` Entries in ${toPosix(relative(root, parent)) || '.'}/: ${l}`,
+            () => '',
+          )
         : '';
     throw new ToolError(`No such file: ${JSON.stringify(requested)}.${listing}`);
   }

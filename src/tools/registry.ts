@@ -65,9 +65,7 @@ export function toInputSchema(schema: z.ZodType): Record<string, unknown> {
 
 /** Turns zod issues into one line the model can act on: `limit: Too big: expected number to be <=10`. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : '(input)'}: ${issue.message}`)
-    .join('; ');
+  return issues.map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : '(input)'}: ${issue.message}`).join('; ');
 }
 
 export class ToolRegistry {
@@ -91,7 +89,9 @@ export class ToolRegistry {
         throw new Error(`Tool "${def.name}" has an input schema JSON Schema cannot express: ${(err as Error).message}`);
       }
       if (inputSchema.type !== 'object') {
-        throw new Error(`Tool "${def.name}" input must be a z.object(...) schema; got JSON schema type ${JSON.stringify(inputSchema.type)}.`);
+        throw new Error(
+          `Tool "${def.name}" input must be a z.object(...) schema; got JSON schema type ${JSON.stringify(inputSchema.type)}.`,
+        );
       }
       this.tools.set(def.name, { def, spec: { name: def.name, description: def.description, input_schema: inputSchema } });
     }
@@ -115,7 +115,9 @@ export class ToolRegistry {
     const wanted = names === undefined ? this.names() : [...new Set(names)];
     const unknown = wanted.filter((n) => !this.tools.has(n));
     if (unknown.length > 0) {
-      throw new Error(`Unknown tool${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; known tools: ${this.names().join(', ') || '(none)'}.`);
+      throw new Error(
+        `Unknown tool${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; known tools: ${this.names().join(', ') || '(none)'}.`,
+      );
     }
     // Copies, so a caller that edits a spec cannot change what later callers see.
     return wanted.map((n) => structuredClone(this.tools.get(n)!.spec));

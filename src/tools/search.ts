@@ -23,8 +23,10 @@ const SNIPPET_CHARS = 300;
 const WORD = /[\p{L}\p{N}]+(?:['’]\p{L}+)?/gu;
 
 const STOPWORDS = new Set(
-  ('a an and are as at be by can do does for from has have how i if in is it its may of on or our should ' +
-    'that the their them there these this to us was we what when where which who will with you your').split(' '),
+  (
+    'a an and are as at be by can do does for from has have how i if in is it its may of on or our should ' +
+    'that the their them there these this to us was we what when where which who will with you your'
+  ).split(' '),
 );
 
 export interface Section {
@@ -60,7 +62,10 @@ export function splitSections(doc: string, markdown: string): Section[] {
   const sections: Section[] = [];
   starts.forEach((start, i) => {
     const end = starts[i + 1]?.offset ?? markdown.length;
-    const body = markdown.slice(start.offset, end).replace(/^#{1,6}\s+.*\n?/, '').trim();
+    const body = markdown
+      .slice(start.offset, end)
+      .replace(/^#{1,6}\s+.*\n?/, '')
+      .trim();
     if (body) sections.push({ doc, title, section: start.heading, offset: start.offset, text: body });
   });
   return sections;
@@ -140,13 +145,16 @@ function indexFor(docsDir: string): Promise<MiniSearch<Section>> {
 export async function searchDocs(docsDir: string, query: string, limit: number): Promise<SearchHit[]> {
   const index = await indexFor(docsDir);
   if (terms(query).length === 0) throw new ToolError('The query has no searchable words; use key terms such as "refund damaged item".');
-  return index.search(query).slice(0, limit).map((r) => ({
-    doc: r.doc as string,
-    section: r.section as string,
-    score: Math.round(r.score * 1000) / 1000,
-    snippet: makeSnippet(r.text as string, r.terms),
-    offset: r.offset as number,
-  }));
+  return index
+    .search(query)
+    .slice(0, limit)
+    .map((r) => ({
+      doc: r.doc as string,
+      section: r.section as string,
+      score: Math.round(r.score * 1000) / 1000,
+      snippet: makeSnippet(r.text as string, r.terms),
+      offset: r.offset as number,
+    }));
 }
 
 export function createSearchTool(opts: { docsDir: string }) {

@@ -37,9 +37,7 @@ export class SqlStopped extends Error {
   override name = 'SqlStopped';
 }
 
-type Reply =
-  | { ok: true; columns: string[]; rows: unknown[][]; truncated: boolean }
-  | { ok: false; kind: 'sql' | 'load'; message: string };
+type Reply = { ok: true; columns: string[]; rows: unknown[][]; truncated: boolean } | { ok: false; kind: 'sql' | 'load'; message: string };
 
 const THREAD_SOURCE = `
 'use strict';

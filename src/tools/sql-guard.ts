@@ -8,8 +8,25 @@
 
 /** Words that never belong in a read-only query; found outside strings and comments, they reject it. */
 const FORBIDDEN = new Set([
-  'INSERT', 'UPDATE', 'DELETE', 'UPSERT', 'CREATE', 'DROP', 'ALTER', 'ATTACH', 'DETACH', 'PRAGMA',
-  'VACUUM', 'REINDEX', 'ANALYZE', 'BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'EXPLAIN',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'UPSERT',
+  'CREATE',
+  'DROP',
+  'ALTER',
+  'ATTACH',
+  'DETACH',
+  'PRAGMA',
+  'VACUUM',
+  'REINDEX',
+  'ANALYZE',
+  'BEGIN',
+  'COMMIT',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'EXPLAIN',
 ]);
 
 export type GuardResult = { ok: true } | { ok: false; reason: string };
@@ -60,7 +77,10 @@ export function checkReadOnlySql(sql: string): GuardResult {
   }
   const first = words[0];
   if (first !== 'SELECT' && first !== 'WITH') {
-    return { ok: false, reason: `Only read-only SELECT queries (or WITH … SELECT) are allowed; this statement starts with ${first ?? 'nothing'}.` };
+    return {
+      ok: false,
+      reason: `Only read-only SELECT queries (or WITH … SELECT) are allowed; this statement starts with ${first ?? 'nothing'}.`,
+    };
   }
   const banned = words.find((w) => FORBIDDEN.has(w));
   if (banned) {

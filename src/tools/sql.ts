@@ -61,7 +61,9 @@ export function createSqlTool(opts: SqlToolOptions) {
         .string()
         .min(1)
         .max(10_000)
-        .describe("One SQLite SELECT statement, e.g. SELECT region, SUM(amount_usd) AS revenue FROM orders WHERE ordered_on >= '2025-01-01' GROUP BY region"),
+        .describe(
+          "One SQLite SELECT statement, e.g. SELECT region, SUM(amount_usd) AS revenue FROM orders WHERE ordered_on >= '2025-01-01' GROUP BY region",
+        ),
     }),
     timeoutMs: 30_000,
     async handler({ sql }, ctx) {
@@ -83,7 +85,9 @@ export function createSqlTool(opts: SqlToolOptions) {
           throw new ToolError(readonly ? `Only read-only queries are allowed (SQLite: ${err.message}).` : `SQLite error: ${err.message}`);
         }
         if (err instanceof SqlStopped) {
-          throw new ToolError(`Query stopped: ${err.message}. Narrow it with WHERE, avoid unbounded recursion and cross joins, or aggregate.`);
+          throw new ToolError(
+            `Query stopped: ${err.message}. Narrow it with WHERE, avoid unbounded recursion and cross joins, or aggregate.`,
+          );
         }
         throw err;
       } finally {

@@ -9,7 +9,15 @@
  * meanwhile; at the last deadline it takes the configured default decision itself.
  */
 import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
-import { decideUpdate, decisionSignal, PublishFailure, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
+import {
+  decideUpdate,
+  decisionSignal,
+  PublishFailure,
+  type Decision,
+  type DecisionReceipt,
+  type DecisionRequest,
+  type Verdict,
+} from '../shared/publish';
 
 type Refusal = { type: string; message: string };
 
@@ -57,7 +65,10 @@ export class ApprovalGate {
     const reviewer = typeof req.reviewer === 'string' ? req.reviewer.trim() : '';
     if (!reviewer) return { type: PublishFailure.InvalidDecision, message: 'the reviewer is missing' };
     if (this.reviewers.length && !this.reviewers.includes(reviewer)) {
-      return { type: PublishFailure.UnknownReviewer, message: `unknown reviewer "${reviewer}"; this run accepts decisions from ${this.reviewers.join(', ')}` };
+      return {
+        type: PublishFailure.UnknownReviewer,
+        message: `unknown reviewer "${reviewer}"; this run accepts decisions from ${this.reviewers.join(', ')}`,
+      };
     }
     if (req.verdict === 'reject' && !(typeof req.reason === 'string' && req.reason.trim())) {
       return { type: PublishFailure.InvalidDecision, message: 'a rejection needs a reason' };
@@ -65,9 +76,13 @@ export class ApprovalGate {
     const d = this.decision;
     if (d) {
       if (d.verdict === req.verdict) return 'duplicate';
-      return { type: PublishFailure.AlreadyDecided, message: `already decided: ${past[d.verdict]} by ${d.reviewer}${d.via === 'deadline' ? ' (default at the deadline)' : ''}` };
+      return {
+        type: PublishFailure.AlreadyDecided,
+        message: `already decided: ${past[d.verdict]} by ${d.reviewer}${d.via === 'deadline' ? ' (default at the deadline)' : ''}`,
+      };
     }
-    if (!this.waiting) return { type: PublishFailure.NotAwaitingApproval, message: `not awaiting approval yet: the run is ${this.activity()}` };
+    if (!this.waiting)
+      return { type: PublishFailure.NotAwaitingApproval, message: `not awaiting approval yet: the run is ${this.activity()}` };
     return undefined;
   }
 
@@ -100,7 +115,9 @@ export class ApprovalGate {
     this.waiting = true;
     if (!(await condition(() => this.decision !== undefined, o.remindAfterMs))) {
       this.escalated = true;
-      const reminding = o.remind(this.decideBy).catch((err: unknown) => log.warn('the reminder could not be posted', { error: String(err) }));
+      const reminding = o
+        .remind(this.decideBy)
+        .catch((err: unknown) => log.warn('the reminder could not be posted', { error: String(err) }));
       const remaining = this.decideBy - Date.now();
       if (remaining > 0) await condition(() => this.decision !== undefined, remaining);
       // The deadline has passed: decide now, so no late decision can win while a slow reminder retries.

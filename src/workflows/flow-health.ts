@@ -8,7 +8,11 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FlowSnapshot } from '../flow';
 
-const status = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', scheduleToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+const status = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
 
 export async function flowHealth(): Promise<FlowSnapshot | null> {
   return status.flowStatus();

@@ -55,9 +55,18 @@ const item = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
   // A content-addressed blob that is missing will not appear later (its writer was another host).
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['BlobNotFound'],
+  },
 });
-const store = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] } });
+const store = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] },
+});
 
 interface PhaseJob {
   task: string;
@@ -154,7 +163,14 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
       const g = groups[index];
       return input.phase === 'map'
         ? item.mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
-        : item.reduceGroup({ levelRef: input.job.inputRef, start: g!.start, count: g!.end - g!.start, level: input.level, final: false, task: input.job.task });
+        : item.reduceGroup({
+            levelRef: input.job.inputRef,
+            start: g!.start,
+            count: g!.end - g!.start,
+            level: input.level,
+            final: false,
+            task: input.job.task,
+          });
     },
     { onSettle: (_index, ok) => void (ok ? pending.done++ : pending.failed++) },
   ).finally(() => {
@@ -162,7 +178,9 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   });
   // Joined, so a cancellation rejecting both is handled once, not left unhandled in the reporter.
   const [settled] = await Promise.all([work, reporter]);
-  const entries: PartFile['entries'] = settled.map((s) => (s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: reasonOf(s.error) }));
+  const entries: PartFile['entries'] = settled.map((s) =>
+    s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: reasonOf(s.error) },
+  );
   for (const s of settled) {
     if (!s.ok) continue;
     addUsage(usage, s.value.usage);
@@ -191,13 +209,17 @@ function validate(input: SummarizeInput): void {
   if (!input?.task?.trim()) throw bad('the task is empty');
   if (!/^sha256:[0-9a-f]{64}$/.test(input.manifestRef ?? '')) throw bad('manifestRef is not a blob reference');
   if (!Number.isInteger(input.chunkCount) || input.chunkCount < 1) throw bad('the corpus has no chunks');
-  if (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 10_000) throw bad('concurrency must be a whole number from 1 to 10000');
+  if (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 10_000)
+    throw bad('concurrency must be a whole number from 1 to 10000');
   if (!Number.isInteger(input.group) || input.group < 2 || input.group > 100) throw bad('group must be a whole number from 2 to 100');
   if (!(input.tolerate >= 0 && input.tolerate <= 100)) throw bad('tolerate must be a percentage from 0 to 100');
 }
 
 const listMissing = (m: MissingChunk[], total: number) =>
-  `${m.slice(0, 10).map((c) => `${c.chunkId} (${c.source}:${c.start}-${c.end}): ${c.reason}`).join('; ')}${total > 10 ? `; and ${total - 10} more` : ''}`;
+  `${m
+    .slice(0, 10)
+    .map((c) => `${c.chunkId} (${c.source}:${c.start}-${c.end}): ${c.reason}`)
+    .join('; ')}${total > 10 ? `; and ${total - 10} more` : ''}`;
 
 export async function summarizeCorpus(input: SummarizeInput, carried?: Carried): Promise<SummarizeResult> {
   validate(input);
@@ -236,7 +258,17 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
   const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
     executeChild(mapReduceNode, {
       workflowId: `${rootId}/${phase}-${level}`,
-      args: [{ rootId, phase, level, range: { start: 0, end: items }, budget: input.concurrency, tree, job: { task: input.task, inputRef, inputCount, group: input.group } }],
+      args: [
+        {
+          rootId,
+          phase,
+          level,
+          range: { start: 0, end: items },
+          budget: input.concurrency,
+          tree,
+          job: { task: input.task, inputRef, inputCount, group: input.group },
+        },
+      ],
     });
   const maybeContinue = async () => {
     if (workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? 4000) || workflowInfo().continueAsNewSuggested) {
@@ -255,7 +287,10 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     absorb(r);
     const a = await store.assembleLevel({ parts: r.parts, count: input.chunkCount, manifestRef: input.manifestRef });
     if (a.ok + a.failed !== input.chunkCount) {
-      throw ApplicationFailure.nonRetryable(`the map returned ${a.ok + a.failed} results for ${input.chunkCount} chunks`, 'IncompleteResults');
+      throw ApplicationFailure.nonRetryable(
+        `the map returned ${a.ok + a.failed} results for ${input.chunkCount} chunks`,
+        'IncompleteResults',
+      );
     }
     progress.chunks.done = a.ok;
     progress.chunks.failed = a.failed;
@@ -276,10 +311,23 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
   let finalRef: string;
   for (;;) {
     const groups = Math.ceil(s.count / input.group);
-    Object.assign(progress, { phase: 'reduce', level: s.level, levels: s.level - 1 + reduceLevels(s.count, input.group).length, levelGroups: { total: groups, done: 0 } });
+    Object.assign(progress, {
+      phase: 'reduce',
+      level: s.level,
+      levels: s.level - 1 + reduceLevels(s.count, input.group).length,
+      levelGroups: { total: groups, done: 0 },
+    });
     const t0 = Date.now();
     if (groups === 1) {
-      const out = await item.reduceGroup({ levelRef: s.levelRef, start: 0, count: s.count, level: s.level, final: true, task: input.task, expectChunks: s.expectChunks });
+      const out = await item.reduceGroup({
+        levelRef: s.levelRef,
+        start: 0,
+        count: s.count,
+        level: s.level,
+        final: true,
+        task: input.task,
+        expectChunks: s.expectChunks,
+      });
       absorb(out);
       progress.levelGroups.done = 1;
       s.phases.push({ name: `final reduce (level ${s.level})`, items: 1, ms: Date.now() - t0 });
@@ -290,7 +338,13 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     absorb(r);
     const a = await store.assembleLevel({ parts: r.parts, count: groups });
     if (a.failed > 0) {
-      throw ApplicationFailure.nonRetryable(`reduce level ${s.level}: ${a.failed} of ${groups} groups failed: ${a.failures.slice(0, 5).map((f) => f.reason).join('; ')}`, 'ReduceFailed');
+      throw ApplicationFailure.nonRetryable(
+        `reduce level ${s.level}: ${a.failed} of ${groups} groups failed: ${a.failures
+          .slice(0, 5)
+          .map((f) => f.reason)
+          .join('; ')}`,
+        'ReduceFailed',
+      );
     }
     s.phases.push({ name: `reduce level ${s.level}`, items: groups, ms: Date.now() - t0 });
     Object.assign(s, { levelRef: a.levelRef, count: a.ok, level: s.level + 1 });

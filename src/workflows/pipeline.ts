@@ -14,7 +14,15 @@
  * stays far from history limits. Model calls go to `llmTaskQueue` (the worker's `<queue>-llm`),
  * where the shared rate limiter and the queue's server-side rate limit apply.
  */
-import { ApplicationFailure, executeChild, isCancellation, proxyActivities, setHandler, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  TemporalFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chainStageQuery,
@@ -58,7 +66,10 @@ function prompt(stage: StageName, topic: string, previous: string): string {
   return `Topic:\n${topic}\n\nDraft:\n${previous}\n\nEdit the draft.`;
 }
 
-const add = (a: TokenUsage, b: TokenUsage): TokenUsage => ({ inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens });
+const add = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+});
 
 /** One topic's research → write → edit chain. */
 export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
@@ -88,11 +99,18 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
       }
       if (revising) {
         usage = add(usage, stageUsage);
-        throw ApplicationFailure.nonRetryable(`quality gate failed after ${stage} was sent back once: ${gate.reason}`, 'QualityGateFailed', { stage, usage });
+        throw ApplicationFailure.nonRetryable(
+          `quality gate failed after ${stage} was sent back once: ${gate.reason}`,
+          'QualityGateFailed',
+          { stage, usage },
+        );
       }
       revising = true;
       gateNote = gate.reason;
-      messages.push({ role: 'assistant', content: out || '(empty)' }, { role: 'user', content: `A reviewer sent this back: ${gate.reason}.\n\nTopic:\n${input.topic}\n\nAnswer again, fixing that.` });
+      messages.push(
+        { role: 'assistant', content: out || '(empty)' },
+        { role: 'user', content: `A reviewer sent this back: ${gate.reason}.\n\nTopic:\n${input.topic}\n\nAnswer again, fixing that.` },
+      );
     }
     usage = add(usage, stageUsage);
     stages.push({ stage, ms: Date.now() - started, usage: stageUsage, revised: revising, ...(gateNote ? { gateNote } : {}) });
@@ -122,15 +140,26 @@ function validate(input: PipelineInput): void {
   const problem = topicsProblem(input?.topics);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
   const c = input.concurrency;
-  if (!Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY) throw ApplicationFailure.nonRetryable(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${String(c)}`, 'InvalidInput');
-  if (input.minWords !== undefined && (!Number.isInteger(input.minWords) || input.minWords < 0)) throw ApplicationFailure.nonRetryable(`minWords must be a whole number ≥ 0`, 'InvalidInput');
+  if (!Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY)
+    throw ApplicationFailure.nonRetryable(
+      `concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${String(c)}`,
+      'InvalidInput',
+    );
+  if (input.minWords !== undefined && (!Number.isInteger(input.minWords) || input.minWords < 0))
+    throw ApplicationFailure.nonRetryable(`minWords must be a whole number ≥ 0`, 'InvalidInput');
 }
 
 export async function contentPipeline(input: PipelineInput): Promise<PipelineResult> {
   validate(input);
   const t0 = Date.now();
   const parentId = workflowInfo().workflowId;
-  const chains: ChainState[] = input.topics.map((topic, index) => ({ index, topic: topic.trim(), status: 'queued', attempt: 1, usage: { inputTokens: 0, outputTokens: 0 } }));
+  const chains: ChainState[] = input.topics.map((topic, index) => ({
+    index,
+    topic: topic.trim(),
+    status: 'queued',
+    attempt: 1,
+    usage: { inputTokens: 0, outputTokens: 0 },
+  }));
   let phase: PipelineProgress['phase'] = 'first-pass';
   let running = 0;
   let peakRunning = 0;
@@ -181,5 +210,13 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
 
   const usage = chains.reduce<TokenUsage>((u, c) => add(u, c.usage), { inputTokens: 0, outputTokens: 0 });
   const ok = chains.filter((c) => c.status === 'ok').length;
-  return { chains, ok, failed: chains.length - ok, retried: input.retryFailed === false ? 0 : failed.length, totalMs: Date.now() - t0, usage, peakRunning };
+  return {
+    chains,
+    ok,
+    failed: chains.length - ok,
+    retried: input.retryFailed === false ? 0 : failed.length,
+    totalMs: Date.now() - t0,
+    usage,
+    peakRunning,
+  };
 }

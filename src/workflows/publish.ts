@@ -58,7 +58,10 @@ const effectProfile = {
   heartbeatTimeout: '3 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
 } as const;
-const compensationProfile = { ...effectProfile, retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 } } as const;
+const compensationProfile = {
+  ...effectProfile,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+} as const;
 
 /** A proxy whose calls carry `activityId`: the step's name, part of its idempotency key. */
 const effect = (activityId: string) => proxyActivities<Activities>({ ...effectProfile, activityId });
@@ -87,17 +90,28 @@ function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & 
   if (total > MAX_TOTAL_CHARS) invalid(`the documents hold ${total} characters; the limit is ${MAX_TOTAL_CHARS}`);
   if (typeof input.destination !== 'string' || !input.destination.trim()) invalid('the destination is missing');
   const ms = (v: unknown, name: string) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) invalid(`${name} must be a positive whole number of milliseconds, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      invalid(`${name} must be a positive whole number of milliseconds, got ${String(v)}`);
     return v;
   };
   const remindAfterMs = ms(input.remindAfterMs, 'remindAfterMs');
   const decideWithinMs = ms(input.decideWithinMs, 'decideWithinMs');
-  if (remindAfterMs >= decideWithinMs) invalid(`the reminder (${remindAfterMs} ms) must come before the decision deadline (${decideWithinMs} ms)`);
+  if (remindAfterMs >= decideWithinMs)
+    invalid(`the reminder (${remindAfterMs} ms) must come before the decision deadline (${decideWithinMs} ms)`);
   const defaultDecision: Verdict = input.defaultDecision ?? 'reject';
-  if (defaultDecision !== 'approve' && defaultDecision !== 'reject') invalid(`defaultDecision must be "approve" or "reject", got ${String(defaultDecision)}`);
+  if (defaultDecision !== 'approve' && defaultDecision !== 'reject')
+    invalid(`defaultDecision must be "approve" or "reject", got ${String(defaultDecision)}`);
   const reviewers = input.reviewers ?? [];
   if (!Array.isArray(reviewers) || reviewers.some((r) => typeof r !== 'string' || !r.trim())) invalid('reviewers must be a list of names');
-  return { documents: input.documents, destination: input.destination, reviewers: reviewers.map((r) => r.trim()), remindAfterMs, decideWithinMs, defaultDecision, title: input.title };
+  return {
+    documents: input.documents,
+    destination: input.destination,
+    reviewers: reviewers.map((r) => r.trim()),
+    remindAfterMs,
+    decideWithinMs,
+    defaultDecision,
+    title: input.title,
+  };
 }
 
 /** The model was asked for JSON; take the first object in its answer, or its prose as the summary. */
@@ -145,7 +159,11 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     stage = s;
     if (tracksStatus) upsertSearchAttributes([{ key: BraidStatus, value: s }]);
   };
-  const doing: Partial<Record<PublishStage, string>> = { checking: 'checking the destination', analyzing: 'analysing the documents', reporting: 'writing the report' };
+  const doing: Partial<Record<PublishStage, string>> = {
+    checking: 'checking the destination',
+    analyzing: 'analysing the documents',
+    reporting: 'writing the report',
+  };
   const gate = new ApprovalGate(v.reviewers, () => doing[stage] ?? stage);
   setHandler(publishStatusQuery, () => ({
     stage,
@@ -198,23 +216,36 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     addUsage(usage, s.value.r);
     simulated ||= s.value.r.simulated;
   }
-  const parsed = settled.map((s, i) => (s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) }));
+  const parsed = settled.map((s, i) =>
+    s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) },
+  );
   analyses = parsed.map(({ name, ok, summary, keyPoints, error: e }) => ({ name, ok, summary, keyPoints, ...(e ? { error: e } : {}) }));
-  if (analyses.every((a) => !a.ok)) fail(PublishFailure.AnalysisFailed, `every document analysis failed; first error: ${analyses[0]!.error}`);
-  for (const a of analyses.filter((x) => !x.ok)) log.warn('document analysis failed; the report says so', { document: a.name, error: a.error });
+  if (analyses.every((a) => !a.ok))
+    fail(PublishFailure.AnalysisFailed, `every document analysis failed; first error: ${analyses[0]!.error}`);
+  for (const a of analyses.filter((x) => !x.ok))
+    log.warn('document analysis failed; the report says so', { document: a.name, error: a.error });
 
   // 2. One report from all analyses, by the capable model.
   setStage('reporting');
   const title = v.title ?? parsed.find((a) => a.title)?.title ?? `Report on ${v.documents.length} document(s)`;
   const brief = analyses
-    .map((a) => (a.ok ? `## ${a.name}\nSummary: ${a.summary}\nKey points:\n${a.keyPoints.map((p) => `- ${p}`).join('\n')}` : `## ${a.name}\n(analysis failed: ${a.error})`))
+    .map((a) =>
+      a.ok
+        ? `## ${a.name}\nSummary: ${a.summary}\nKey points:\n${a.keyPoints.map((p) => `- ${p}`).join('\n')}`
+        : `## ${a.name}\n(analysis failed: ${a.error})`,
+    )
     .join('\n\n');
   let written: LlmResult;
   try {
     written = await llm.llmTurn({
       role: 'capable',
       system: 'You write concise publication reports in Markdown.',
-      messages: [{ role: 'user', content: `Write a publication report titled "${title}" from these document analyses: an overview, then what each document contributes.\n\n${brief}` }],
+      messages: [
+        {
+          role: 'user',
+          content: `Write a publication report titled "${title}" from these document analyses: an overview, then what each document contributes.\n\n${brief}`,
+        },
+      ],
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
@@ -231,10 +262,26 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     decideWithinMs: v.decideWithinMs,
     defaultDecision: v.defaultDecision,
     remind: async (decideBy) => {
-      effects.push(await effect('remind-reviewers').remindReviewers({ destination: v.destination, title, reviewers: v.reviewers, decideBy, defaultDecision: v.defaultDecision }));
+      effects.push(
+        await effect('remind-reviewers').remindReviewers({
+          destination: v.destination,
+          title,
+          reviewers: v.reviewers,
+          decideBy,
+          defaultDecision: v.defaultDecision,
+        }),
+      );
     },
   });
-  const result = (outcome: PublishResult['outcome']): PublishResult => ({ outcome, decision, report: report!, analyses, effects, usage, simulated });
+  const result = (outcome: PublishResult['outcome']): PublishResult => ({
+    outcome,
+    decision,
+    report: report!,
+    analyses,
+    effects,
+    usage,
+    simulated,
+  });
   if (decision.verdict === 'reject') {
     setStage('rejected');
     return result('rejected');
@@ -245,17 +292,34 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   const saga = new Saga<EffectRecord>();
   const [store, notify, index] = PUBLISH_STEPS;
   const pub = { destination: v.destination, title, report };
-  const compensation = (s: (typeof PUBLISH_STEPS)[number], run: (target: { destination: string; target: string }) => Promise<EffectRecord>) => ({
+  const compensation = (
+    s: (typeof PUBLISH_STEPS)[number],
+    run: (target: { destination: string; target: string }) => Promise<EffectRecord>,
+  ) => ({
     name: s.undo,
     run: () => run({ destination: v.destination, target: keyOf(s.step) }),
   });
   try {
-    const stored = await saga.step(store.step, () => effect(store.step).storeReport(pub), compensation(store, (t) => undo(store.undo).retractReport(t)));
+    const stored = await saga.step(
+      store.step,
+      () => effect(store.step).storeReport(pub),
+      compensation(store, (t) => undo(store.undo).retractReport(t)),
+    );
     effects.push(stored);
     effects.push(
-      await saga.step(notify.step, () => effect(notify.step).postNotification({ ...pub, reportKey: stored.key }), compensation(notify, (t) => undo(notify.undo).retractNotification(t))),
+      await saga.step(
+        notify.step,
+        () => effect(notify.step).postNotification({ ...pub, reportKey: stored.key }),
+        compensation(notify, (t) => undo(notify.undo).retractNotification(t)),
+      ),
     );
-    effects.push(await saga.step(index.step, () => effect(index.step).indexReport({ ...pub, reportKey: stored.key }), compensation(index, (t) => undo(index.undo).unindexReport(t))));
+    effects.push(
+      await saga.step(
+        index.step,
+        () => effect(index.step).indexReport({ ...pub, reportKey: stored.key }),
+        compensation(index, (t) => undo(index.undo).unindexReport(t)),
+      ),
+    );
   } catch (err) {
     const failedStep = saga.current ?? 'publishing';
     const cause = isCancellation(err) ? 'the run was cancelled' : causeMessage(err);
@@ -268,12 +332,24 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
       error = `publication failed at ${failedStep} (${cause}); compensation failed for ${stuck.map((o) => `${o.name}: ${o.error}`).join('; ')} — undo by hand`;
       setStage('failed');
       if (isCancellation(err)) throw err;
-      throw ApplicationFailure.create({ type: PublishFailure.CompensationFailed, message: error, nonRetryable: true, cause: err as Error, details: [{ compensations, stuck }] });
+      throw ApplicationFailure.create({
+        type: PublishFailure.CompensationFailed,
+        message: error,
+        nonRetryable: true,
+        cause: err as Error,
+        details: [{ compensations, stuck }],
+      });
     }
     error = `publication failed at ${failedStep} (${cause}); compensated in reverse order: ${undone}`;
     setStage('compensated');
     if (isCancellation(err)) throw err;
-    throw ApplicationFailure.create({ type: PublishFailure.Compensated, message: error, nonRetryable: true, cause: err as Error, details: [{ compensations }] });
+    throw ApplicationFailure.create({
+      type: PublishFailure.Compensated,
+      message: error,
+      nonRetryable: true,
+      cause: err as Error,
+      details: [{ compensations }],
+    });
   }
   setStage('published');
   return result('published');

@@ -11,7 +11,15 @@
  * A tool's budget is its scheduleToCloseTimeout — retries included — so a flaky tool is retried
  * inside the budget but a hung one cannot hold the turn longer than the budget says.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities, setHandler, TimeoutFailure } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/agent';
 import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
@@ -45,7 +53,8 @@ export const DEFAULT_MAX_TURNS = 6;
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns'>> {
   const question = typeof input?.question === 'string' ? input.question.trim() : '';
   if (!question) throw ApplicationFailure.nonRetryable('the question is empty', 'InvalidInput');
-  if (question.length > 20_000) throw ApplicationFailure.nonRetryable(`the question is ${question.length} characters; the limit is 20000`, 'InvalidInput');
+  if (question.length > 20_000)
+    throw ApplicationFailure.nonRetryable(`the question is ${question.length} characters; the limit is 20000`, 'InvalidInput');
   const maxTurns = input.maxTurns ?? DEFAULT_MAX_TURNS;
   if (!Number.isInteger(maxTurns) || maxTurns < 1 || maxTurns > 50) {
     throw ApplicationFailure.nonRetryable(`maxTurns must be a whole number from 1 to 50, got ${String(maxTurns)}`, 'InvalidInput');
@@ -110,7 +119,11 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
         return { content: message, isError: true };
       }
       try {
-        const r = await toolProxy(timeoutMs, `${call.name} (${call.id})`).runTool({ toolUseId: call.id, name: call.name, input: call.input });
+        const r = await toolProxy(timeoutMs, `${call.name} (${call.id})`).runTool({
+          toolUseId: call.id,
+          name: call.name,
+          input: call.input,
+        });
         log_.finish(b, r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
         return r;
       } catch (err) {
@@ -131,6 +144,16 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
   }
 
   phase = 'done';
-  if (stopReason === 'max_turns' && !answer) answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
-  return { answer, stopReason, turns: turn, branches: log_.snapshot(), usage: log_.usage(), timing: log_.timing(), simulated, models: [...models] };
+  if (stopReason === 'max_turns' && !answer)
+    answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
+  return {
+    answer,
+    stopReason,
+    turns: turn,
+    branches: log_.snapshot(),
+    usage: log_.usage(),
+    timing: log_.timing(),
+    simulated,
+    models: [...models],
+  };
 }

@@ -18,7 +18,12 @@ export interface WindowHooks {
 }
 
 /** `task` also gets its lane (0…limit-1), so per-lane resources such as a share of a budget can be reused. */
-export async function slidingWindow<I, T>(items: readonly I[], limit: number, task: (item: I, index: number, lane: number) => Promise<T>, hooks: WindowHooks = {}): Promise<Settled<T>[]> {
+export async function slidingWindow<I, T>(
+  items: readonly I[],
+  limit: number,
+  task: (item: I, index: number, lane: number) => Promise<T>,
+  hooks: WindowHooks = {},
+): Promise<Settled<T>[]> {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`window limit must be a whole number ≥ 1, got ${limit}`);
   const results = new Array<Settled<T>>(items.length);
   let cursor = 0;
