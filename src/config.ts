@@ -9,6 +9,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { priceTable } from './shared/pricing';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().positive();
@@ -62,7 +63,12 @@ const schema = z.object({
   BRAID_LLM_MODEL_LIMITS: z
     .string()
     .optional()
-    .transform((v, ctx) => parseModelLimits(v, ctx)),
+    .transform((v, ctx) => parseJsonSetting(v, ctx, modelLimits, '{"<model>":{"requestsPerMinute":N,"tokensPerMinute":N}}')),
+  // Dollars per million tokens, on top of the built-in list prices (src/shared/pricing.ts).
+  BRAID_MODEL_PRICES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => parseJsonSetting(v, ctx, modelPrices, '{"<model>":{"input":N,"output":N}}')),
   BRAID_LIMIT_BURST_MS: positiveMs.default(1000),
   BRAID_LIMIT_MAX_WAIT_MS: positiveMs.default(20_000),
   BRAID_RETRY_BASE_MS: positiveMs.default(1000),
@@ -79,16 +85,32 @@ const modelLimits = z.record(
   z.object({ requestsPerMinute: z.number().positive().optional(), tokensPerMinute: z.number().positive().optional() }).strict(),
 );
 
-/** BRAID_LLM_MODEL_LIMITS: JSON, e.g. {"claude-haiku-4-5":{"requestsPerMinute":50,"tokensPerMinute":40000}}. */
-function parseModelLimits(v: string | undefined, ctx: z.RefinementCtx) {
+const usdPerMTok = z.number().nonnegative();
+const modelPrices = z.record(
+  z.string().min(1),
+  z
+    .object({
+      input: usdPerMTok,
+      output: usdPerMTok,
+      cacheWrite5m: usdPerMTok.optional(),
+      cacheWrite1h: usdPerMTok.optional(),
+      cacheRead: usdPerMTok.optional(),
+      batchFactor: z.number().positive().max(1).optional(),
+    })
+    .strict(),
+);
+
+/**
+ * A setting holding JSON, e.g. BRAID_LLM_MODEL_LIMITS={"claude-haiku-4-5":{"requestsPerMinute":50}}
+ * or BRAID_MODEL_PRICES={"my-model":{"input":0.5,"output":2}}.
+ */
+function parseJsonSetting<T>(v: string | undefined, ctx: z.RefinementCtx, schema: z.ZodType<T>, shape: string): T | undefined {
   if (v === undefined) return undefined;
   try {
-    const parsed = modelLimits.safeParse(JSON.parse(v));
+    const parsed = schema.safeParse(JSON.parse(v));
     if (parsed.success) return parsed.data;
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected {"<model>":{"requestsPerMinute":N,"tokensPerMinute":N}}: ${parsed.error.issues[0]!.message}`,
-    });
+    const issue = parsed.error.issues[0]!;
+    ctx.addIssue({ code: 'custom', message: `expected ${shape}: ${issue.path.join('.')}${issue.path.length ? ': ' : ''}${issue.message}` });
   } catch {
     ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
   }
@@ -115,6 +137,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     anthropicApiKey: c.ANTHROPIC_API_KEY,
     anthropicBaseUrl: c.ANTHROPIC_BASE_URL,
     models: { fast: c.BRAID_FAST_MODEL, capable: c.BRAID_CAPABLE_MODEL },
+    /** USD per million tokens by model: list prices, with BRAID_MODEL_PRICES on top. */
+    prices: priceTable(c.BRAID_MODEL_PRICES),
     maxTokens: c.BRAID_MAX_TOKENS,
     simulatorUrl: c.BRAID_SIMULATOR_URL,
     taskQueue: c.BRAID_TASK_QUEUE,
