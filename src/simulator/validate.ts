@@ -256,7 +256,7 @@ function checkCacheControl(req: MessagesRequest): void {
     fail(`A maximum of ${MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found ${marks.length}.`);
   const firstShort = marks.findIndex((c) => (c.ttl ?? '5m') === '5m');
   if (firstShort !== -1 && marks.slice(firstShort).some((c) => c.ttl === '1h'))
-    fail('cache_control: a breakpoint with ttl "1h" must not come after one with ttl "5m"');
+    fail("cache_control: a breakpoint with ttl '1h' must not come after one with ttl '5m'");
 }
 
 export interface ValidateOptions {
