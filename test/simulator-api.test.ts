@@ -152,6 +152,36 @@ describe('parameter ranges', () => {
   });
 });
 
+describe('conversation turns', () => {
+  it('combines consecutive turns of one role, as the API documents', async () => {
+    const { client } = await startSim();
+    const msg = await client.messages.create({
+      ...ask('x'),
+      messages: [
+        { role: 'user', content: 'Here is a note about axolotls.' },
+        { role: 'user', content: [{ type: 'text', text: 'Axolotls regrow their limbs. Tell me about axolotls.' }] },
+      ],
+    });
+    expect(msg.stop_reason).toBe('end_turn');
+    expect(textOf(msg).toLowerCase()).toContain('axolotls');
+    const req = validateMessagesRequest({
+      ...ask('x'),
+      tools: TOOLS,
+      messages: [
+        { role: 'user', content: 'Read a.md' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read_file', input: { path: 'a.md' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'A' }] },
+        { role: 'user', content: 'And summarise it.' },
+      ],
+    });
+    expect(req.messages).toHaveLength(3);
+    expect(req.messages[2]!.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'toolu_1', content: 'A' },
+      { type: 'text', text: 'And summarise it.' },
+    ]);
+  });
+});
+
 describe('stop sequences', () => {
   it('stops at the earliest stop sequence, non-streaming and streaming alike', async () => {
     const { sim, client } = await startSim();

@@ -279,17 +279,6 @@ describe('request validation and auth', () => {
       {
         model: MODEL,
         max_tokens: 10,
-        messages: [
-          { role: 'user', content: 'a' },
-          { role: 'user', content: 'b' },
-        ],
-      },
-      /alternate/,
-    ],
-    [
-      {
-        model: MODEL,
-        max_tokens: 10,
         messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }],
       },
       /tool_use_id/,

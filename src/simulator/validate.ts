@@ -104,6 +104,21 @@ function message(v: unknown, i: number): RequestMessage {
 
 const blocksOf = (m: RequestMessage | undefined): RequestBlock[] => (m && Array.isArray(m.content) ? m.content : []);
 
+/** Consecutive messages of one role are one turn, as the API documents; their blocks are joined in order. */
+function combineTurns(messages: RequestMessage[]): RequestMessage[] {
+  const out: RequestMessage[] = [];
+  for (const m of messages) {
+    const prev = out.at(-1);
+    if (prev?.role !== m.role) {
+      out.push(m);
+      continue;
+    }
+    const asBlocks = (c: RequestMessage['content']): RequestBlock[] => (typeof c === 'string' ? (c ? [{ type: 'text', text: c }] : []) : c);
+    out[out.length - 1] = { role: m.role, content: [...asBlocks(prev.content), ...asBlocks(m.content)] };
+  }
+  return out;
+}
+
 /** Every tool_use must be answered by a tool_result in the next user message, and vice versa. */
 function checkToolPairing(messages: RequestMessage[]): void {
   messages.forEach((m, i) => {
@@ -280,12 +295,8 @@ export function validateMessagesRequest(body: unknown, opts: ValidateOptions = {
   }
   if (!Array.isArray(body.messages)) fail('messages: Field required');
   if (body.messages.length === 0) fail('messages: at least one message is required');
-  const messages = body.messages.map(message);
+  const messages = combineTurns(body.messages.map(message));
   if (messages[0]?.role !== 'user') fail('messages: first message must use the "user" role');
-  messages.forEach((m, i) => {
-    if (i > 0 && messages[i - 1]?.role === m.role)
-      fail(`messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`);
-  });
   checkToolPairing(messages);
 
   let system: string | TextBlock[] | undefined;
