@@ -3,6 +3,7 @@
 // max_tokens cut-off, extended thinking, tool_choice plumbing, and image and document blocks.
 import Anthropic, { BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { ConfigInvalid, parseOptions } from '../src/simulator';
 import { applyMaxTokens, applyStopSequences } from '../src/simulator/generation';
 import { validateMessagesRequest } from '../src/simulator/validate';
 import { makePdf, textContent } from './fixtures/ingest/make-pdf';
@@ -328,6 +329,10 @@ describe('extended thinking', () => {
     expect(await badRequest(client.messages.create(history([tampered, ...rest])))).toMatch(/Invalid `signature` in `thinking` block/);
     // In a tool loop with thinking on, the assistant turn must start with its thinking.
     expect(await badRequest(client.messages.create(history(rest)))).toMatch(/Expected `thinking` or `redacted_thinking`, but found `text`/);
+    // Redacted thinking stands in for thinking.
+    expect((await client.messages.create(history([{ type: 'redacted_thinking', data: 'EqQBCgIYAhIM' }, ...rest]))).stop_reason).toBe(
+      'end_turn',
+    );
     // Without thinking, earlier thinking blocks are accepted and not needed.
     const plain = { ...history(rest) };
     delete plain.thinking;
@@ -453,5 +458,21 @@ describe('image and document blocks', () => {
       ]),
     );
     expect(textOf(custom).toLowerCase()).toContain('pangolins');
+  });
+});
+
+describe('configuration', () => {
+  it('accepts the model table, batch timing, cache lifetimes and token budgets, and names a misspelt key', () => {
+    const opts = {
+      models: { 'claude-tiny': { maxOutputTokens: 100, contextWindow: 1000, thinking: { enabled: false, adaptive: true } } },
+      batches: { processingMs: 10, expiresAfterMs: 1000, cancelMs: 5 },
+      promptCache: { ttl5mMs: 100, ttl1hMs: 200 },
+      rateLimits: { inputTokensPerMinute: 1000, outputTokensPerMinute: 500 },
+    };
+    expect(parseOptions(opts)).toEqual(opts);
+    expect(() => parseOptions({ models: { 'claude-tiny': { maxOutputToken: 100 } } })).toThrow(ConfigInvalid);
+    expect(() => parseOptions({ models: { 'claude-tiny': { maxOutputToken: 100 } } })).toThrow(/models.claude-tiny/);
+    expect(() => parseOptions({ batches: { processingMs: -1 } })).toThrow(/batches.processingMs/);
+    expect(() => parseOptions({ rateLimits: { outputTokensPerMinute: 0 } })).toThrow(/rateLimits.outputTokensPerMinute/);
   });
 });

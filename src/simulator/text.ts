@@ -100,9 +100,3 @@ export function requestText(request: Pick<MessagesRequest, 'system' | 'messages'
   }
   return parts.join('\n');
 }
-
-/** Input token estimate: system + messages + tool definitions. */
-export function countInputTokens(request: Pick<MessagesRequest, 'system' | 'messages' | 'tools'>): number {
-  const tools = request.tools && request.tools.length > 0 ? JSON.stringify(request.tools) : '';
-  return countTokens(requestText(request) + tools);
-}

@@ -13,11 +13,6 @@ export function thinkingSignature(thinking: string): string {
   return createHash('sha256').update(SIGNING_KEY).update('\u0000').update(thinking).digest('base64');
 }
 
-/** Whether thinking is on for this request (enabled with a budget, or adaptive). */
-export function thinkingOn(request: Pick<MessagesRequest, 'thinking'>): boolean {
-  return request.thinking?.type === 'enabled' || request.thinking?.type === 'adaptive';
-}
-
 /** A reasoning note of at most `maxTokens` tokens about how `reply` answers `request`. */
 export function composeThinking(request: MessagesRequest, reply: PlannedReply, maxTokens: number): string {
   const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
