@@ -12,44 +12,10 @@ import Anthropic, {
   RateLimitError,
 } from '@anthropic-ai/sdk';
 import { evaluate } from 'mathjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Simulator, type SimulatorOptions } from '../src/simulator';
+import { describe, expect, it } from 'vitest';
+import { ask, caught, FAST, MODEL, startSim as start, textOf } from './simulator-helpers';
 
-const FAST = { ttftMs: 0, perTokenMs: 0 };
-const MODEL = 'claude-haiku-4-5';
 const REQUEST_ID = /^req_sim_[0-9a-f]{24}$/;
-
-const running: Simulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-
-async function start(opts: SimulatorOptions = {}): Promise<{ sim: Simulator; client: Anthropic }> {
-  const sim = await Simulator.start({ quiet: true, latency: FAST, ...opts });
-  running.push(sim);
-  return { sim, client: new Anthropic({ apiKey: 'sim', baseURL: sim.url, maxRetries: 0, logLevel: 'off' }) };
-}
-
-const ask = (
-  content: string,
-  extra: Partial<Anthropic.MessageCreateParamsNonStreaming> = {},
-): Anthropic.MessageCreateParamsNonStreaming => ({
-  model: MODEL,
-  max_tokens: 1024,
-  messages: [{ role: 'user', content }],
-  ...extra,
-});
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
-
-const textOf = (m: Anthropic.Message): string => m.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
 
 /** Collects raw stream event types; returns the error the iteration ended with, if any. */
 async function collect(stream: AsyncIterable<Anthropic.MessageStreamEvent>): Promise<{ types: string[]; error?: unknown }> {
