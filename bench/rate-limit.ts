@@ -36,7 +36,7 @@ async function drain(sim: Simulator): Promise<void> {
   const lane = async () => {
     while (!limited) {
       await claude.messages
-        .create({ model: 'drain', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] })
+        .create({ model: 'claude-haiku-4-5', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] })
         .catch((e: { status?: number }) => {
           if (e.status === 429) limited = true;
         });

@@ -14,6 +14,7 @@ import {
   DOCS,
   registerSearchAttributes,
   SLOW_MODEL_LATENCY,
+  SLOW_MODEL_TABLE,
   SLOW_WORKER_ENV,
   startPublish,
   startPublishWorker,
@@ -32,7 +33,7 @@ let docs: string[];
 beforeAll(async () => {
   h = await connect();
   await registerSearchAttributes(h.client);
-  sim = await startSimulator({ latency: { ttftMs: 20, perTokenMs: 0, models: SLOW_MODEL_LATENCY } });
+  sim = await startSimulator({ latency: { ttftMs: 20, perTokenMs: 0, models: SLOW_MODEL_LATENCY }, models: SLOW_MODEL_TABLE });
   worker = await startPublishWorker(h, sim);
   slow = await startPublishWorker(h, sim, undefined, SLOW_WORKER_ENV);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-publish-cli-'));

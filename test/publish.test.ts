@@ -20,6 +20,7 @@ import {
   listIds,
   registerSearchAttributes,
   SLOW_MODEL_LATENCY,
+  SLOW_MODEL_TABLE,
   SLOW_WORKER_ENV,
   startPublish,
   startPublishWorker,
@@ -42,6 +43,7 @@ beforeAll(async () => {
   // The fast model answers slowly enough that overlapping analyses are visible in the ledger.
   sim = await startSimulator({
     latency: { ttftMs: 20, perTokenMs: 0, models: { 'claude-haiku-4-5': { ttftMs: FAST_TTFT, perTokenMs: 0 }, ...SLOW_MODEL_LATENCY } },
+    models: SLOW_MODEL_TABLE,
   });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-publish-'));
   worker = await startPublishWorker(h, sim, faultyStores(sqlitePublishStores(), faults));

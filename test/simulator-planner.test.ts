@@ -6,7 +6,7 @@ import initSqlJs, { type Database } from 'sql.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { citedIds, directAnswer, salientWords, wantsJson } from '../src/simulator/answers';
 import { extractExpression } from '../src/simulator/expression';
-import { applyMaxTokens, parseDirectives, planReply, stripDirectives } from '../src/simulator/planner';
+import { parseDirectives, planReply, stripDirectives } from '../src/simulator/planner';
 import { parseTables, textToSql } from '../src/simulator/sql';
 import { inputFromSchema, planCalls, splitClauses, topicOf } from '../src/simulator/tool-plan';
 import type { MessagesRequest, RequestMessage, ToolDef, ToolUseBlock } from '../src/simulator/types';
@@ -262,15 +262,6 @@ describe('planReply', () => {
     const forced = planReply(request('hello there', { tools: TOOLS, tool_choice: { type: 'tool', name: 'calculator' } }));
     expect(forced.stopReason).toBe('tool_use');
     expect(uses(forced).map((u) => u.name)).toEqual(['calculator']);
-  });
-
-  it('drops tool calls that do not fit max_tokens', () => {
-    const full = planReply(request(SHOWCASE, { tools: TOOLS }));
-    const cut = applyMaxTokens(full.content, full.stopReason, 30);
-    expect(cut.stopReason).toBe('max_tokens');
-    expect(cut.outputTokens).toBeLessThanOrEqual(30);
-    expect(cut.content.filter((b) => b.type === 'tool_use').length).toBeLessThan(4);
-    expect(applyMaxTokens(full.content, full.stopReason, 10_000)).toEqual(full);
   });
 
   it('continues an assistant prefill instead of repeating it', () => {

@@ -24,6 +24,31 @@ const latency = z.strictObject({
 const rateLimits = z.strictObject({
   requestsPerMinute: z.number().positive().optional(),
   tokensPerMinute: z.number().positive().optional(),
+  inputTokensPerMinute: z.number().positive().optional(),
+  outputTokensPerMinute: z.number().positive().optional(),
+});
+
+const tokens = z.number().int().positive();
+
+const modelSpec = z.strictObject({
+  displayName: z.string().min(1).optional(),
+  maxOutputTokens: tokens.optional(),
+  contextWindow: tokens.optional(),
+  minCacheTokens: z.number().int().nonnegative().optional(),
+  createdAt: z.iso.datetime().optional(),
+  thinking: z.strictObject({ enabled: z.boolean(), adaptive: z.boolean() }).optional(),
+  aliases: z.array(z.string().min(1)).optional(),
+});
+
+const batches = z.strictObject({
+  processingMs: ms.optional(),
+  expiresAfterMs: ms.optional(),
+  cancelMs: ms.optional(),
+});
+
+const promptCache = z.strictObject({
+  ttl5mMs: ms.optional(),
+  ttl1hMs: ms.optional(),
 });
 
 const faultRule = z.strictObject({
@@ -45,6 +70,9 @@ const options = z.strictObject({
   faults: z.array(faultRule).optional(),
   apiKey: z.string().optional(),
   quiet: z.boolean().optional(),
+  models: z.record(z.string().min(1), modelSpec).optional(),
+  batches: batches.optional(),
+  promptCache: promptCache.optional(),
 });
 
 /** Runtime patch: the sections configure() replaces; `null` clears a section over HTTP. */

@@ -9,9 +9,10 @@
 //   #sim answer_tokens=N   make the final answer about N tokens long
 //   #sim text=...      answer with exactly this text
 import { defaultAnswerTokens, directAnswer, padToTokens, salientWords, synthesize, type ToolOutcome } from './answers';
-import { countTokens, hashHex, messageText, systemText, toolResultText } from './text';
+import { blockTokens } from './generation';
+import { hashHex, messageText, systemText, toolResultText } from './text';
 import { planCalls, planNamedCalls, type PlannedCall } from './tool-plan';
-import type { MessagesRequest, PlannedReply, RequestMessage, ResponseBlock, StopReason, ToolUseBlock } from './types';
+import type { MessagesRequest, PlannedReply, RequestMessage, ResponseBlock, ToolUseBlock } from './types';
 
 export interface Directives {
   tools?: string[];
@@ -84,30 +85,8 @@ function toolOutcomes(messages: RequestMessage[], from: number): ToolOutcome[] {
   return outcomes;
 }
 
-function blockTokens(b: ResponseBlock): number {
-  return b.type === 'text' ? countTokens(b.text) : countTokens(b.name + JSON.stringify(b.input));
-}
-
-/** Cuts content to `maxTokens`: text is shortened, a tool_use that does not fit is dropped. */
-export function applyMaxTokens(content: ResponseBlock[], stopReason: StopReason, maxTokens: number): PlannedReply {
-  const kept: ResponseBlock[] = [];
-  let used = 0;
-  for (const b of content) {
-    const tokens = blockTokens(b);
-    if (used + tokens <= maxTokens) {
-      kept.push(b);
-      used += tokens;
-      continue;
-    }
-    const room = maxTokens - used;
-    if (b.type === 'text' && room > 0) {
-      kept.push({ type: 'text', text: b.text.slice(0, room * 4) });
-      used += room;
-    }
-    return { content: kept, stopReason: 'max_tokens', outputTokens: Math.max(1, used) };
-  }
-  return { content: kept, stopReason, outputTokens: Math.max(1, used) };
-}
+/** What the whole reply costs; generation.ts cuts it to the request's max_tokens and stop sequences. */
+const tokensOf = (content: ResponseBlock[]): number => content.reduce((sum, b) => sum + blockTokens(b), 0);
 
 function toolTurn(calls: PlannedCall[], request: MessagesRequest): ResponseBlock[] {
   const digest = hashHex(JSON.stringify([request.model, request.system ?? null, request.messages, request.tools ?? []]));
@@ -147,7 +126,10 @@ export function planReply(request: MessagesRequest): PlannedReply {
     else if (directives.tools) calls = planNamedCalls(question, directives.tools, tools);
     else calls = planCalls(question, tools);
     if (calls.length === 0 && choice === 'any') calls = planNamedCalls(question, [tools[0]!.name], tools);
-    if (calls.length > 0) return applyMaxTokens(toolTurn(calls, request), 'tool_use', request.max_tokens);
+    if (calls.length > 0) {
+      const content = toolTurn(calls, request);
+      return { content, stopReason: 'tool_use', outputTokens: tokensOf(content) };
+    }
   }
 
   let text: string;
@@ -160,7 +142,7 @@ export function planReply(request: MessagesRequest): PlannedReply {
       if (directives.answerTokens !== undefined) text = padToTokens(text, directives.answerTokens, salientWords(question));
     } else {
       const explicit = directives.answerTokens;
-      text = directAnswer(prompt, explicit ?? Math.min(defaultAnswerTokens(prompt), request.max_tokens));
+      text = directAnswer(prompt, explicit ?? defaultAnswerTokens(prompt));
     }
   }
   // An assistant prefill is continued, not repeated.
@@ -169,5 +151,6 @@ export function planReply(request: MessagesRequest): PlannedReply {
     const prefill = messageText(last);
     if (prefill && text.startsWith(prefill)) text = text.slice(prefill.length);
   }
-  return applyMaxTokens([{ type: 'text', text: text.length > 0 ? text : '.' }], 'end_turn', request.max_tokens);
+  const content: ResponseBlock[] = [{ type: 'text', text: text.length > 0 ? text : '.' }];
+  return { content, stopReason: 'end_turn', outputTokens: tokensOf(content) };
 }

@@ -8,14 +8,17 @@
 // a client — and it is the only variant the SDK can see: its `timeout` covers the wait for headers
 // only, and a socket dropped mid-body surfaces as a bare TypeError rather than an APIError.
 import type { ServerResponse } from 'node:http';
+import type { CacheUsage } from './cache';
+import type { Generation } from './generation';
 import { sleep } from './http';
-import type { FaultKind, PlannedReply, ResponseBlock } from './types';
+import type { FaultKind, ResponseBlock } from './types';
 
 export interface Delivery {
   messageId: string;
   model: string;
-  inputTokens: number;
-  reply: PlannedReply;
+  /** Input side of usage: uncached, cache-write and cache-read tokens. */
+  usage: CacheUsage;
+  reply: Generation;
   ttftMs: number;
   perTokenMs: number;
   /** Rate-limit headers (request-id is already set on the response). */
@@ -26,15 +29,20 @@ export interface Delivery {
   produced(tokens: number): void;
   /** Called with the status as soon as response headers are written. */
   started(status: number): void;
+  /** Called when generation begins (after the time to first token): the prompt cache entries become visible. */
+  begun(): void;
   /** Called just before the final byte is written, so the ledger is complete when the client reads it. */
   finishing(): void;
 }
 
-function usage(input: number, output: number): Record<string, number> {
-  return { input_tokens: input, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+type MessageParts = Pick<Delivery, 'messageId' | 'model' | 'usage' | 'reply'> & { serviceTier?: 'standard' | 'batch' };
+
+/** `usage` as the API reports it on a message. */
+function usage(d: MessageParts, output: number): Record<string, unknown> {
+  return { ...d.usage, output_tokens: output, service_tier: d.serviceTier ?? 'standard' };
 }
 
-export function messageObject(d: Pick<Delivery, 'messageId' | 'model' | 'inputTokens' | 'reply'>): Record<string, unknown> {
+export function messageObject(d: MessageParts): Record<string, unknown> {
   return {
     id: d.messageId,
     type: 'message',
@@ -42,8 +50,8 @@ export function messageObject(d: Pick<Delivery, 'messageId' | 'model' | 'inputTo
     model: d.model,
     content: d.reply.content,
     stop_reason: d.reply.stopReason,
-    stop_sequence: null,
-    usage: usage(d.inputTokens, d.reply.outputTokens),
+    stop_sequence: d.reply.stopSequence,
+    usage: usage(d, d.reply.outputTokens),
   };
 }
 
@@ -64,11 +72,13 @@ export async function deliverMessage(res: ServerResponse, d: Delivery): Promise<
     await untilAborted(d.signal);
     return;
   }
+  if (!(await sleep(d.ttftMs, d.signal))) return;
+  d.begun();
   if (d.fault === 'reset' || d.fault === 'sse_error' || d.fault === 'truncate') {
-    if (await sleep(d.ttftMs, d.signal)) dropConnection(res);
+    dropConnection(res);
     return;
   }
-  if (!(await sleep(d.ttftMs + d.reply.outputTokens * d.perTokenMs, d.signal))) return;
+  if (!(await sleep(d.reply.outputTokens * d.perTokenMs, d.signal))) return;
   d.produced(d.reply.outputTokens);
   const json = JSON.stringify(messageObject(d));
   // Malformed: a 200 JSON response whose body stops mid-object (complete on the wire, invalid as JSON).
@@ -111,20 +121,40 @@ function pieces(json: string, chars: number): string[] {
 
 const CHUNK_CHARS = 48; // ~12 tokens per delta
 
-function blockEvents(block: ResponseBlock, index: number): SseEvent[] {
-  const start =
-    block.type === 'text'
-      ? { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }
-      : { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } };
-  const deltas =
-    block.type === 'text'
-      ? chunkText(block.text, CHUNK_CHARS).map((text) => ({ delta: { type: 'text_delta', text }, tokens: text.length / 4 }))
-      : pieces(JSON.stringify(block.input), CHUNK_CHARS).map((partial_json) => ({
-          delta: { type: 'input_json_delta', partial_json },
-          tokens: partial_json.length / 4,
-        }));
+function blockEvents(block: ResponseBlock, index: number, partialJson?: string): SseEvent[] {
+  let start: Record<string, unknown>;
+  let deltas: Array<{ delta: Record<string, unknown>; tokens: number }>;
+  switch (block.type) {
+    case 'text': {
+      const { citations, ...text } = block;
+      start = citations ? { type: 'text', text: '', citations: [] } : { type: 'text', text: '' };
+      deltas = chunkText(text.text, CHUNK_CHARS).map((t) => ({ delta: { type: 'text_delta', text: t }, tokens: t.length / 4 }));
+      // Each citation follows the text it supports.
+      for (const citation of citations ?? []) deltas.push({ delta: { type: 'citations_delta', citation }, tokens: 0 });
+      break;
+    }
+    case 'thinking':
+      start = { type: 'thinking', thinking: '', signature: '' };
+      deltas = [
+        ...(block.thinking ? chunkText(block.thinking, CHUNK_CHARS) : []).map((t) => ({
+          delta: { type: 'thinking_delta', thinking: t },
+          tokens: t.length / 4,
+        })),
+        { delta: { type: 'signature_delta', signature: block.signature }, tokens: 0 },
+      ];
+      break;
+    case 'tool_use': {
+      start = { type: 'tool_use', id: block.id, name: block.name, input: {} };
+      const json = partialJson ?? JSON.stringify(block.input);
+      deltas = (json ? pieces(json, CHUNK_CHARS) : []).map((partial_json) => ({
+        delta: { type: 'input_json_delta', partial_json },
+        tokens: partial_json.length / 4,
+      }));
+      break;
+    }
+  }
   return [
-    { event: 'content_block_start', data: start, tokens: 0 },
+    { event: 'content_block_start', data: { type: 'content_block_start', index, content_block: start }, tokens: 0 },
     ...deltas.map((d) => ({
       event: 'content_block_delta',
       data: { type: 'content_block_delta', index, delta: d.delta },
@@ -135,26 +165,34 @@ function blockEvents(block: ResponseBlock, index: number): SseEvent[] {
 }
 
 /** The full event sequence for a reply, in the order the real API sends it. */
-export function streamEvents(d: Pick<Delivery, 'messageId' | 'model' | 'inputTokens' | 'reply'>): SseEvent[] {
-  const start = { ...messageObject(d), content: [], stop_reason: null, usage: usage(d.inputTokens, 1) };
+export function streamEvents(d: MessageParts): SseEvent[] {
+  const start = {
+    ...messageObject(d),
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage: usage(d, Math.min(1, d.reply.outputTokens)),
+  };
   const events: SseEvent[] = [
     { event: 'message_start', data: { type: 'message_start', message: start }, tokens: 0 },
     { event: 'ping', data: { type: 'ping' }, tokens: 0 },
   ];
   d.reply.content.forEach((block, i) => {
     if (i > 0) events.push({ event: 'ping', data: { type: 'ping' }, tokens: 0 });
-    events.push(...blockEvents(block, i));
+    events.push(...blockEvents(block, i, d.reply.partialJson?.index === i ? d.reply.partialJson.json : undefined));
   });
   // Pacing is by characters; scale so the deltas add up to the reported output tokens.
   const paced = events.reduce((sum, e) => sum + e.tokens, 0);
   if (paced > 0) for (const e of events) e.tokens = (e.tokens * d.reply.outputTokens) / paced;
+  const { cache_creation: _split, ...totals } = d.usage;
   events.push(
     {
       event: 'message_delta',
       data: {
         type: 'message_delta',
-        delta: { stop_reason: d.reply.stopReason, stop_sequence: null },
-        usage: { output_tokens: d.reply.outputTokens },
+        delta: { stop_reason: d.reply.stopReason, stop_sequence: d.reply.stopSequence },
+        // Cumulative totals for the whole message, as the API sends them.
+        usage: { ...totals, output_tokens: d.reply.outputTokens },
       },
       tokens: 0,
     },
@@ -188,13 +226,17 @@ export async function deliverStream(res: ServerResponse, d: Delivery): Promise<v
     connection: 'keep-alive',
   });
   d.started(200);
+  d.begun();
   const events = streamEvents(d);
   if (d.fault === 'stall') {
     await write(res, frame(events[0]!));
     await untilAborted(d.signal);
     return;
   }
-  const firstDelta = events.findIndex((e) => e.event === 'content_block_delta');
+  const firstDelta = Math.max(
+    0,
+    events.findIndex((e) => e.event === 'content_block_delta'),
+  );
   // Faults that cut the stream short do so halfway, but never before the first delta.
   const cut = Math.max(firstDelta + 1, Math.floor(events.length / 2));
   const last = d.fault === 'truncate' ? events.findIndex((e) => e.event === 'message_delta') : d.fault ? cut : events.length;

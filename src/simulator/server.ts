@@ -1,21 +1,28 @@
-// The simulator's HTTP server: an Anthropic-compatible `POST /v1/messages` that the real SDK talks
-// to through `baseURL`, plus admin routes for out-of-process users (benchmarks) and a slow fake
-// remote-tool endpoint. It owns the mutable state — configuration, the seeded RNG, rate-limit
-// buckets, fault counters and the ledger — and runs each request through the same pipeline as the
-// real service: auth, validation, rate limiting, then faults, then the deterministic planner and a
+// The simulator's HTTP server: an Anthropic-compatible Messages API (`POST /v1/messages`,
+// `count_tokens`, Message Batches, `GET /v1/models`) that the real SDK talks to through `baseURL`,
+// plus admin routes for out-of-process users (benchmarks) and a slow fake remote-tool endpoint. It
+// owns the mutable state — configuration, the seeded RNG, rate-limit buckets, fault counters, the
+// prompt cache, batches and the ledger — and runs each request through the same pipeline as the
+// real service: auth, validation (against the model table), prompt-cache lookup, rate limiting,
+// then faults, then the deterministic planner, the cut at stop sequences and max_tokens, and a
 // delivery paced by the latency model.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { BatchInvalid, BatchNotFound, BatchStore, type BatchResult } from './batches';
+import { PromptCache, promptLayout, type PromptLayout } from './cache';
 import { ConfigInvalid, parseConfigPatch, type ConfigPatch } from './config';
+import { readPdfTexts } from './content';
 import { FaultBook } from './faults';
+import { finishReply } from './generation';
 import { BodyTooLarge, ClientGone, closeSignal, errorBody, newMessageId, newRequestId, readBody, sendError, sendJson, sleep } from './http';
+import { ModelCatalog, PageInvalid, paginate } from './models';
 import { planReply } from './planner';
 import { SeededRandom } from './random';
 import { RateLimiter } from './rate-limit';
-import { deliverMessage, deliverStream } from './respond';
-import { countInputTokens, hashHex, requestText } from './text';
-import { RequestInvalid, validateMessagesRequest } from './validate';
-import type { Dist, LatencyConfig, LedgerEntry, SimulatorOptions } from './types';
+import { deliverMessage, deliverStream, messageObject } from './respond';
+import { hashHex, requestText } from './text';
+import { ModelNotFound, RequestInvalid, validateMessagesRequest } from './validate';
+import type { Dist, LatencyConfig, LedgerEntry, MessagesRequest, ModelSpec, SimulatorOptions } from './types';
 
 const DEFAULT_TTFT: Dist = { uniform: [150, 400] };
 const DEFAULT_PER_TOKEN: Dist = 4;
@@ -29,6 +36,23 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** A validated request with its model's limits and its prompt laid out for counting and caching. */
+interface Prepared {
+  request: MessagesRequest;
+  spec: ModelSpec;
+  layout: PromptLayout;
+}
+
+/** Maps the errors a Messages request can fail validation with to the API's status codes. */
+function requestError(err: unknown): { status: number; message: string } | undefined {
+  if (err instanceof ModelNotFound) return { status: 404, message: err.message };
+  if (err instanceof RequestInvalid || err instanceof BatchInvalid || err instanceof PageInvalid)
+    return { status: 400, message: err.message };
+  if (err instanceof BatchNotFound) return { status: 404, message: err.message };
+  if (err instanceof BodyTooLarge) return { status: 413, message: err.message };
+  return undefined;
+}
+
 export class Simulator {
   readonly url: string;
   readonly port: number;
@@ -39,6 +63,9 @@ export class Simulator {
   private faults: FaultBook;
   private apiKey: string | undefined;
   private readonly quiet: boolean;
+  private readonly models: ModelCatalog;
+  private readonly promptCache: PromptCache;
+  private readonly batches: BatchStore;
   private entries: LedgerEntry[] = [];
   private seq = 0;
   private readonly sockets = new Set<Socket>();
@@ -58,6 +85,9 @@ export class Simulator {
     this.faults = new FaultBook(opts.faults);
     this.apiKey = opts.apiKey;
     this.quiet = opts.quiet ?? false;
+    this.models = new ModelCatalog(opts.models);
+    this.promptCache = new PromptCache(opts.promptCache);
+    this.batches = new BatchStore(opts.batches);
   }
 
   static async start(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -125,10 +155,11 @@ export class Simulator {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
     res.setHeader('request-id', requestId);
-    const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (method === 'POST' && path === '/v1/messages') return this.messages(req, res, requestId);
-    if (method === 'POST' && path === '/v1/messages/count_tokens') return this.countTokens(req, res, requestId);
+    if (path.startsWith('/v1/')) return this.apiRoute(req, res, requestId, method, path, url.searchParams);
     if (method === 'GET' && path === '/_sim/health') return sendJson(res, 200, { ok: true });
     if (method === 'GET' && path === '/_sim/ledger') return sendJson(res, 200, this.ledger());
     if (method === 'POST' && path === '/_sim/reset') {
@@ -141,6 +172,104 @@ export class Simulator {
     if (method === 'POST' && tool?.[1]) return this.toolRoute(req, res, requestId, decodeURIComponent(tool[1]));
     req.resume();
     sendError(res, 404, requestId, `${method} ${path} not found`);
+  }
+
+  /** Every `/v1/` route but message creation: count_tokens, batches and models. */
+  private async apiRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
+    let body = '';
+    if (method !== 'POST') req.resume();
+    else {
+      try {
+        body = await readBody(req);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return sendError(res, 413, requestId, err.message);
+        throw err;
+      }
+    }
+    if (!this.authorized(req)) return sendError(res, 401, requestId, 'invalid x-api-key');
+    const baseUrl = `http://${req.headers.host ?? new URL(this.url).host}`;
+    const batch = /^\/v1\/messages\/batches\/([^/]+)(?:\/(cancel|results))?$/.exec(path);
+    const model = /^\/v1\/models\/([^/]+)$/.exec(path);
+    try {
+      if (method === 'POST' && path === '/v1/messages/count_tokens') {
+        const prepared = await this.prepare(parseJson(body), false);
+        return sendJson(res, 200, { input_tokens: prepared.layout.totalTokens });
+      }
+      if (method === 'POST' && path === '/v1/messages/batches') {
+        const created = await this.batches.create(parseJson(body), (params) => this.runBatchRequest(params));
+        return sendJson(res, 200, this.batches.view(created, baseUrl));
+      }
+      if (method === 'GET' && path === '/v1/messages/batches') return sendJson(res, 200, this.batches.list(query, baseUrl));
+      if (batch?.[1]) {
+        const id = decodeURIComponent(batch[1]);
+        if (method === 'GET' && !batch[2]) return sendJson(res, 200, this.batches.view(this.batches.get(id), baseUrl));
+        if (method === 'DELETE' && !batch[2]) return sendJson(res, 200, this.batches.delete(id));
+        if (method === 'POST' && batch[2] === 'cancel') return sendJson(res, 200, this.batches.view(this.batches.cancel(id), baseUrl));
+        if (method === 'GET' && batch[2] === 'results') {
+          const jsonl = this.batches.results(id);
+          res.writeHead(200, { 'content-type': 'application/x-jsonl', 'content-length': Buffer.byteLength(jsonl) });
+          return void res.end(jsonl);
+        }
+      }
+      if (method === 'GET' && path === '/v1/models') {
+        const all = this.models.ids().map((id) => this.models.info(id)!);
+        return sendJson(res, 200, paginate(all, query));
+      }
+      if (method === 'GET' && model?.[1]) {
+        const info = this.models.info(decodeURIComponent(model[1]));
+        if (!info) return sendError(res, 404, requestId, `model: ${decodeURIComponent(model[1])}`);
+        return sendJson(res, 200, info);
+      }
+    } catch (err) {
+      const known = requestError(err);
+      if (known) return sendError(res, known.status, requestId, known.message);
+      throw err;
+    }
+    sendError(res, 404, requestId, `${method} ${path} not found`);
+  }
+
+  /** Validates a Messages body against the model table, reads its PDFs and lays out its prompt; throws what requestError maps. */
+  private async prepare(body: unknown, requireMaxTokens = true): Promise<Prepared> {
+    const request = validateMessagesRequest(body, { requireMaxTokens, models: this.models });
+    await readPdfTexts(request.messages);
+    const spec = this.models.get(request.model)!;
+    const layout = promptLayout(request);
+    if (layout.totalTokens > spec.contextWindow)
+      throw new RequestInvalid(`prompt is too long: ${layout.totalTokens} tokens > ${spec.contextWindow} maximum`);
+    return { request, spec, layout };
+  }
+
+  /** One request of a Message Batch: no latency, rate limits or faults; it reads and writes the prompt cache at once. */
+  private async runBatchRequest(params: unknown): Promise<BatchResult> {
+    let prepared: Prepared;
+    try {
+      if (typeof params === 'object' && params !== null && (params as { stream?: unknown }).stream === true)
+        throw new RequestInvalid('stream: streaming is not supported in Message Batches');
+      prepared = await this.prepare(params);
+    } catch (err) {
+      const known = requestError(err);
+      if (!known) throw err;
+      return {
+        type: 'errored',
+        error: {
+          type: 'error',
+          error: { type: known.status === 404 ? 'not_found_error' : 'invalid_request_error', message: known.message },
+        },
+      };
+    }
+    const { request, spec, layout } = prepared;
+    const cachePlan = this.promptCache.plan(layout, spec.minCacheTokens);
+    this.promptCache.begin(cachePlan);
+    const reply = finishReply(request, planReply(request));
+    const message = messageObject({ messageId: newMessageId(), model: request.model, usage: cachePlan.usage, reply, serviceTier: 'batch' });
+    return { type: 'succeeded', message };
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -166,6 +295,8 @@ export class Simulator {
       model: '',
       stream: false,
       inputTokens: 0,
+      cacheCreationInputTokens: 0,
+      cacheReadInputTokens: 0,
       outputTokens: 0,
       status: 0,
       outcome: 'ok',
@@ -199,74 +330,77 @@ export class Simulator {
     }
     if (!this.authorized(req)) return reject(401, 'unauthorized', 'invalid x-api-key');
 
-    let request;
+    let prepared: Prepared;
     try {
-      request = validateMessagesRequest(parseJson(text));
+      prepared = await this.prepare(parseJson(text));
     } catch (err) {
-      if (err instanceof RequestInvalid) return reject(400, 'invalid_request', err.message);
+      const known = requestError(err);
+      if (known) return reject(known.status, known.status === 404 ? 'not_found' : 'invalid_request', known.message);
       throw err;
     }
-    entry.inputTokens = countInputTokens(request);
+    const { request, spec, layout } = prepared;
+    const cachePlan = this.promptCache.plan(layout, spec.minCacheTokens);
+    const { usage } = cachePlan;
+    entry.inputTokens = usage.input_tokens;
+    entry.cacheCreationInputTokens = usage.cache_creation_input_tokens;
+    entry.cacheReadInputTokens = usage.cache_read_input_tokens;
 
-    const admission = this.limiter.admit(entry.inputTokens);
+    const demand = { input: usage.input_tokens + usage.cache_creation_input_tokens, maxOutput: request.max_tokens };
+    const admission = this.limiter.admit(demand);
     if (!admission.ok) return reject(429, 'rate_limited', undefined, admission.headers);
 
     const rule = this.faults.pick({ model: request.model, stream: request.stream === true, text: requestText(request) }, this.rng);
     if (rule?.kind === 'status') {
+      this.limiter.settle(demand.maxOutput, 0);
       const headers: Record<string, string> = { ...admission.headers };
       if (rule.retryAfterS !== undefined) headers['retry-after'] = String(rule.retryAfterS);
       if (rule.retryAfterMs !== undefined) headers['retry-after-ms'] = String(rule.retryAfterMs);
       return reject(rule.status ?? 500, 'fault:status', undefined, headers);
     }
 
-    const reply = planReply(request);
+    const reply = finishReply(request, planReply(request));
     const { ttftMs, perTokenMs } = this.drawLatency(request.model);
     entry.outcome = rule ? `fault:${rule.kind}` : 'ok';
-    if (!rule) entry.stopReason = reply.stopReason;
+    if (!rule) {
+      entry.stopReason = reply.stopReason;
+      if (reply.stopSequence !== null) entry.stopSequence = reply.stopSequence;
+    }
     entry.toolUses = reply.content.filter((b) => b.type === 'tool_use').length;
     this.entries.push(entry);
 
     let produced = 0;
     const deliver = request.stream ? deliverStream : deliverMessage;
-    await deliver(res, {
-      messageId: newMessageId(),
-      model: request.model,
-      inputTokens: entry.inputTokens,
-      reply,
-      ttftMs,
-      perTokenMs,
-      headers: admission.headers,
-      fault: rule?.kind,
-      signal: closeSignal(res),
-      produced: (tokens) => {
-        produced += tokens;
-        entry.outputTokens = Math.round(produced);
-        this.limiter.debit(tokens);
-      },
-      started: (status) => {
-        entry.status = status;
-      },
-      finishing: () => {
-        entry.finishedAt = Date.now();
-      },
-    });
+    try {
+      await deliver(res, {
+        messageId: newMessageId(),
+        model: request.model,
+        usage,
+        reply,
+        ttftMs,
+        perTokenMs,
+        headers: admission.headers,
+        fault: rule?.kind,
+        signal: closeSignal(res),
+        produced: (tokens) => {
+          produced += tokens;
+          entry.outputTokens = Math.round(produced);
+          this.limiter.debit(tokens);
+        },
+        started: (status) => {
+          entry.status = status;
+        },
+        begun: () => this.promptCache.begin(cachePlan),
+        finishing: () => {
+          entry.finishedAt = Date.now();
+        },
+      });
+    } finally {
+      this.limiter.settle(demand.maxOutput, Math.round(produced));
+    }
     if (entry.finishedAt === 0) entry.finishedAt = Date.now();
     this.log(
       `#${entry.seq} ${entry.model} ${entry.stream ? 'stream' : 'json'} ${entry.status} ${entry.outcome} ${entry.outputTokens} tok ${entry.finishedAt - entry.receivedAt} ms`,
     );
-  }
-
-  private async countTokens(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    try {
-      const body = parseJson(await readBody(req));
-      if (!this.authorized(req)) return sendError(res, 401, requestId, 'invalid x-api-key');
-      const request = validateMessagesRequest(body, false);
-      sendJson(res, 200, { input_tokens: countInputTokens(request) });
-    } catch (err) {
-      if (err instanceof BodyTooLarge) return sendError(res, 413, requestId, err.message);
-      if (err instanceof RequestInvalid) return sendError(res, 400, requestId, err.message);
-      throw err;
-    }
   }
 
   private async configRoute(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {

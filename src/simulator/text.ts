@@ -2,7 +2,7 @@
 // a stopword list, the chars/4 token estimate, stable hashing for ids and filler, and flattening
 // of message content to plain text. Pure functions only.
 import { createHash } from 'node:crypto';
-import type { MessagesRequest, RequestMessage, TextBlock, ToolResultBlock } from './types';
+import type { MessagesRequest, RequestMessage, ToolResultBlock } from './types';
 
 const STOPWORDS = new Set(
   (
@@ -63,13 +63,10 @@ export function excerpt(text: string, max = 160): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-/** Plain text of a message's text blocks (tool results excluded). */
+/** Plain text of a message's text blocks and documents (tool results excluded). */
 export function messageText(message: RequestMessage): string {
   if (typeof message.content === 'string') return message.content;
-  return message.content
-    .filter((b): b is TextBlock => b.type === 'text')
-    .map((b) => b.text)
-    .join('\n');
+  return message.content.flatMap((b) => (b.type === 'text' ? [b.text] : b.type === 'document' && b.text ? [b.text] : [])).join('\n');
 }
 
 export function systemText(request: Pick<MessagesRequest, 'system'>): string {
@@ -97,14 +94,9 @@ export function requestText(request: Pick<MessagesRequest, 'system' | 'messages'
     for (const b of m.content) {
       if (b.type === 'text') parts.push(b.text);
       else if (b.type === 'tool_use') parts.push(JSON.stringify(b.input));
-      else parts.push(toolResultText(b));
+      else if (b.type === 'tool_result') parts.push(toolResultText(b));
+      else if (b.type === 'document' && b.text) parts.push(b.text);
     }
   }
   return parts.join('\n');
-}
-
-/** Input token estimate: system + messages + tool definitions. */
-export function countInputTokens(request: Pick<MessagesRequest, 'system' | 'messages' | 'tools'>): number {
-  const tools = request.tools && request.tools.length > 0 ? JSON.stringify(request.tools) : '';
-  return countTokens(requestText(request) + tools);
 }

@@ -25,7 +25,12 @@ export interface LatencyConfig {
 /** Per-minute budgets; an absent figure means unlimited. */
 export interface RateLimitConfig {
   requestsPerMinute?: number;
+  /** Input and output tokens together (the simulator's own combined budget). */
   tokensPerMinute?: number;
+  /** Uncached input tokens plus cache writes, as the API counts its input-token limit; cache reads are free. */
+  inputTokensPerMinute?: number;
+  /** Output tokens: max_tokens is reserved at admission and the unused part returned when the answer ends. */
+  outputTokensPerMinute?: number;
 }
 
 export type FaultKind = 'status' | 'stall' | 'reset' | 'malformed' | 'sse_error' | 'truncate';
@@ -59,9 +64,51 @@ export interface SimulatorOptions {
   /** When set, requests whose x-api-key differs get 401 authentication_error. */
   apiKey?: string;
   quiet?: boolean;
+  /**
+   * The models the simulator serves, merged over its built-in table (see models.ts): a new id adds a
+   * model, a known id overrides fields. Requests naming any other model get 404 not_found_error.
+   */
+  models?: Record<string, Partial<ModelSpec>>;
+  /** Message Batches timing (see batches.ts). */
+  batches?: BatchConfig;
+  /** Prompt-cache lifetimes, shortened for tests (see cache.ts). */
+  promptCache?: PromptCacheConfig;
 }
 
-export type LedgerOutcome = 'ok' | 'rate_limited' | 'invalid_request' | 'unauthorized' | `fault:${FaultKind}`;
+/** One row of the simulator's model table: what /v1/models reports and the limits requests are checked against. */
+export interface ModelSpec {
+  displayName: string;
+  /** The highest `max_tokens` a request may ask for. */
+  maxOutputTokens: number;
+  /** Input plus output tokens the model can hold. */
+  contextWindow: number;
+  /** A cache breakpoint whose prefix is shorter than this caches nothing. */
+  minCacheTokens: number;
+  /** RFC 3339; the epoch where the release date is not known. */
+  createdAt: string;
+  /** Which `thinking.type` values the model accepts besides "disabled". */
+  thinking: { enabled: boolean; adaptive: boolean };
+  /** Other ids that name this model (an undated alias, a dated snapshot). */
+  aliases: string[];
+}
+
+export interface BatchConfig {
+  /** Time from creation until a batch's requests are all processed (default 2000 ms). */
+  processingMs?: number;
+  /** Time from creation until an unfinished batch expires (default 24 h, as the API documents). */
+  expiresAfterMs?: number;
+  /** How long a batch stays `canceling` after cancel (default 100 ms). */
+  cancelMs?: number;
+}
+
+export interface PromptCacheConfig {
+  /** Lifetime of a `ttl: "5m"` entry, refreshed on every read (default 5 minutes). */
+  ttl5mMs?: number;
+  /** Lifetime of a `ttl: "1h"` entry (default 1 hour). */
+  ttl1hMs?: number;
+}
+
+export type LedgerOutcome = 'ok' | 'rate_limited' | 'invalid_request' | 'not_found' | 'unauthorized' | `fault:${FaultKind}`;
 
 export interface LedgerEntry {
   seq: number;
@@ -72,20 +119,44 @@ export interface LedgerEntry {
   finishedAt: number;
   model: string;
   stream: boolean;
+  /** Uncached input tokens (usage.input_tokens). */
   inputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
   outputTokens: number;
   /** HTTP status sent (200 for a stream even if a mid-stream fault follows; 0 if nothing was sent). */
   status: number;
   outcome: LedgerOutcome;
   stopReason?: string;
+  /** The stop sequence that ended the answer, when one did. */
+  stopSequence?: string;
   toolUses: number;
 }
 
 // ---- Messages API wire format (the part the simulator reads and writes) ----
 
+export interface CacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
+}
+
+/** A citation as the API returns it on a text block (plain-text documents are cited by character range). */
+export interface CharCitation {
+  type: 'char_location';
+  cited_text: string;
+  document_index: number;
+  document_title: string | null;
+  start_char_index: number;
+  end_char_index: number;
+  file_id: null;
+}
+
 export interface TextBlock {
   type: 'text';
   text: string;
+  cache_control?: CacheControl;
+  /** On a response block: where the text came from (documents with citations enabled). */
+  citations?: CharCitation[];
 }
 
 export interface ToolUseBlock {
@@ -93,17 +164,54 @@ export interface ToolUseBlock {
   id: string;
   name: string;
   input: Record<string, unknown>;
+  cache_control?: CacheControl;
+}
+
+export interface ImageBlock {
+  type: 'image';
+  source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } | { type: 'file'; file_id: string };
+  cache_control?: CacheControl;
+}
+
+export type DocumentSource =
+  | { type: 'text'; media_type: 'text/plain'; data: string }
+  | { type: 'base64'; media_type: 'application/pdf'; data: string }
+  | { type: 'content'; content: string | Array<TextBlock | ImageBlock> }
+  | { type: 'url'; url: string }
+  | { type: 'file'; file_id: string };
+
+export interface DocumentBlock {
+  type: 'document';
+  source: DocumentSource;
+  title?: string;
+  context?: string;
+  citations?: { enabled: boolean };
+  cache_control?: CacheControl;
+  /** Not on the wire: the document's plain text, filled in by the simulator (text and content sources, a PDF's text layer). */
+  text?: string;
 }
 
 export interface ToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
-  content?: string | TextBlock[];
+  content?: string | Array<TextBlock | ImageBlock | DocumentBlock>;
   is_error?: boolean;
+  cache_control?: CacheControl;
 }
 
-export type RequestBlock = TextBlock | ToolUseBlock | ToolResultBlock;
-export type ResponseBlock = TextBlock | ToolUseBlock;
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+
+export interface RedactedThinkingBlock {
+  type: 'redacted_thinking';
+  data: string;
+}
+
+export type RequestBlock = TextBlock | ToolUseBlock | ToolResultBlock | ImageBlock | DocumentBlock | ThinkingBlock | RedactedThinkingBlock;
+export type ResponseBlock = TextBlock | ToolUseBlock | ThinkingBlock;
 
 export interface RequestMessage {
   role: 'user' | 'assistant';
@@ -127,22 +235,47 @@ export interface ToolDef {
   name: string;
   description?: string;
   input_schema: JsonSchema;
+  cache_control?: CacheControl;
 }
 
-export type ToolChoice = { type: 'auto' } | { type: 'any' } | { type: 'none' } | { type: 'tool'; name: string };
+export type ToolChoice = ({ type: 'auto' } | { type: 'any' } | { type: 'none' } | { type: 'tool'; name: string }) & {
+  /** At most one tool_use block in the reply (auto: at most one; any/tool: exactly one). */
+  disable_parallel_tool_use?: boolean;
+};
+
+export type ThinkingConfig =
+  | { type: 'enabled'; budget_tokens: number; display?: 'summarized' | 'omitted' }
+  | { type: 'adaptive'; display?: 'summarized' | 'omitted' }
+  | { type: 'disabled' };
+
+/** `output_config`: structured outputs (`format`) and effort. */
+export interface OutputConfig {
+  format?: { type: 'json_schema'; schema: JsonSchema & Record<string, unknown> };
+  effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+}
 
 /** A validated `POST /v1/messages` body. */
 export interface MessagesRequest {
   model: string;
+  /** 0 only pre-warms the prompt cache: the reply is empty. */
   max_tokens: number;
   messages: RequestMessage[];
   system?: string | TextBlock[];
   tools?: ToolDef[];
   tool_choice?: ToolChoice;
   stream?: boolean;
+  stop_sequences?: string[];
+  thinking?: ThinkingConfig;
+  output_config?: OutputConfig;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  /** Automatic caching: a breakpoint on the last cacheable block. */
+  cache_control?: CacheControl;
+  metadata?: { user_id?: string };
 }
 
-export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
+export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence';
 
 /** What the deterministic "model" decided to say. */
 export interface PlannedReply {
