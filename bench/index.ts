@@ -3,7 +3,7 @@
  * Temporal dev server and the model simulator) and print ratios measured within one run.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { mapReduceBench } from './mapreduce';
+import { summarizeBench } from './summarize';
 import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
@@ -37,7 +37,7 @@ program
   );
 
 program
-  .command('mapreduce')
+  .command('summarize')
   .description('N chunks at C in flight with every model call taking L: Braid vs Promise.all + p-limit vs ideal, plus history sizes')
   .option('--n <sizes>', 'comma-separated corpus sizes in chunks', (v) => msList(v).map(Math.round), [1000, 10_000])
   .option('--latency <ms>', 'simulated latency of every model call', int(1), 1000)
@@ -45,7 +45,7 @@ program
   .option('--group <n>', 'results per reduce call', int(2), 10)
   .option('--json', 'print one JSON object per size')
   .action((o: { n: number[]; latency: number; concurrency: number; group: number; json?: boolean }) =>
-    mapReduceBench({ sizes: o.n, latencyMs: o.latency, concurrency: o.concurrency, group: o.group, json: Boolean(o.json) }),
+    summarizeBench({ sizes: o.n, latencyMs: o.latency, concurrency: o.concurrency, group: o.group, json: Boolean(o.json) }),
   );
 
 const intList = (v: string) => {

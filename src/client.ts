@@ -7,7 +7,7 @@ import pc from 'picocolors';
 import { config } from './config';
 import { ask, followAgent, printOutcome } from './cli/ask';
 import { followSummarize, prepareSummarize, printSummary, startSummarize, type SummarizeOptions } from './cli/summarize';
-import { AGENT_WORKFLOW } from './shared/agent';
+import { ASK_WORKFLOW } from './shared/ask';
 import { SUMMARIZE_WORKFLOW } from './shared/summarize';
 import type { summarizeCorpus, toolAgent } from './workflows';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -137,7 +137,7 @@ program
           Boolean(o.json),
           webUiLink(workflowId, undefined, target),
         );
-      } else if (type === AGENT_WORKFLOW) {
+      } else if (type === ASK_WORKFLOW) {
         printOutcome(await followAgent(client.workflow.getHandle<typeof toolAgent>(workflowId), target, Boolean(o.json)), Boolean(o.json));
       } else {
         throw new UsageError(`${workflowId} is a ${type} run; braid watch follows summarize and ask runs`);

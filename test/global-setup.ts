@@ -6,7 +6,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
-import { SEARCH_ATTRIBUTE_KEYS } from '../src/temporal/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../src/shared/search-attributes';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, decisionSignal, publishStatusQuery, type PublishInput } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
 import { SqlitePublishStore, sqlitePublishStores, type StoreSnapshot } from '../src/store/publish-store';
-import { BraidStatus } from '../src/temporal/search-attributes';
+import { BraidStatus } from '../src/shared/search-attributes';
 import {
   DOCS,
   eventually,

@@ -3,9 +3,9 @@
  * proxies with `ReturnType<typeof createActivities>` through `import type`, never importing values.
  */
 import type { BlobStore } from '../blobs/store';
-import { createFlowActivities } from './limiter';
+import { createFlowActivities } from './health';
 import { createLlmActivities, type LlmDeps } from './llm';
-import { createMapReduceActivities } from './map-reduce';
+import { createMapReduceActivities } from './summarize';
 import { createPublishActivities, type PublishDeps } from './publish';
 import { createPipelineActivities } from './pipeline';
 import { createToolActivities } from './tools';

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import pc from 'picocolors';
 import { config } from '../config';
-import { AGENT_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../shared/agent';
+import { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../shared/ask';
 import type { toolAgent } from '../workflows';
-import { BraidKind } from '../temporal/search-attributes';
+import { BraidKind } from '../shared/search-attributes';
 import { webUiLink, type Target } from '../temporal/connection';
 import { LiveBlock, errorsOf, progressLines, timingTable } from './render';
 import { UsageError } from './errors';
@@ -35,7 +35,7 @@ export function newRunId(prefix: string): string {
 
 function startRun(client: Client, taskQueue: string, workflowId: string, input: AgentInput) {
   return startLabelled([{ key: BraidKind, value: 'ask' }], (attrs) =>
-    client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue, workflowId, args: [input], ...attrs }),
+    client.workflow.start<typeof toolAgent>(ASK_WORKFLOW, { taskQueue, workflowId, args: [input], ...attrs }),
   );
 }
 

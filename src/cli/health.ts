@@ -9,7 +9,7 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import { config } from '../config';
 import type { FlowSnapshot } from '../flow';
-import { FLOW_HEALTH_WORKFLOW } from '../shared/pipeline';
+import { HEALTH_WORKFLOW } from '../shared/health';
 import { connectClient, temporalTarget } from '../temporal/connection';
 import type { flowHealth } from '../workflows';
 import { newRunId } from './ask';
@@ -62,7 +62,7 @@ export function healthCommand(): Command {
         await requireWorker(client, target);
         let snapshot: FlowSnapshot | null;
         try {
-          snapshot = await client.workflow.execute<typeof flowHealth>(FLOW_HEALTH_WORKFLOW, {
+          snapshot = await client.workflow.execute<typeof flowHealth>(HEALTH_WORKFLOW, {
             taskQueue: config().taskQueue,
             workflowId: newRunId('health'),
             workflowExecutionTimeout: '1 minute',

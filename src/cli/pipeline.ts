@@ -13,7 +13,6 @@ import pc from 'picocolors';
 import { config } from '../config';
 import {
   chainStageQuery,
-  llmTaskQueue,
   MAX_CONCURRENCY,
   MAX_TOPICS_FILE_BYTES,
   parseTopics,
@@ -23,6 +22,7 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../shared/pipeline';
+import { llmTaskQueue } from '../shared/task-queues';
 import { webUiLink } from '../temporal/connection';
 import type { contentPipeline } from '../workflows';
 import { newRunId } from './ask';

@@ -37,7 +37,7 @@ import {
   type PublishStatus,
 } from '../shared/publish';
 import { connectClient, temporalTarget, webUiLink } from '../temporal/connection';
-import { BraidKind, BraidStatus } from '../temporal/search-attributes';
+import { BraidKind, BraidStatus } from '../shared/search-attributes';
 import type { publishWorkflow } from '../workflows';
 import { newRunId } from './ask';
 import { failureMessage, UsageError } from './errors';

@@ -20,7 +20,7 @@ import {
 } from '../shared/summarize';
 import { buildCorpus, summarizeWorkflowId } from '../summarize/corpus';
 import { webUiLink, type Target } from '../temporal/connection';
-import { BraidKind } from '../temporal/search-attributes';
+import { BraidKind } from '../shared/search-attributes';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
 import { followRun } from './follow';

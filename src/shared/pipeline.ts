@@ -8,10 +8,6 @@ import type { ModelRole, TokenUsage } from './types';
 
 export const PIPELINE_WORKFLOW = 'contentPipeline';
 export const CHAIN_WORKFLOW = 'pipelineChain';
-export const FLOW_HEALTH_WORKFLOW = 'flowHealth';
-
-/** The activity-only task queue for model calls beside a worker's main queue (see worker.ts). */
-export const llmTaskQueue = (taskQueue: string) => `${taskQueue}-llm`;
 
 export const STAGES = ['research', 'write', 'edit'] as const;
 export type StageName = (typeof STAGES)[number];

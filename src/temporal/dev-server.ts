@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli, type ResolveOptions } from './cli-binary';
-import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /**
  * Server settings Braid's dev servers run with. Eager activity dispatch hands activities scheduled

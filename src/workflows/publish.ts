@@ -37,7 +37,7 @@ import {
   type Verdict,
 } from '../shared/publish';
 import type { LlmResult, UsageSummary } from '../shared/types';
-import { BraidStatus } from '../temporal/search-attributes';
+import { BraidStatus } from '../shared/search-attributes';
 import { ApprovalGate } from './approval';
 import { fanOut } from './fanout';
 import { causeMessage, Saga } from './saga';

@@ -35,7 +35,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PartFile } from '../activities/map-reduce';
+import type { PartFile } from '../activities/summarize';
 import {
   DEFAULT_TREE,
   progressSignal,
@@ -49,7 +49,7 @@ import {
 } from '../shared/summarize';
 import type { TokenUsage } from '../shared/types';
 import { slidingWindow } from './window';
-import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './map-reduce-plan';
+import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
 
 const item = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',

@@ -1,11 +1,9 @@
 /**
- * The tool-calling agent's contract: its input, result, progress query and task queue.
- * Shared by the workflow, the worker and the CLI; no Node APIs.
+ * `braid ask`'s contract — the tool-calling agent's input, result and progress query, and its
+ * workflow type. Shared by the workflow, the worker and the CLI; no Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { Branch, ModelRole, RunTiming, UsageSummary } from './types';
-
-export const DEFAULT_TASK_QUEUE = 'braid';
 
 export interface AgentInput {
   question: string;
@@ -42,4 +40,5 @@ export interface AgentProgress {
 
 export const agentProgressQuery = defineQuery<AgentProgress>('progress');
 
-export const AGENT_WORKFLOW = 'toolAgent';
+/** The workflow type: the name of the workflow function in src/workflows/ask.ts (frozen, see docs/ARCHITECTURE.md). */
+export const ASK_WORKFLOW = 'toolAgent';

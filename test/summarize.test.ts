@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMapReduceActivities } from '../src/activities/map-reduce';
+import { createMapReduceActivities } from '../src/activities/summarize';
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';

@@ -21,7 +21,7 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/agent';
+import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/ask';
 import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { fanOut } from './fanout';

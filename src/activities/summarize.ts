@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import type { CorpusManifest, MissingChunk } from '../shared/summarize';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
-import { MAP_SYSTEM, mapPrompt, mergeSources, parseReply, REDUCE_SYSTEM, reducePrompt, type PartialResult } from './map-reduce-prompts';
+import { MAP_SYSTEM, mapPrompt, mergeSources, parseReply, REDUCE_SYSTEM, reducePrompt, type PartialResult } from '../prompts/summarize';
 
 export interface MapReduceDeps {
   blobs: BlobStore;
