@@ -11,6 +11,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import type { CorpusManifest, MissingChunk } from '../shared/summarize';
+import { textOf } from '../shared/content';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
 import { MAP_SYSTEM, mapPrompt, mergeSources, parseReply, REDUCE_SYSTEM, reducePrompt, type PartialResult } from '../prompts/summarize';
 
@@ -47,8 +48,6 @@ export interface AssembledLevel {
 /** Results covering more chunks than this cite a count instead of listing ids, so lists never grow with the corpus. */
 const LISTED_IDS = 12;
 
-const textOf = (r: LlmResult) => r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
-
 export function createMapReduceActivities(deps: MapReduceDeps) {
   // Manifests and level files are content-addressed, so never change: every map and reduce call
   // of a job reads the same few, and parsing a 10,000-entry one per call would dominate the work.
@@ -76,7 +75,7 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
         messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }],
         maxTokens: 700,
       });
-      const reply = parseReply(textOf(res), res.model);
+      const reply = parseReply(textOf(res.content), res.model);
       const out: PartialResult = {
         kind: 'map',
         level: 0,
@@ -122,7 +121,7 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
       const out: PartialResult = {
         kind: input.final ? 'final' : 'reduce',
         level: input.level,
-        ...parseReply(textOf(res), res.model),
+        ...parseReply(textOf(res.content), res.model),
         chunks,
         chunkIds: chunks <= LISTED_IDS ? inputs.flatMap((r) => r.chunkIds) : [],
         sources: mergeSources(inputs.flatMap((r) => r.sources)),

@@ -4,7 +4,7 @@
  * Temporal — instead of cancelling it.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { failureMessage } from './errors';
+import { runFailure } from './errors';
 
 export interface FollowOptions {
   /** Called every `everyMs` until the run ends; failures (no workflow task yet, a busy worker) are ignored. */
@@ -41,7 +41,7 @@ export async function followRun<T>(handle: { workflowId: string; result(): Promi
     finished = true;
     return result;
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new Error(`run ${handle.workflowId} failed: ${failureMessage(err)}`);
+    if (err instanceof WorkflowFailedError) throw new Error(`run ${handle.workflowId} failed: ${runFailure(err)}`);
     throw err;
   } finally {
     done = true;

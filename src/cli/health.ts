@@ -14,7 +14,7 @@ import { connectClient, temporalTarget } from '../temporal/connection';
 import type { flowHealth } from '../workflows';
 import { newRunId } from './ask';
 import { requireWorker } from './embedded-worker';
-import { failureMessage } from './errors';
+import { runFailure } from './errors';
 import { tableStyle } from './render';
 
 const num = (n: number | undefined) => (n === undefined ? 'unlimited' : n.toLocaleString('en-US'));
@@ -68,7 +68,7 @@ export function healthCommand(): Command {
             workflowExecutionTimeout: '1 minute',
           });
         } catch (err) {
-          if (err instanceof WorkflowFailedError) throw new Error(`health check failed: ${failureMessage(err)}`);
+          if (err instanceof WorkflowFailedError) throw new Error(`health check failed: ${runFailure(err)}`);
           throw err;
         }
         if (!snapshot) throw new Error('the worker that answered runs without flow control');

@@ -40,7 +40,7 @@ import { connectClient, temporalTarget, webUiLink } from '../temporal/connection
 import { BraidKind, BraidStatus } from '../shared/search-attributes';
 import type { publishWorkflow } from '../workflows';
 import { newRunId } from './ask';
-import { failureMessage, UsageError } from './errors';
+import { runFailure, UsageError } from './errors';
 import { tableStyle } from './render';
 
 const MAX_DOC_BYTES = 512 * 1024;
@@ -157,7 +157,7 @@ function describeFailure(err: unknown, workflowId: string): Error {
     return new UsageError(`${cause.message}; nothing was published (run ${workflowId})`);
   if (cause && type && Object.values<string>(PublishFailure).includes(type))
     return new Error(`run ${workflowId} failed: ${cause.message} (${type})`);
-  return new Error(`run ${workflowId} failed: ${failureMessage(err)}`);
+  return new Error(`run ${workflowId} failed: ${runFailure(err)}`);
 }
 
 function printOutcome(result: PublishResult, json: boolean): void {

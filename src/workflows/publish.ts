@@ -36,36 +36,22 @@ import {
   type PublishStage,
   type Verdict,
 } from '../shared/publish';
-import type { LlmResult, UsageSummary } from '../shared/types';
+import { textOf } from '../shared/content';
+import { failureMessage } from '../shared/failures';
 import { BraidStatus } from '../shared/search-attributes';
+import type { LlmResult, UsageSummary } from '../shared/types';
+import { addModelUsage, noUsageSummary } from '../shared/usage';
 import { ApprovalGate } from './approval';
 import { fanOut } from './fanout';
-import { causeMessage, Saga } from './saga';
-import { textOf } from '../shared/content';
+import { destinationCheck, modelCall, sideEffect, sideEffectUndo } from './profiles';
+import { Saga } from './saga';
 
-const llm = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-});
-
-const check = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 2 } });
-
-// Store writes take milliseconds; the short heartbeat timeout is how a worker killed mid-step is
-// noticed, so the step is retried (and finds its own effect) within seconds, not minutes.
-const effectProfile = {
-  startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '3 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-} as const;
-const compensationProfile = {
-  ...effectProfile,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-} as const;
+const llm = proxyActivities<Activities>(modelCall);
+const check = proxyActivities<Activities>(destinationCheck);
 
 /** A proxy whose calls carry `activityId`: the step's name, part of its idempotency key. */
-const effect = (activityId: string) => proxyActivities<Activities>({ ...effectProfile, activityId });
-const undo = (activityId: string) => proxyActivities<Activities>({ ...compensationProfile, activityId });
+const effect = (activityId: string) => proxyActivities<Activities>({ ...sideEffect, activityId });
+const undo = (activityId: string) => proxyActivities<Activities>({ ...sideEffectUndo, activityId });
 
 const MAX_DOCUMENTS = 50;
 const MAX_TOTAL_CHARS = 1_000_000;
@@ -135,14 +121,6 @@ function parseAnalysis(name: string, text: string): DocumentAnalysis & { title?:
   return { name, ok: true, summary: text, keyPoints: [] };
 }
 
-function addUsage(u: UsageSummary, r: LlmResult): void {
-  u.total.inputTokens += r.usage.inputTokens;
-  u.total.outputTokens += r.usage.outputTokens;
-  const m = (u.byModel[r.model] ??= { inputTokens: 0, outputTokens: 0 });
-  m.inputTokens += r.usage.inputTokens;
-  m.outputTokens += r.usage.outputTokens;
-}
-
 export async function publishWorkflow(input: PublishInput): Promise<PublishResult> {
   const v = validate(input);
   const info = workflowInfo();
@@ -190,12 +168,12 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     await check.checkDestination(v.destination);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    fail(PublishFailure.DestinationUnreachable, causeMessage(err), err);
+    fail(PublishFailure.DestinationUnreachable, failureMessage(err), err);
   }
 
   // 1. Analyse every document at once; results stay in document order whatever finishes first.
   setStage('analyzing');
-  const usage: UsageSummary = { total: { inputTokens: 0, outputTokens: 0 }, byModel: {} };
+  const usage: UsageSummary = noUsageSummary();
   let simulated = false;
   const settled = await fanOut(v.documents, async (doc) => {
     const r = await llm.llmTurn({
@@ -213,11 +191,11 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   // Usage is added in document order, not as the analyses arrive.
   for (const s of settled) {
     if (!s.ok) continue;
-    addUsage(usage, s.value.r);
+    addModelUsage(usage, s.value.r.model, s.value.r.usage);
     simulated ||= s.value.r.simulated;
   }
   const parsed = settled.map((s, i) =>
-    s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) },
+    s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: failureMessage(s.error) },
   );
   analyses = parsed.map(({ name, ok, summary, keyPoints, error: e }) => ({ name, ok, summary, keyPoints, ...(e ? { error: e } : {}) }));
   if (analyses.every((a) => !a.ok))
@@ -249,9 +227,9 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
-    return fail(PublishFailure.ReportFailed, `the report could not be written: ${causeMessage(err)}`, err);
+    return fail(PublishFailure.ReportFailed, `the report could not be written: ${failureMessage(err)}`, err);
   }
-  addUsage(usage, written);
+  addModelUsage(usage, written.model, written.usage);
   simulated ||= written.simulated;
   report = `# ${title}\n\n${textOf(written.content)}`;
 
@@ -322,7 +300,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     );
   } catch (err) {
     const failedStep = saga.current ?? 'publishing';
-    const cause = isCancellation(err) ? 'the run was cancelled' : causeMessage(err);
+    const cause = isCancellation(err) ? 'the run was cancelled' : failureMessage(err);
     setStage('compensating');
     const outcomes = await saga.compensate();
     for (const o of outcomes) if (o.value) compensations.push(o.value);

@@ -47,26 +47,15 @@ import {
   type SummarizeResult,
   type TreeOptions,
 } from '../shared/summarize';
+import { failureMessage } from '../shared/failures';
 import type { TokenUsage } from '../shared/types';
-import { slidingWindow } from './window';
+import { addUsage, noUsage, sumUsage } from '../shared/usage';
+import { blobStore, summarizeItem } from './profiles';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
+import { slidingWindow } from './window';
 
-const item = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  // A content-addressed blob that is missing will not appear later (its writer was another host).
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['BlobNotFound'],
-  },
-});
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] },
-});
+const item = proxyActivities<Activities>(summarizeItem);
+const store = proxyActivities<Activities>(blobStore);
 
 interface PhaseJob {
   task: string;
@@ -93,19 +82,6 @@ export interface NodeResult {
   simulated: boolean;
 }
 
-const addUsage = (a: TokenUsage, b: TokenUsage) => {
-  a.inputTokens += b.inputTokens;
-  a.outputTokens += b.outputTokens;
-};
-
-function reasonOf(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  const msg = e instanceof Error ? e.message : String(e);
-  const type = e instanceof ApplicationFailure && e.type ? ` (${e.type})` : '';
-  return `${msg.split('\n')[0]!.slice(0, 300)}${type}`;
-}
-
 /** One node of a phase's tree: a leaf runs its items, an inner node runs children. */
 export async function mapReduceNode(input: NodeInput): Promise<NodeResult> {
   const plan = planNode(input.range, input.budget, input.tree);
@@ -123,15 +99,14 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
   const failed = settled.find((s) => !s.ok);
   if (failed?.ok === false) throw failed.error;
   const results = settled.map((s) => (s.ok ? s.value : undefined)!);
-  const usage = { inputTokens: 0, outputTokens: 0 };
-  results.forEach((r) => addUsage(usage, r.usage));
+  const usage = sumUsage(results.map((r) => r.usage));
   return { parts: results.flatMap((r) => r.parts), usage, simulated: results.some((r) => r.simulated) };
 }
 
 async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const { start, end } = input.range;
   const n = end - start;
-  const usage = { inputTokens: 0, outputTokens: 0 };
+  const usage = noUsage();
   let simulated = false;
   const groups = input.phase === 'reduce' ? groupRanges(input.job.inputCount, input.job.group) : [];
 
@@ -179,7 +154,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   // Joined, so a cancellation rejecting both is handled once, not left unhandled in the reporter.
   const [settled] = await Promise.all([work, reporter]);
   const entries: PartFile['entries'] = settled.map((s) =>
-    s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: reasonOf(s.error) },
+    s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: failureMessage(s.error, { withType: true, maxChars: 300 }) },
   );
   for (const s of settled) {
     if (!s.ok) continue;
@@ -232,7 +207,7 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     level: 0,
     expectChunks: input.chunkCount,
     missing: [],
-    usage: { inputTokens: 0, outputTokens: 0 },
+    usage: noUsage(),
     simulated: false,
     phases: [],
     progress: {
