@@ -40,7 +40,7 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
             {
-              group: ['../*', '!../shared', '!../shared/*', '!../prompts/*', '!../workflows/*'],
+              group: ['../*', '!../shared', '!../shared/*', '!../prompts', '!../prompts/*', '!../workflows', '!../workflows/*'],
               allowTypeImports: true,
               message: 'Workflow code imports values only from src/shared, src/prompts and src/workflows; use `import type` for the rest.',
             },

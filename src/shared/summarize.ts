@@ -73,6 +73,18 @@ export interface SourceCitation {
   ranges: [number, number][];
 }
 
+/** A map or reduce result as stored in the blob store. */
+export interface PartialResult {
+  kind: 'map' | 'reduce' | 'final';
+  level: number;
+  summary: string;
+  points: string[];
+  /** How many chunk results this covers: the final one must cover every chunk that succeeded. */
+  chunks: number;
+  chunkIds: string[];
+  sources: SourceCitation[];
+}
+
 export interface PhaseStat {
   name: string;
   items: number;

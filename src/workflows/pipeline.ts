@@ -34,6 +34,7 @@ import {
   type StageName,
   type StageRecord,
 } from '../shared/pipeline';
+import { revisionPrompt, STAGE_SYSTEM, stagePrompt } from '../prompts/pipeline';
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import type { ChatMessage } from '../shared/types';
@@ -42,18 +43,6 @@ import { fileWrite, modelCall } from './profiles';
 import { slidingWindow } from './window';
 
 const files = proxyActivities<Activities>(fileWrite);
-
-const SYSTEM: Record<StageName, string> = {
-  research: 'You are a researcher. Gather the key facts, figures, context and open questions a writer needs. Use short bullet points.',
-  write: 'You are a writer. Turn research notes into a clear, well-structured short article of about 300 words.',
-  edit: 'You are an editor. Tighten the draft, fix errors and unclear sentences, and return only the final article.',
-};
-
-function prompt(stage: StageName, topic: string, previous: string): string {
-  if (stage === 'research') return `Topic:\n${topic}\n\nResearch this topic for a short article.`;
-  if (stage === 'write') return `Topic:\n${topic}\n\nResearch notes:\n${previous}\n\nWrite the article.`;
-  return `Topic:\n${topic}\n\nDraft:\n${previous}\n\nEdit the draft.`;
-}
 
 /** One topic's research → write → edit chain. */
 export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
@@ -70,10 +59,10 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
     revising = false;
     const started = Date.now();
     const stageUsage = noUsage();
-    const messages: ChatMessage[] = [{ role: 'user', content: prompt(stage, input.topic, text) }];
+    const messages: ChatMessage[] = [{ role: 'user', content: stagePrompt(stage, input.topic, text) }];
     let gateNote: string | undefined;
     for (;;) {
-      const res = await llm.llmTurn({ role: input.role, system: SYSTEM[stage], messages, maxTokens: input.maxTokens });
+      const res = await llm.llmTurn({ role: input.role, system: STAGE_SYSTEM[stage], messages, maxTokens: input.maxTokens });
       addUsage(stageUsage, res.usage);
       const out = textOf(res.content);
       const gate = qualityGate(stage, out, res.stopReason, input.minWords);
@@ -91,10 +80,7 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
       }
       revising = true;
       gateNote = gate.reason;
-      messages.push(
-        { role: 'assistant', content: out || '(empty)' },
-        { role: 'user', content: `A reviewer sent this back: ${gate.reason}.\n\nTopic:\n${input.topic}\n\nAnswer again, fixing that.` },
-      );
+      messages.push({ role: 'assistant', content: out || '(empty)' }, { role: 'user', content: revisionPrompt(gate.reason, input.topic) });
     }
     addUsage(usage, stageUsage);
     stages.push({ stage, ms: Date.now() - started, usage: stageUsage, revised: revising, ...(gateNote ? { gateNote } : {}) });

@@ -36,6 +36,7 @@ import {
   type PublishStage,
   type Verdict,
 } from '../shared/publish';
+import { analysisPrompt, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportPrompt } from '../prompts/publish';
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { BraidStatus } from '../shared/search-attributes';
@@ -55,7 +56,6 @@ const undo = (activityId: string) => proxyActivities<Activities>({ ...sideEffect
 
 const MAX_DOCUMENTS = 50;
 const MAX_TOTAL_CHARS = 1_000_000;
-const ANALYSIS_CHARS = 60_000;
 
 function invalid(message: string): never {
   throw ApplicationFailure.nonRetryable(message, PublishFailure.InvalidInput);
@@ -98,27 +98,6 @@ function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & 
     defaultDecision,
     title: input.title,
   };
-}
-
-/** The model was asked for JSON; take the first object in its answer, or its prose as the summary. */
-function parseAnalysis(name: string, text: string): DocumentAnalysis & { title?: string } {
-  const start = text.indexOf('{');
-  const end = text.lastIndexOf('}');
-  if (start !== -1 && end > start) {
-    try {
-      const v = JSON.parse(text.slice(start, end + 1)) as { title?: unknown; summary?: unknown; key_points?: unknown };
-      return {
-        name,
-        ok: true,
-        title: typeof v.title === 'string' ? v.title : undefined,
-        summary: typeof v.summary === 'string' ? v.summary : text,
-        keyPoints: Array.isArray(v.key_points) ? v.key_points.filter((p): p is string => typeof p === 'string') : [],
-      };
-    } catch {
-      // not JSON after all: keep the prose
-    }
-  }
-  return { name, ok: true, summary: text, keyPoints: [] };
 }
 
 export async function publishWorkflow(input: PublishInput): Promise<PublishResult> {
@@ -178,13 +157,8 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   const settled = await fanOut(v.documents, async (doc) => {
     const r = await llm.llmTurn({
       role: 'fast',
-      system: 'You review documents before they are published. Be factual and brief.',
-      messages: [
-        {
-          role: 'user',
-          content: `Analyse the document below for a publication review. Respond with a JSON object of this shape: {"title": "…", "summary": "…", "key_points": ["…"]}\n\nDocument "${doc.name}":\n${doc.text.slice(0, ANALYSIS_CHARS)}`,
-        },
-      ],
+      system: ANALYSIS_SYSTEM,
+      messages: [{ role: 'user', content: analysisPrompt(doc) }],
     });
     return { r, analysis: parseAnalysis(doc.name, textOf(r.content)) };
   });
@@ -206,24 +180,12 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   // 2. One report from all analyses, by the capable model.
   setStage('reporting');
   const title = v.title ?? parsed.find((a) => a.title)?.title ?? `Report on ${v.documents.length} document(s)`;
-  const brief = analyses
-    .map((a) =>
-      a.ok
-        ? `## ${a.name}\nSummary: ${a.summary}\nKey points:\n${a.keyPoints.map((p) => `- ${p}`).join('\n')}`
-        : `## ${a.name}\n(analysis failed: ${a.error})`,
-    )
-    .join('\n\n');
   let written: LlmResult;
   try {
     written = await llm.llmTurn({
       role: 'capable',
-      system: 'You write concise publication reports in Markdown.',
-      messages: [
-        {
-          role: 'user',
-          content: `Write a publication report titled "${title}" from these document analyses: an overview, then what each document contributes.\n\n${brief}`,
-        },
-      ],
+      system: REPORT_SYSTEM,
+      messages: [{ role: 'user', content: reportPrompt(title, analyses) }],
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
