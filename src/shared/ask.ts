@@ -5,9 +5,14 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { Branch, ModelRole, RunTiming, UsageSummary } from './types';
 
+/** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
+export const MAX_QUESTION_CHARS = 20_000;
+export const MAX_TURNS = 50;
+export const DEFAULT_MAX_TURNS = 6;
+
 export interface AgentInput {
   question: string;
-  /** Model turns allowed before the run stops with stopReason 'max_turns'. Default 6. */
+  /** Model turns allowed (1–MAX_TURNS) before the run stops with stopReason 'max_turns'. Default 6. */
   maxTurns?: number;
   /** Restrict the tools offered to the model; default: every tool the worker registers. */
   tools?: string[];

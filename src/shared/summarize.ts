@@ -6,7 +6,21 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { TokenUsage } from './types';
 
+/** The workflow types: the names of the workflow functions in src/workflows/summarize.ts (frozen). */
 export const SUMMARIZE_WORKFLOW = 'summarizeCorpus';
+export const SUMMARIZE_NODE_WORKFLOW = 'mapReduceNode';
+
+/**
+ * Bounds of the job's knobs, inclusive. The CLI checks them before anything starts; the workflow
+ * checks concurrency, group and tolerate again (any client may start a run). Chunking happens in
+ * the CLI, so only it checks chunkTokens.
+ */
+export const SUMMARIZE_LIMITS = {
+  concurrency: { min: 1, max: 10_000 },
+  group: { min: 2, max: 100 },
+  tolerate: { min: 0, max: 100 },
+  chunkTokens: { min: 100, max: 8000 },
+} as const;
 
 export interface BadFileEntry {
   path: string;

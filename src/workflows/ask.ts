@@ -13,7 +13,16 @@
  */
 import { ApplicationFailure, isCancellation, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/ask';
+import {
+  agentProgressQuery,
+  DEFAULT_MAX_TURNS,
+  MAX_QUESTION_CHARS,
+  MAX_TURNS,
+  type AgentInput,
+  type AgentPhase,
+  type AgentResult,
+  type AgentStopReason,
+} from '../shared/ask';
 import { textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
 import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
@@ -24,16 +33,20 @@ import { modelCall, toolCall, workerLookup } from './profiles';
 const llm = proxyActivities<Activities>(modelCall);
 const meta = proxyActivities<Activities>(workerLookup);
 
-export const DEFAULT_MAX_TURNS = 6;
-
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns'>> {
   const question = typeof input?.question === 'string' ? input.question.trim() : '';
   if (!question) throw ApplicationFailure.nonRetryable('the question is empty', 'InvalidInput');
-  if (question.length > 20_000)
-    throw ApplicationFailure.nonRetryable(`the question is ${question.length} characters; the limit is 20000`, 'InvalidInput');
+  if (question.length > MAX_QUESTION_CHARS)
+    throw ApplicationFailure.nonRetryable(
+      `the question is ${question.length} characters; the limit is ${MAX_QUESTION_CHARS}`,
+      'InvalidInput',
+    );
   const maxTurns = input.maxTurns ?? DEFAULT_MAX_TURNS;
-  if (!Number.isInteger(maxTurns) || maxTurns < 1 || maxTurns > 50) {
-    throw ApplicationFailure.nonRetryable(`maxTurns must be a whole number from 1 to 50, got ${String(maxTurns)}`, 'InvalidInput');
+  if (!Number.isInteger(maxTurns) || maxTurns < 1 || maxTurns > MAX_TURNS) {
+    throw ApplicationFailure.nonRetryable(
+      `maxTurns must be a whole number from 1 to ${MAX_TURNS}, got ${String(maxTurns)}`,
+      'InvalidInput',
+    );
   }
   return { question, maxTurns };
 }

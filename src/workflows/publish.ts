@@ -26,6 +26,8 @@ import {
 import type { Activities } from '../activities';
 import {
   idempotencyKey,
+  MAX_DOCUMENTS,
+  MAX_TOTAL_CHARS,
   PUBLISH_STEPS,
   PublishFailure,
   publishStatusQuery,
@@ -53,9 +55,6 @@ const check = proxyActivities<Activities>(destinationCheck);
 /** A proxy whose calls carry `activityId`: the step's name, part of its idempotency key. */
 const effect = (activityId: string) => proxyActivities<Activities>({ ...sideEffect, activityId });
 const undo = (activityId: string) => proxyActivities<Activities>({ ...sideEffectUndo, activityId });
-
-const MAX_DOCUMENTS = 50;
-const MAX_TOTAL_CHARS = 1_000_000;
 
 function invalid(message: string): never {
   throw ApplicationFailure.nonRetryable(message, PublishFailure.InvalidInput);

@@ -39,6 +39,7 @@ import type { PartFile } from '../activities/summarize';
 import {
   DEFAULT_TREE,
   progressSignal,
+  SUMMARIZE_LIMITS,
   summarizeProgressQuery,
   type MissingChunk,
   type PhaseStat,
@@ -184,10 +185,13 @@ function validate(input: SummarizeInput): void {
   if (!input?.task?.trim()) throw bad('the task is empty');
   if (!/^sha256:[0-9a-f]{64}$/.test(input.manifestRef ?? '')) throw bad('manifestRef is not a blob reference');
   if (!Number.isInteger(input.chunkCount) || input.chunkCount < 1) throw bad('the corpus has no chunks');
-  if (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 10_000)
-    throw bad('concurrency must be a whole number from 1 to 10000');
-  if (!Number.isInteger(input.group) || input.group < 2 || input.group > 100) throw bad('group must be a whole number from 2 to 100');
-  if (!(input.tolerate >= 0 && input.tolerate <= 100)) throw bad('tolerate must be a percentage from 0 to 100');
+  const { concurrency, group, tolerate } = SUMMARIZE_LIMITS;
+  if (!Number.isInteger(input.concurrency) || input.concurrency < concurrency.min || input.concurrency > concurrency.max)
+    throw bad(`concurrency must be a whole number from ${concurrency.min} to ${concurrency.max}`);
+  if (!Number.isInteger(input.group) || input.group < group.min || input.group > group.max)
+    throw bad(`group must be a whole number from ${group.min} to ${group.max}`);
+  if (!(input.tolerate >= tolerate.min && input.tolerate <= tolerate.max))
+    throw bad(`tolerate must be a percentage from ${tolerate.min} to ${tolerate.max}`);
 }
 
 const listMissing = (m: MissingChunk[], total: number) =>
