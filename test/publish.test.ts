@@ -1,7 +1,8 @@
 /**
  * `braid publish` end to end on the real server with the simulator: parallel analysis, the wait for
- * a decision (update, signal, validator refusals, duplicates, deadlines), and publication as a saga
- * against the SQLite destination store, including a failure in the last step.
+ * a decision (update, signal, validator refusals, duplicates), and publication as a saga against the
+ * SQLite destination store, including a failure in the last step. The deadlines run on the
+ * time-skipping test server: publish-deadlines.test.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -241,47 +242,6 @@ describe('decisions', () => {
     const s = snapshot(dest, handle.workflowId);
     expect([s.reports.length, s.outbox.length, s.index.length]).toEqual([1, 1, 1]);
     expect(faults.get(dest)!.calls!.filter((c) => c === 'storeReport')).toHaveLength(1);
-  });
-});
-
-describe('deadlines', () => {
-  it('reminds at the first deadline and takes the configured default at the last', async () => {
-    const remindAfterMs = 800;
-    const decideWithinMs = 2000;
-    const [rejecting, approving] = await Promise.all([
-      startPublish(
-        h.client,
-        worker.taskQueue,
-        input(destination('deadline-reject'), { remindAfterMs, decideWithinMs, reviewers: ['alice'] }),
-      ),
-      startPublish(
-        h.client,
-        worker.taskQueue,
-        input(destination('deadline-approve'), { remindAfterMs, decideWithinMs, defaultDecision: 'approve' }),
-      ),
-    ]);
-    const [rejected, approved] = await Promise.all([rejecting.result(), approving.result()]);
-
-    expect(rejected.outcome).toBe('rejected');
-    expect(rejected.decision).toMatchObject({
-      verdict: 'reject',
-      reviewer: 'braid',
-      via: 'deadline',
-      reason: expect.stringMatching(/no decision within 2 s/),
-    });
-    const st = await rejecting.query(publishStatusQuery);
-    expect(st.escalated).toBe(true);
-    expect(rejected.decision.at).toBeGreaterThanOrEqual(st.decideBy!); // workflow clock: the timer fired at the deadline
-    const s = snapshot(destination('deadline-reject'), rejecting.workflowId);
-    expect(s.outbox.map((m) => m.kind)).toEqual(['reminder']);
-    expect(s.outbox[0]!.body).toMatch(/^alice: run .* awaits approval; .* rejected by default/);
-    expect(s.reports).toHaveLength(0);
-
-    expect(approved.outcome).toBe('published');
-    expect(approved.decision.via).toBe('deadline');
-    const a = snapshot(destination('deadline-approve'), approving.workflowId);
-    expect(a.outbox.map((m) => m.kind)).toEqual(['reminder', 'published']);
-    expect(a.reports).toHaveLength(1);
   });
 });
 
