@@ -27,11 +27,11 @@ import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
 import { buildCorpus } from '../src/summarize/corpus';
 
 const scenarios: Record<string, AgentInput> = {
-  'tool-agent-showcase': {
+  'ask-showcase': {
     question:
       'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?',
   },
-  'tool-agent-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
+  'ask-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
 };
 
 /** Scenarios of other workflows; `children` names child workflows whose histories are recorded too. */
@@ -48,7 +48,7 @@ const workflowScenarios: Record<string, { workflow: string; args: unknown[]; fau
     faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'poison-once' } }],
     children: ['chain-1', 'chain-3'],
   },
-  'flow-health': { workflow: HEALTH_WORKFLOW, args: [] },
+  health: { workflow: HEALTH_WORKFLOW, args: [] },
 };
 
 /** `npm run histories:record -- <name…>` records only the named scenarios. */

@@ -44,7 +44,7 @@ export interface CorpusManifest {
   sources: { path: string; sha256: string; chars: number }[];
 }
 
-/** Knobs of the tree; defaults suit 10,000-chunk corpora (see the module comment of map-reduce.ts). */
+/** Knobs of the tree; defaults suit 10,000-chunk corpora (see the module comment of workflows/summarize.ts). */
 export interface TreeOptions {
   /** Most items one leaf workflow processes itself. */
   leafSize: number;
