@@ -53,7 +53,7 @@ const LISTED_IDS = 12;
  * Union of citations, ranges sorted and merged where they touch. Provenance is computed here, not
  * taken from the model, so citations in the final answer are always real ranges of real files.
  */
-export function mergeSources(all: SourceCitation[]): SourceCitation[] {
+function mergeSources(all: SourceCitation[]): SourceCitation[] {
   const bySource = new Map<string, [number, number][]>();
   for (const s of all) bySource.set(s.source, [...(bySource.get(s.source) ?? []), ...s.ranges]);
   return [...bySource.entries()].map(([source, ranges]) => {

@@ -34,7 +34,7 @@ import { duration, list } from './options';
 import { announceRun, followUntil, newRunId, startRun, withSession } from './session';
 
 /** Reads every document before anything starts; any unreadable one stops the command. */
-export function readDocuments(files: string[]): PublishDocument[] {
+function readDocuments(files: string[]): PublishDocument[] {
   if (files.length > MAX_DOCUMENTS) throw new UsageError(`${files.length} documents; the limit is ${MAX_DOCUMENTS} per run`);
   const docs: PublishDocument[] = [];
   let total = 0;
@@ -60,7 +60,7 @@ export function readDocuments(files: string[]): PublishDocument[] {
 }
 
 /** `--to`: a SQLite file path (optionally `sqlite:<path>`); resolved here, since the worker's cwd differs. */
-export function resolveDestination(to: string): string {
+function resolveDestination(to: string): string {
   const raw = to.trim().replace(/^sqlite:/, '');
   if (!raw) throw new UsageError('the destination is empty: --to <path/to/reports.db>');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw))

@@ -6,7 +6,7 @@
 import type { DocumentAnalysis, PublishDocument } from '../shared/publish';
 
 /** Characters of a document the analysis reads; the rest is left out of the prompt. */
-export const ANALYSIS_CHARS = 60_000;
+const ANALYSIS_CHARS = 60_000;
 
 export const ANALYSIS_SYSTEM = 'You review documents before they are published. Be factual and brief.';
 
