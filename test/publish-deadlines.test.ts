@@ -12,10 +12,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery, type PublishInput } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
-import { SqlitePublishStore, sqlitePublishStores, type StoreSnapshot } from '../src/store/publish-store';
+import { sqlitePublishStores } from '../src/store/publish-store';
 import type { publishWorkflow } from '../src/workflows';
-import { DOCS, faultyStores, startPublishWorker, waitForStage, type StoreFaults } from './fixtures/publish-harness';
-import { quietRuntime, startSimulator, type Harness, type TestWorker } from './helpers';
+import { DOCS, faultyStores, startPublishWorker, storeSnapshot, waitForStage, type StoreFaults } from './fixtures/publish-harness';
+import { quietRuntime, startSimulator, type TestWorker } from './helpers';
 
 const HOUR = 3_600_000;
 
@@ -32,8 +32,7 @@ beforeAll(async () => {
   });
   sim = await startSimulator();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-deadlines-'));
-  const h = { client: env.client, native: env.nativeConnection } as Harness;
-  worker = await startPublishWorker(h, sim, faultyStores(sqlitePublishStores(), faults));
+  worker = await startPublishWorker({ native: env.nativeConnection }, sim, faultyStores(sqlitePublishStores(), faults));
 });
 
 afterAll(async () => {
@@ -51,15 +50,6 @@ function start(dest: string, extra: Partial<PublishInput> = {}) {
     workflowId: `deadline-${path.basename(dest, '.db')}`,
     args: [{ documents: DOCS, destination: dest, remindAfterMs: 24 * HOUR, decideWithinMs: 72 * HOUR, ...extra }],
   });
-}
-
-function snapshot(dest: string, workflowId: string): StoreSnapshot {
-  const s = new SqlitePublishStore(dest);
-  try {
-    return s.snapshot(workflowId);
-  } finally {
-    s.close();
-  }
 }
 
 describe('deadlines, with time skipping', () => {
@@ -80,7 +70,7 @@ describe('deadlines, with time skipping', () => {
     expect(st.escalated).toBe(true);
     expect(st.decideBy! - st.remindAt!).toBe(48 * HOUR);
     expect(rejected.decision.at).toBeGreaterThanOrEqual(st.decideBy!); // workflow clock: the timer fired at the deadline
-    const s = snapshot(destination('reject'), rejecting.workflowId);
+    const s = storeSnapshot(destination('reject'), rejecting.workflowId);
     expect(s.outbox.map((m) => m.kind)).toEqual(['reminder']);
     expect(s.outbox[0]!.body).toMatch(/^alice: run .* awaits approval; .* rejected by default/);
     expect(s.reports).toHaveLength(0);
@@ -111,7 +101,7 @@ describe('deadlines, with time skipping', () => {
     expect(r.decision).toMatchObject({ verdict: 'approve', reviewer: 'braid', via: 'deadline' });
     const st = await handle.query(publishStatusQuery);
     expect(st.ignoredSignals.map((i) => i.reason)).toEqual(['already decided: approved by braid (default at the deadline)']);
-    const a = snapshot(dest, handle.workflowId);
+    const a = storeSnapshot(dest, handle.workflowId);
     expect(a.outbox.map((m) => m.kind)).toEqual(['reminder', 'published']);
     expect(a.reports).toHaveLength(1);
   });

@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, decisionSignal, publishStatusQuery, type PublishInput } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
-import { SqlitePublishStore, sqlitePublishStores, type StoreSnapshot } from '../src/store/publish-store';
+import { sqlitePublishStores } from '../src/store/publish-store';
 import { BraidStatus } from '../src/shared/search-attributes';
 import {
   DOCS,
@@ -24,6 +24,7 @@ import {
   SLOW_WORKER_ENV,
   startPublish,
   startPublishWorker,
+  storeSnapshot,
   waitForStage,
   type StoreFaults,
 } from './fixtures/publish-harness';
@@ -66,15 +67,6 @@ const input = (dest: string, extra: Partial<PublishInput> = {}): PublishInput =>
   ...extra,
 });
 
-function snapshot(dest: string, workflowId: string): StoreSnapshot {
-  const s = new SqlitePublishStore(dest);
-  try {
-    return s.snapshot(workflowId);
-  } finally {
-    s.close();
-  }
-}
-
 async function updateEvents(handle: {
   fetchHistory(): Promise<{ events?: { workflowExecutionUpdateAcceptedEventAttributes?: unknown }[] | null }>;
 }) {
@@ -114,7 +106,7 @@ describe('approve', () => {
         (ids) => ids.length === 1,
       ),
     ).toEqual([handle.workflowId]);
-    expect(snapshot(dest, handle.workflowId).reports).toHaveLength(0); // nothing published before the decision
+    expect(storeSnapshot(dest, handle.workflowId).reports).toHaveLength(0); // nothing published before the decision
 
     const receipt = await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice', comment: 'ship it' }] });
     expect(receipt).toMatchObject({
@@ -131,7 +123,7 @@ describe('approve', () => {
       ['post-notification', `${handle.workflowId}/${runId}/post-notification`, true],
       ['index-report', `${handle.workflowId}/${runId}/index-report`, true],
     ]);
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect(s.reports.map((x) => x.key)).toEqual([r.effects[0]!.key]);
     expect(s.reports[0]!.body).toBe(r.report);
     expect(s.outbox.map((m) => [m.kind, m.ref_key])).toEqual([['published', r.effects[0]!.key]]);
@@ -157,7 +149,7 @@ describe('reject', () => {
     expect(r.outcome).toBe('rejected');
     expect(r.decision).toMatchObject({ verdict: 'reject', reviewer: 'bob', reason: 'pricing not final', via: 'update' });
     expect(r.effects).toEqual([]);
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect([s.reports.length, s.outbox.length, s.index.length]).toEqual([0, 0, 0]);
     expect((await handle.describe()).typedSearchAttributes.get(BraidStatus)).toBe('rejected');
   });
@@ -239,7 +231,7 @@ describe('decisions', () => {
     const r = await handle.result();
     expect(r.outcome).toBe('published');
     expect(r.decision).toMatchObject({ reviewer: 'alice', comment: 'first' });
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect([s.reports.length, s.outbox.length, s.index.length]).toEqual([1, 1, 1]);
     expect(faults.get(dest)!.calls!.filter((c) => c === 'storeReport')).toHaveLength(1);
   });
@@ -263,7 +255,7 @@ describe('saga', () => {
 
     const { runId } = await handle.describe();
     const key = (id: string) => `${handle.workflowId}/${runId}/${id}`;
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect(s.compensations.map((c) => [c.step, c.target_key, c.undone])).toEqual([
       ['unindex-report', key('index-report'), 0], // the failed step never landed: a recorded no-op
       ['retract-notification', key('post-notification'), 1],
