@@ -29,8 +29,10 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code and the modules it shares with workers run in Temporal's deterministic sandbox.
-    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts'],
+    // Workflow code and the modules it imports (contracts, prompts) run in Temporal's deterministic
+    // sandbox. They import values only from each other and the Temporal workflow/common packages;
+    // anything else in src/ (activities, flow, config, temporal, …) is reachable as types alone.
+    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/prompts/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -38,9 +40,9 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
             {
-              group: ['../activities', '../activities/*', '**/activities/**'],
+              group: ['../*', '!../shared', '!../shared/*', '!../prompts', '!../prompts/*', '!../workflows', '!../workflows/*'],
               allowTypeImports: true,
-              message: 'Import activities with `import type` only.',
+              message: 'Workflow code imports values only from src/shared, src/prompts and src/workflows; use `import type` for the rest.',
             },
             {
               group: ['@anthropic-ai/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],

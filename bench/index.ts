@@ -3,16 +3,12 @@
  * Temporal dev server and the model simulator) and print ratios measured within one run.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { mapReduceBench } from './mapreduce';
+import { intAtLeast } from '../src/cli/options';
+import { summarizeBench } from './summarize';
 import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
 
-const int = (min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
-  return n;
-};
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
   if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0))
@@ -28,24 +24,24 @@ const program = new Command('bench')
 program
   .command('tool-fanout')
   .description('six parallel tool calls (0.2–3 s) between two model turns: sequential vs Promise.all vs Braid vs ideal')
-  .option('--runs <n>', 'measured rounds (median reported)', int(1), 3)
+  .option('--runs <n>', 'measured rounds (median reported)', intAtLeast(1), 3)
   .option('--tools <ms,...>', 'tool latencies in ms', msList, [200, 500, 900, 1400, 2000, 3000])
-  .option('--model-ttft <ms>', 'simulated model time to first token', int(0), 400)
+  .option('--model-ttft <ms>', 'simulated model time to first token', intAtLeast(0), 400)
   .option('--json', 'print one JSON object')
   .action((o: { runs: number; tools: number[]; modelTtft: number; json?: boolean }) =>
     toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, json: Boolean(o.json) }),
   );
 
 program
-  .command('mapreduce')
+  .command('summarize')
   .description('N chunks at C in flight with every model call taking L: Braid vs Promise.all + p-limit vs ideal, plus history sizes')
   .option('--n <sizes>', 'comma-separated corpus sizes in chunks', (v) => msList(v).map(Math.round), [1000, 10_000])
-  .option('--latency <ms>', 'simulated latency of every model call', int(1), 1000)
-  .option('--concurrency <n>', 'calls in flight', int(1), 200)
-  .option('--group <n>', 'results per reduce call', int(2), 10)
+  .option('--latency <ms>', 'simulated latency of every model call', intAtLeast(1), 1000)
+  .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 200)
+  .option('--group <n>', 'results per reduce call', intAtLeast(2), 10)
   .option('--json', 'print one JSON object per size')
   .action((o: { n: number[]; latency: number; concurrency: number; group: number; json?: boolean }) =>
-    mapReduceBench({ sizes: o.n, latencyMs: o.latency, concurrency: o.concurrency, group: o.group, json: Boolean(o.json) }),
+    summarizeBench({ sizes: o.n, latencyMs: o.latency, concurrency: o.concurrency, group: o.group, json: Boolean(o.json) }),
   );
 
 const intList = (v: string) => {
@@ -60,7 +56,7 @@ program
   .description('content pipeline throughput: topics × concurrency, three stages, vs sequential, the semaphore ideal and the seed (scaled)')
   .option('--topics <n,...>', 'topic counts', intList, [10, 50, 100])
   .option('--concurrency <n,...>', 'chains at once', intList, [5, 10, 25])
-  .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', int(1), 200)
+  .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', intAtLeast(1), 200)
   .option('--json', 'one JSON object per cell')
   .action((o: { topics: number[]; concurrency: number[]; stageMs: number; json?: boolean }) =>
     pipelineBench({ ...o, json: Boolean(o.json) }),
@@ -69,10 +65,10 @@ program
 program
   .command('rate-limit')
   .description('N calls, C at once, against a simulator limited to R requests/s: makespan vs N/R, and 429s')
-  .option('--calls <n>', 'model calls', int(1), 1000)
-  .option('--concurrency <n>', 'calls in flight', int(1), 32)
-  .option('--rps <n>', 'simulator limit, requests per second', int(1), 20)
-  .option('--model-ms <ms>', 'simulated model latency', int(0), 100)
+  .option('--calls <n>', 'model calls', intAtLeast(1), 1000)
+  .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 32)
+  .option('--rps <n>', 'simulator limit, requests per second', intAtLeast(1), 20)
+  .option('--model-ms <ms>', 'simulated model latency', intAtLeast(0), 100)
   .option('--compare', 'also run the same load with no budget (429 pauses and jitter only)')
   .option('--json', 'one JSON object per variant')
   .action((o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean }) =>

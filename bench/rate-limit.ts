@@ -14,7 +14,7 @@ import pLimit from 'p-limit';
 import { benchTemporal } from './harness';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
-import { AGENT_WORKFLOW, type AgentInput, type AgentResult } from '../src/shared/agent';
+import { ASK_WORKFLOW, type AgentInput, type AgentResult } from '../src/shared/ask';
 import { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
@@ -87,7 +87,7 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
           Array.from({ length: o.calls }, (_, i) =>
             limit(() => {
               const input: AgentInput = { question: `Call ${i}: say hello.`, maxTurns: 1, role: 'fast' };
-              return client.workflow.execute<(i: AgentInput) => Promise<AgentResult>>(AGENT_WORKFLOW, {
+              return client.workflow.execute<(i: AgentInput) => Promise<AgentResult>>(ASK_WORKFLOW, {
                 taskQueue,
                 workflowId: `rate-${taskQueue}-${i}-${t0}`,
                 args: [input],

@@ -11,7 +11,7 @@ import Table from 'cli-table3';
 import { benchTemporal } from './harness';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
-import { AGENT_WORKFLOW, type AgentResult } from '../src/shared/agent';
+import { ASK_WORKFLOW, type AgentResult } from '../src/shared/ask';
 import { Simulator } from '../src/simulator';
 import { defineTool, ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
@@ -79,7 +79,7 @@ export async function toolFanout(o: FanoutOptions) {
   const samples = { sequential: [] as number[], baseline: [] as number[], braid: [] as number[], ideal: [] as number[] };
   try {
     // One warm-up run so the workflow cache and connections are hot for every variant alike.
-    await env.client.workflow.execute(AGENT_WORKFLOW, { taskQueue: cfg.taskQueue, workflowId: 'fanout-warmup', args: [{ question }] });
+    await env.client.workflow.execute(ASK_WORKFLOW, { taskQueue: cfg.taskQueue, workflowId: 'fanout-warmup', args: [{ question }] });
     for (let i = 0; i < o.runs; i++) {
       const seq = await plainAgent(claude, cfg.models.capable, registry, question, 'sequential');
       samples.sequential.push(seq.ms);
@@ -87,7 +87,7 @@ export async function toolFanout(o: FanoutOptions) {
       samples.baseline.push(base.ms);
       samples.ideal.push(Math.max(...o.toolLatenciesMs) + base.modelMs.reduce((a, b) => a + b, 0));
       const t0 = Date.now();
-      const r: AgentResult = await env.client.workflow.execute(AGENT_WORKFLOW, {
+      const r: AgentResult = await env.client.workflow.execute(ASK_WORKFLOW, {
         taskQueue: cfg.taskQueue,
         workflowId: `fanout-${i}-${Date.now()}`,
         args: [{ question }],

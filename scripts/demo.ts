@@ -12,7 +12,8 @@ import { ask, printOutcome } from '../src/cli/ask';
 import { followSummarize, prepareSummarize, printSummary, startSummarize } from '../src/cli/summarize';
 import { devServerOptions } from '../src/cli/server';
 import { config } from '../src/config';
-import { connectClient, connectWorker, temporalTarget, webUiLink } from '../src/temporal/connection';
+import { withSession, type Session } from '../src/cli/session';
+import { connectWorker, temporalTarget, webUiLink } from '../src/temporal/connection';
 import { startDevServer } from '../src/temporal/dev-server';
 import { createBraidWorker } from '../src/worker';
 
@@ -42,35 +43,37 @@ async function main(): Promise<void> {
   );
   step(`worker on task queue "${config().taskQueue}" with tools: ${worker.registry.names().join(', ')}`);
   const running = worker.run();
-  const client = await connectClient(target);
   try {
-    step(`braid ask "${SHOWCASE_QUESTION}"`);
-    const outcome = await ask(client, target, { question: SHOWCASE_QUESTION });
-    printOutcome(outcome, false);
-
-    step(`braid summarize data/docs --task "${SUMMARIZE_TASK}"`);
-    const prepared = await prepareSummarize([path.join(__dirname, '..', 'data', 'docs')], {
-      task: SUMMARIZE_TASK,
-      concurrency: 16,
-      group: 4,
-      tolerate: 0,
-      chunkTokens: 300,
-    });
-    const { handle, how } = await startSummarize(client, prepared);
-    if (how === 'finished')
-      step('this exact job ran before, so Braid returns its result instead of redoing the work (add --fresh to the CLI to start over)');
-    const summary = await followSummarize(handle, target, false);
-    printSummary(handle.workflowId, summary, false, webUiLink(handle.workflowId, undefined, target));
+    await withSession({ worker: 'none' }, (s) => showcase(s));
   } finally {
     await worker.shutdown();
     await running;
-    await client.connection.close();
     await native.close();
   }
   if (target.local) {
     console.log(`\nThe Temporal server is still running, so you can open the run above in the Web UI.`);
     console.log(`Stop it with: ${pc.bold('npm run server:stop')}   (or ./bin/braid server stop)`);
   }
+}
+
+async function showcase(s: Session): Promise<void> {
+  step(`braid ask "${SHOWCASE_QUESTION}"`);
+  const outcome = await ask(s, { question: SHOWCASE_QUESTION });
+  printOutcome(outcome, false);
+
+  step(`braid summarize data/docs --task "${SUMMARIZE_TASK}"`);
+  const prepared = await prepareSummarize([path.join(__dirname, '..', 'data', 'docs')], {
+    task: SUMMARIZE_TASK,
+    concurrency: 16,
+    group: 4,
+    tolerate: 0,
+    chunkTokens: 300,
+  });
+  const { handle, how } = await startSummarize(s, prepared);
+  if (how === 'finished')
+    step('this exact job ran before, so Braid returns its result instead of redoing the work (add --fresh to the CLI to start over)');
+  const summary = await followSummarize(handle, s.target, false);
+  printSummary(handle.workflowId, summary, false, webUiLink(handle.workflowId, undefined, s.target));
 }
 
 main().catch((err: unknown) => {

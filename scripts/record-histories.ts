@@ -11,7 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
-import { AGENT_WORKFLOW, type AgentInput } from '../src/shared/agent';
+import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
 import { Simulator } from '../src/simulator';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { createDefaultRegistry, defineTool } from '../src/tools';
@@ -19,18 +19,19 @@ import { createBraidWorker } from '../src/worker';
 import { publishScenarioStores, recordPublishHistories } from '../test/fixtures/publish-histories';
 import Anthropic from '@anthropic-ai/sdk';
 import os from 'node:os';
-import { FLOW_HEALTH_WORKFLOW, PIPELINE_WORKFLOW } from '../src/shared/pipeline';
+import { HEALTH_WORKFLOW } from '../src/shared/health';
+import { PIPELINE_WORKFLOW } from '../src/shared/pipeline';
 import type { FaultRule } from '../src/simulator';
 import { FsBlobStore } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
 import { buildCorpus } from '../src/summarize/corpus';
 
 const scenarios: Record<string, AgentInput> = {
-  'tool-agent-showcase': {
+  'ask-showcase': {
     question:
       'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?',
   },
-  'tool-agent-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
+  'ask-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
 };
 
 /** Scenarios of other workflows; `children` names child workflows whose histories are recorded too. */
@@ -47,7 +48,7 @@ const workflowScenarios: Record<string, { workflow: string; args: unknown[]; fau
     faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'poison-once' } }],
     children: ['chain-1', 'chain-3'],
   },
-  'flow-health': { workflow: FLOW_HEALTH_WORKFLOW, args: [] },
+  health: { workflow: HEALTH_WORKFLOW, args: [] },
 };
 
 /** `npm run histories:record -- <name…>` records only the named scenarios. */
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   await w.worker.runUntil(async () => {
     for (const [name, input] of Object.entries(scenarios)) {
       if (!wanted(name)) continue;
-      const handle = await client.workflow.start(AGENT_WORKFLOW, { taskQueue: 'record', workflowId: name, args: [input] });
+      const handle = await client.workflow.start(ASK_WORKFLOW, { taskQueue: 'record', workflowId: name, args: [input] });
       await handle.result();
       fs.writeFileSync(path.join(dir, `${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
       console.log(`recorded ${name}`);

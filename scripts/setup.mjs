@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable, saying what it does: checks Node, installs the npm dependencies
-// when they are missing or older than package-lock.json, makes sure redis-server is installed for
-// the tests (`--tests`; apt-get, when root), and makes sure the Temporal CLI is
+// when they are missing or older than package-lock.json, makes sure redis-server, Java and Maven
+// are installed for the tests (`--tests`; apt-get, when root), and makes sure the Temporal CLI is
 // available (building it from Go modules into a cache outside the repository on first use).
 // Plain Node on purpose: it has to run before any dependency is installed.
 import { spawnSync } from 'node:child_process';
@@ -35,33 +35,30 @@ if (stale) {
   say('npm dependencies are up to date');
 }
 
-// redis-server: the shared rate limiter's backend in tests (and for REDIS_URL deployments). A
-// Debian package; installed here when missing and we are root, otherwise the user is told how.
-// Only the tests need it (`--tests`): the demo and benchmarks never touch Redis.
+// Tools only the tests need (`--tests`), Debian packages installed here when missing and we are
+// root, otherwise the user is told how: redis-server, the shared rate limiter's backend in the tests
+// (and for REDIS_URL deployments); Java and Maven, to fetch and run Temporal's time-skipping test
+// server (test/fixtures/test-server.ts). The demo and benchmarks need none of them.
 const forTests = process.argv.includes('--tests');
-if (forTests && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  const root_ = typeof process.getuid === 'function' && process.getuid() === 0;
-  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!root_ || !hasApt)
-    fail(
-      'redis-server is missing (tests start their own); install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, and run again',
-    );
-  say('installing redis-server (apt-get)…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env,
-  });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'], env });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env,
-    });
+const runs = (cmd, arg) => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
+function ensurePackages(what, present, packages) {
+  if (present()) {
+    if (!quiet) say(`${what} available`);
+    return;
   }
-  if (r.status !== 0) fail('apt-get install redis-server failed; install it by hand (`apt-get install -y redis-server`) and run again');
-} else if (forTests && !quiet) {
-  say('redis-server is available');
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = runs('apt-get', '--version');
+  const install = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+  if (!isRoot || !hasApt) fail(`${what} missing (the tests need it); install it, e.g. \`sudo ${install}\`, and run again`);
+  say(`installing ${what} (apt-get)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
+  const args = ['install', '-y', '--no-install-recommends', ...packages];
+  if (!apt(args) && !(apt(['update']) && apt(args))) fail(`${install} failed; install ${what} by hand and run again`);
+}
+if (forTests) {
+  ensurePackages('redis-server is', () => runs('redis-server', '--version'), ['redis-server']);
+  ensurePackages('Java and Maven are', () => runs('java', '-version') && runs('mvn', '-v'), ['default-jre-headless', 'maven']);
 }
 
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');

@@ -13,13 +13,22 @@ import { priceTable } from './shared/pricing';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveMs = z.coerce.number().int().positive();
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** A duration such as 90s, 15m, 24h, 2d, or plain milliseconds. */
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)?$/, 'expected a duration such as 90s, 15m, 24h or 2d')
-  .transform((v) => Number(v.match(/^\d+/)![0]) * UNIT_MS[(v.match(/[a-z]+$/)?.[0] ?? 'ms') as keyof typeof UNIT_MS])
-  .refine((n) => n > 0, 'must be longer than 0');
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export const DURATION_HINT = 'expected a duration such as 90s, 15m, 24h or 2d';
+
+/** A duration such as 90s, 15m, 24h, 2d, or plain milliseconds, in ms; undefined unless it is one and longer than 0. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  const n = m ? Number(m[1]) * UNIT_MS[m[2] ?? 'ms']! : NaN;
+  return n > 0 ? n : undefined;
+}
+
+const duration = z.string().transform((v, ctx) => {
+  const n = parseDurationMs(v);
+  if (n === undefined) ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+  return n ?? z.NEVER;
+});
 
 const schema = z.object({
   ANTHROPIC_API_KEY: z.string().trim().min(1).optional(),

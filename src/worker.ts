@@ -18,7 +18,7 @@ import { config, type BraidConfig } from './config';
 import { createFlowControl, type FlowControl } from './flow';
 import { createModelClient, type ModelClient } from './model-client';
 import { sqlitePublishStores, type PublishStores } from './store/publish-store';
-import { llmTaskQueue } from './shared/pipeline';
+import { llmTaskQueue } from './shared/task-queues';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
 

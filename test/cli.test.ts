@@ -49,6 +49,10 @@ describe('braid ask', () => {
     expectOneLineError(await braid(args, server()), 2, pattern);
   });
 
+  it('refuses a question over the limit the workflow enforces, before looking for a worker', async () => {
+    expectOneLineError(await braid(['ask', 'x'.repeat(20_001)], server()), 2, /the question is 20001 characters; the limit is 20000/);
+  });
+
   it('says the server is unreachable in one line, without a stack trace', async () => {
     expectOneLineError(
       await braid(['ask', 'hi'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }),

@@ -13,7 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../src/flow/redis-limiter';
-import { AGENT_WORKFLOW, type AgentResult } from '../src/shared/agent';
+import { ASK_WORKFLOW, type AgentResult } from '../src/shared/ask';
 import type { Simulator } from '../src/simulator';
 import type { toolAgent } from '../src/workflows';
 import { startRedis, type RedisServer } from './fixtures/flow-redis';
@@ -89,7 +89,7 @@ afterAll(async () => {
 });
 
 const start = (question: string, role: 'fast' | 'capable') =>
-  h.client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, {
+  h.client.workflow.start<typeof toolAgent>(ASK_WORKFLOW, {
     taskQueue,
     workflowId: `flow-${randomUUID()}`,
     args: [{ question, maxTurns: 1, tools: ['calculator'], role }],

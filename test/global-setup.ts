@@ -1,17 +1,22 @@
 /**
  * One real Temporal dev server for the whole test run, started through the SDK's
  * TestWorkflowEnvironment.createLocal with the Temporal CLI Braid resolves (or builds) itself.
- * Test files connect to it by address and isolate themselves with their own task queues.
+ * Test files connect to it by address and isolate themselves with their own task queues. Tests
+ * whose workflow time must move fast start their own time-skipping test server, which is fetched
+ * here once when it is not cached yet.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
-import { SEARCH_ATTRIBUTE_KEYS } from '../src/temporal/search-attributes';
+import { SEARCH_ATTRIBUTE_KEYS } from '../src/shared/search-attributes';
+import { resolveTestServer } from './fixtures/test-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalCli: string;
+    /** The time-skipping test server's wrapper script (see fixtures/test-server.ts). */
+    temporalTestServer: string;
   }
 }
 
@@ -27,6 +32,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('temporalAddress', env.address);
   project.provide('temporalCli', path);
+  project.provide(
+    'temporalTestServer',
+    resolveTestServer((l) => console.log(l)),
+  );
   return async () => {
     await env.teardown();
   };

@@ -15,7 +15,7 @@ import { readConfig } from '../src/config';
 import type { ModelClient } from '../src/model-client';
 import { Simulator, type SimulatorOptions } from '../src/simulator';
 import { defineTool, ToolError, ToolRegistry } from '../src/tools';
-import { createBraidWorker, type BraidWorker } from '../src/worker';
+import { createBraidWorker, type BraidWorker, type BraidWorkerOptions } from '../src/worker';
 
 let runtimeReady = false;
 export function quietRuntime(): void {
@@ -83,11 +83,13 @@ export interface TestWorker extends BraidWorker {
   taskQueue: string;
 }
 
+/** A Braid worker on a task queue of its own, its model the simulator; `extra` adds worker options (e.g. publish stores). */
 export async function startWorker(
-  h: Harness,
+  h: Pick<Harness, 'native'>,
   registry: ToolRegistry,
   sim: Simulator,
   env: Record<string, string> = {},
+  extra: Partial<BraidWorkerOptions> = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const cfg = readConfig({
@@ -102,6 +104,7 @@ export async function startWorker(
     registry,
     model: simulatedModel(sim),
     workflowBundle: await workflowBundle(),
+    ...extra,
   });
   void w.run();
   return { ...w, taskQueue };

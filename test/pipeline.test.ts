@@ -9,7 +9,9 @@ import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowSnapshot } from '../src/flow';
-import { FLOW_HEALTH_WORKFLOW, llmTaskQueue, PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
+import { HEALTH_WORKFLOW } from '../src/shared/health';
+import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
+import { llmTaskQueue } from '../src/shared/task-queues';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
@@ -134,7 +136,7 @@ describe('LLM task queue rate limit', () => {
 
 describe('flowHealth', () => {
   it('reports the limiter backend and budgets of the worker that answers', async () => {
-    const s = await h.client.workflow.execute<() => Promise<FlowSnapshot | null>>(FLOW_HEALTH_WORKFLOW, {
+    const s = await h.client.workflow.execute<() => Promise<FlowSnapshot | null>>(HEALTH_WORKFLOW, {
       taskQueue: worker.taskQueue,
       workflowId: `health-${Date.now()}`,
     });

@@ -156,7 +156,7 @@ describe('bad input: one line, non-zero exit, nothing done', () => {
 
   it('refuses unreadable documents and unusable destinations before anything runs', async () => {
     const before = sim.ledger().length;
-    const [missing, scheme, emptyDoc, unreachable, badDuration] = await Promise.all([
+    const [missing, scheme, emptyDoc, unreachable, badDuration, tooMany] = await Promise.all([
       braid(['publish', 'missing.md', '--to', 'x.db']),
       braid(['publish', docs[0]!, '--to', 'https://example.com/reports']),
       (async () => {
@@ -165,11 +165,13 @@ describe('bad input: one line, non-zero exit, nothing done', () => {
       })(),
       braid(['publish', docs[0]!, '--to', path.join(dir, 'no-such-dir', 'reports.db')]),
       braid(['publish', docs[0]!, '--to', 'x.db', '--remind-after', 'soon']),
+      braid(['publish', ...Array.from({ length: 51 }, () => docs[0]!), '--to', 'x.db']),
     ]);
     expectOneLineError(missing, 2, /cannot read document missing\.md: no such file/);
     expectOneLineError(scheme, 2, /unsupported destination https:\/\/example\.com\/reports/);
     expectOneLineError(emptyDoc, 2, /document empty\.md is empty/);
     expectOneLineError(badDuration, 2, /--remind-after.*expected a duration such as 90s/);
+    expectOneLineError(tooMany, 2, /51 documents; the limit is 50 per run/);
     // The worker checks the destination first: the run fails before any model call.
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr.trim().split('\n').at(-1)).toMatch(

@@ -12,8 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { decideUpdate } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
-import { SqlitePublishStore } from '../src/store/publish-store';
-import { DOCS, registerSearchAttributes, startPublish, waitForStage } from './fixtures/publish-harness';
+import { DOCS, registerSearchAttributes, startPublish, storeSnapshot, waitForStage } from './fixtures/publish-harness';
 import { connect, startSimulator, workflowBundle, type Harness } from './helpers';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'publish-worker.ts');
@@ -91,14 +90,7 @@ it('a worker killed right after a side effect, before reporting it, leaves exact
   await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice' }] });
 
   expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
-  const read = () => {
-    const s = new SqlitePublishStore(dest);
-    try {
-      return s.snapshot(handle.workflowId);
-    } finally {
-      s.close();
-    }
-  };
+  const read = () => storeSnapshot(dest, handle.workflowId);
   // The write landed; Temporal never heard of it: the step is still pending on its first attempt.
   expect(read().reports).toHaveLength(1);
   const pending = (await handle.describe()).raw.pendingActivities ?? [];

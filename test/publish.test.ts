@@ -1,7 +1,8 @@
 /**
  * `braid publish` end to end on the real server with the simulator: parallel analysis, the wait for
- * a decision (update, signal, validator refusals, duplicates, deadlines), and publication as a saga
- * against the SQLite destination store, including a failure in the last step.
+ * a decision (update, signal, validator refusals, duplicates), and publication as a saga against the
+ * SQLite destination store, including a failure in the last step. The deadlines run on the
+ * time-skipping test server: publish-deadlines.test.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,8 +12,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, decisionSignal, publishStatusQuery, type PublishInput } from '../src/shared/publish';
 import type { Simulator } from '../src/simulator';
-import { SqlitePublishStore, sqlitePublishStores, type StoreSnapshot } from '../src/store/publish-store';
-import { BraidStatus } from '../src/temporal/search-attributes';
+import { sqlitePublishStores } from '../src/store/publish-store';
+import { BraidStatus } from '../src/shared/search-attributes';
 import {
   DOCS,
   eventually,
@@ -24,6 +25,7 @@ import {
   SLOW_WORKER_ENV,
   startPublish,
   startPublishWorker,
+  storeSnapshot,
   waitForStage,
   type StoreFaults,
 } from './fixtures/publish-harness';
@@ -67,15 +69,6 @@ const input = (dest: string, extra: Partial<PublishInput> = {}): PublishInput =>
   ...extra,
 });
 
-function snapshot(dest: string, workflowId: string): StoreSnapshot {
-  const s = new SqlitePublishStore(dest);
-  try {
-    return s.snapshot(workflowId);
-  } finally {
-    s.close();
-  }
-}
-
 async function updateEvents(handle: {
   fetchHistory(): Promise<{ events?: { workflowExecutionUpdateAcceptedEventAttributes?: unknown }[] | null }>;
 }) {
@@ -115,7 +108,7 @@ describe('approve', () => {
         (ids) => ids.length === 1,
       ),
     ).toEqual([handle.workflowId]);
-    expect(snapshot(dest, handle.workflowId).reports).toHaveLength(0); // nothing published before the decision
+    expect(storeSnapshot(dest, handle.workflowId).reports).toHaveLength(0); // nothing published before the decision
 
     const receipt = await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice', comment: 'ship it' }] });
     expect(receipt).toMatchObject({
@@ -132,7 +125,7 @@ describe('approve', () => {
       ['post-notification', `${handle.workflowId}/${runId}/post-notification`, true],
       ['index-report', `${handle.workflowId}/${runId}/index-report`, true],
     ]);
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect(s.reports.map((x) => x.key)).toEqual([r.effects[0]!.key]);
     expect(s.reports[0]!.body).toBe(r.report);
     expect(s.outbox.map((m) => [m.kind, m.ref_key])).toEqual([['published', r.effects[0]!.key]]);
@@ -158,7 +151,7 @@ describe('reject', () => {
     expect(r.outcome).toBe('rejected');
     expect(r.decision).toMatchObject({ verdict: 'reject', reviewer: 'bob', reason: 'pricing not final', via: 'update' });
     expect(r.effects).toEqual([]);
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect([s.reports.length, s.outbox.length, s.index.length]).toEqual([0, 0, 0]);
     expect((await handle.describe()).typedSearchAttributes.get(BraidStatus)).toBe('rejected');
   });
@@ -240,50 +233,9 @@ describe('decisions', () => {
     const r = await handle.result();
     expect(r.outcome).toBe('published');
     expect(r.decision).toMatchObject({ reviewer: 'alice', comment: 'first' });
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect([s.reports.length, s.outbox.length, s.index.length]).toEqual([1, 1, 1]);
     expect(faults.get(dest)!.calls!.filter((c) => c === 'storeReport')).toHaveLength(1);
-  });
-});
-
-describe('deadlines', () => {
-  it('reminds at the first deadline and takes the configured default at the last', async () => {
-    const remindAfterMs = 800;
-    const decideWithinMs = 2000;
-    const [rejecting, approving] = await Promise.all([
-      startPublish(
-        h.client,
-        worker.taskQueue,
-        input(destination('deadline-reject'), { remindAfterMs, decideWithinMs, reviewers: ['alice'] }),
-      ),
-      startPublish(
-        h.client,
-        worker.taskQueue,
-        input(destination('deadline-approve'), { remindAfterMs, decideWithinMs, defaultDecision: 'approve' }),
-      ),
-    ]);
-    const [rejected, approved] = await Promise.all([rejecting.result(), approving.result()]);
-
-    expect(rejected.outcome).toBe('rejected');
-    expect(rejected.decision).toMatchObject({
-      verdict: 'reject',
-      reviewer: 'braid',
-      via: 'deadline',
-      reason: expect.stringMatching(/no decision within 2 s/),
-    });
-    const st = await rejecting.query(publishStatusQuery);
-    expect(st.escalated).toBe(true);
-    expect(rejected.decision.at).toBeGreaterThanOrEqual(st.decideBy!); // workflow clock: the timer fired at the deadline
-    const s = snapshot(destination('deadline-reject'), rejecting.workflowId);
-    expect(s.outbox.map((m) => m.kind)).toEqual(['reminder']);
-    expect(s.outbox[0]!.body).toMatch(/^alice: run .* awaits approval; .* rejected by default/);
-    expect(s.reports).toHaveLength(0);
-
-    expect(approved.outcome).toBe('published');
-    expect(approved.decision.via).toBe('deadline');
-    const a = snapshot(destination('deadline-approve'), approving.workflowId);
-    expect(a.outbox.map((m) => m.kind)).toEqual(['reminder', 'published']);
-    expect(a.reports).toHaveLength(1);
   });
 });
 
@@ -305,7 +257,7 @@ describe('saga', () => {
 
     const { runId } = await handle.describe();
     const key = (id: string) => `${handle.workflowId}/${runId}/${id}`;
-    const s = snapshot(dest, handle.workflowId);
+    const s = storeSnapshot(dest, handle.workflowId);
     expect(s.compensations.map((c) => [c.step, c.target_key, c.undone])).toEqual([
       ['unindex-report', key('index-report'), 0], // the failed step never landed: a recorded no-op
       ['retract-notification', key('post-notification'), 1],

@@ -3,9 +3,9 @@
  * proxies with `ReturnType<typeof createActivities>` through `import type`, never importing values.
  */
 import type { BlobStore } from '../blobs/store';
-import { createFlowActivities } from './limiter';
+import { createFlowActivities } from './health';
 import { createLlmActivities, type LlmDeps } from './llm';
-import { createMapReduceActivities } from './map-reduce';
+import { createSummarizeActivities } from './summarize';
 import { createPublishActivities, type PublishDeps } from './publish';
 import { createPipelineActivities } from './pipeline';
 import { createToolActivities } from './tools';
@@ -20,7 +20,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createFlowActivities({ flow: deps.flow, models: deps.models }),
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores }),
-    ...createMapReduceActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn }),
+    ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn }),
   };
 };
 

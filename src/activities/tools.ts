@@ -15,7 +15,7 @@ import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
 import { ToolError, ToolInputError, type ToolRegistry } from '../tools';
 
 /** Tool output beyond this is cut, with a note, to keep history payloads small. */
-export const MAX_TOOL_RESULT_CHARS = 64_000;
+const MAX_TOOL_RESULT_CHARS = 64_000;
 
 export interface ToolDeps {
   registry: ToolRegistry;

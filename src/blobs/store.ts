@@ -27,7 +27,7 @@ export class BlobNotFound extends Error {
 
 const REF = /^sha256:([0-9a-f]{64})$/;
 
-export function blobRef(data: string | Uint8Array): BlobRef {
+function blobRef(data: string | Uint8Array): BlobRef {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 

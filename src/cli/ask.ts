@@ -3,18 +3,24 @@
  * query, and prints the answer, the timing table and the Web UI link. Ctrl-C detaches — the run is
  * durable and goes on in Temporal — rather than cancelling it.
  */
-import { randomBytes } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Command } from 'commander';
 import pc from 'picocolors';
-import { config } from '../config';
-import { AGENT_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../shared/agent';
-import type { toolAgent } from '../workflows';
-import { BraidKind } from '../temporal/search-attributes';
+import {
+  agentProgressQuery,
+  ASK_WORKFLOW,
+  DEFAULT_MAX_TURNS,
+  MAX_QUESTION_CHARS,
+  MAX_TURNS,
+  type AgentInput,
+  type AgentResult,
+} from '../shared/ask';
 import { webUiLink, type Target } from '../temporal/connection';
-import { LiveBlock, errorsOf, progressLines, timingTable } from './render';
+import type { toolAgent } from '../workflows';
 import { UsageError } from './errors';
-import { followRun } from './follow';
-import { startLabelled } from './start';
+import { intIn, list } from './options';
+import { errorsOf, LiveBlock, progressLines, timingTable } from './render';
+import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -28,31 +34,30 @@ export interface AskOutcome {
   result: AgentResult;
 }
 
-export function newRunId(prefix: string): string {
-  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return `${prefix}-${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-function startRun(client: Client, taskQueue: string, workflowId: string, input: AgentInput) {
-  return startLabelled([{ key: BraidKind, value: 'ask' }], (attrs) =>
-    client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue, workflowId, args: [input], ...attrs }),
-  );
-}
-
-export async function ask(client: Client, target: Target, opts: AskOptions): Promise<AskOutcome> {
-  const question = opts.question.trim();
+/** The question, checked as the workflow will check it; a bad one is a usage error before anything starts. */
+function checkedQuestion(text: string): string {
+  const question = text.trim();
   if (!question) throw new UsageError('the question is empty: braid ask "<question>"');
-  const taskQueue = config().taskQueue;
+  if (question.length > MAX_QUESTION_CHARS)
+    throw new UsageError(`the question is ${question.length} characters; the limit is ${MAX_QUESTION_CHARS}`);
+  return question;
+}
+
+export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
   const input: AgentInput = {
-    question,
+    question: checkedQuestion(opts.question),
     maxTurns: opts.maxTurns,
     tools: opts.tools,
     role: opts.role,
     system: opts.system,
     maxTokens: opts.maxTokens,
   };
-  const handle = await startRun(client, taskQueue, opts.workflowId ?? newRunId('ask'), input);
-  return followAgent(handle, target, Boolean(opts.json));
+  const handle = await startRun<typeof toolAgent>(s, ASK_WORKFLOW, {
+    workflowId: opts.workflowId ?? newRunId('ask'),
+    args: [input],
+    kind: 'ask',
+  });
+  return followAgent(handle, s.target, Boolean(opts.json));
 }
 
 /** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
@@ -60,7 +65,7 @@ export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, targ
   const runId = 'firstExecutionRunId' in handle ? String(handle.firstExecutionRunId) : undefined;
   const webUi = webUiLink(handle.workflowId, runId, target);
   const live = json ? undefined : new LiveBlock();
-  if (!json) process.stderr.write(`${pc.dim('run')} ${handle.workflowId}${webUi ? pc.dim(`  ${webUi}`) : ''}\n`);
+  if (!json) announceRun(handle.workflowId, webUi);
 
   const result = await followRun(handle, {
     tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
@@ -85,4 +90,32 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
     console.log(pc.red(`${failed.length} branch(es) failed and were reported to the model as errors:\n  ${failed.join('\n  ')}\n`));
   console.log(timingTable(r));
   if (o.webUi) console.log(`\n${pc.dim('Web UI:')} ${o.webUi}`);
+}
+
+interface AskCliOptions {
+  json?: boolean;
+  maxTurns: number;
+  tools?: string[];
+  fast?: boolean;
+  id?: string;
+  withWorker?: boolean;
+}
+
+export function askCommand(): Command {
+  return new Command('ask')
+    .description('ask the tool-calling agent a question; its tool calls run in parallel')
+    .argument('<question...>', 'the question (quote it)')
+    .option('--json', 'print one JSON object with the answer, branches, timings and usage')
+    .option('--max-turns <n>', `model turns before the agent must stop (1-${MAX_TURNS})`, intIn(1, MAX_TURNS), DEFAULT_MAX_TURNS)
+    .option('--tools <names>', 'comma-separated tools to offer (default: all)', list)
+    .option('--fast', 'use the fast model role instead of the capable one')
+    .option('--id <workflowId>', 'workflow id for the run (default: generated)')
+    .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
+    .action(async (words: string[], o: AskCliOptions) => {
+      const question = checkedQuestion(words.join(' '));
+      await withSession(workerFor(o.withWorker), async (s) => {
+        const opts = { question, maxTurns: o.maxTurns, tools: o.tools, json: o.json, workflowId: o.id };
+        printOutcome(await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' }), Boolean(o.json));
+      });
+    });
 }

@@ -7,15 +7,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import { config } from '../config';
 import type { FlowSnapshot } from '../flow';
-import { FLOW_HEALTH_WORKFLOW } from '../shared/pipeline';
-import { connectClient, temporalTarget } from '../temporal/connection';
+import { HEALTH_WORKFLOW } from '../shared/health';
 import type { flowHealth } from '../workflows';
-import { newRunId } from './ask';
-import { requireWorker } from './embedded-worker';
-import { failureMessage } from './errors';
+import { runFailure } from './errors';
 import { tableStyle } from './render';
+import { newRunId, startRun, withSession } from './session';
 
 const num = (n: number | undefined) => (n === undefined ? 'unlimited' : n.toLocaleString('en-US'));
 
@@ -55,27 +52,24 @@ export function healthCommand(): Command {
   return new Command('health')
     .description('show the rate limiter budgets and circuit breaker states')
     .option('--json', 'print one JSON object')
-    .action(async (o: { json?: boolean }) => {
-      const target = temporalTarget();
-      const client = await connectClient(target);
-      try {
-        await requireWorker(client, target);
+    .action((o: { json?: boolean }) =>
+      withSession({ worker: 'require' }, async (s) => {
         let snapshot: FlowSnapshot | null;
         try {
-          snapshot = await client.workflow.execute<typeof flowHealth>(FLOW_HEALTH_WORKFLOW, {
-            taskQueue: config().taskQueue,
+          const handle = await startRun<typeof flowHealth>(s, HEALTH_WORKFLOW, {
             workflowId: newRunId('health'),
-            workflowExecutionTimeout: '1 minute',
+            args: [],
+            kind: 'health',
+            options: { workflowExecutionTimeout: '1 minute' },
           });
+          snapshot = await handle.result();
         } catch (err) {
-          if (err instanceof WorkflowFailedError) throw new Error(`health check failed: ${failureMessage(err)}`);
+          if (err instanceof WorkflowFailedError) throw new Error(`health check failed: ${runFailure(err)}`);
           throw err;
         }
         if (!snapshot) throw new Error('the worker that answered runs without flow control');
         if (o.json) console.log(JSON.stringify(snapshot));
         else console.log(renderHealth(snapshot, Date.now()));
-      } finally {
-        await client.connection.close();
-      }
-    });
+      }),
+    );
 }

@@ -6,14 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import type { Client } from '@temporalio/client';
+import { Command } from 'commander';
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import { config } from '../config';
 import {
   chainStageQuery,
-  llmTaskQueue,
   MAX_CONCURRENCY,
   MAX_TOPICS_FILE_BYTES,
   parseTopics,
@@ -23,13 +21,13 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../shared/pipeline';
+import { llmTaskQueue } from '../shared/task-queues';
 import { webUiLink } from '../temporal/connection';
 import type { contentPipeline } from '../workflows';
-import { newRunId } from './ask';
-import { withClient } from './embedded-worker';
-import { followRun } from './follow';
 import { UsageError } from './errors';
+import { intAtLeast, intIn } from './options';
 import { LiveBlock, ms, tableStyle } from './render';
+import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 /** Reads and checks a topics file; every problem is a UsageError naming the file (and line). */
 export function readTopicsFile(file: string): string[] {
@@ -105,20 +103,13 @@ function summaryTable(r: PipelineResult): string {
   return lines.join('\n');
 }
 
-function parseConcurrency(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
-    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_CONCURRENCY}`);
-  return n;
-}
-
 interface PipelineCliOptions {
   concurrency: number;
   out?: string;
   json?: boolean;
   fast?: boolean;
   capable?: boolean;
-  minWords?: string;
+  minWords?: number;
   id?: string;
   withWorker?: boolean;
 }
@@ -127,39 +118,33 @@ export function pipelineCommand(): Command {
   return new Command('pipeline')
     .description('run a research → write → edit chain per topic, at most N chains at once')
     .argument('<topics-file>', 'one topic per line; blank lines and # comments are skipped')
-    .option('-c, --concurrency <n>', `chains at once (1-${MAX_CONCURRENCY})`, parseConcurrency, 5)
+    .option('-c, --concurrency <n>', `chains at once (1-${MAX_CONCURRENCY})`, intIn(1, MAX_CONCURRENCY), 5)
     .option('--out <dir>', "write one Markdown file per topic here (on the workers' file system)")
     .option('--capable', 'use the capable model role (default: fast)')
-    .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)')
+    .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)', intAtLeast(0))
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--json', 'print one JSON object with every chain')
     .option('--with-worker', 'run a worker inside this command')
     .action(async (file: string, o: PipelineCliOptions) => {
       const topics = readTopicsFile(file);
-      const minWords = o.minWords === undefined ? undefined : Number(o.minWords);
-      if (minWords !== undefined && (!Number.isInteger(minWords) || minWords < 0))
-        throw new UsageError('--min-words expects a whole number ≥ 0');
       const outDir = o.out ? path.resolve(o.out) : undefined;
-      await withClient(o.withWorker, async (client, target) => {
-        const taskQueue = config().taskQueue;
-        const handle: WorkflowHandle<typeof contentPipeline> = await client.workflow.start<typeof contentPipeline>(PIPELINE_WORKFLOW, {
-          taskQueue,
-          workflowId: o.id ?? newRunId('pipeline'),
-          args: [
-            {
-              topics,
-              concurrency: o.concurrency,
-              outDir,
-              llmTaskQueue: llmTaskQueue(taskQueue),
-              role: o.capable ? 'capable' : 'fast',
-              minWords,
-            },
-          ],
-        });
-        const link = webUiLink(handle.workflowId, undefined, target);
+      await withSession(workerFor(o.withWorker), async (s) => {
+        const { client, target } = s;
+        const input = {
+          topics,
+          concurrency: o.concurrency,
+          outDir,
+          llmTaskQueue: llmTaskQueue(s.taskQueue),
+          role: o.capable ? ('capable' as const) : ('fast' as const),
+          minWords: o.minWords,
+        };
+        const workflowId = o.id ?? newRunId('pipeline');
+        const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, { workflowId, args: [input], kind: 'pipeline' });
         if (!o.json)
-          process.stderr.write(
-            `${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}\n${pc.dim(`${topics.length} topics, ${o.concurrency} at once${outDir ? `, files in ${outDir}` : ''}`)}\n`,
+          announceRun(
+            handle.workflowId,
+            webUiLink(handle.workflowId, undefined, target),
+            `${topics.length} topics, ${o.concurrency} at once${outDir ? `, files in ${outDir}` : ''}`,
           );
         const live = o.json ? undefined : new LiveBlock();
         const result: PipelineResult = await followRun(handle, {

@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import type { AgentProgress, AgentResult } from '../shared/agent';
+import type { AgentProgress, AgentResult } from '../shared/ask';
 import type { Branch } from '../shared/types';
 
 const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc.green('✓'), error: pc.red('✗'), timeout: pc.yellow('⏱') };

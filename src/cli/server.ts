@@ -10,11 +10,8 @@ export function devServerOptions(): DevServerOptions {
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-export function serverCommand(parent: Command): Command {
-  // Subcommands copy settings when created, so the group takes the CLI's error handling first.
-  const server = new Command('server')
-    .copyInheritedSettings(parent)
-    .description('run the local Temporal dev server (gRPC 7233, Web UI 8233 by default)');
+export function serverCommand(): Command {
+  const server = new Command('server').description('run the local Temporal dev server (gRPC 7233, Web UI 8233 by default)');
   server
     .command('start')
     .description('start the dev server in the background, or reuse one already running')

@@ -1,17 +1,17 @@
 /**
- * `braid summarize`, `braid watch` and `braid cancel`.
- *
- * summarize reads and chunks the inputs here, stores the corpus in the blob store and starts (or
+ * `braid summarize`: reads and chunks the inputs here, stores the corpus in the blob store and starts (or
  * finds) the map-reduce run whose id derives from corpus and task: the same command on the same
  * files attaches to the running job or returns the finished one, unless --fresh. Progress comes
  * from the root workflow's query; Ctrl-C detaches and the job goes on.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
+import { Command } from 'commander';
 import pc from 'picocolors';
 import { FsBlobStore } from '../blobs/store';
 import { config } from '../config';
 import {
+  SUMMARIZE_LIMITS,
   SUMMARIZE_WORKFLOW,
   summarizeProgressQuery,
   type SummarizeInput,
@@ -20,12 +20,11 @@ import {
 } from '../shared/summarize';
 import { buildCorpus, summarizeWorkflowId } from '../summarize/corpus';
 import { webUiLink, type Target } from '../temporal/connection';
-import { BraidKind } from '../temporal/search-attributes';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
-import { followRun } from './follow';
-import { startLabelled } from './start';
+import { intWithin, percentage, range } from './options';
 import { ms } from './render';
+import { announceRun, followRun, startRun, withSession, workerFor, type Session } from './session';
 
 export interface SummarizeOptions {
   task: string;
@@ -73,32 +72,31 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
   return { input, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
 }
 
-export async function startSummarize(client: Client, { input, workflowId }: Prepared, fresh = false): Promise<Started> {
+export async function startSummarize(s: Session, { input, workflowId }: Prepared, fresh = false): Promise<Started> {
   let how: Started['how'] = 'new';
   if (!fresh) {
     try {
-      const d = await client.workflow.getHandle(workflowId).describe();
+      const d = await s.client.workflow.getHandle(workflowId).describe();
       if (d.status.name === 'RUNNING') how = 'attached';
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
   }
   try {
-    const handle = await startLabelled([{ key: BraidKind, value: 'summarize' }], (attrs) =>
-      client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
-        taskQueue: config().taskQueue,
-        workflowId,
-        args: [input],
-        ...attrs,
-        // Same input, same run: join a running job, return a completed one, retry a failed one.
+    const handle = await startRun<typeof summarizeCorpus>(s, SUMMARIZE_WORKFLOW, {
+      workflowId,
+      args: [input],
+      kind: 'summarize',
+      // Same input, same run: join a running job, return a completed one, retry a failed one.
+      options: {
         workflowIdConflictPolicy: fresh ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
         workflowIdReusePolicy: fresh ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
-      }),
-    );
+      },
+    });
     return { handle, how };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)
-      return { handle: client.workflow.getHandle<typeof summarizeCorpus>(workflowId), how: 'finished' };
+      return { handle: s.client.workflow.getHandle<typeof summarizeCorpus>(workflowId), how: 'finished' };
     throw err;
   }
 }
@@ -123,8 +121,7 @@ export async function followSummarize(
   target: Target,
   json: boolean,
 ): Promise<SummarizeResult> {
-  const link = webUiLink(handle.workflowId, undefined, target);
-  if (!json) say(`${pc.dim('run')} ${handle.workflowId}${link ? pc.dim(`  ${link}`) : ''}`);
+  if (!json) announceRun(handle.workflowId, webUiLink(handle.workflowId, undefined, target));
   const b = json ? undefined : bar();
   let shown = '';
   const render = (p: SummarizeProgress) => {
@@ -181,4 +178,36 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
     `\n${r.chunks} chunks · ${r.reduceLevels} reduce level(s) · ${ms(r.totalMs)} · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out\n${pc.dim(phases)}`,
   );
   if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
+}
+
+export function summarizeCommand(): Command {
+  const { concurrency, group, chunkTokens } = SUMMARIZE_LIMITS;
+  return new Command('summarize')
+    .description('map-reduce over documents: chunks analysed in parallel, results reduced in a tree')
+    .argument('<inputs...>', 'files, directories or globs (.txt .md .html .json .pdf)')
+    .requiredOption('--task <instruction>', 'what to do with the documents')
+    .option('--concurrency <n>', `model calls in flight across the job (${range(concurrency)})`, intWithin(concurrency), 32)
+    .option('--group <n>', `results combined per reduce call (${range(group)})`, intWithin(group), 10)
+    .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
+    .option('--chunk-tokens <n>', `token budget per chunk (${range(chunkTokens)})`, intWithin(chunkTokens), 800)
+    .option('--fresh', 'start a new run even if this exact job ran before')
+    .option('--json', 'print one JSON object with the answer, citations and what is missing')
+    .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
+    .action(async (inputs: string[], o: SummarizeOptions & { withWorker?: boolean }) => {
+      const json = Boolean(o.json);
+      const prepared = await prepareSummarize(inputs, o, json);
+      await withSession(workerFor(o.withWorker), async (s) => {
+        const { handle, how } = await startSummarize(s, prepared, o.fresh);
+        if (!json && how !== 'new')
+          say(
+            pc.dim(
+              how === 'attached'
+                ? 'this exact job is already running: attaching to it (--fresh starts over)'
+                : 'this exact job ran before: returning its result (--fresh starts over)',
+            ),
+          );
+        const result = await followSummarize(handle, s.target, json);
+        printSummary(handle.workflowId, result, json, webUiLink(handle.workflowId, undefined, s.target));
+      });
+    });
 }

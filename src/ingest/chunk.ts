@@ -14,7 +14,7 @@
 import { hardSplit, paragraphs, sentences, words, type Span } from './segments';
 import type { Chunk, ChunkOptions, Source } from './types';
 
-export const DEFAULT_MAX_TOKENS = 800;
+const DEFAULT_MAX_TOKENS = 800;
 const CHARS_PER_TOKEN = 4;
 
 /** Estimated model tokens for `text`: ceil(length / 4). */

@@ -42,7 +42,7 @@ export const fsReason = (err: unknown): string => {
 };
 
 /** The display path: relative to cwd (POSIX separators) when inside it, else absolute. */
-export const displayPath = (cwd: string, absPath: string): string => {
+const displayPath = (cwd: string, absPath: string): string => {
   const rel = relative(cwd, absPath);
   const inside = rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
   return inside ? rel.split(sep).join('/') : absPath;

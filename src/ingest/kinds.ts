@@ -13,8 +13,6 @@ const KIND_BY_EXTENSION: Readonly<Record<string, SourceKind>> = {
   '.pdf': 'pdf',
 };
 
-export const SUPPORTED_EXTENSIONS: readonly string[] = Object.keys(KIND_BY_EXTENSION);
-
 /** The lower-cased extension of a path including its dot, or '' when it has none. */
 export const extensionOf = (path: string): string => extname(path).toLowerCase();
 

@@ -22,7 +22,7 @@ const FENCE = /^ {0,3}(?:```|~~~)/;
 const ALL_SPACE = /^\s+$/;
 
 /** [start, end) of `text` within [from, to) with whitespace trimmed off both ends, or undefined. */
-export function trimSpan(text: string, from: number, to: number): [number, number] | undefined {
+function trimSpan(text: string, from: number, to: number): [number, number] | undefined {
   let start = from;
   while (start < to && SPACE.test(text[start]!)) start++;
   if (start === to) return undefined;

@@ -6,16 +6,14 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { ModelRole, TokenUsage } from './types';
 
+/** The workflow types: the names of the workflow functions in src/workflows/pipeline.ts (frozen). */
 export const PIPELINE_WORKFLOW = 'contentPipeline';
 export const CHAIN_WORKFLOW = 'pipelineChain';
-export const FLOW_HEALTH_WORKFLOW = 'flowHealth';
-
-/** The activity-only task queue for model calls beside a worker's main queue (see worker.ts). */
-export const llmTaskQueue = (taskQueue: string) => `${taskQueue}-llm`;
 
 export const STAGES = ['research', 'write', 'edit'] as const;
 export type StageName = (typeof STAGES)[number];
 
+/** Limits the CLI checks on a topics file and the workflow checks again on its input. */
 export const MAX_TOPICS = 1000;
 export const MAX_TOPIC_CHARS = 300;
 export const MAX_TOPICS_FILE_BYTES = 256 * 1024;

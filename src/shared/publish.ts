@@ -11,7 +11,18 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { UsageSummary } from './types';
 
+/** The workflow type: the name of the workflow function in src/workflows/publish.ts (frozen). */
 export const PUBLISH_WORKFLOW = 'publishWorkflow';
+
+/** Most documents one run takes; the CLI and the workflow both check it. */
+export const MAX_DOCUMENTS = 50;
+/** Most characters of all documents together, checked by the workflow (any client may start a run). */
+export const MAX_TOTAL_CHARS = 1_000_000;
+/**
+ * Most bytes of all document files together, checked by the CLI: the documents travel inside the
+ * workflow input (a payload is limited to 2 MB), so the CLI keeps them well below.
+ */
+export const MAX_DOCUMENT_BYTES = 512 * 1024;
 
 export type Verdict = 'approve' | 'reject';
 

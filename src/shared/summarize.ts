@@ -6,7 +6,21 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { TokenUsage } from './types';
 
+/** The workflow types: the names of the workflow functions in src/workflows/summarize.ts (frozen). */
 export const SUMMARIZE_WORKFLOW = 'summarizeCorpus';
+export const SUMMARIZE_NODE_WORKFLOW = 'mapReduceNode';
+
+/**
+ * Bounds of the job's knobs, inclusive. The CLI checks them before anything starts; the workflow
+ * checks concurrency, group and tolerate again (any client may start a run). Chunking happens in
+ * the CLI, so only it checks chunkTokens.
+ */
+export const SUMMARIZE_LIMITS = {
+  concurrency: { min: 1, max: 10_000 },
+  group: { min: 2, max: 100 },
+  tolerate: { min: 0, max: 100 },
+  chunkTokens: { min: 100, max: 8000 },
+} as const;
 
 export interface BadFileEntry {
   path: string;
@@ -30,7 +44,7 @@ export interface CorpusManifest {
   sources: { path: string; sha256: string; chars: number }[];
 }
 
-/** Knobs of the tree; defaults suit 10,000-chunk corpora (see the module comment of map-reduce.ts). */
+/** Knobs of the tree; defaults suit 10,000-chunk corpora (see the module comment of workflows/summarize.ts). */
 export interface TreeOptions {
   /** Most items one leaf workflow processes itself. */
   leafSize: number;
@@ -71,6 +85,18 @@ export interface SourceCitation {
   source: string;
   /** Character ranges of the chunks the answer draws on, merged where adjacent. */
   ranges: [number, number][];
+}
+
+/** A map or reduce result as stored in the blob store. */
+export interface PartialResult {
+  kind: 'map' | 'reduce' | 'final';
+  level: number;
+  summary: string;
+  points: string[];
+  /** How many chunk results this covers: the final one must cover every chunk that succeeded. */
+  chunks: number;
+  chunkIds: string[];
+  sources: SourceCitation[];
 }
 
 export interface PhaseStat {

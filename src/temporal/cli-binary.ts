@@ -11,14 +11,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
-export class TemporalCliNotFound extends Error {
+class TemporalCliNotFound extends Error {
   override name = 'TemporalCliNotFound';
 }
 
-export function cacheDir(): string {
+function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   return path.join(base, 'braid', 'temporal-cli', TEMPORAL_CLI_VERSION);
 }
@@ -49,7 +49,7 @@ export interface ResolveOptions {
 }
 
 /** Where the binary is without building anything, or undefined. */
-export function findTemporalCli(explicitPath = process.env.TEMPORAL_CLI_PATH): string | undefined {
+function findTemporalCli(explicitPath = process.env.TEMPORAL_CLI_PATH): string | undefined {
   if (explicitPath) {
     if (!isExecutable(explicitPath)) throw new TemporalCliNotFound(`TEMPORAL_CLI_PATH=${explicitPath} is not an executable file`);
     return explicitPath;

@@ -33,7 +33,7 @@ export function temporalTarget(): Target {
   };
 }
 
-export class TemporalUnreachable extends Error {
+class TemporalUnreachable extends Error {
   override name = 'TemporalUnreachable';
 }
 

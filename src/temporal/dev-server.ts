@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli, type ResolveOptions } from './cli-binary';
-import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /**
  * Server settings Braid's dev servers run with. Eager activity dispatch hands activities scheduled
@@ -18,7 +18,7 @@ import { SEARCH_ATTRIBUTES } from './search-attributes';
  * with hundreds of short-lived slots refilling at once (a map phase), that round trip is most of the
  * gap between one call ending and the next starting.
  */
-export const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
 
 function serverArgs(): string[] {
   const args: string[] = [];
@@ -70,7 +70,7 @@ function readPid(file: string): number | undefined {
 }
 
 /** True when something accepts TCP connections on the port. */
-export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     const done = (open: boolean) => {
@@ -84,7 +84,7 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
 }
 
 /** True when a Temporal frontend answers a health check at the address. */
-export async function temporalHealthy(address: string, timeoutMs = 2000): Promise<boolean> {
+async function temporalHealthy(address: string, timeoutMs = 2000): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: timeoutMs });

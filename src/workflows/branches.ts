@@ -3,7 +3,8 @@
  * run's critical path. The workflow clock is the start time of the workflow task that observed
  * each event: deterministic on replay, and accurate to the moment the workflow could act on it.
  */
-import type { Branch, BranchKind, BranchStatus, RunTiming, TokenUsage, UsageSummary } from '../shared/types';
+import type { Branch, BranchKind, BranchStatus, RunTiming, UsageSummary } from '../shared/types';
+import { addModelUsage, noUsageSummary } from '../shared/usage';
 
 export class BranchLog {
   readonly branches: Branch[] = [];
@@ -37,17 +38,9 @@ export class BranchLog {
   }
 
   usage(): UsageSummary {
-    const total: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-    const byModel: Record<string, TokenUsage> = {};
-    for (const b of this.branches) {
-      if (!b.usage || !b.model) continue;
-      const m = (byModel[b.model] ??= { inputTokens: 0, outputTokens: 0 });
-      m.inputTokens += b.usage.inputTokens;
-      m.outputTokens += b.usage.outputTokens;
-      total.inputTokens += b.usage.inputTokens;
-      total.outputTokens += b.usage.outputTokens;
-    }
-    return { total, byModel };
+    const summary = noUsageSummary();
+    for (const b of this.branches) if (b.usage && b.model) addModelUsage(summary, b.model, b.usage);
+    return summary;
   }
 
   /** A copy safe to hand to a query caller. */

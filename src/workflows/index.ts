@@ -1,6 +1,6 @@
 /** Every workflow Braid registers; this barrel is the worker's `workflowsPath`. */
-export { toolAgent } from './tool-agent';
+export { toolAgent } from './ask';
 export { publishWorkflow } from './publish';
-export { mapReduceNode, summarizeCorpus } from './map-reduce';
+export { mapReduceNode, summarizeCorpus } from './summarize';
 export { contentPipeline, pipelineChain } from './pipeline';
-export { flowHealth } from './flow-health';
+export { flowHealth } from './health';

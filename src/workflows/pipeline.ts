@@ -14,15 +14,7 @@
  * stays far from history limits. Model calls go to `llmTaskQueue` (the worker's `<queue>-llm`),
  * where the shared rate limiter and the queue's server-side rate limit apply.
  */
-import {
-  ApplicationFailure,
-  executeChild,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  TemporalFailure,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chainStageQuery,
@@ -42,55 +34,36 @@ import {
   type StageName,
   type StageRecord,
 } from '../shared/pipeline';
-import type { ChatMessage, TokenUsage } from '../shared/types';
-import { slidingWindow } from './window';
+import { revisionPrompt, STAGE_SYSTEM, stagePrompt } from '../prompts/pipeline';
 import { textOf } from '../shared/content';
+import { failureMessage } from '../shared/failures';
+import type { ChatMessage } from '../shared/types';
+import { addUsage, noUsage, sumUsage } from '../shared/usage';
+import { fileWrite, modelCall } from './profiles';
+import { slidingWindow } from './window';
 
-const files = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
-
-const llmOptions = {
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-} as const;
-
-const SYSTEM: Record<StageName, string> = {
-  research: 'You are a researcher. Gather the key facts, figures, context and open questions a writer needs. Use short bullet points.',
-  write: 'You are a writer. Turn research notes into a clear, well-structured short article of about 300 words.',
-  edit: 'You are an editor. Tighten the draft, fix errors and unclear sentences, and return only the final article.',
-};
-
-function prompt(stage: StageName, topic: string, previous: string): string {
-  if (stage === 'research') return `Topic:\n${topic}\n\nResearch this topic for a short article.`;
-  if (stage === 'write') return `Topic:\n${topic}\n\nResearch notes:\n${previous}\n\nWrite the article.`;
-  return `Topic:\n${topic}\n\nDraft:\n${previous}\n\nEdit the draft.`;
-}
-
-const add = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
-  inputTokens: a.inputTokens + b.inputTokens,
-  outputTokens: a.outputTokens + b.outputTokens,
-});
+const files = proxyActivities<Activities>(fileWrite);
 
 /** One topic's research → write → edit chain. */
 export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
-  const llm = proxyActivities<Activities>({ ...llmOptions, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}) });
+  const llm = proxyActivities<Activities>({ ...modelCall, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}) });
   let current: StageName | 'writing-file' | 'done' = 'research';
   let revising = false;
   setHandler(chainStageQuery, () => ({ stage: current, revising }));
 
   const stages: StageRecord[] = [];
-  let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+  const usage = noUsage();
   let text = '';
   for (const stage of STAGES) {
     current = stage;
     revising = false;
     const started = Date.now();
-    let stageUsage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-    const messages: ChatMessage[] = [{ role: 'user', content: prompt(stage, input.topic, text) }];
+    const stageUsage = noUsage();
+    const messages: ChatMessage[] = [{ role: 'user', content: stagePrompt(stage, input.topic, text) }];
     let gateNote: string | undefined;
     for (;;) {
-      const res = await llm.llmTurn({ role: input.role, system: SYSTEM[stage], messages, maxTokens: input.maxTokens });
-      stageUsage = add(stageUsage, res.usage);
+      const res = await llm.llmTurn({ role: input.role, system: STAGE_SYSTEM[stage], messages, maxTokens: input.maxTokens });
+      addUsage(stageUsage, res.usage);
       const out = textOf(res.content);
       const gate = qualityGate(stage, out, res.stopReason, input.minWords);
       if (gate.ok) {
@@ -98,7 +71,7 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
         break;
       }
       if (revising) {
-        usage = add(usage, stageUsage);
+        addUsage(usage, stageUsage);
         throw ApplicationFailure.nonRetryable(
           `quality gate failed after ${stage} was sent back once: ${gate.reason}`,
           'QualityGateFailed',
@@ -107,12 +80,9 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
       }
       revising = true;
       gateNote = gate.reason;
-      messages.push(
-        { role: 'assistant', content: out || '(empty)' },
-        { role: 'user', content: `A reviewer sent this back: ${gate.reason}.\n\nTopic:\n${input.topic}\n\nAnswer again, fixing that.` },
-      );
+      messages.push({ role: 'assistant', content: out || '(empty)' }, { role: 'user', content: revisionPrompt(gate.reason, input.topic) });
     }
-    usage = add(usage, stageUsage);
+    addUsage(usage, stageUsage);
     stages.push({ stage, ms: Date.now() - started, usage: stageUsage, revised: revising, ...(gateNote ? { gateNote } : {}) });
   }
 
@@ -124,16 +94,6 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
   }
   current = 'done';
   return { stages, usage, file, words: wordCount(text) };
-}
-
-function innermostMessage(err: unknown): string {
-  let e: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
-  while (e instanceof TemporalFailure) {
-    if (e.message) message = e.message;
-    e = e.cause;
-  }
-  return message;
 }
 
 function validate(input: PipelineInput): void {
@@ -158,7 +118,7 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
     topic: topic.trim(),
     status: 'queued',
     attempt: 1,
-    usage: { inputTokens: 0, outputTokens: 0 },
+    usage: noUsage(),
   }));
   let phase: PipelineProgress['phase'] = 'first-pass';
   let running = 0;
@@ -188,7 +148,7 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
     } catch (err) {
       if (isCancellation(err)) throw err;
       c.status = 'failed';
-      c.error = innermostMessage(err);
+      c.error = failureMessage(err);
     } finally {
       running--;
       c.endedAt = Date.now();
@@ -208,7 +168,7 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
   }
   phase = 'done';
 
-  const usage = chains.reduce<TokenUsage>((u, c) => add(u, c.usage), { inputTokens: 0, outputTokens: 0 });
+  const usage = sumUsage(chains.map((c) => c.usage));
   const ok = chains.filter((c) => c.status === 'ok').length;
   return {
     chains,

@@ -26,6 +26,8 @@ import {
 import type { Activities } from '../activities';
 import {
   idempotencyKey,
+  MAX_DOCUMENTS,
+  MAX_TOTAL_CHARS,
   PUBLISH_STEPS,
   PublishFailure,
   publishStatusQuery,
@@ -36,40 +38,23 @@ import {
   type PublishStage,
   type Verdict,
 } from '../shared/publish';
+import { analysisPrompt, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportPrompt } from '../prompts/publish';
+import { textOf } from '../shared/content';
+import { failureMessage } from '../shared/failures';
+import { BraidStatus } from '../shared/search-attributes';
 import type { LlmResult, UsageSummary } from '../shared/types';
-import { BraidStatus } from '../temporal/search-attributes';
+import { addModelUsage, noUsageSummary } from '../shared/usage';
 import { ApprovalGate } from './approval';
 import { fanOut } from './fanout';
-import { causeMessage, Saga } from './saga';
-import { textOf } from '../shared/content';
+import { destinationCheck, modelCall, sideEffect, sideEffectUndo } from './profiles';
+import { Saga } from './saga';
 
-const llm = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-});
-
-const check = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 2 } });
-
-// Store writes take milliseconds; the short heartbeat timeout is how a worker killed mid-step is
-// noticed, so the step is retried (and finds its own effect) within seconds, not minutes.
-const effectProfile = {
-  startToCloseTimeout: '30 seconds',
-  heartbeatTimeout: '3 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
-} as const;
-const compensationProfile = {
-  ...effectProfile,
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-} as const;
+const llm = proxyActivities<Activities>(modelCall);
+const check = proxyActivities<Activities>(destinationCheck);
 
 /** A proxy whose calls carry `activityId`: the step's name, part of its idempotency key. */
-const effect = (activityId: string) => proxyActivities<Activities>({ ...effectProfile, activityId });
-const undo = (activityId: string) => proxyActivities<Activities>({ ...compensationProfile, activityId });
-
-const MAX_DOCUMENTS = 50;
-const MAX_TOTAL_CHARS = 1_000_000;
-const ANALYSIS_CHARS = 60_000;
+const effect = (activityId: string) => proxyActivities<Activities>({ ...sideEffect, activityId });
+const undo = (activityId: string) => proxyActivities<Activities>({ ...sideEffectUndo, activityId });
 
 function invalid(message: string): never {
   throw ApplicationFailure.nonRetryable(message, PublishFailure.InvalidInput);
@@ -112,35 +97,6 @@ function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & 
     defaultDecision,
     title: input.title,
   };
-}
-
-/** The model was asked for JSON; take the first object in its answer, or its prose as the summary. */
-function parseAnalysis(name: string, text: string): DocumentAnalysis & { title?: string } {
-  const start = text.indexOf('{');
-  const end = text.lastIndexOf('}');
-  if (start !== -1 && end > start) {
-    try {
-      const v = JSON.parse(text.slice(start, end + 1)) as { title?: unknown; summary?: unknown; key_points?: unknown };
-      return {
-        name,
-        ok: true,
-        title: typeof v.title === 'string' ? v.title : undefined,
-        summary: typeof v.summary === 'string' ? v.summary : text,
-        keyPoints: Array.isArray(v.key_points) ? v.key_points.filter((p): p is string => typeof p === 'string') : [],
-      };
-    } catch {
-      // not JSON after all: keep the prose
-    }
-  }
-  return { name, ok: true, summary: text, keyPoints: [] };
-}
-
-function addUsage(u: UsageSummary, r: LlmResult): void {
-  u.total.inputTokens += r.usage.inputTokens;
-  u.total.outputTokens += r.usage.outputTokens;
-  const m = (u.byModel[r.model] ??= { inputTokens: 0, outputTokens: 0 });
-  m.inputTokens += r.usage.inputTokens;
-  m.outputTokens += r.usage.outputTokens;
 }
 
 export async function publishWorkflow(input: PublishInput): Promise<PublishResult> {
@@ -190,34 +146,29 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     await check.checkDestination(v.destination);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    fail(PublishFailure.DestinationUnreachable, causeMessage(err), err);
+    fail(PublishFailure.DestinationUnreachable, failureMessage(err), err);
   }
 
   // 1. Analyse every document at once; results stay in document order whatever finishes first.
   setStage('analyzing');
-  const usage: UsageSummary = { total: { inputTokens: 0, outputTokens: 0 }, byModel: {} };
+  const usage: UsageSummary = noUsageSummary();
   let simulated = false;
   const settled = await fanOut(v.documents, async (doc) => {
     const r = await llm.llmTurn({
       role: 'fast',
-      system: 'You review documents before they are published. Be factual and brief.',
-      messages: [
-        {
-          role: 'user',
-          content: `Analyse the document below for a publication review. Respond with a JSON object of this shape: {"title": "…", "summary": "…", "key_points": ["…"]}\n\nDocument "${doc.name}":\n${doc.text.slice(0, ANALYSIS_CHARS)}`,
-        },
-      ],
+      system: ANALYSIS_SYSTEM,
+      messages: [{ role: 'user', content: analysisPrompt(doc) }],
     });
     return { r, analysis: parseAnalysis(doc.name, textOf(r.content)) };
   });
   // Usage is added in document order, not as the analyses arrive.
   for (const s of settled) {
     if (!s.ok) continue;
-    addUsage(usage, s.value.r);
+    addModelUsage(usage, s.value.r.model, s.value.r.usage);
     simulated ||= s.value.r.simulated;
   }
   const parsed = settled.map((s, i) =>
-    s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: causeMessage(s.error) },
+    s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: failureMessage(s.error) },
   );
   analyses = parsed.map(({ name, ok, summary, keyPoints, error: e }) => ({ name, ok, summary, keyPoints, ...(e ? { error: e } : {}) }));
   if (analyses.every((a) => !a.ok))
@@ -228,30 +179,18 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   // 2. One report from all analyses, by the capable model.
   setStage('reporting');
   const title = v.title ?? parsed.find((a) => a.title)?.title ?? `Report on ${v.documents.length} document(s)`;
-  const brief = analyses
-    .map((a) =>
-      a.ok
-        ? `## ${a.name}\nSummary: ${a.summary}\nKey points:\n${a.keyPoints.map((p) => `- ${p}`).join('\n')}`
-        : `## ${a.name}\n(analysis failed: ${a.error})`,
-    )
-    .join('\n\n');
   let written: LlmResult;
   try {
     written = await llm.llmTurn({
       role: 'capable',
-      system: 'You write concise publication reports in Markdown.',
-      messages: [
-        {
-          role: 'user',
-          content: `Write a publication report titled "${title}" from these document analyses: an overview, then what each document contributes.\n\n${brief}`,
-        },
-      ],
+      system: REPORT_SYSTEM,
+      messages: [{ role: 'user', content: reportPrompt(title, analyses) }],
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
-    return fail(PublishFailure.ReportFailed, `the report could not be written: ${causeMessage(err)}`, err);
+    return fail(PublishFailure.ReportFailed, `the report could not be written: ${failureMessage(err)}`, err);
   }
-  addUsage(usage, written);
+  addModelUsage(usage, written.model, written.usage);
   simulated ||= written.simulated;
   report = `# ${title}\n\n${textOf(written.content)}`;
 
@@ -322,7 +261,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     );
   } catch (err) {
     const failedStep = saga.current ?? 'publishing';
-    const cause = isCancellation(err) ? 'the run was cancelled' : causeMessage(err);
+    const cause = isCancellation(err) ? 'the run was cancelled' : failureMessage(err);
     setStage('compensating');
     const outcomes = await saga.compensate();
     for (const o of outcomes) if (o.value) compensations.push(o.value);

@@ -9,21 +9,14 @@
  * in reverse order; one that still fails after its retries is recorded and the rest carry on, so a
  * single stuck undo does not leave the others undone.
  */
-import { ActivityFailure, CancellationScope, log, TemporalFailure } from '@temporalio/workflow';
+import { CancellationScope, log } from '@temporalio/workflow';
+import { failureMessage } from '../shared/failures';
 
 export interface CompensationOutcome<C> {
   name: string;
   ok: boolean;
   value?: C;
   error?: string;
-}
-
-/** The innermost message of a failure chain, e.g. an activity's own error under its ActivityFailure. */
-export function causeMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof ActivityFailure && e.cause) e = e.cause;
-  if (e instanceof TemporalFailure && e.cause && !e.message) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
 }
 
 export class Saga<C = unknown> {
@@ -48,7 +41,7 @@ export class Saga<C = unknown> {
         try {
           outcomes.push({ name: c.name, ok: true, value: await c.run() });
         } catch (err) {
-          const error = causeMessage(err);
+          const error = failureMessage(err);
           log.error('compensation failed; it needs a manual undo', { compensation: c.name, error });
           outcomes.push({ name: c.name, ok: false, error });
         }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- mapreduce`: N chunks (default 1,000 and 10,000), every model call taking L
+ * `npm run bench -- summarize`: N chunks (default 1,000 and 10,000), every model call taking L
  * (default 1 s) at the simulator, C calls in flight (default 200). In one run per N it measures
  * Braid's makespan through the real server, the same work as a plain Promise.all + p-limit loop
  * without Temporal, and the ideal ⌈N/C⌉·L plus ⌈groups/C⌉·L per reduce level; then reads every
@@ -12,19 +12,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt, type PartialResult } from '../src/activities/map-reduce-prompts';
+import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt } from '../src/prompts/summarize';
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
-import { SUMMARIZE_WORKFLOW, type CorpusManifest, type ManifestChunk } from '../src/shared/summarize';
+import { SUMMARIZE_WORKFLOW, type CorpusManifest, type ManifestChunk, type PartialResult } from '../src/shared/summarize';
 import { Simulator } from '../src/simulator';
 import { treeStats } from '../src/summarize/tree-stats';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
-import { groupRanges, reduceLevels } from '../src/workflows/map-reduce-plan';
+import { groupRanges, reduceLevels } from '../src/workflows/summarize-plan';
 import { createBraidWorker } from '../src/worker';
 
-export interface MapReduceBenchOptions {
+export interface SummarizeBenchOptions {
   sizes: number[];
   latencyMs: number;
   concurrency: number;
@@ -78,7 +78,7 @@ async function plainMapReduce(
   return Date.now() - t0;
 }
 
-export async function mapReduceBench(o: MapReduceBenchOptions) {
+export async function summarizeBench(o: SummarizeBenchOptions) {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-bench-mr-'));
   const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.latencyMs, perTokenMs: 0 } });
@@ -87,7 +87,7 @@ export async function mapReduceBench(o: MapReduceBenchOptions) {
   const client = temporal.client;
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
   const blobs = new FsBlobStore(path.join(dir, 'blobs'));
-  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-mapreduce', BRAID_BLOB_DIR: blobs.location, BRAID_STREAM_IDLE_TIMEOUT_MS: '60000' });
+  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-summarize', BRAID_BLOB_DIR: blobs.location, BRAID_STREAM_IDLE_TIMEOUT_MS: '60000' });
   const worker = await createBraidWorker({
     connection: native,
     cfg,
@@ -167,7 +167,7 @@ export async function mapReduceBench(o: MapReduceBenchOptions) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   if (o.json) {
-    for (const r of rows) console.log(JSON.stringify({ scenario: 'mapreduce', ...r }));
+    for (const r of rows) console.log(JSON.stringify({ scenario: 'summarize', ...r }));
     return;
   }
   const t = new Table({

@@ -11,62 +11,49 @@
  * A tool's budget is its scheduleToCloseTimeout — retries included — so a flaky tool is retried
  * inside the budget but a hung one cannot hold the turn longer than the budget says.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  isCancellation,
-  log,
-  proxyActivities,
-  setHandler,
-  TimeoutFailure,
-} from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { agentProgressQuery, type AgentInput, type AgentPhase, type AgentResult, type AgentStopReason } from '../shared/agent';
+import {
+  agentProgressQuery,
+  DEFAULT_MAX_TURNS,
+  MAX_QUESTION_CHARS,
+  MAX_TURNS,
+  type AgentInput,
+  type AgentPhase,
+  type AgentResult,
+  type AgentStopReason,
+} from '../shared/ask';
+import { textOf } from '../shared/content';
+import { failureMessage, timedOut } from '../shared/failures';
 import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { fanOut } from './fanout';
-import { textOf } from '../shared/content';
+import { modelCall, toolCall, workerLookup } from './profiles';
 
-const llm = proxyActivities<Activities>({
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
-});
-
-const meta = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
-
-const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 } as const;
-
-/** `summary` labels the branch in the Web UI's timeline with the tool's name instead of "runTool". */
-function toolProxy(timeoutMs: number, summary: string) {
-  return proxyActivities<Activities>({
-    summary,
-    scheduleToCloseTimeout: timeoutMs,
-    startToCloseTimeout: timeoutMs,
-    heartbeatTimeout: Math.min(timeoutMs, 10_000),
-    retry: toolRetry,
-  });
-}
-
-export const DEFAULT_MAX_TURNS = 6;
+const llm = proxyActivities<Activities>(modelCall);
+const meta = proxyActivities<Activities>(workerLookup);
 
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns'>> {
   const question = typeof input?.question === 'string' ? input.question.trim() : '';
   if (!question) throw ApplicationFailure.nonRetryable('the question is empty', 'InvalidInput');
-  if (question.length > 20_000)
-    throw ApplicationFailure.nonRetryable(`the question is ${question.length} characters; the limit is 20000`, 'InvalidInput');
+  if (question.length > MAX_QUESTION_CHARS)
+    throw ApplicationFailure.nonRetryable(
+      `the question is ${question.length} characters; the limit is ${MAX_QUESTION_CHARS}`,
+      'InvalidInput',
+    );
   const maxTurns = input.maxTurns ?? DEFAULT_MAX_TURNS;
-  if (!Number.isInteger(maxTurns) || maxTurns < 1 || maxTurns > 50) {
-    throw ApplicationFailure.nonRetryable(`maxTurns must be a whole number from 1 to 50, got ${String(maxTurns)}`, 'InvalidInput');
+  if (!Number.isInteger(maxTurns) || maxTurns < 1 || maxTurns > MAX_TURNS) {
+    throw ApplicationFailure.nonRetryable(
+      `maxTurns must be a whole number from 1 to ${MAX_TURNS}, got ${String(maxTurns)}`,
+      'InvalidInput',
+    );
   }
   return { question, maxTurns };
 }
 
-function describeFailure(err: unknown, name: string, timeoutMs: number): { status: 'error' | 'timeout'; message: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof TimeoutFailure) return { status: 'timeout', message: `tool ${name} timed out after ${timeoutMs} ms` };
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return { status: 'error', message: `tool ${name} failed: ${message}` };
+function toolFailure(err: unknown, name: string, timeoutMs: number): { status: 'error' | 'timeout'; message: string } {
+  if (timedOut(err)) return { status: 'timeout', message: `tool ${name} timed out after ${timeoutMs} ms` };
+  return { status: 'error', message: `tool ${name} failed: ${failureMessage(err)}` };
 }
 
 export async function toolAgent(input: AgentInput): Promise<AgentResult> {
@@ -94,7 +81,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
     try {
       res = await llm.llmTurn({ role, system: input.system, messages, tools: toolNames, maxTokens: input.maxTokens });
     } catch (err) {
-      if (!isCancellation(err)) log_.finish(branch, 'error', { error: err instanceof ActivityFailure ? err.cause?.message : String(err) });
+      if (!isCancellation(err)) log_.finish(branch, 'error', { error: failureMessage(err) });
       throw err;
     }
     log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt });
@@ -119,7 +106,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
         return { content: message, isError: true };
       }
       try {
-        const r = await toolProxy(timeoutMs, `${call.name} (${call.id})`).runTool({
+        const r = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name} (${call.id})`)).runTool({
           toolUseId: call.id,
           name: call.name,
           input: call.input,
@@ -128,7 +115,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
         return r;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        const f = describeFailure(err, call.name, timeoutMs);
+        const f = toolFailure(err, call.name, timeoutMs);
         log_.finish(b, f.status, { error: f.message });
         log.warn('tool branch failed', { tool: call.name, toolUseId: call.id, status: f.status });
         return { content: f.message, isError: true };

@@ -1,23 +1,12 @@
 /**
- * What the map and reduce calls ask of the model, and how their JSON answers are read back.
- * Provenance (which chunks and character ranges a result covers) is computed here, not taken from
- * the model, so citations in the final answer are always real ranges of real files.
+ * What `braid summarize`'s map and reduce calls ask of the model, and how their JSON answers are
+ * read back. The activities (src/activities/summarize.ts) build their requests from these, since
+ * the chunk texts they quote live in the blob store; provenance is added there, not asked of the
+ * model.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import type { ManifestChunk, SourceCitation } from '../shared/summarize';
-
-/** A map or reduce result as stored in the blob store. */
-export interface PartialResult {
-  kind: 'map' | 'reduce' | 'final';
-  level: number;
-  summary: string;
-  points: string[];
-  /** How many chunk results this covers: the final one must cover every chunk that succeeded. */
-  chunks: number;
-  chunkIds: string[];
-  sources: SourceCitation[];
-}
+import type { ManifestChunk, PartialResult, SourceCitation } from '../shared/summarize';
 
 const MAP_TEMPLATE = '{"summary": "…", "points": ["…"], "citations": ["chunk id"]}';
 const FINAL_TEMPLATE = '{"answer": "…", "points": ["…"], "citations": ["source:start-end"]}';
@@ -74,20 +63,4 @@ export function parseReply(text: string, model: string): { summary: string; poin
     );
   }
   return { summary, points: reply.data.points ?? [] };
-}
-
-/** Union of citations, ranges sorted and merged where they touch. */
-export function mergeSources(all: SourceCitation[]): SourceCitation[] {
-  const bySource = new Map<string, [number, number][]>();
-  for (const s of all) bySource.set(s.source, [...(bySource.get(s.source) ?? []), ...s.ranges]);
-  return [...bySource.entries()].map(([source, ranges]) => {
-    const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const [a, b] of sorted) {
-      const last = merged.at(-1);
-      if (last && a <= last[1] + 4) last[1] = Math.max(last[1], b);
-      else merged.push([a, b]);
-    }
-    return { source, ranges: merged };
-  });
 }

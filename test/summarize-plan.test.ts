@@ -1,6 +1,6 @@
 /** The arithmetic of the map-reduce tree: reduce levels, balanced groups, and limits per workflow. */
 import { describe, expect, it } from 'vitest';
-import { groupRanges, planNode, reduceLevels, splitBudget, splitRange, treeShape } from '../src/workflows/map-reduce-plan';
+import { groupRanges, planNode, reduceLevels, splitBudget, splitRange, treeShape } from '../src/workflows/summarize-plan';
 import { DEFAULT_TREE } from '../src/shared/summarize';
 
 describe('reduce levels in groups of 10', () => {

@@ -1,8 +1,9 @@
 /**
- * Activities of the document map-reduce. Inputs and outputs are blob references and indexes:
- * the chunk text, every intermediate result and every list of results stay in the blob store, so
- * no payload grows with the corpus. Model calls go through `llmTurn`, inheriting its streaming,
- * heartbeats, error classification and retry semantics.
+ * Activities of `braid summarize` (the document map-reduce). Inputs and outputs are blob references
+ * and indexes: the chunk text, every intermediate result and every list of results stay in the blob
+ * store, so no payload grows with the corpus. Model calls go through `llmTurn`, inheriting its
+ * streaming, heartbeats, error classification and retry semantics; what they ask is in
+ * src/prompts/summarize.ts.
  *
  * The reducers check counts rather than trust them: a reduce group must find exactly the results
  * its plan expects, and the final reduce must cover exactly the chunks that succeeded — M of N
@@ -10,11 +11,12 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
-import type { CorpusManifest, MissingChunk } from '../shared/summarize';
+import type { CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
+import { textOf } from '../shared/content';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
-import { MAP_SYSTEM, mapPrompt, mergeSources, parseReply, REDUCE_SYSTEM, reducePrompt, type PartialResult } from './map-reduce-prompts';
+import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt } from '../prompts/summarize';
 
-export interface MapReduceDeps {
+export interface SummarizeDeps {
   blobs: BlobStore;
   llmTurn(req: LlmRequest): Promise<LlmResult>;
 }
@@ -47,9 +49,26 @@ export interface AssembledLevel {
 /** Results covering more chunks than this cite a count instead of listing ids, so lists never grow with the corpus. */
 const LISTED_IDS = 12;
 
-const textOf = (r: LlmResult) => r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+/**
+ * Union of citations, ranges sorted and merged where they touch. Provenance is computed here, not
+ * taken from the model, so citations in the final answer are always real ranges of real files.
+ */
+function mergeSources(all: SourceCitation[]): SourceCitation[] {
+  const bySource = new Map<string, [number, number][]>();
+  for (const s of all) bySource.set(s.source, [...(bySource.get(s.source) ?? []), ...s.ranges]);
+  return [...bySource.entries()].map(([source, ranges]) => {
+    const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [a, b] of sorted) {
+      const last = merged.at(-1);
+      if (last && a <= last[1] + 4) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    return { source, ranges: merged };
+  });
+}
 
-export function createMapReduceActivities(deps: MapReduceDeps) {
+export function createSummarizeActivities(deps: SummarizeDeps) {
   // Manifests and level files are content-addressed, so never change: every map and reduce call
   // of a job reads the same few, and parsing a 10,000-entry one per call would dominate the work.
   const shared = new Map<string, Promise<unknown>>();
@@ -76,7 +95,7 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
         messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }],
         maxTokens: 700,
       });
-      const reply = parseReply(textOf(res), res.model);
+      const reply = parseReply(textOf(res.content), res.model);
       const out: PartialResult = {
         kind: 'map',
         level: 0,
@@ -122,7 +141,7 @@ export function createMapReduceActivities(deps: MapReduceDeps) {
       const out: PartialResult = {
         kind: input.final ? 'final' : 'reduce',
         level: input.level,
-        ...parseReply(textOf(res), res.model),
+        ...parseReply(textOf(res.content), res.model),
         chunks,
         chunkIds: chunks <= LISTED_IDS ? inputs.flatMap((r) => r.chunkIds) : [],
         sources: mergeSources(inputs.flatMap((r) => r.sources)),

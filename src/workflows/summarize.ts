@@ -35,10 +35,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PartFile } from '../activities/map-reduce';
+import type { PartFile } from '../activities/summarize';
 import {
   DEFAULT_TREE,
   progressSignal,
+  SUMMARIZE_LIMITS,
   summarizeProgressQuery,
   type MissingChunk,
   type PhaseStat,
@@ -47,26 +48,15 @@ import {
   type SummarizeResult,
   type TreeOptions,
 } from '../shared/summarize';
+import { failureMessage } from '../shared/failures';
 import type { TokenUsage } from '../shared/types';
+import { addUsage, noUsage, sumUsage } from '../shared/usage';
+import { blobStore, summarizeItem } from './profiles';
+import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
 import { slidingWindow } from './window';
-import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './map-reduce-plan';
 
-const item = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  // A content-addressed blob that is missing will not appear later (its writer was another host).
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['BlobNotFound'],
-  },
-});
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] },
-});
+const item = proxyActivities<Activities>(summarizeItem);
+const store = proxyActivities<Activities>(blobStore);
 
 interface PhaseJob {
   task: string;
@@ -93,19 +83,6 @@ export interface NodeResult {
   simulated: boolean;
 }
 
-const addUsage = (a: TokenUsage, b: TokenUsage) => {
-  a.inputTokens += b.inputTokens;
-  a.outputTokens += b.outputTokens;
-};
-
-function reasonOf(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  const msg = e instanceof Error ? e.message : String(e);
-  const type = e instanceof ApplicationFailure && e.type ? ` (${e.type})` : '';
-  return `${msg.split('\n')[0]!.slice(0, 300)}${type}`;
-}
-
 /** One node of a phase's tree: a leaf runs its items, an inner node runs children. */
 export async function mapReduceNode(input: NodeInput): Promise<NodeResult> {
   const plan = planNode(input.range, input.budget, input.tree);
@@ -123,15 +100,14 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
   const failed = settled.find((s) => !s.ok);
   if (failed?.ok === false) throw failed.error;
   const results = settled.map((s) => (s.ok ? s.value : undefined)!);
-  const usage = { inputTokens: 0, outputTokens: 0 };
-  results.forEach((r) => addUsage(usage, r.usage));
+  const usage = sumUsage(results.map((r) => r.usage));
   return { parts: results.flatMap((r) => r.parts), usage, simulated: results.some((r) => r.simulated) };
 }
 
 async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const { start, end } = input.range;
   const n = end - start;
-  const usage = { inputTokens: 0, outputTokens: 0 };
+  const usage = noUsage();
   let simulated = false;
   const groups = input.phase === 'reduce' ? groupRanges(input.job.inputCount, input.job.group) : [];
 
@@ -179,7 +155,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   // Joined, so a cancellation rejecting both is handled once, not left unhandled in the reporter.
   const [settled] = await Promise.all([work, reporter]);
   const entries: PartFile['entries'] = settled.map((s) =>
-    s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: reasonOf(s.error) },
+    s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: failureMessage(s.error, { withType: true, maxChars: 300 }) },
   );
   for (const s of settled) {
     if (!s.ok) continue;
@@ -209,10 +185,13 @@ function validate(input: SummarizeInput): void {
   if (!input?.task?.trim()) throw bad('the task is empty');
   if (!/^sha256:[0-9a-f]{64}$/.test(input.manifestRef ?? '')) throw bad('manifestRef is not a blob reference');
   if (!Number.isInteger(input.chunkCount) || input.chunkCount < 1) throw bad('the corpus has no chunks');
-  if (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > 10_000)
-    throw bad('concurrency must be a whole number from 1 to 10000');
-  if (!Number.isInteger(input.group) || input.group < 2 || input.group > 100) throw bad('group must be a whole number from 2 to 100');
-  if (!(input.tolerate >= 0 && input.tolerate <= 100)) throw bad('tolerate must be a percentage from 0 to 100');
+  const { concurrency, group, tolerate } = SUMMARIZE_LIMITS;
+  if (!Number.isInteger(input.concurrency) || input.concurrency < concurrency.min || input.concurrency > concurrency.max)
+    throw bad(`concurrency must be a whole number from ${concurrency.min} to ${concurrency.max}`);
+  if (!Number.isInteger(input.group) || input.group < group.min || input.group > group.max)
+    throw bad(`group must be a whole number from ${group.min} to ${group.max}`);
+  if (!(input.tolerate >= tolerate.min && input.tolerate <= tolerate.max))
+    throw bad(`tolerate must be a percentage from ${tolerate.min} to ${tolerate.max}`);
 }
 
 const listMissing = (m: MissingChunk[], total: number) =>
@@ -232,7 +211,7 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     level: 0,
     expectChunks: input.chunkCount,
     missing: [],
-    usage: { inputTokens: 0, outputTokens: 0 },
+    usage: noUsage(),
     simulated: false,
     phases: [],
     progress: {

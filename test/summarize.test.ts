@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMapReduceActivities } from '../src/activities/map-reduce';
+import { createSummarizeActivities } from '../src/activities/summarize';
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
@@ -132,7 +132,7 @@ describe('map-reduce', () => {
 
   describe('count assertions', () => {
     const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => {}) });
-    const acts = () => createMapReduceActivities({ blobs, llmTurn: () => Promise.reject(new Error('no model call expected')) });
+    const acts = () => createSummarizeActivities({ blobs, llmTurn: () => Promise.reject(new Error('no model call expected')) });
 
     it('a reduce group refuses fewer results than its plan expects', async () => {
       const levelRef = await putJson(blobs, { refs: ['sha256:' + 'a'.repeat(64)] });

@@ -7,12 +7,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FlowSnapshot } from '../flow';
+import { healthCheck } from './profiles';
 
-const status = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-});
+const status = proxyActivities<Activities>(healthCheck);
 
 export async function flowHealth(): Promise<FlowSnapshot | null> {
   return status.flowStatus();

@@ -1,7 +1,9 @@
 /**
- * Custom search attributes Braid sets on its runs, so `braid runs` and the Web UI can filter them
- * (e.g. `BraidKind = "ask"`). The dev server registers them at start; on a cluster or Temporal
- * Cloud register them once with `temporal operator search-attribute create`.
+ * Custom search attributes Braid sets on its runs, so `braid pending` and the Web UI can filter
+ * them (e.g. `BraidKind = "ask"`): the CLI sets them when it starts a run (cli/session.ts) and
+ * workflow code keeps BraidStatus up to date, so this module stays free of Node APIs. The dev
+ * server registers them at start; on a cluster or Temporal Cloud register them once with
+ * `temporal operator search-attribute create`.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

@@ -4,7 +4,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../src/shared/agent';
+import { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../src/shared/ask';
 import type { ChatMessage, LlmRequest, ToolResultBlock } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 const run = (input: AgentInput, id = `agent-${Math.random().toString(36).slice(2)}`) =>
-  h.client.workflow.start<typeof toolAgent>(AGENT_WORKFLOW, { taskQueue: worker.taskQueue, workflowId: id, args: [input] });
+  h.client.workflow.start<typeof toolAgent>(ASK_WORKFLOW, { taskQueue: worker.taskQueue, workflowId: id, args: [input] });
 
 const toolResultsSentToModel = async (handle: Awaited<ReturnType<typeof run>>): Promise<ToolResultBlock[]> => {
   const turns = (await scheduledInputs(handle, 'llmTurn')) as LlmRequest[];

@@ -1,15 +1,18 @@
 /**
- * The tool-calling agent's contract: its input, result, progress query and task queue.
- * Shared by the workflow, the worker and the CLI; no Node APIs.
+ * `braid ask`'s contract — the tool-calling agent's input, result and progress query, and its
+ * workflow type. Shared by the workflow, the worker and the CLI; no Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { Branch, ModelRole, RunTiming, UsageSummary } from './types';
 
-export const DEFAULT_TASK_QUEUE = 'braid';
+/** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
+export const MAX_QUESTION_CHARS = 20_000;
+export const MAX_TURNS = 50;
+export const DEFAULT_MAX_TURNS = 6;
 
 export interface AgentInput {
   question: string;
-  /** Model turns allowed before the run stops with stopReason 'max_turns'. Default 6. */
+  /** Model turns allowed (1–MAX_TURNS) before the run stops with stopReason 'max_turns'. Default 6. */
   maxTurns?: number;
   /** Restrict the tools offered to the model; default: every tool the worker registers. */
   tools?: string[];
@@ -42,4 +45,5 @@ export interface AgentProgress {
 
 export const agentProgressQuery = defineQuery<AgentProgress>('progress');
 
-export const AGENT_WORKFLOW = 'toolAgent';
+/** The workflow type: the name of the workflow function in src/workflows/ask.ts (frozen, see docs/ARCHITECTURE.md). */
+export const ASK_WORKFLOW = 'toolAgent';

@@ -1,0 +1,40 @@
+/**
+ * `braid worker`, and the worker a command runs inside itself with --with-worker: the same Braid
+ * worker (src/worker.ts) on the configured task queue, stopped when the command ends.
+ */
+import { Command } from 'commander';
+import pc from 'picocolors';
+import { config } from '../config';
+import { connectWorker, temporalTarget, type Target } from '../temporal/connection';
+
+export async function startEmbeddedWorker(target: Target, announce = false) {
+  // Loaded here, not at the top: the worker package (and its bundler) is slow to load and most
+  // commands never need it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createBraidWorker } = require('../worker') as typeof import('../worker');
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+  // A standalone worker logs at INFO; one embedded in a command stays quiet unless something goes wrong.
+  Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN') });
+  const connection = await connectWorker(target);
+  const w = await createBraidWorker({ connection, namespace: target.namespace });
+  const model = w.model.simulated
+    ? pc.yellow(`simulated model at ${w.model.endpoint}`)
+    : `Claude (${config().models.fast}, ${config().models.capable})`;
+  const line = `worker on task queue "${config().taskQueue}" at ${target.address}; model: ${model}`;
+  process.stderr.write(`${announce ? 'braid ' : pc.dim('started a ')}${line}\n`);
+  const done = w.run().finally(() => connection.close());
+  return {
+    done,
+    stop: async () => {
+      await w.shutdown();
+      await done;
+    },
+  };
+}
+
+export function workerCommand(): Command {
+  return new Command('worker').description('run a worker for the Braid task queue (Ctrl-C stops it gracefully)').action(async () => {
+    const w = await startEmbeddedWorker(temporalTarget(), true);
+    await w.done;
+  });
+}

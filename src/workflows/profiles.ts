@@ -1,0 +1,90 @@
+/**
+ * Every activity option profile Braid's workflows use, named once: timeouts and retry policies are
+ * decisions about a kind of work (a model call, a tool call, a side effect, its undo), not about the
+ * pattern that happens to make the call, so patterns share them from here instead of each writing
+ * its own. A workflow declares its proxies from these at the top of its file:
+ * `const llm = proxyActivities<Activities>(modelCall);` — adding a per-call field (an activity id,
+ * a task queue, a summary for the Web UI) spreads a profile: `{ ...modelCall, taskQueue }`.
+ *
+ * Replay checks an activity's type and id, not these options: changing a value here breaks no
+ * running workflow, and applies to the calls scheduled after a worker runs the new code.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** A model call (`llmTurn`): streamed, heartbeating, retried with backoff (the activity adds jitter and retry-after). */
+export const modelCall = {
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+} as const satisfies ActivityOptions;
+
+/**
+ * A summarize map or reduce item (`mapChunk`, `reduceGroup`): a model call plus blob reads and
+ * writes. A content-addressed blob that is missing will not appear later (its writer was another
+ * host), so that failure is not retried.
+ */
+export const summarizeItem = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['BlobNotFound'],
+  },
+} as const satisfies ActivityOptions;
+
+/** Bookkeeping in the blob store (saving a part, assembling a level, loading a result). */
+export const blobStore = {
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['BlobNotFound'] },
+} as const satisfies ActivityOptions;
+
+/** A quick question to the worker (the tools it offers). */
+export const workerLookup = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } } as const satisfies ActivityOptions;
+
+/** `braid health`'s status read: short, and bounded as a whole so the CLI is answered within a minute. */
+export const healthCheck = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+} as const satisfies ActivityOptions;
+
+/**
+ * One tool call: the tool's budget (`timeoutMs`) bounds the whole call, retries included, so a
+ * flaky tool is retried inside it but a hung one cannot hold the turn longer. `summary` labels the
+ * branch in the Web UI's timeline with the tool's name instead of "runTool".
+ */
+export function toolCall(timeoutMs: number, summary: string): ActivityOptions {
+  return {
+    summary,
+    scheduleToCloseTimeout: timeoutMs,
+    startToCloseTimeout: timeoutMs,
+    heartbeatTimeout: Math.min(timeoutMs, 10_000),
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 },
+  };
+}
+
+/** Opening a destination before any work is done: a bad one should fail the run at once. */
+export const destinationCheck = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 2 } } as const satisfies ActivityOptions;
+
+/**
+ * A side effect at a destination (store, notify, index, remind). Store writes take milliseconds;
+ * the short heartbeat timeout is how a worker killed mid-step is noticed, so the step is retried
+ * (and finds its own effect) within seconds, not minutes.
+ */
+export const sideEffect = {
+  startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: '3 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 5 },
+} as const satisfies ActivityOptions;
+
+/** The undo of a side effect: tried longer than the effect, since a stuck undo needs a person. */
+export const sideEffectUndo = {
+  ...sideEffect,
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+} as const satisfies ActivityOptions;
+
+/** Writing an output file on the worker's disk (idempotent: same path, same content). */
+export const fileWrite = { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } } as const satisfies ActivityOptions;

@@ -1,0 +1,72 @@
+/**
+ * The names Temporal knows Braid by are frozen (docs/ARCHITECTURE.md): committed histories and
+ * running workflows refer to workflow types, activity types, signals, updates and queries by name,
+ * so a rename of a file or module must never rename one of these. This test pins them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createActivities, type ActivityDeps } from '../src/activities';
+import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
+import { HEALTH_WORKFLOW } from '../src/shared/health';
+import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
+import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
+import { progressSignal, SUMMARIZE_NODE_WORKFLOW, SUMMARIZE_WORKFLOW, summarizeProgressQuery } from '../src/shared/summarize';
+import { ToolRegistry } from '../src/tools';
+import * as workflows from '../src/workflows';
+
+const WORKFLOW_TYPES = [
+  ASK_WORKFLOW,
+  SUMMARIZE_WORKFLOW,
+  SUMMARIZE_NODE_WORKFLOW,
+  PIPELINE_WORKFLOW,
+  CHAIN_WORKFLOW,
+  PUBLISH_WORKFLOW,
+  HEALTH_WORKFLOW,
+];
+
+/** What the committed histories name, read from their events. */
+function namesInHistories() {
+  const dir = path.join(__dirname, 'histories');
+  const found = { workflows: new Set<string>(), activities: new Set<string>(), signals: new Set<string>(), updates: new Set<string>() };
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    const { events } = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { events: Record<string, Record<string, unknown>>[] };
+    for (const e of events) {
+      const started = e.workflowExecutionStartedEventAttributes as { workflowType?: { name: string } } | undefined;
+      const child = e.startChildWorkflowExecutionInitiatedEventAttributes as { workflowType?: { name: string } } | undefined;
+      const activity = e.activityTaskScheduledEventAttributes as { activityType?: { name: string } } | undefined;
+      const signal = (e.workflowExecutionSignaledEventAttributes ?? e.signalExternalWorkflowExecutionInitiatedEventAttributes) as
+        { signalName?: string } | undefined;
+      const update = e.workflowExecutionUpdateAcceptedEventAttributes as { acceptedRequest?: { input?: { name?: string } } } | undefined;
+      if (started?.workflowType) found.workflows.add(started.workflowType.name);
+      if (child?.workflowType) found.workflows.add(child.workflowType.name);
+      if (activity?.activityType) found.activities.add(activity.activityType.name);
+      if (signal?.signalName) found.signals.add(signal.signalName);
+      if (update?.acceptedRequest?.input?.name) found.updates.add(update.acceptedRequest.input.name);
+    }
+  }
+  return found;
+}
+
+describe('frozen names', () => {
+  it('registers exactly the workflow types the contracts name', () => {
+    expect(Object.keys(workflows).sort()).toEqual([...WORKFLOW_TYPES].sort());
+  });
+
+  it('keeps every workflow, activity, signal and update name the committed histories use', () => {
+    const activities = Object.keys(createActivities({ registry: new ToolRegistry() } as unknown as ActivityDeps));
+    const h = namesInHistories();
+    expect(h.workflows.size).toBeGreaterThanOrEqual(5);
+    expect(WORKFLOW_TYPES).toEqual(expect.arrayContaining([...h.workflows]));
+    expect(activities).toEqual(expect.arrayContaining([...h.activities]));
+    expect([progressSignal.name, decisionSignal.name]).toEqual(expect.arrayContaining([...h.signals]));
+    expect([decideUpdate.name]).toEqual(expect.arrayContaining([...h.updates]));
+  });
+
+  it('keeps the query, signal and update names clients and running workflows use', () => {
+    expect(
+      [agentProgressQuery, summarizeProgressQuery, pipelineProgressQuery, chainStageQuery, publishStatusQuery].map((q) => q.name),
+    ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus']);
+    expect([progressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual(['progress', 'decision', 'decide']);
+  });
+});
