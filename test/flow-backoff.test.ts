@@ -1,7 +1,7 @@
 /**
  * Issue #8, defect 2: a zero retry delay ends retrying. Temporal reads a `nextRetryDelay` of 0 as
  * "no further retry" (retry state TIMEOUT), and full jitter could draw exactly 0. Properties over
- * the jitter function and the backoff wrapper: whatever the inputs
+ * the jitter function, the backoff wrapper and the attempt ledger's verdicts: whatever the inputs
  * (NaN, infinities, negative floors, zero ceilings, a random source returning 0 or garbage), a
  * retryable verdict carries a whole delay between MIN_RETRY_DELAY_MS and a day. Then the defect
  * itself on the real server: a summarize whose chunk fails once while every jitter draw is 0.
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { readConfig } from '../src/config';
 import { createFlowControl, type FlowControl } from '../src/flow';
+import { Attempts } from '../src/flow/attempts';
 import { fullJitterDelay, MAX_RETRY_DELAY_MS, MIN_RETRY_DELAY_MS, withBackoff } from '../src/flow/backoff';
 import { SUMMARIZE_WORKFLOW, type CorpusManifest } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
@@ -53,6 +54,40 @@ describe('retry delays are never zero, negative or NaN', () => {
         expectUsableDelay(out.nextRetryDelay);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it("the attempt ledger's verdicts, charged or waits, whatever the ledger says", () => {
+    const ledger = fc.option(
+      fc.record({
+        braidLedger: fc.constant(1 as const),
+        waits: fc.nat(40),
+        lastWaitAttempt: fc.nat(40),
+        streak: fc.nat(40),
+        waitingSince: fc.integer({ min: 0, max: 2_000_000 }),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        ledger,
+        fc.constantFrom('charged' as const, 'wait' as const),
+        backoff,
+        anyNumber,
+        fc.option(anyNumber, { nil: undefined }),
+        (attempt, details, charge, o, floor, cap) => {
+          const a = new Attempts(
+            { attempt, heartbeatDetails: details },
+            { maxAttempts: 6, outageBudgetMs: 900_000 },
+            () => {},
+            () => 1_000_000,
+          );
+          const f = ApplicationFailure.create({ message: 'x', type: 'LlmConnection' });
+          const out = a.verdict(f, charge, { baseMs: o.baseMs, maxMs: o.maxMs, random: () => o.r }, floor, cap);
+          if (!out.nonRetryable) expectUsableDelay(out.nextRetryDelay);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

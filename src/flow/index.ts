@@ -4,6 +4,7 @@
  * backend is Redis when REDIS_URL is set (one budget for all workers), in-process otherwise.
  */
 import type { BraidConfig } from '../config';
+import type { AttemptPolicy } from './attempts';
 import type { BackoffOptions } from './backoff';
 import { Breakers, type BreakerSnapshot } from './breaker';
 import { MemoryBackend, type BudgetSnapshot } from './buckets';
@@ -12,7 +13,8 @@ import { RedisBackend } from './redis-limiter';
 
 export { BudgetWaitTooLong, RateLimiter } from './limiter';
 export { Breakers, CircuitOpenError } from './breaker';
-export { fullJitterDelay, withBackoff } from './backoff';
+export { fullJitterDelay, MIN_RETRY_DELAY_MS, withBackoff } from './backoff';
+export { Attempts, DEFAULT_ATTEMPT_POLICY, isJudged, type AttemptPolicy } from './attempts';
 export type { BreakerSnapshot } from './breaker';
 export type { BudgetSnapshot, ModelLimits } from './buckets';
 
@@ -21,6 +23,8 @@ export interface FlowControl {
   breakers: Breakers;
   llmBackoff: BackoffOptions;
   toolBackoff: BackoffOptions;
+  /** Model calls: how many failed attempts, and how long a wait for an unavailable endpoint (attempts.ts). */
+  attempts: AttemptPolicy;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export function createFlowControl(cfg: BraidConfig): FlowControl {
     breakers: new Breakers(f.breaker),
     llmBackoff: f.llmBackoff,
     toolBackoff: f.toolBackoff,
+    attempts: f.attempts,
     close: () => limiter.close(),
   };
 }

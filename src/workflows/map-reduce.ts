@@ -59,7 +59,7 @@ const item = proxyActivities<Activities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
-    maximumAttempts: 5,
+    maximumAttempts: Infinity,
     nonRetryableErrorTypes: ['BlobNotFound'],
   },
 });

@@ -51,7 +51,7 @@ const files = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', ret
 const llmOptions = {
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: Infinity },
 } as const;
 
 const SYSTEM: Record<StageName, string> = {
