@@ -33,6 +33,7 @@ beforeAll(async () => {
     llmBackoff: { baseMs: 1000, maxMs: 30_000 },
     toolBackoff: { baseMs: 200, maxMs: 5000 },
     attempts: { maxAttempts: 6, outageBudgetMs: 60_000 },
+    ready: async () => {},
     close: async () => {},
   };
 });
