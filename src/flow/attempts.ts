@@ -12,6 +12,11 @@
  * it is never charged; instead, a run of consecutive waits is bounded in time by `outageBudgetMs`.
  * An outage shorter than the budget therefore costs time, never work.
  *
+ * A wait ends its attempt at once, with a `nextRetryDelay`, rather than sleeping inside it: an
+ * attempt that waited would hold a worker slot, and during an outage every model call of the fleet
+ * would, starving tools and publication steps of slots; a retry held on the server costs no worker
+ * anything, and Temporal writes no history event per retry.
+ *
  * The model-call activities run with an unlimited Temporal RetryPolicy, and this ledger makes the
  * verdict. Each attempt knows its number; the waits so far travel in the activity's heartbeat
  * details (the last details an attempt records reach the next attempt, failure or not), so
