@@ -86,6 +86,8 @@ const schema = z.object({
   BRAID_BREAKER_FAILURES: z.coerce.number().int().positive().default(5),
   BRAID_BREAKER_WINDOW_MS: positiveMs.default(30_000),
   BRAID_BREAKER_COOLDOWN_MS: positiveMs.default(15_000),
+  BRAID_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
+  BRAID_LLM_OUTAGE_BUDGET: duration.default(15 * 60_000),
   BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
 });
 
@@ -178,6 +180,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       llmBackoff: { baseMs: c.BRAID_RETRY_BASE_MS, maxMs: c.BRAID_RETRY_MAX_MS },
       toolBackoff: { baseMs: c.BRAID_TOOL_RETRY_BASE_MS, maxMs: c.BRAID_RETRY_MAX_MS },
       breaker: { failures: c.BRAID_BREAKER_FAILURES, windowMs: c.BRAID_BREAKER_WINDOW_MS, cooldownMs: c.BRAID_BREAKER_COOLDOWN_MS },
+      /** Model calls: failed attempts allowed, and how long one call waits out an unavailable endpoint. */
+      attempts: { maxAttempts: c.BRAID_LLM_MAX_ATTEMPTS, outageBudgetMs: c.BRAID_LLM_OUTAGE_BUDGET },
       llmQueueActivitiesPerSecond: c.BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND,
     },
   };

@@ -62,6 +62,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const model = opts.model ?? (await createModelClient(cfg));
   const publishStores = opts.publishStores ?? sqlitePublishStores();
   const flow = opts.flow ?? createFlowControl(cfg);
+  await flow.ready(); // says once, before polling, if the shared budget store is unreachable
   const activities = createActivities({
     claude: model.claude,
     models: cfg.models,

@@ -32,6 +32,8 @@ beforeAll(async () => {
     breakers: new Breakers({ failures: 3, windowMs: 10_000, cooldownMs: COOLDOWN }),
     llmBackoff: { baseMs: 1000, maxMs: 30_000 },
     toolBackoff: { baseMs: 200, maxMs: 5000 },
+    attempts: { maxAttempts: 6, outageBudgetMs: 60_000 },
+    ready: async () => {},
     close: async () => {},
   };
 });
@@ -40,87 +42,140 @@ afterAll(() => sim?.close());
 const env = (attempt = 1, maximumAttempts = 6) =>
   new MockActivityEnvironment({ attempt, retryPolicy: { maximumAttempts } }, { logger: new DefaultLogger('ERROR', () => {}) });
 
+/**
+ * Successive attempts of one activity as Temporal runs them under an unlimited RetryPolicy: each
+ * attempt is numbered and sees the last heartbeat details the attempts before it recorded.
+ */
+class Attempts {
+  attempt = 0;
+  details: unknown;
+  async next<R>(fn: (req: LlmRequest) => Promise<R>, req: LlmRequest): Promise<R | ApplicationFailure> {
+    const e = new MockActivityEnvironment(
+      { attempt: ++this.attempt, heartbeatDetails: this.details, retryPolicy: {} },
+      { logger: new DefaultLogger('ERROR', () => {}) },
+    );
+    e.on('heartbeat', (d: unknown) => (this.details = d));
+    return (e.run(fn, req) as Promise<R>).catch((err: unknown) => err as ApplicationFailure);
+  }
+}
+
+const llmWith = (f: FlowControl) =>
+  createLlmActivities({
+    claude: simulatedModel(sim).claude,
+    models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
+    maxTokens: 256,
+    simulated: true,
+    registry: new ToolRegistry(),
+    requestTimeoutMs: 3000,
+    streamIdleTimeoutMs: 2000,
+    flow: f,
+  });
+
+const breakerState = (f: FlowControl, model: string) => f.breakers.snapshot().find((b) => b.key === `model:${model}`)?.state;
+
 describe('model endpoint breaker', () => {
-  it('opens after 3 server failures, fails fast without a request, and a probe closes it', async () => {
-    const registry = new ToolRegistry();
-    const llm = createLlmActivities({
-      claude: simulatedModel(sim).claude,
-      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
-      maxTokens: 256,
-      simulated: true,
-      registry,
-      requestTimeoutMs: 3000,
-      streamIdleTimeoutMs: 2000,
-      flow,
-    });
+  it('opens after 3 server failures and fails fast without a request; waiting for it and its probe are not charged', async () => {
+    const llm = llmWith(flow);
     const req: LlmRequest = { role: 'fast', messages: [{ role: 'user', content: 'breaker test' }] };
+    const call = new Attempts();
     sim.clearLedger();
     sim.configure({ faults: [{ kind: 'status', status: 500, times: 3 }] });
     const delays: number[] = [];
     for (let i = 1; i <= 3; i++) {
-      const f = (await env(i)
-        .run(llm.llmTurn, req)
-        .catch((e: unknown) => e)) as ApplicationFailure;
+      const f = (await call.next(llm.llmTurn, req)) as ApplicationFailure;
       expect(f).toBeInstanceOf(ApplicationFailure);
       expect(f.type).toBe('LlmServerError');
       expect(f.nonRetryable).toBe(false);
       delays.push(Number(f.nextRetryDelay));
     }
-    // Full jitter: attempt n waits somewhere in [0, 1000·2^(n-1)).
-    delays.forEach((d, i) => expect(d).toBeLessThan(1000 * 2 ** i));
+    // Full jitter: charged attempt n waits somewhere in [100 ms, 1000·2^(n-1)].
+    delays.forEach((d) => expect(d).toBeGreaterThanOrEqual(100));
+    delays.forEach((d, i) => expect(d).toBeLessThanOrEqual(1000 * 2 ** i));
     expect(sim.ledger()).toHaveLength(3);
 
-    const open = (await env(4)
-      .run(llm.llmTurn, req)
-      .catch((e: unknown) => e)) as ApplicationFailure;
-    expect(open.type).toBe('LlmCircuitOpen');
-    // Fails fast, but comes back after the cooldown rather than losing the work.
-    expect(open.nonRetryable).toBe(false);
-    expect(Number(open.nextRetryDelay)).toBeGreaterThanOrEqual(COOLDOWN - 200);
-    const lastTry = (await env(6, 6)
-      .run(llm.llmTurn, req)
-      .catch((e: unknown) => e)) as ApplicationFailure;
-    expect(lastTry.nonRetryable).toBe(true);
-    expect(lastTry.message).toMatch(/^gave up after 6 attempts: circuit open/);
-    expect(open.message).toMatch(/circuit open for model:claude-haiku-4-5/);
+    // Open: attempts 4–8 fail fast, send nothing, and come back after the cooldown — never charged,
+    // so the call outlives what used to be its last attempt.
+    for (let i = 4; i <= 8; i++) {
+      const open = (await call.next(llm.llmTurn, req)) as ApplicationFailure;
+      expect(open.type).toBe('LlmCircuitOpen');
+      expect(open.message).toMatch(/circuit open for model:claude-haiku-4-5/);
+      expect(open.nonRetryable).toBe(false);
+      expect(Number(open.nextRetryDelay)).toBeGreaterThanOrEqual(COOLDOWN - 200);
+      expect(Number(open.nextRetryDelay)).toBeLessThanOrEqual(2 * COOLDOWN);
+    }
+    expect(call.details).toMatchObject({ waits: 5, lastWaitAttempt: 8 });
     expect(sim.ledger()).toHaveLength(3); // failed fast: no request sent
     expect(renderHealth(await flowSnapshot(flow, ['claude-haiku-4-5']))).toMatch(/model:claude-haiku-4-5.*open/);
 
+    // The probe fails like the outage did: it reopens the breaker, and it is a wait too.
     await sleep(COOLDOWN + 50);
-    const probe = (await env(1).run(llm.llmTurn, req)) as LlmResult;
+    sim.configure({ faults: [{ kind: 'status', status: 500, times: 1 }] });
+    const failedProbe = (await call.next(llm.llmTurn, req)) as ApplicationFailure;
+    expect(failedProbe.type).toBe('LlmServerError');
+    expect(failedProbe.nonRetryable).toBe(false);
+    expect(call.details).toMatchObject({ waits: 6, lastWaitAttempt: 9 });
+    expect(breakerState(flow, 'claude-haiku-4-5')).toBe('open');
+
+    await sleep(COOLDOWN + 50);
+    const probe = (await call.next(llm.llmTurn, req)) as LlmResult;
     expect(probe.content.length).toBeGreaterThan(0);
-    expect(flow.breakers.snapshot().find((b) => b.key === 'model:claude-haiku-4-5')?.state).toBe('closed');
-    expect(sim.ledger()).toHaveLength(4);
+    expect(probe.attempt).toBe(10);
+    expect(breakerState(flow, 'claude-haiku-4-5')).toBe('closed');
+    expect(sim.ledger()).toHaveLength(5);
   });
 
-  it('does not count 400s or 429s towards the breaker, and makes the last attempt final', async () => {
-    const llm = createLlmActivities({
-      claude: simulatedModel(sim).claude,
-      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
-      maxTokens: 256,
-      simulated: true,
-      registry: new ToolRegistry(),
-      requestTimeoutMs: 3000,
-      streamIdleTimeoutMs: 2000,
-      flow,
-    });
+  it('ends an answer that keeps coming back malformed after 6 charged attempts, breaker or not', async () => {
+    const llm = llmWith(flow);
+    const req: LlmRequest = { role: 'fast', messages: [{ role: 'user', content: 'always malformed' }] };
+    sim.configure({ faults: [{ kind: 'malformed', match: { contains: 'always malformed' } }] });
+    const call = new Attempts();
+    let last: ApplicationFailure | LlmResult;
+    do {
+      last = await call.next(llm.llmTurn, req);
+      if ((last as ApplicationFailure).type === 'LlmCircuitOpen') await sleep(COOLDOWN + 20);
+    } while (last instanceof ApplicationFailure && !last.nonRetryable && call.attempt < 30);
+    sim.configure({ faults: [] });
+    expect(last).toBeInstanceOf(ApplicationFailure);
+    const f = last as ApplicationFailure;
+    expect(f.type).toBe('LlmMalformedResponse');
+    expect(f.message).toMatch(/^gave up after 6 failed attempts \(and \d+ waiting for the model\): claude-haiku-4-5: unreadable response/);
+    // A fresh call after the cooldown probes and closes the breaker again.
+    await sleep(COOLDOWN + 20);
+    const fresh = await new Attempts().next(llm.llmTurn, { role: 'fast', messages: [{ role: 'user', content: 'close it' }] });
+    expect(fresh).not.toBeInstanceOf(ApplicationFailure);
+    expect(breakerState(flow, 'claude-haiku-4-5')).toBe('closed');
+  });
+
+  it('waits out 429s without charging them or touching the breaker, until the outage budget is spent', async () => {
+    const budgetMs = 600;
+    const llm = llmWith({ ...flow, attempts: { maxAttempts: 2, outageBudgetMs: budgetMs } });
     const req: LlmRequest = { role: 'capable', messages: [{ role: 'user', content: 'not the endpoint' }] };
     sim.configure({ faults: [{ kind: 'status', status: 429, retryAfterMs: 10 }] });
-    for (let i = 0; i < 4; i++)
-      expect(
-        (
-          (await env(1)
-            .run(llm.llmTurn, req)
-            .catch((e: unknown) => e)) as ApplicationFailure
-        ).type,
-      ).toBe('LlmRateLimited');
+    const call = new Attempts();
+    const t0 = Date.now();
+    let f: ApplicationFailure;
+    do {
+      f = (await call.next(llm.llmTurn, req)) as ApplicationFailure;
+      expect(f.type).toBe('LlmRateLimited');
+      if (!f.nonRetryable) expect(Number(f.nextRetryDelay)).toBeGreaterThanOrEqual(100);
+      await sleep(50);
+    } while (!f.nonRetryable && call.attempt < 100);
+    sim.configure({ faults: [] });
+    expect(call.attempt).toBeGreaterThan(2); // more than maxAttempts: none was charged
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(budgetMs);
+    expect(f.message).toMatch(/^gave up after waiting \d+ s for the model \(outage budget 1 s\): claude-sonnet-4-6: HTTP 429/);
+    expect(breakerState(flow, 'claude-sonnet-4-6')).toBeUndefined();
+  });
+
+  it('respects a RetryPolicy that still limits attempts (calls scheduled before the ledger)', async () => {
+    const llm = llmWith(flow);
+    sim.configure({ faults: [{ kind: 'status', status: 529 }] });
     const last = (await env(6, 6)
-      .run(llm.llmTurn, req)
+      .run(llm.llmTurn, { role: 'capable', messages: [{ role: 'user', content: 'old policy' }] } as LlmRequest)
       .catch((e: unknown) => e)) as ApplicationFailure;
     sim.configure({ faults: [] });
     expect(last.nonRetryable).toBe(true);
-    expect(last.message).toMatch(/^gave up after 6 attempts: claude-sonnet-4-6: HTTP 429/);
-    expect(flow.breakers.snapshot().find((b) => b.key === 'model:claude-sonnet-4-6')).toBeUndefined();
+    expect(last.message).toMatch(/^gave up after 6 attempts: claude-sonnet-4-6: HTTP 529/);
   });
 });
 

@@ -97,6 +97,10 @@ describe('llmTurn', () => {
     expect(a.nextRetryDelay).toBe(1250);
     const b = await failureFor({ kind: 'status', status: 529, retryAfterS: 3 });
     expect(b.nextRetryDelay).toBe(3000);
+    // "Retry now" must not become a zero delay, which Temporal reads as "stop retrying".
+    const c = await failureFor({ kind: 'status', status: 529, retryAfterMs: 0 });
+    expect(c.nextRetryDelay).toBeUndefined();
+    expect(c.nonRetryable).toBe(false);
   });
 
   it.each([

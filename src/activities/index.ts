@@ -20,7 +20,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createFlowActivities({ flow: deps.flow, models: deps.models }),
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores }),
-    ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn }),
+    ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
   };
 };
 

@@ -94,7 +94,9 @@ export function toLlmFailure(err: unknown, model: string): ApplicationFailure {
     const details: LlmFailureDetails = { status, requestId: err.requestID, errorType: err.type, retryAfterMs: delay };
     const what = status === undefined ? 'stream error event' : `HTTP ${status}`;
     const message = `${model}: ${what} ${err.type ?? 'error'}: ${err.apiMessage ?? err.message} (request-id ${err.requestID ?? 'none'})`;
-    return ApplicationFailure.create({ message, type, nonRetryable: !retryable, nextRetryDelay: delay, details: [details] });
+    // A retry-after of 0 means "now"; as a nextRetryDelay Temporal would read 0 as "no more retries".
+    const nextRetryDelay = delay !== undefined && delay > 0 ? delay : undefined;
+    return ApplicationFailure.create({ message, type, nonRetryable: !retryable, nextRetryDelay, details: [details] });
   }
   if (droppedConnection(err)) {
     return ApplicationFailure.create({

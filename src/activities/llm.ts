@@ -8,10 +8,15 @@
  * Temporal informed that the worker is alive while the model is still thinking, and delivers
  * cancellation, which aborts the HTTP request.
  *
+ * The idle timer starts when the response headers arrive: until then the SDK's request timeout
+ * (BRAID_LLM_REQUEST_TIMEOUT_MS) is what bounds the wait, and a call that gets no answer at all is
+ * told apart from a stream that stopped mid-way.
+ *
  * With flow control (`deps.flow`, which every worker passes) each call also goes through the
  * model's circuit breaker and the shared rate limiter before it is sent, settles its token estimate
- * from the response's usage afterwards, and fails with a full-jitter `nextRetryDelay` — see
- * src/flow/ (llm-call.ts).
+ * from the response's usage afterwards, and ends a failed attempt with the verdict of its attempt
+ * ledger: charged or a wait, retried after a full-jitter `nextRetryDelay` — see src/flow/
+ * (llm-call.ts, attempts.ts). Every heartbeat carries that ledger to the next attempt.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -20,7 +25,8 @@ import type { ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/t
 import type { ToolRegistry } from '../tools';
 import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
-import { checkModelBreaker, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
+import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
+import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -57,8 +63,13 @@ export function createLlmActivities(deps: LlmDeps) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
       }
 
-      const flow: FlowCall | undefined = deps.flow && { flow: deps.flow, model, estimated: 0, acquired: false };
-      if (flow) checkModelBreaker(flow, ctx.info);
+      const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(d));
+      const beat = () => ctx.heartbeat(attempts.details());
+      const flow: FlowCall | undefined = deps.flow && { flow: deps.flow, model, attempts, estimated: 0, acquired: false, probe: false };
+      if (flow) {
+        attempts.assertNotExhausted(`${model} call`);
+        checkModelBreaker(flow);
+      }
 
       const abort = new AbortController();
       let stalled = false;
@@ -72,7 +83,7 @@ export function createLlmActivities(deps: LlmDeps) {
           abort.abort();
         }, deps.streamIdleTimeoutMs);
       };
-      const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
+      const ticker = setInterval(beat, deps.heartbeatEveryMs ?? 2000);
       const startedAt = Date.now();
       let sawStop = false;
       let events = 0;
@@ -80,10 +91,9 @@ export function createLlmActivities(deps: LlmDeps) {
         if (flow) {
           const maxTokens = req.maxTokens ?? deps.maxTokens;
           flow.estimated = flow.flow.limiter.estimate(model, { system: req.system, messages: req.messages, tools, maxTokens }).total;
-          await flow.flow.limiter.acquire(model, flow.estimated, { signal: abort.signal, heartbeat: () => ctx.heartbeat() });
+          await flow.flow.limiter.acquire(model, flow.estimated, { signal: abort.signal, heartbeat: beat });
           flow.acquired = true;
         }
-        touch();
         const stream = deps.claude.messages.stream(
           {
             model,
@@ -94,6 +104,7 @@ export function createLlmActivities(deps: LlmDeps) {
           },
           { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
         );
+        stream.on('connect', touch);
         for await (const event of stream) {
           events++;
           touch();
@@ -120,14 +131,17 @@ export function createLlmActivities(deps: LlmDeps) {
           attempt: ctx.info.attempt,
         };
       } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+        if (ctx.cancellationSignal.aborted) {
+          if (flow) flowCancelled(flow, ctx.cancellationDetails?.timedOut === true);
+          throw ctx.cancellationSignal.reason ?? err;
+        }
         const failure = stalled
           ? ApplicationFailure.retryable(
               `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
               'LlmStreamStalled',
             )
           : toLlmFailure(err, model);
-        if (flow) throw await flowFailure(flow, err, failure, ctx.info);
+        if (flow) throw await flowFailure(flow, err, failure);
         throw failure;
       } finally {
         clearTimeout(idle);

@@ -11,6 +11,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
+import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
 import type { CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
 import { textOf } from '../shared/content';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
@@ -19,6 +20,8 @@ import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt } from '
 export interface SummarizeDeps {
   blobs: BlobStore;
   llmTurn(req: LlmRequest): Promise<LlmResult>;
+  /** The model call's attempt ledger, applied to the whole item (its RetryPolicy has no attempt limit). */
+  attempts?: AttemptPolicy;
 }
 
 export interface ItemOutput {
@@ -85,29 +88,31 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
   const manifest = (ref: string) => cached<CorpusManifest>(ref);
 
   return {
-    async mapChunk(input: { manifestRef: string; index: number; task: string }): Promise<ItemOutput> {
-      const chunk = (await manifest(input.manifestRef)).chunks[input.index];
-      if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
-      const text = (await deps.blobs.get(chunk.ref)).toString('utf8');
-      const res = await deps.llmTurn({
-        role: 'fast',
-        system: MAP_SYSTEM,
-        messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }],
-        maxTokens: 700,
+    mapChunk(input: { manifestRef: string; index: number; task: string }): Promise<ItemOutput> {
+      return withAttemptLedger(deps.attempts, `map of chunk ${input.index}`, async () => {
+        const chunk = (await manifest(input.manifestRef)).chunks[input.index];
+        if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
+        const text = (await deps.blobs.get(chunk.ref)).toString('utf8');
+        const res = await deps.llmTurn({
+          role: 'fast',
+          system: MAP_SYSTEM,
+          messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }],
+          maxTokens: 700,
+        });
+        const reply = parseReply(textOf(res.content), res.model);
+        const out: PartialResult = {
+          kind: 'map',
+          level: 0,
+          ...reply,
+          chunks: 1,
+          chunkIds: [chunk.id],
+          sources: [{ source: chunk.source, ranges: [[chunk.start, chunk.end]] }],
+        };
+        return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
       });
-      const reply = parseReply(textOf(res.content), res.model);
-      const out: PartialResult = {
-        kind: 'map',
-        level: 0,
-        ...reply,
-        chunks: 1,
-        chunkIds: [chunk.id],
-        sources: [{ source: chunk.source, ranges: [[chunk.start, chunk.end]] }],
-      };
-      return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
     },
 
-    async reduceGroup(input: {
+    reduceGroup(input: {
       levelRef: string;
       start: number;
       count: number;
@@ -116,37 +121,39 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
       task: string;
       expectChunks?: number;
     }): Promise<ItemOutput> {
-      const level = await cached<LevelFile>(input.levelRef);
-      const refs = level.refs.slice(input.start, input.start + input.count);
-      if (refs.length !== input.count) {
-        throw ApplicationFailure.nonRetryable(
-          `reduce level ${input.level}, group at ${input.start}: expected ${input.count} results, found ${refs.length}`,
-          'IncompleteInput',
-        );
-      }
-      const inputs = await Promise.all(refs.map((r) => getJson<PartialResult>(deps.blobs, r)));
-      const chunks = inputs.reduce((n, r) => n + r.chunks, 0);
-      if (input.expectChunks !== undefined && chunks !== input.expectChunks) {
-        throw ApplicationFailure.nonRetryable(
-          `final reduce covers ${chunks} chunk results, expected ${input.expectChunks}`,
-          'IncompleteInput',
-        );
-      }
-      const res = await deps.llmTurn({
-        role: input.final ? 'capable' : 'fast',
-        system: REDUCE_SYSTEM,
-        messages: [{ role: 'user', content: reducePrompt(input.task, inputs, input.final) }],
-        maxTokens: input.final ? 1500 : 900,
+      return withAttemptLedger(deps.attempts, `reduce of level ${input.level}, group at ${input.start}`, async () => {
+        const level = await cached<LevelFile>(input.levelRef);
+        const refs = level.refs.slice(input.start, input.start + input.count);
+        if (refs.length !== input.count) {
+          throw ApplicationFailure.nonRetryable(
+            `reduce level ${input.level}, group at ${input.start}: expected ${input.count} results, found ${refs.length}`,
+            'IncompleteInput',
+          );
+        }
+        const inputs = await Promise.all(refs.map((r) => getJson<PartialResult>(deps.blobs, r)));
+        const chunks = inputs.reduce((n, r) => n + r.chunks, 0);
+        if (input.expectChunks !== undefined && chunks !== input.expectChunks) {
+          throw ApplicationFailure.nonRetryable(
+            `final reduce covers ${chunks} chunk results, expected ${input.expectChunks}`,
+            'IncompleteInput',
+          );
+        }
+        const res = await deps.llmTurn({
+          role: input.final ? 'capable' : 'fast',
+          system: REDUCE_SYSTEM,
+          messages: [{ role: 'user', content: reducePrompt(input.task, inputs, input.final) }],
+          maxTokens: input.final ? 1500 : 900,
+        });
+        const out: PartialResult = {
+          kind: input.final ? 'final' : 'reduce',
+          level: input.level,
+          ...parseReply(textOf(res.content), res.model),
+          chunks,
+          chunkIds: chunks <= LISTED_IDS ? inputs.flatMap((r) => r.chunkIds) : [],
+          sources: mergeSources(inputs.flatMap((r) => r.sources)),
+        };
+        return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
       });
-      const out: PartialResult = {
-        kind: input.final ? 'final' : 'reduce',
-        level: input.level,
-        ...parseReply(textOf(res.content), res.model),
-        chunks,
-        chunkIds: chunks <= LISTED_IDS ? inputs.flatMap((r) => r.chunkIds) : [],
-        sources: mergeSources(inputs.flatMap((r) => r.sources)),
-      };
-      return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
     },
 
     async savePart(part: PartFile): Promise<string> {

@@ -38,8 +38,15 @@ export function renderHealth(s: FlowSnapshot, now = s.at): string {
     const state = b.state === 'open' && b.openUntil ? `open, probe in ${Math.max(0, Math.ceil((b.openUntil - now) / 1000))} s` : b.state;
     breakers.push([b.key, colour[b.state](state), b.recentFailures, b.lastError ?? '']);
   }
-  const backend =
-    s.backend === 'redis' ? 'Redis (shared by every worker)' : 'in-process (this worker only; set REDIS_URL to share budgets)';
+  const backend = !s.redis
+    ? s.backend === 'redis'
+      ? 'Redis (shared by every worker)'
+      : 'in-process (this worker only; set REDIS_URL to share budgets)'
+    : s.redis.state === 'unreachable'
+      ? pc.red(
+          `Redis at ${s.redis.url} is unreachable since ${new Date(s.redis.since).toLocaleTimeString('en-GB')} (${s.redis.error ?? 'no answer'}); this worker uses its own in-process budget until it is back`,
+        )
+      : `Redis at ${s.redis.url} (${s.redis.state === 'connected' ? 'shared by every worker' : 'connecting'})`;
   return [
     `${pc.bold('rate limiter')}: ${backend}`,
     budgets.toString(),

@@ -67,21 +67,31 @@ export class Breakers {
     return e;
   }
 
-  /** Throws CircuitOpenError when the call must not be made; otherwise the call may go (possibly as the probe). */
-  check(key: string): void {
+  /**
+   * Throws CircuitOpenError when the call must not be made; otherwise the call may go, and the
+   * result says whether it goes as the half-open breaker's probe.
+   */
+  check(key: string): boolean {
     const e = this.entries.get(key);
-    if (!e || e.state === 'closed') return;
+    if (!e || e.state === 'closed') return false;
     const now = this.clock();
     if (e.state === 'open') {
       if (now < e.openUntil) throw new CircuitOpenError(key, e.openUntil - now, e.lastError);
       e.state = 'half-open';
       e.probeStartedAt = now;
-      return;
+      return true;
     }
     // Half-open: one probe at a time; a probe that never reported back (worker lost it) is replaced after a cooldown.
     if (e.probeStartedAt !== undefined && now - e.probeStartedAt < this.opts.cooldownMs)
       throw new CircuitOpenError(key, this.opts.cooldownMs - (now - e.probeStartedAt), e.lastError);
     e.probeStartedAt = now;
+    return true;
+  }
+
+  /** The probe ended without a verdict on the endpoint (it never reached it, or was cancelled): the next call probes. */
+  release(key: string): void {
+    const e = this.entries.get(key);
+    if (e?.state === 'half-open') e.probeStartedAt = undefined;
   }
 
   success(key: string): void {

@@ -1,26 +1,36 @@
 /**
  * Flow control for a worker: the shared rate limiter, the circuit breakers and the jittered
- * backoff settings, built once from the configuration and handed to the activities. The limiter's
- * backend is Redis when REDIS_URL is set (one budget for all workers), in-process otherwise.
+ * backoff settings and the model calls' attempt policy, built once from the configuration and
+ * handed to the activities. The limiter's backend is Redis when REDIS_URL is set (one budget for
+ * all workers; this worker's own while Redis is unreachable), in-process otherwise.
  */
 import type { BraidConfig } from '../config';
+import type { AttemptPolicy } from './attempts';
 import type { BackoffOptions } from './backoff';
 import { Breakers, type BreakerSnapshot } from './breaker';
 import { MemoryBackend, type BudgetSnapshot } from './buckets';
 import { RateLimiter } from './limiter';
-import { RedisBackend } from './redis-limiter';
+import { RedisBackend, type RedisStatus } from './redis-limiter';
 
 export { BudgetWaitTooLong, RateLimiter } from './limiter';
 export { Breakers, CircuitOpenError } from './breaker';
-export { fullJitterDelay, withBackoff } from './backoff';
+export { fullJitterDelay, MIN_RETRY_DELAY_MS, withBackoff } from './backoff';
+export { Attempts, DEFAULT_ATTEMPT_POLICY, isJudged, type AttemptPolicy } from './attempts';
 export type { BreakerSnapshot } from './breaker';
 export type { BudgetSnapshot, ModelLimits } from './buckets';
+export type { RedisStatus } from './redis-limiter';
 
 export interface FlowControl {
   limiter: RateLimiter;
   breakers: Breakers;
   llmBackoff: BackoffOptions;
   toolBackoff: BackoffOptions;
+  /** Model calls: how many failed attempts, and how long a wait for an unavailable endpoint (attempts.ts). */
+  attempts: AttemptPolicy;
+  /** The shared budget store, when REDIS_URL is set: whether it is reachable right now. */
+  redis?: RedisBackend;
+  /** Resolves once the budget store is known to be reachable or not (at most a few seconds). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,19 +38,30 @@ export interface FlowSnapshot {
   backend: 'memory' | 'redis';
   budgets: BudgetSnapshot[];
   breakers: BreakerSnapshot[];
+  /** With REDIS_URL: the shared store's state; while unreachable, `budgets` are this worker's own. */
+  redis?: RedisStatus;
   /** Epoch ms on the worker that answered. */
   at: number;
 }
 
-export function createFlowControl(cfg: BraidConfig): FlowControl {
+export interface FlowControlOptions {
+  /** Where one-line state changes (Redis unreachable, back) go; default: stderr. */
+  log?: (line: string) => void;
+}
+
+export function createFlowControl(cfg: BraidConfig, opts: FlowControlOptions = {}): FlowControl {
   const f = cfg.flow;
-  const backend = f.redisUrl ? RedisBackend.connect(f.redisUrl) : new MemoryBackend();
+  const redis = f.redisUrl ? RedisBackend.connect(f.redisUrl, { log: opts.log }) : undefined;
+  const backend = redis ?? new MemoryBackend();
   const limiter = new RateLimiter({ backend, defaults: f.limits, models: f.modelLimits, burstMs: f.burstMs, maxWaitMs: f.maxWaitMs });
   return {
     limiter,
     breakers: new Breakers(f.breaker),
     llmBackoff: f.llmBackoff,
     toolBackoff: f.toolBackoff,
+    attempts: f.attempts,
+    redis,
+    ready: async () => void (await redis?.ready()),
     close: () => limiter.close(),
   };
 }
@@ -50,6 +71,7 @@ export async function flowSnapshot(flow: FlowControl, models: string[]): Promise
     backend: flow.limiter.backendKind,
     budgets: await flow.limiter.snapshot(models),
     breakers: flow.breakers.snapshot(),
+    ...(flow.redis ? { redis: flow.redis.status() } : {}),
     at: Date.now(),
   };
 }

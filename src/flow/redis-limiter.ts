@@ -7,10 +7,18 @@
  * from Redis itself (`TIME`), never from the caller, so workers with skewed clocks still share one
  * consistent refill. Keys carry the model in a hash tag (`braid:limit:{model}:r`) so a Redis Cluster
  * keeps one model's keys in one slot, and expire after two idle minutes.
+ *
+ * When Redis cannot be reached, model calls go on under this worker's own in-process budget (the
+ * same limits, counted per worker) until it is back — a deliberate choice over waiting or failing:
+ * the shared budget exists to avoid 429s, and the provider still enforces the real limit (its 429s
+ * pause this worker and are waits, not failures), while a Redis outage that stopped every model
+ * call would turn a bookkeeping outage into a full one. The cost: N workers may together send up to
+ * N times the budget while Redis is down. The worker says so once when Redis becomes unreachable and
+ * once when it is back (never ioredis's per-reconnect error spam), and `braid health` shows it.
+ * Commands never queue while disconnected and time out after 2 s, so a call never hangs on Redis.
  */
 import Redis from 'ioredis';
-import { capacity, type BudgetSnapshot, type LimiterBackend, type ModelLimits } from './buckets';
-
+import { capacity, MemoryBackend, type BudgetSnapshot, type LimiterBackend, type ModelLimits } from './buckets';
 // KEYS: requests bucket, tokens bucket, pause key.
 // ARGV: op, rpm, request capacity, tpm, token capacity, amount, amount2.
 // A rate of 0 means "no limit" for that bucket. Levels are stored as hash {l, t}.
@@ -70,20 +78,122 @@ return redis.error_reply('unknown op ' .. op)
 
 type Runner = (keys: string[], args: (string | number)[]) => Promise<unknown>;
 
+export interface RedisStatus {
+  /** The URL without its password. */
+  url: string;
+  state: 'connecting' | 'connected' | 'unreachable';
+  /** Epoch ms of the last change of state. */
+  since: number;
+  /** Why it is unreachable. */
+  error?: string;
+}
+
+export interface RedisBackendOptions {
+  url?: string;
+  /** Where the one-line state changes go; default: stderr. */
+  log?: (line: string) => void;
+}
+
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
 export class RedisBackend implements LimiterBackend {
   readonly kind = 'redis' as const;
   private readonly run: Runner;
+  private readonly local = new MemoryBackend();
+  private readonly log: (line: string) => void;
+  private current: RedisStatus;
+  private closing = false;
+  private settled: Promise<void>;
+  private settle!: () => void;
 
-  constructor(private readonly redis: Redis) {
+  constructor(
+    private readonly redis: Redis,
+    opts: RedisBackendOptions = {},
+  ) {
     redis.defineCommand('braidLimit', { numberOfKeys: 3, lua: SCRIPT });
     const cmd = (redis as unknown as { braidLimit: (...a: (string | number)[]) => Promise<unknown> }).braidLimit.bind(redis);
     this.run = (keys, args) => cmd(...keys, ...args);
+    this.log = opts.log ?? ((line) => process.stderr.write(`braid worker: ${line}\n`));
+    const url = redactUrl(opts.url ?? `redis://${redis.options.host ?? '127.0.0.1'}:${redis.options.port ?? 6379}`);
+    this.current = { url, state: redis.status === 'ready' ? 'connected' : 'connecting', since: Date.now() };
+    this.settled = new Promise((resolve) => (this.settle = resolve));
+    if (this.current.state === 'connected') this.settle();
+    // Listening to 'error' is also what keeps ioredis from printing "[ioredis] Unhandled error event" on every reconnect.
+    redis.on('error', (err: Error) => this.unreachable(err));
+    redis.on('close', () => {
+      if (this.current.state === 'connected') this.unreachable(new Error('the connection closed'));
+    });
+    redis.on('ready', () => this.connected());
   }
 
-  static connect(url: string): RedisBackend {
-    // Fail a call after a bounded wait instead of queueing it forever while Redis is down; the
-    // activity then fails and Temporal retries it.
-    return new RedisBackend(new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, enableOfflineQueue: true }));
+  static connect(url: string, opts: Omit<RedisBackendOptions, 'url'> = {}): RedisBackend {
+    const redis = new Redis(url, {
+      enableOfflineQueue: false, // while disconnected a command fails at once (and the local budget answers)
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2000,
+      connectTimeout: 3000,
+      retryStrategy: (times) => Math.min(times * 500, 5000),
+    });
+    return new RedisBackend(redis, { ...opts, url });
+  }
+
+  status(): RedisStatus {
+    return { ...this.current };
+  }
+
+  /** Resolves once the first connection attempt has succeeded or failed (at most `timeoutMs`). */
+  async ready(timeoutMs = 4000): Promise<RedisStatus> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.settled, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    return this.status();
+  }
+
+  private connected(): void {
+    const was = this.current.state;
+    if (was === 'connected') return;
+    this.current = { url: this.current.url, state: 'connected', since: Date.now() };
+    this.settle();
+    if (was === 'unreachable') this.log(`Redis at ${this.current.url} is reachable again: the rate budget is shared by every worker again`);
+  }
+
+  private unreachable(err: unknown): void {
+    const error = err instanceof Error ? err.message || err.name : String(err);
+    if (this.closing) return;
+    if (this.current.state === 'unreachable') {
+      this.current.error = error;
+      return;
+    }
+    this.current = { url: this.current.url, state: 'unreachable', since: Date.now(), error };
+    this.settle();
+    this.log(
+      `Redis at ${this.current.url} is unreachable (${error}); until it is back this worker keeps its own rate budget (the BRAID_LLM_* limits count per worker) and model calls go on`,
+    );
+  }
+
+  /** Runs an operation on Redis when it is connected, else (or if it fails) on this worker's own budget. */
+  private async either<T>(shared: () => Promise<T>, local: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== 'ready') {
+      if (this.current.state === 'connected') this.unreachable(new Error(`connection ${this.redis.status}`));
+      return local();
+    }
+    try {
+      const out = await shared();
+      this.connected();
+      return out;
+    } catch (err) {
+      this.unreachable(err);
+      return local();
+    }
   }
 
   private call(op: string, model: string, limits: ModelLimits, burstMs: number, a = 0, b = 0): Promise<unknown> {
@@ -96,36 +206,57 @@ export class RedisBackend implements LimiterBackend {
     );
   }
 
-  async tryAcquire(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<number> {
-    return Number(await this.call('acquire', model, limits, burstMs, tokens));
+  tryAcquire(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<number> {
+    return this.either(
+      async () => Number(await this.call('acquire', model, limits, burstMs, tokens)),
+      () => this.local.tryAcquire(model, limits, burstMs, tokens),
+    );
   }
 
-  async adjust(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<void> {
-    if (limits.tokensPerMinute && tokens !== 0) await this.call('adjust', model, limits, burstMs, tokens);
+  adjust(model: string, limits: ModelLimits, burstMs: number, tokens: number): Promise<void> {
+    if (!limits.tokensPerMinute || tokens === 0) return Promise.resolve();
+    return this.either(
+      async () => void (await this.call('adjust', model, limits, burstMs, tokens)),
+      () => this.local.adjust(model, limits, burstMs, tokens),
+    );
   }
 
-  async clamp(model: string, limits: ModelLimits, burstMs: number, remaining: { requests?: number; tokens?: number }): Promise<void> {
-    await this.call('clamp', model, limits, burstMs, remaining.requests ?? -1, remaining.tokens ?? -1);
+  clamp(model: string, limits: ModelLimits, burstMs: number, remaining: { requests?: number; tokens?: number }): Promise<void> {
+    return this.either(
+      async () => void (await this.call('clamp', model, limits, burstMs, remaining.requests ?? -1, remaining.tokens ?? -1)),
+      () => this.local.clamp(model, limits, burstMs, remaining),
+    );
   }
 
-  async pause(model: string, ms: number): Promise<void> {
-    if (ms > 0) await this.call('pause', model, {}, 0, Math.ceil(ms));
+  pause(model: string, ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return this.either(
+      async () => void (await this.call('pause', model, {}, 0, Math.ceil(ms))),
+      () => this.local.pause(model, ms),
+    );
   }
 
-  async snapshot(model: string, limits: ModelLimits, burstMs: number): Promise<BudgetSnapshot> {
-    const raw = (await this.call('snapshot', model, limits, burstMs)) as string[];
-    const [r, t, paused, now] = raw.map((v) => (v === 'none' ? undefined : Number(v)));
-    return {
-      model,
-      requestsPerMinute: limits.requestsPerMinute,
-      tokensPerMinute: limits.tokensPerMinute,
-      requestsAvailable: r,
-      tokensAvailable: t,
-      pausedUntil: paused! > now! ? Date.now() + (paused! - now!) : undefined,
-    };
+  snapshot(model: string, limits: ModelLimits, burstMs: number): Promise<BudgetSnapshot> {
+    return this.either(
+      async () => {
+        const raw = (await this.call('snapshot', model, limits, burstMs)) as string[];
+        const [r, t, paused, now] = raw.map((v) => (v === 'none' ? undefined : Number(v)));
+        return {
+          model,
+          requestsPerMinute: limits.requestsPerMinute,
+          tokensPerMinute: limits.tokensPerMinute,
+          requestsAvailable: r,
+          tokensAvailable: t,
+          pausedUntil: paused! > now! ? Date.now() + (paused! - now!) : undefined,
+        };
+      },
+      () => this.local.snapshot(model, limits, burstMs),
+    );
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
+    this.redis.disconnect();
   }
 }

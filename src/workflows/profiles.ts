@@ -11,11 +11,17 @@
  */
 import type { ActivityOptions } from '@temporalio/workflow';
 
-/** A model call (`llmTurn`): streamed, heartbeating, retried with backoff (the activity adds jitter and retry-after). */
+/**
+ * A model call (`llmTurn`): streamed, heartbeating, retried with backoff (the activity adds jitter
+ * and retry-after). No attempt limit here: the activity counts its own failed attempts
+ * (src/flow/attempts.ts) so that time spent waiting out an outage, a breaker or a rate budget is
+ * not charged as failures; it gives up itself after BRAID_LLM_MAX_ATTEMPTS failures or once an
+ * outage outlasts BRAID_LLM_OUTAGE_BUDGET.
+ */
 export const modelCall = {
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: Infinity },
 } as const satisfies ActivityOptions;
 
 /**
@@ -30,7 +36,8 @@ export const summarizeItem = {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
-    maximumAttempts: 5,
+    // Counted by the item itself, as for modelCall.
+    maximumAttempts: Infinity,
     nonRetryableErrorTypes: ['BlobNotFound'],
   },
 } as const satisfies ActivityOptions;
