@@ -393,6 +393,8 @@ describe('read_file', () => {
     symlinkSync(join(tmp, 'secret.txt'), join(tmp, 'root', 'escape.txt'));
     symlinkSync(join(tmp, 'root', 'sub', 'inside.txt'), join(tmp, 'root', 'alias.txt'));
     symlinkSync(tmp, join(tmp, 'root', 'up'));
+    symlinkSync(join(tmp, 'root', 'loop-b'), join(tmp, 'root', 'loop-a'));
+    symlinkSync(join(tmp, 'root', 'loop-a'), join(tmp, 'root', 'loop-b'));
     tmpRegistry = new ToolRegistry().register(createReadFileTool({ rootDir: join(tmp, 'root') }));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -445,5 +447,26 @@ describe('read_file', () => {
     const missing = await failure(read('notes/q4-plan.md'));
     expect(missing).toBeInstanceOf(ToolError);
     expect(missing.message).toMatch(/^No such file: "notes\/q4-plan.md"\. Entries in notes\/: meeting-2025-06-12.md, q3-plan.md$/);
+  });
+
+  it('turns bad paths into errors for the model that name no absolute path', async () => {
+    const cases: [string, RegExp][] = [
+      ['loop-a', /^Cannot read "loop-a": it runs into a loop of symbolic links\.$/],
+      ['loop-a/notes.txt', /loop of symbolic links/],
+      ['sub/inside.txt\u0000.png', /^The path contains a NUL byte/],
+      ['x'.repeat(300), /the path or one of its names is too long/],
+    ];
+    for (const [path, message] of cases) {
+      const err = await failure(read(path, undefined, tmpRegistry));
+      expect(err, path).toBeInstanceOf(ToolError); // a refusal: never retried
+      expect(err.message, path).toMatch(message);
+      expect(err.message, path).not.toContain(tmp);
+    }
+  });
+
+  it('reports a missing files folder without its absolute path', async () => {
+    const reg = new ToolRegistry().register(createReadFileTool({ rootDir: join(tmp, 'no-such-folder') }));
+    const err = await failure(read('README.txt', undefined, reg));
+    expect(err.message).toBe('The shared files folder is not readable (ENOENT); check BRAID_FILES_DIR on the worker.');
   });
 });
