@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     sim.configure({ faults: [] });
     await recordPublishHistories(client, 'record', dir, wanted);
   });
+  await registry.close();
   await sim.close();
   await env.teardown();
 }

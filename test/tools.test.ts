@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
-  closeSqlEngines,
   createDefaultRegistry,
   createReadFileTool,
   createSqlTool,
@@ -49,8 +48,11 @@ interface SqlOut {
 }
 const sql = async (query: string): Promise<SqlOut> => (await registry.run('sql_query', { sql: query }, ctx())) as unknown as SqlOut;
 
+// Start the calculator's and sql_query's sandbox processes before the first timed call, as a worker does.
+beforeAll(() => registry.warm(), 30_000);
+
 afterAll(async () => {
-  await closeSqlEngines();
+  await registry.close();
 });
 
 describe('ToolRegistry', () => {
@@ -104,7 +106,7 @@ describe('ToolRegistry', () => {
   });
 
   it('validates input, applies defaults and passes the context to the handler', async () => {
-    const handler = vi.fn(async (input: { word: string; times: number }) => input.word.repeat(input.times));
+    const handler = vi.fn(async (input: { word: string; times: number }, _ctx?: ToolContext) => input.word.repeat(input.times));
     const reg = new ToolRegistry().register(
       defineTool({
         name: 'repeat',
@@ -114,8 +116,16 @@ describe('ToolRegistry', () => {
       }),
     );
     const c = ctx();
+    const before = Date.now();
     await expect(reg.run('repeat', { word: 'ab' }, c)).resolves.toBe('abab');
-    expect(handler).toHaveBeenCalledWith({ word: 'ab', times: 2 }, c);
+    expect(handler).toHaveBeenCalledWith(
+      { word: 'ab', times: 2 },
+      expect.objectContaining({ heartbeat: c.heartbeat, toolUseId: 'toolu_test' }),
+    );
+    // The handler sees its deadline: the tool's timeout (30 s by default) from the start of the call.
+    const deadline = handler.mock.calls[0]![1]!.deadline!;
+    expect(deadline).toBeGreaterThanOrEqual(before + 30_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 30_000);
     expect(reg.timeoutMs('repeat')).toBe(30_000);
     expect(registry.timeoutMs('calculator')).toBe(5_000);
 
@@ -251,9 +261,10 @@ describe('sql_query', () => {
     expect(err.message).toBe('SQLite error: no such column: revenue');
   });
 
-  it('stops a runaway query, keeps the thread free, and recovers', async () => {
+  it('stops a runaway query, keeps the worker free, and recovers', async () => {
     const tool = createSqlTool({ dbPath: join(dataDir, 'sample-db.sql'), queryTimeoutMs: 400 });
     const reg = new ToolRegistry().register(tool);
+    await reg.warm();
     const forever = 'WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n';
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 50);
@@ -265,6 +276,7 @@ describe('sql_query', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(ticks).toBeGreaterThanOrEqual(4); // the event loop kept running meanwhile
     expect(await reg.run('sql_query', { sql: 'SELECT COUNT(*) AS n FROM customers' }, ctx())).toMatchObject({ rows: [[40]] });
+    await reg.close();
   });
 
   it('stops a running query when the activity is cancelled', async () => {
