@@ -125,11 +125,14 @@ async function attack(tool: string, input: string): Promise<{ result: ToolResult
 }
 
 describe('a tool call cannot take its worker down', () => {
-  it('calculator: three 10000×10000 matrices end in a memory-limit error, not a heap crash', async () => {
-    const { result, run } = await attack('calculator', 'size([diag(1:10000), diag(1:10000), diag(1:10000)])');
+  it('calculator: three 10000×10000 matrices end in an explicit tool error, not a heap crash', async () => {
+    const { result } = await attack('calculator', 'size([diag(1:10000), diag(1:10000), diag(1:10000)])');
     expect(result.is_error).toBe(true);
-    expect(result.content).toMatch(/^ToolError: Could not evaluate .*: it needed more than the \d+ MB of memory the calculator may use/);
-    expect(run.branches.find((b) => b.name === 'calculator')?.status).toBe('error');
+    // Its memory limit (usually after 1-2 s), or on a starved machine its 5 s deadline, whichever
+    // comes first; tool-limits.test.ts pins the memory limit itself with a longer deadline.
+    expect(result.content).toMatch(
+      /^(ToolError: Could not evaluate .*: it needed more than the \d+ MB of memory the calculator may use|ToolTimeoutError: calculator did not finish)/,
+    );
   }, 60_000);
 
   it('calculator: 100 million function calls are stopped at the deadline while the worker keeps heartbeating', async () => {

@@ -29,6 +29,8 @@ export const CALCULATOR_TIMEOUT_MS = 5_000;
 export interface CalculatorToolOptions {
   /** Processes evaluating at once (default 2); more calls wait for a free one within their deadline. */
   maxProcesses?: number;
+  /** A call's time limit; default CALCULATOR_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
 export function createCalculatorTool(opts: CalculatorToolOptions = {}) {
@@ -47,7 +49,7 @@ export function createCalculatorTool(opts: CalculatorToolOptions = {}) {
     input: z.object({
       expression: z.string().min(1).max(500).describe("A mathjs expression, e.g. '0.15 * 2340' or '26.2 mi to km'"),
     }),
-    timeoutMs: CALCULATOR_TIMEOUT_MS,
+    timeoutMs: opts.timeoutMs ?? CALCULATOR_TIMEOUT_MS,
     async handler({ expression }, ctx) {
       try {
         return await sandbox.run(expression, { signal: ctx.signal });

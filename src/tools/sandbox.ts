@@ -156,7 +156,12 @@ export class Sandbox<Init, Req, Res> {
     if (this.closed || this.children.size > 0) return;
     const child = this.spawn();
     this.park(child);
-    await child.ready;
+    child.proc.ref(); // the caller is waiting for it
+    try {
+      await child.ready;
+    } finally {
+      child.proc.unref();
+    }
   }
 
   /** Live child processes (for tests). */
@@ -175,6 +180,7 @@ export class Sandbox<Init, Req, Res> {
           new Promise<void>((resolve) => {
             if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
             c.proc.once('exit', () => resolve());
+            c.proc.ref(); // or a process with nothing else to do exits before close() returns
             this.kill(c);
           }),
       ),
