@@ -3,7 +3,7 @@
 // time and reply limits, the calculator's and sql_query's use of them, and the result-size cap.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { resultText, MAX_TOOL_RESULT_CHARS } from '../src/activities/tools';
 import {
@@ -17,22 +17,9 @@ import {
   ToolError,
   ToolRegistry,
   ToolTimeoutError,
-  type ToolContext,
 } from '../src/tools';
 import type { Probe } from './fixtures/sandbox-module';
-
-function ctx(signal: AbortSignal = new AbortController().signal, deadline?: number): ToolContext {
-  return { signal, heartbeat: vi.fn(), toolUseId: 'toolu_test', deadline };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+import { ctx, failure } from './tool-helpers';
 
 describe('the registry enforces every deadline', () => {
   let seen: AbortSignal | undefined;

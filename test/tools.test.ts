@@ -20,25 +20,12 @@ import {
 import { splitSections } from '../src/tools/search';
 import { checkReadOnlySql } from '../src/tools/sql-guard';
 import { renderSampleDb } from '../scripts/make-sample-data';
+import { ctx, failure } from './tool-helpers';
 
 const repo = findRepoRoot(__dirname);
 const dataDir = join(repo, 'data');
 const filesDir = join(dataDir, 'files');
 const registry = createDefaultRegistry();
-
-function ctx(signal: AbortSignal = new AbortController().signal): ToolContext {
-  return { signal, heartbeat: vi.fn(), toolUseId: 'toolu_test' };
-}
-
-/** Runs a promise that must fail and returns its error. */
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 interface SqlOut {
   columns: string[];
