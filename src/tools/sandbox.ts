@@ -28,6 +28,7 @@ export interface SandboxOptions<Init> {
   name: string;
   /** Absolute path of the module each child loads; see CreateHandler. */
   module: string;
+  /** Handed to createHandler in each child; it travels as JSON in the environment, so keep it small. */
   init: Init;
   /** Children that may run at once; further calls wait for one to be free (their deadline still runs). */
   maxProcesses: number;
