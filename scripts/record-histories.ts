@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     sim.configure({ faults: [] });
     await recordPublishHistories(client, 'record', dir, wanted);
   });
+  await registry.close();
   await sim.close();
   await env.teardown();
 }

@@ -30,6 +30,7 @@ export interface BraidWorkerOptions {
   namespace?: string;
   taskQueue?: string;
   cfg?: BraidConfig;
+  /** Default: the four example tools; a registry passed in is the caller's to close(). */
   registry?: ToolRegistry;
   model?: ModelClient;
   /** Rate limiter, breakers, backoff; default: built from cfg (Redis-backed when REDIS_URL is set). */
@@ -93,6 +94,8 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
+  // Start the tools' sandbox processes now rather than on their first call; a failure shows on that call.
+  registry.warm().catch(() => undefined);
   // Created by run(), so a caller that only drives `worker` (e.g. runUntil) holds no second worker.
   let llmWorker: Worker | undefined;
   let stopping = false;
@@ -132,6 +135,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         if (!opts.flow) await flow.close();
         if (ownsModel) await model.close();
         if (!opts.publishStores) publishStores.close();
+        if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
       });
       return running;
     },

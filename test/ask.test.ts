@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult } from '../src/shared/ask';
 import type { ChatMessage, LlmRequest, ToolResultBlock } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
-import { ToolRegistry } from '../src/tools';
+import { z } from 'zod';
+import { defineTool, ToolRegistry } from '../src/tools';
 import type { toolAgent } from '../src/workflows';
 import {
   CallLog,
@@ -39,6 +40,14 @@ beforeAll(async () => {
     latencyTool('hangs', 60_000, log, 1000),
     failingTool('crashes', log, 'throw'),
     failingTool('refuses', log, 'refuse'),
+    // Ignores its abort signal and never answers: only the registry's own deadline ends it.
+    defineTool({
+      name: 'deaf',
+      description: 'Never answers.',
+      input: z.object({}).passthrough(),
+      timeoutMs: 1000,
+      handler: () => new Promise(() => {}),
+    }),
   );
   worker = await startWorker(h, registry, sim);
 });
@@ -94,15 +103,17 @@ describe('parallel tool calls', () => {
 
   it('turns a crashing, refusing or hung tool into an is_error result while the others finish', async () => {
     const before = { crashes: log.count('crashes'), refuses: log.count('refuses') };
-    const handle = await run({ question: '#sim tools=quick,crashes,refuses,hangs' });
+    const handle = await run({ question: '#sim tools=quick,crashes,refuses,hangs,deaf' });
     const r = await handle.result();
     const status = Object.fromEntries(r.branches.filter((b) => b.kind === 'tool').map((b) => [b.name, b.status]));
-    expect(status).toEqual({ quick: 'ok', crashes: 'error', refuses: 'error', hangs: 'timeout' });
+    expect(status).toEqual({ quick: 'ok', crashes: 'error', refuses: 'error', hangs: 'timeout', deaf: 'timeout' });
     expect(log.count('crashes') - before.crashes).toBe(3); // retried within its budget, then reported
     expect(log.count('refuses') - before.refuses).toBe(1); // a refusal is never retried
     const sent = await toolResultsSentToModel(handle);
-    expect(sent.map((b) => Boolean(b.is_error))).toEqual([false, true, true, true]);
-    expect(sent[3]!.content).toMatch(/timed out after 1000 ms/);
+    expect(sent.map((b) => Boolean(b.is_error))).toEqual([false, true, true, true, true]);
+    // The activity answers before Temporal's 1 s timeout, keeping 100 ms to report back.
+    expect(sent[3]!.content).toBe('ToolTimeoutError: hangs did not finish within 0.9 s and was stopped.');
+    expect(sent[4]!.content).toBe('ToolTimeoutError: deaf did not finish within 0.9 s and was stopped.');
     expect(r.stopReason).toBe('end_turn');
     expect(r.answer.length).toBeGreaterThan(0);
   });

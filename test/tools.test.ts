@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
-  closeSqlEngines,
   createDefaultRegistry,
   createReadFileTool,
   createSqlTool,
@@ -21,25 +20,12 @@ import {
 import { splitSections } from '../src/tools/search';
 import { checkReadOnlySql } from '../src/tools/sql-guard';
 import { renderSampleDb } from '../scripts/make-sample-data';
+import { ctx, failure } from './tool-helpers';
 
 const repo = findRepoRoot(__dirname);
 const dataDir = join(repo, 'data');
 const filesDir = join(dataDir, 'files');
 const registry = createDefaultRegistry();
-
-function ctx(signal: AbortSignal = new AbortController().signal): ToolContext {
-  return { signal, heartbeat: vi.fn(), toolUseId: 'toolu_test' };
-}
-
-/** Runs a promise that must fail and returns its error. */
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 interface SqlOut {
   columns: string[];
@@ -49,8 +35,11 @@ interface SqlOut {
 }
 const sql = async (query: string): Promise<SqlOut> => (await registry.run('sql_query', { sql: query }, ctx())) as unknown as SqlOut;
 
+// Start the calculator's and sql_query's sandbox processes before the first timed call, as a worker does.
+beforeAll(() => registry.warm(), 30_000);
+
 afterAll(async () => {
-  await closeSqlEngines();
+  await registry.close();
 });
 
 describe('ToolRegistry', () => {
@@ -104,7 +93,7 @@ describe('ToolRegistry', () => {
   });
 
   it('validates input, applies defaults and passes the context to the handler', async () => {
-    const handler = vi.fn(async (input: { word: string; times: number }) => input.word.repeat(input.times));
+    const handler = vi.fn(async (input: { word: string; times: number }, _ctx?: ToolContext) => input.word.repeat(input.times));
     const reg = new ToolRegistry().register(
       defineTool({
         name: 'repeat',
@@ -114,8 +103,16 @@ describe('ToolRegistry', () => {
       }),
     );
     const c = ctx();
+    const before = Date.now();
     await expect(reg.run('repeat', { word: 'ab' }, c)).resolves.toBe('abab');
-    expect(handler).toHaveBeenCalledWith({ word: 'ab', times: 2 }, c);
+    expect(handler).toHaveBeenCalledWith(
+      { word: 'ab', times: 2 },
+      expect.objectContaining({ heartbeat: c.heartbeat, toolUseId: 'toolu_test' }),
+    );
+    // The handler sees its deadline: the tool's timeout (30 s by default) from the start of the call.
+    const deadline = handler.mock.calls[0]![1]!.deadline!;
+    expect(deadline).toBeGreaterThanOrEqual(before + 30_000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 30_000);
     expect(reg.timeoutMs('repeat')).toBe(30_000);
     expect(registry.timeoutMs('calculator')).toBe(5_000);
 
@@ -251,9 +248,10 @@ describe('sql_query', () => {
     expect(err.message).toBe('SQLite error: no such column: revenue');
   });
 
-  it('stops a runaway query, keeps the thread free, and recovers', async () => {
+  it('stops a runaway query, keeps the worker free, and recovers', async () => {
     const tool = createSqlTool({ dbPath: join(dataDir, 'sample-db.sql'), queryTimeoutMs: 400 });
     const reg = new ToolRegistry().register(tool);
+    await reg.warm();
     const forever = 'WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n';
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 50);
@@ -265,6 +263,7 @@ describe('sql_query', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(ticks).toBeGreaterThanOrEqual(4); // the event loop kept running meanwhile
     expect(await reg.run('sql_query', { sql: 'SELECT COUNT(*) AS n FROM customers' }, ctx())).toMatchObject({ rows: [[40]] });
+    await reg.close();
   });
 
   it('stops a running query when the activity is cancelled', async () => {
@@ -393,6 +392,8 @@ describe('read_file', () => {
     symlinkSync(join(tmp, 'secret.txt'), join(tmp, 'root', 'escape.txt'));
     symlinkSync(join(tmp, 'root', 'sub', 'inside.txt'), join(tmp, 'root', 'alias.txt'));
     symlinkSync(tmp, join(tmp, 'root', 'up'));
+    symlinkSync(join(tmp, 'root', 'loop-b'), join(tmp, 'root', 'loop-a'));
+    symlinkSync(join(tmp, 'root', 'loop-a'), join(tmp, 'root', 'loop-b'));
     tmpRegistry = new ToolRegistry().register(createReadFileTool({ rootDir: join(tmp, 'root') }));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -445,5 +446,26 @@ describe('read_file', () => {
     const missing = await failure(read('notes/q4-plan.md'));
     expect(missing).toBeInstanceOf(ToolError);
     expect(missing.message).toMatch(/^No such file: "notes\/q4-plan.md"\. Entries in notes\/: meeting-2025-06-12.md, q3-plan.md$/);
+  });
+
+  it('turns bad paths into errors for the model that name no absolute path', async () => {
+    const cases: [string, RegExp][] = [
+      ['loop-a', /^Cannot read "loop-a": it runs into a loop of symbolic links\.$/],
+      ['loop-a/notes.txt', /loop of symbolic links/],
+      ['sub/inside.txt\u0000.png', /^The path contains a NUL byte/],
+      ['x'.repeat(300), /the path or one of its names is too long/],
+    ];
+    for (const [path, message] of cases) {
+      const err = await failure(read(path, undefined, tmpRegistry));
+      expect(err, path).toBeInstanceOf(ToolError); // a refusal: never retried
+      expect(err.message, path).toMatch(message);
+      expect(err.message, path).not.toContain(tmp);
+    }
+  });
+
+  it('reports a missing files folder without its absolute path', async () => {
+    const reg = new ToolRegistry().register(createReadFileTool({ rootDir: join(tmp, 'no-such-folder') }));
+    const err = await failure(read('README.txt', undefined, reg));
+    expect(err.message).toBe('The shared files folder is not readable (ENOENT); check BRAID_FILES_DIR on the worker.');
   });
 });

@@ -5,17 +5,25 @@
  * throws so Temporal retries it. A ticker heartbeats while the handler runs, so a dead worker is
  * noticed within the heartbeat timeout and cancellation reaches the handler's AbortSignal.
  *
+ * The registry enforces each call's deadline: the activity hands it what is left of the attempt,
+ * less a margin, so a call that runs out of time comes back as an explicit `timedOut` error result
+ * before Temporal's own timeout fires, even when the tool ignores its abort signal. Results and
+ * error messages are capped in size, with a marker the model can read.
+ *
  * With flow control, each tool has a circuit breaker (an open one answers at once with an explicit
  * error result, no call made) and a crash is retried after a full-jitter delay (src/flow/backoff.ts).
+ * A timeout counts as a breaker failure, as a crash does.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ToolCall, ToolCallResult, ToolInfo } from '../shared/types';
 import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
-import { ToolError, ToolInputError, type ToolRegistry } from '../tools';
+import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools';
 
 /** Tool output beyond this is cut, with a note, to keep history payloads small. */
-const MAX_TOOL_RESULT_CHARS = 64_000;
+export const MAX_TOOL_RESULT_CHARS = 64_000;
+/** A tool's error message beyond this is cut: it is for the model, one line or a few. */
+export const MAX_TOOL_ERROR_CHARS = 2_000;
 
 export interface ToolDeps {
   registry: ToolRegistry;
@@ -23,11 +31,31 @@ export interface ToolDeps {
   flow?: FlowControl;
 }
 
-function serialise(output: unknown): string {
-  const text = typeof output === 'string' ? output : JSON.stringify(output);
-  return text.length <= MAX_TOOL_RESULT_CHARS
+/** Output as text for the model, cut at `max` with a marker. Throws a ToolError when it is not serialisable. */
+export function resultText(output: unknown, max = MAX_TOOL_RESULT_CHARS): string {
+  let text: string | undefined;
+  try {
+    text = typeof output === 'string' ? output : JSON.stringify(output);
+  } catch (err) {
+    throw new ToolError(`the tool's result could not be turned into text: ${(err as Error).message}`);
+  }
+  text ??= String(output);
+  return text.length <= max
     ? text
-    : `${text.slice(0, MAX_TOOL_RESULT_CHARS)}\n[truncated: ${text.length} characters in all]`;
+    : `${text.slice(0, max)}\n[truncated: ${text.length} characters in all; only the first ${max} are shown]`;
+}
+
+const errorText = (err: Error): string => {
+  const text = `${err.name}: ${err.message}`;
+  return text.length <= MAX_TOOL_ERROR_CHARS
+    ? text
+    : `${text.slice(0, MAX_TOOL_ERROR_CHARS)}… [message cut at ${MAX_TOOL_ERROR_CHARS} characters]`;
+};
+
+/** When this attempt must be answered by: its start-to-close timeout, less a margin for the reply to reach the server. */
+function attemptDeadline(startedAt: number, startToCloseMs: number): number | undefined {
+  if (!(startToCloseMs > 0)) return undefined;
+  return startedAt + startToCloseMs - Math.min(1_000, Math.max(100, startToCloseMs * 0.1));
 }
 
 export function createToolActivities(deps: ToolDeps) {
@@ -54,8 +82,7 @@ export function createToolActivities(deps: ToolDeps) {
       try {
         deps.flow?.breakers.check(breaker);
       } catch (err) {
-        if (err instanceof CircuitOpenError)
-          return { content: `${err.name}: ${err.message}`, isError: true, startedAt, endedAt: Date.now() };
+        if (err instanceof CircuitOpenError) return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
         throw err;
       }
       const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
@@ -64,13 +91,19 @@ export function createToolActivities(deps: ToolDeps) {
           signal: ctx.cancellationSignal,
           heartbeat: (details?: unknown) => ctx.heartbeat(details),
           toolUseId: call.toolUseId,
+          deadline: attemptDeadline(startedAt, ctx.info.startToCloseTimeoutMs),
         });
+        const content = resultText(output);
         deps.flow?.breakers.success(breaker);
-        return { content: serialise(output), isError: false, startedAt, endedAt: Date.now() };
+        return { content, isError: false, startedAt, endedAt: Date.now() };
       } catch (err) {
+        if (err instanceof ToolTimeoutError) {
+          deps.flow?.breakers.failure(breaker, `tool ${call.name} timed out`);
+          return { content: errorText(err), isError: true, timedOut: true, startedAt, endedAt: Date.now() };
+        }
         if (err instanceof ToolInputError || err instanceof ToolError) {
           deps.flow?.breakers.success(breaker);
-          return { content: `${err.name}: ${err.message}`, isError: true, startedAt, endedAt: Date.now() };
+          return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
         }
         if (!deps.flow) throw err;
         if (ctx.cancellationSignal.aborted) {

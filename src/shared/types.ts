@@ -80,6 +80,8 @@ export interface ToolCallResult {
   content: string;
   /** True when the tool ran and reported a failure the model should see. */
   isError: boolean;
+  /** Set when the call ran out of time and was stopped (isError is then true too). */
+  timedOut?: boolean;
   startedAt: number;
   endedAt: number;
 }

@@ -1,15 +1,17 @@
 // `calculator`: exact arithmetic, percentages and unit conversions, so the model does not have to
 // do sums in its head.
 //
-// mathjs's expression language is rich enough to be a risk when the expression comes from a
-// model: some functions change the shared instance for every later call (import, createUnit,
-// config) and some parse further text into expression trees (evaluate, parse, simplify, …). Those
-// are replaced, on a private instance, by functions that refuse, as mathjs's security notes advise.
-// Expressions also run on the activity worker's thread, where a runaway evaluation would stall
-// everything, so functions that can allocate or loop without bound are disabled or capped too.
-import type { FactoryFunctionMap } from 'mathjs';
+// The expression comes from the model, and mathjs will happily build a 10000×10000 matrix or loop
+// a hundred million times if asked. So evaluation (calculator-engine.ts, a hardened mathjs) runs in
+// sandbox processes with their own memory limits, and the registry's deadline kills the process:
+// a hostile expression costs one child process, never the worker's heap or event loop.
+import { extname, join } from 'node:path';
 import { z } from 'zod';
+import type { CalculatorResult } from './calculator-engine';
 import { defineTool, ToolError } from './registry';
+import { Sandbox, SandboxFailure, SandboxLimit } from './sandbox';
+
+export type { CalculatorResult } from './calculator-engine';
 
 export const CALCULATOR_DESCRIPTION =
   'Evaluate a math expression exactly instead of working it out yourself: arithmetic, percentages, powers and roots, ' +
@@ -18,180 +20,46 @@ export const CALCULATOR_DESCRIPTION =
   'Separate several statements with ";" (variables such as a = 3 are allowed); the last value is returned. ' +
   'Returns the result as text, plus the number and unit when there is one.';
 
-const MAX_RESULT_CHARS = 5_000;
-const MAX_RANGE_LENGTH = 10_000;
-const MAX_COMBINATORIC_ARG = 1_000;
+/** JavaScript heap of each calculator process; mathjs itself takes about 30 MB of it. */
+export const CALCULATOR_HEAP_MB = 128;
+/** Resident memory at which a calculator process is killed (a warm one uses ~115 MB). */
+export const CALCULATOR_RSS_MB = 320;
+export const CALCULATOR_TIMEOUT_MS = 5_000;
 
-/** Functions that reshape the instance, re-enter the parser, or allocate on request. */
-const DISABLED = [
-  'import',
-  'createUnit',
-  'config',
-  'reviver',
-  'replacer',
-  'evaluate',
-  'parse',
-  'compile',
-  'parser',
-  'simplify',
-  'simplifyConstant',
-  'simplifyCore',
-  'rationalize',
-  'derivative',
-  'resolve',
-  'symbolicEqual',
-  'leafCount',
-  'help',
-  'chain',
-  'zeros',
-  'ones',
-  'identity',
-  'resize',
-  'kron',
-  'matrixFromFunction',
-  'random',
-  'randomInt',
-  'pickRandom',
-  'bignumber',
-  'bigint',
-];
-
-/** Combinatoric functions whose running time grows with their arguments. */
-const CAPPED = [
-  'combinations',
-  'combinationsWithRep',
-  'permutations',
-  'stirlingS2',
-  'bellNumbers',
-  'catalan',
-  'composition',
-  'multinomial',
-];
-
-type AnyFn = (...args: unknown[]) => unknown;
-
-const asNumber = (x: unknown): number =>
-  typeof x === 'number'
-    ? x
-    : typeof x === 'object' && x !== null && 'toNumber' in x
-      ? Number((x as { toNumber(): number }).toNumber())
-      : NaN;
-
-function rangeLength(args: unknown[]): number {
-  const parts = typeof args[0] === 'string' ? args[0].split(':').map(Number) : args.filter((a) => typeof a !== 'boolean').map(asNumber);
-  const [start = NaN, end = NaN, step = 1] = parts;
-  return step === 0 ? Infinity : Math.floor(Math.abs((end - start) / step)) + 1;
+export interface CalculatorToolOptions {
+  /** Processes evaluating at once (default 2); more calls wait for a free one within their deadline. */
+  maxProcesses?: number;
+  /** A call's time limit; default CALCULATOR_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
-function largestArg(args: unknown[]): number {
-  return Math.max(
-    0,
-    ...args
-      .flat(2)
-      .map((a) => Math.abs(asNumber(a)))
-      .filter((n) => !Number.isNaN(n)),
-  );
-}
-
-function buildMath() {
-  // Loaded on first use: mathjs takes ~0.7 s to load, which every CLI command would otherwise pay.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { all, create } = require('mathjs') as typeof import('mathjs');
-  const math = create(all as FactoryFunctionMap);
-  const evaluate = math.evaluate.bind(math);
-  const format = math.format.bind(math);
-  const registry = math as unknown as Record<string, AnyFn> & { expression: { transform: Record<string, AnyFn | undefined> } };
-
-  // Wrap a function and, if it has one, the variant the expression parser uses (its "transform").
-  const guard = (name: string, check: (args: unknown[]) => void): AnyFn => {
-    const plain = registry[name] as AnyFn;
-    const transform = registry.expression.transform[name];
-    const wrapped = (...args: unknown[]): unknown => (check(args), plain(...args));
-    return transform ? Object.assign(wrapped, { transform: (...args: unknown[]) => (check(args), transform(...args)) }) : wrapped;
-  };
-
-  const overrides: Record<string, AnyFn> = {};
-  for (const name of DISABLED) {
-    overrides[name] = () => {
-      throw new Error(`${name}() is disabled in this calculator`);
-    };
-  }
-  overrides.range = guard('range', (args) => {
-    if (!(rangeLength(args) <= MAX_RANGE_LENGTH)) throw new Error(`ranges are limited to ${MAX_RANGE_LENGTH} elements`);
+export function createCalculatorTool(opts: CalculatorToolOptions = {}) {
+  const sandbox = new Sandbox<undefined, string, CalculatorResult>({
+    name: 'calculator',
+    module: join(__dirname, `calculator-engine${extname(__filename)}`),
+    init: undefined,
+    maxProcesses: opts.maxProcesses ?? 2,
+    heapMb: CALCULATOR_HEAP_MB,
+    maxRssMb: CALCULATOR_RSS_MB,
+    maxReplyChars: 20_000,
   });
-  for (const name of CAPPED) {
-    overrides[name] = guard(name, (args) => {
-      if (largestArg(args) > MAX_COMBINATORIC_ARG) throw new Error(`${name}() arguments are limited to ${MAX_COMBINATORIC_ARG}`);
-    });
-  }
-  math.import(overrides, { override: true });
-  return { evaluate, format };
-}
-
-let instance: ReturnType<typeof buildMath> | undefined;
-
-/** Numbers as a person would write them: ~10 significant digits, exponent only when very large or small. */
-function show(format: (v: unknown, o: object) => string, value: unknown): string {
-  return format(value, { precision: 10, lowerExp: -9, upperExp: 15 });
-}
-
-export interface CalculatorResult extends Record<string, unknown> {
-  expression: string;
-  result: string;
-  value?: number;
-  unit?: string;
-}
-
-export function calculate(expression: string): CalculatorResult {
-  instance ??= buildMath();
-  const { evaluate, format } = instance;
-  let raw: unknown;
-  try {
-    raw = evaluate(expression);
-  } catch (err) {
-    throw new ToolError(`Could not evaluate ${JSON.stringify(expression)}: ${String((err as Error).message ?? err).replace(/\s+/g, ' ')}`);
-  }
-  if (isResultSet(raw)) raw = raw.entries[raw.entries.length - 1];
-  if (raw === undefined || raw === null) {
-    throw new ToolError(`${JSON.stringify(expression)} produced no value; a trailing ";" hides the last result.`);
-  }
-  let result = show(format, raw);
-  if (result.length > MAX_RESULT_CHARS)
-    result = `${result.slice(0, MAX_RESULT_CHARS)}… [${result.length - MAX_RESULT_CHARS} more characters]`;
-  const out: CalculatorResult = { expression, result };
-  if (typeof raw === 'number' && Number.isFinite(raw)) {
-    out.value = Number(show(format, raw));
-  } else if (isUnit(raw)) {
-    const { value, unit } = raw.toJSON();
-    if (typeof value === 'number' && Number.isFinite(value)) out.value = Number(show(format, value));
-    if (unit) out.unit = unit;
-  }
-  return out;
-}
-
-function isResultSet(v: unknown): v is { entries: unknown[] } {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    (v as { type?: unknown }).type === 'ResultSet' &&
-    Array.isArray((v as { entries?: unknown }).entries)
-  );
-}
-
-function isUnit(v: unknown): v is { toJSON(): { value: unknown; unit: string } } {
-  return typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Unit';
-}
-
-export function createCalculatorTool() {
   return defineTool({
     name: 'calculator',
     description: CALCULATOR_DESCRIPTION,
     input: z.object({
       expression: z.string().min(1).max(500).describe("A mathjs expression, e.g. '0.15 * 2340' or '26.2 mi to km'"),
     }),
-    timeoutMs: 5_000,
-    async handler({ expression }) {
-      return calculate(expression);
+    timeoutMs: opts.timeoutMs ?? CALCULATOR_TIMEOUT_MS,
+    async handler({ expression }, ctx) {
+      try {
+        return await sandbox.run(expression, { signal: ctx.signal });
+      } catch (err) {
+        if (err instanceof SandboxFailure) throw new ToolError(err.message);
+        if (err instanceof SandboxLimit) throw new ToolError(`Could not evaluate ${JSON.stringify(expression)}: ${err.message}.`);
+        throw err;
+      }
     },
+    warm: () => sandbox.warm(),
+    close: () => sandbox.close(),
   });
 }

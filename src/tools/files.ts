@@ -4,7 +4,10 @@
 // `../x` or an absolute path elsewhere is refused before the file system is even asked (and a
 // refusal never reveals whether something exists out there), and again after realpath, so a
 // symlink inside the root that points outside it is refused too. Only regular files are opened,
-// which keeps FIFOs and devices from blocking the worker.
+// which keeps FIFOs and devices from blocking the worker. Every message names paths relative to
+// the root, never the root itself: what the model sees should not map the worker's file system.
+// A bad path (a NUL byte, a symlink loop, a name too long, no permission) is the model's to fix,
+// so it is a ToolError, not a fault to retry.
 import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -29,6 +32,24 @@ const isInside = (root: string, target: string): boolean => {
 const toPosix = (p: string): string => p.split(sep).join('/');
 
 const errnoCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+/** File system errors that say the path itself is unusable, in words for the model. */
+const BAD_PATH: Record<string, string> = {
+  ELOOP: 'it runs into a loop of symbolic links',
+  ENAMETOOLONG: 'the path or one of its names is too long',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EINVAL: 'the path is not valid',
+};
+
+/** Rethrows a file system error without the absolute paths Node puts in its messages. */
+function translate(err: unknown, requested: string): never {
+  if (err instanceof ToolError) throw err;
+  const code = errnoCode(err);
+  const why = code ? BAD_PATH[code] : undefined;
+  if (why) throw new ToolError(`Cannot read ${JSON.stringify(requested)}: ${why}.`);
+  throw new Error(`Reading ${JSON.stringify(requested)} failed${code ? ` (${code})` : ''}.`);
+}
 
 async function listEntries(dir: string): Promise<string> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
@@ -61,9 +82,18 @@ export interface ReadFileResult extends Record<string, unknown> {
 }
 
 export async function readAllowedFile(rootDir: string, requested: string, maxBytes: number, signal?: AbortSignal): Promise<ReadFileResult> {
+  if (requested.includes('\0')) throw new ToolError('The path contains a NUL byte; file paths cannot.');
   const root = await realpath(rootDir).catch((err: unknown) => {
-    throw new Error(`The files root ${rootDir} is not readable: ${(err as Error).message}`);
+    throw new Error(`The shared files folder is not readable (${errnoCode(err) ?? 'error'}); check BRAID_FILES_DIR on the worker.`);
   });
+  try {
+    return await readInside(root, requested, maxBytes, signal);
+  } catch (err) {
+    return translate(err, requested);
+  }
+}
+
+async function readInside(root: string, requested: string, maxBytes: number, signal?: AbortSignal): Promise<ReadFileResult> {
   const outside = new ToolError(
     `${JSON.stringify(requested)} is outside the allowed directory; use a path relative to it, e.g. 'README.txt'.`,
   );

@@ -10,10 +10,11 @@ import { createSearchTool } from './search';
 import { createSqlTool } from './sql';
 
 export * from './registry';
-export { createCalculatorTool, calculate } from './calculator';
+export { createCalculatorTool } from './calculator';
 export { createReadFileTool, readAllowedFile } from './files';
 export { createSearchTool, searchDocs } from './search';
-export { createSqlTool, closeSqlEngines } from './sql';
+export { createSqlTool } from './sql';
+export { Sandbox, SandboxFailure, SandboxLimit } from './sandbox';
 export { findRepoRoot } from './paths';
 
 export interface DefaultToolOptions {
@@ -23,7 +24,10 @@ export interface DefaultToolOptions {
   filesDir?: string;
 }
 
-/** A registry with sql_query, search_docs, calculator and read_file. Data loads lazily on first use. */
+/**
+ * A registry with sql_query, search_docs, calculator and read_file. Data loads lazily on first use;
+ * close() the registry to stop the calculator's and sql_query's sandbox processes.
+ */
 export function createDefaultRegistry(opts: DefaultToolOptions = {}): ToolRegistry {
   const dataDir = opts.dataDir ?? defaultDataDir();
   return new ToolRegistry().register(

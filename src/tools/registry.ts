@@ -9,12 +9,23 @@
 // Failures come in two kinds the activity layer must tell apart: ToolInputError (the model sent
 // something invalid) and ToolError (the tool ran and refused). Neither is worth retrying; both are
 // worth showing to the model so it can correct itself. Anything else thrown is a genuine fault.
+//
+// The registry also owns each call's deadline: at the tool's timeout (or the caller's earlier
+// deadline) it aborts the handler's signal and fails the call with ToolTimeoutError, whether or not
+// the handler listens. That cannot preempt a handler that blocks the thread, which is why tools
+// that compute on model input do it in a sandbox process (sandbox.ts) that the abort kills.
 import { z } from 'zod';
 
 export interface ToolContext {
+  /** Aborted when the caller cancels or the call's deadline passes. */
   signal: AbortSignal;
   heartbeat(details?: unknown): void;
   toolUseId: string;
+  /**
+   * Epoch ms by which the call must end. A caller may set one (the activity passes what is left of
+   * its attempt); the handler sees the effective one: the earlier of that and the tool's timeout.
+   */
+  deadline?: number;
 }
 
 export type ToolOutput = string | Record<string, unknown> | unknown[];
@@ -25,9 +36,13 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   /** What Claude reads when deciding whether and how to call the tool. */
   description: string;
   input: S;
-  /** Per-call timeout; DEFAULT_TOOL_TIMEOUT_MS when omitted. */
+  /** Per-call timeout, enforced by the registry; DEFAULT_TOOL_TIMEOUT_MS when omitted. */
   timeoutMs?: number;
   handler(input: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
+  /** Prepares what the first call would otherwise wait for (a sandbox process); called by ToolRegistry.warm(). */
+  warm?(): Promise<void>;
+  /** Releases what the tool holds (child processes, connections); called by ToolRegistry.close(). */
+  close?(): Promise<void>;
 }
 
 /** One entry of the Anthropic Messages API `tools` array. */
@@ -45,6 +60,11 @@ export class ToolInputError extends Error {
 /** The tool ran and refused or failed for a reason the model should hear (file missing, bad SQL). */
 export class ToolError extends Error {
   override name = 'ToolError';
+}
+
+/** The call ran past its deadline: the registry stopped waiting and aborted the handler's signal. */
+export class ToolTimeoutError extends ToolError {
+  override name = 'ToolTimeoutError';
 }
 
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
@@ -138,6 +158,40 @@ export class ToolRegistry {
       throw new ToolInputError(`Invalid input for ${name}: ${formatIssues(parsed.error.issues)}`);
     }
     ctx.signal.throwIfAborted();
-    return entry.def.handler(parsed.data, ctx);
+    const startedAt = Date.now();
+    const deadline = Math.min(startedAt + this.timeoutMs(name), ctx.deadline ?? Infinity);
+    const budgetMs = Math.max(0, deadline - startedAt);
+
+    // The handler's signal: the caller's cancellation, or the deadline, whichever comes first.
+    const controller = new AbortController();
+    const onCallerAbort = (): void => controller.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(
+      () => controller.abort(new ToolTimeoutError(`${name} did not finish within ${Math.round(budgetMs / 100) / 10} s and was stopped.`)),
+      budgetMs,
+    );
+    const stopped = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    stopped.catch(() => undefined);
+    const work = Promise.resolve().then(() => entry.def.handler(parsed.data, { ...ctx, signal: controller.signal, deadline }));
+    // After a timeout or cancellation the handler's own outcome is abandoned.
+    work.catch(() => undefined);
+    try {
+      return await Promise.race([work, stopped]);
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  /** Warms every tool that has something to prepare (workers call this at start-up). */
+  async warm(): Promise<void> {
+    await Promise.all([...this.tools.values()].map(({ def }) => def.warm?.()));
+  }
+
+  /** Closes every tool that holds resources (sandbox processes); the registry is not usable afterwards. */
+  async close(): Promise<void> {
+    await Promise.all([...this.tools.values()].map(({ def }) => def.close?.()));
   }
 }

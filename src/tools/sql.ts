@@ -4,15 +4,24 @@
 // The table signatures in the description are load-bearing: the model writes SQL from them, and
 // the offline simulator parses the `table(col, …)` forms to do the same, so they must match the
 // real schema exactly (a test checks this against the loaded database). Safety comes from two
-// locks (the text guard in sql-guard.ts and SQLite's query_only mode) and from running queries
-// in worker threads that can be stopped (sql-engine.ts).
+// locks (the text guard in sql-guard.ts and SQLite's query_only mode) and from running queries in
+// sandbox processes (sql-engine.ts) with bounded memory that are killed when a query runs too long.
+import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { defineTool, ToolError } from './registry';
+import { Sandbox, SandboxFailure, SandboxLimit } from './sandbox';
 import { checkReadOnlySql } from './sql-guard';
-import { SqlEngine, SqlFailure, SqlStopped } from './sql-engine';
+import type { SqlEngineInit, SqlReply, SqlRequest } from './sql-engine';
 
 export const SQL_MAX_ROWS = 200;
-const SQL_MAX_CHARS = 100_000;
+/** Rows stop being added once their JSON passes this; under the activity's result cap, so a result is cut at a row. */
+const SQL_MAX_CHARS = 50_000;
+/** SQLite's heap in each process (WebAssembly memory); the sample database needs well under 1 MB. */
+export const SQL_HEAP_MB = 32;
+/** JavaScript heap of each process: rows as they are read, before the caps. */
+const SQL_JS_HEAP_MB = 64;
+/** Resident memory at which a SQL process is killed (a warm one uses ~70 MB). */
+export const SQL_RSS_MB = 256;
 const HEARTBEAT_EVERY_MS = 2_000;
 
 export const SQL_DESCRIPTION =
@@ -29,30 +38,21 @@ export interface SqlToolOptions {
   dbPath: string;
   /** A query still running after this long is stopped; default 10 s. */
   queryTimeoutMs?: number;
-}
-
-// One engine per database file, shared by every registry in the process, so the database is
-// loaded once however many registries are built.
-const engines = new Map<string, SqlEngine>();
-
-function engineFor(dbPath: string): SqlEngine {
-  let engine = engines.get(dbPath);
-  if (!engine) {
-    engine = new SqlEngine(dbPath);
-    engines.set(dbPath, engine);
-  }
-  return engine;
-}
-
-/** Stops idle SQL threads (for tests and tidy shutdown; they never hold the process open). */
-export async function closeSqlEngines(): Promise<void> {
-  const all = [...engines.values()];
-  engines.clear();
-  await Promise.all(all.map((e) => e.close()));
+  /** Queries running at once, one process each (default 2). */
+  maxProcesses?: number;
 }
 
 export function createSqlTool(opts: SqlToolOptions) {
   const queryTimeoutMs = opts.queryTimeoutMs ?? 10_000;
+  const sandbox = new Sandbox<SqlEngineInit, SqlRequest, SqlReply>({
+    name: 'sql_query',
+    module: join(__dirname, `sql-engine${extname(__filename)}`),
+    init: { dbPath: opts.dbPath, heapLimitBytes: SQL_HEAP_MB * 1024 * 1024 },
+    maxProcesses: opts.maxProcesses ?? 2,
+    heapMb: SQL_JS_HEAP_MB,
+    maxRssMb: SQL_RSS_MB,
+    maxReplyChars: 2 * SQL_MAX_CHARS,
+  });
   return defineTool({
     name: 'sql_query',
     description: SQL_DESCRIPTION,
@@ -72,19 +72,22 @@ export function createSqlTool(opts: SqlToolOptions) {
       const started = Date.now();
       const beat = setInterval(() => ctx.heartbeat({ tool: 'sql_query', runningMs: Date.now() - started }), HEARTBEAT_EVERY_MS);
       try {
-        const result = await engineFor(opts.dbPath).query(sql, {
-          maxRows: SQL_MAX_ROWS,
-          maxChars: SQL_MAX_CHARS,
-          timeoutMs: queryTimeoutMs,
-          signal: ctx.signal,
-        });
+        const result = await sandbox.run(
+          { sql, maxRows: SQL_MAX_ROWS, maxChars: SQL_MAX_CHARS },
+          { signal: ctx.signal, timeoutMs: queryTimeoutMs },
+        );
         return { columns: result.columns, rows: result.rows, rowCount: result.rows.length, truncated: result.truncated };
       } catch (err) {
-        if (err instanceof SqlFailure) {
-          const readonly = /readonly database/i.test(err.message);
-          throw new ToolError(readonly ? `Only read-only queries are allowed (SQLite: ${err.message}).` : `SQLite error: ${err.message}`);
+        if (err instanceof SandboxFailure) {
+          if (/readonly database/i.test(err.message)) throw new ToolError(`Only read-only queries are allowed (SQLite: ${err.message}).`);
+          if (/out of memory|too big/i.test(err.message)) {
+            throw new ToolError(
+              `Query stopped: it needed more than the ${SQL_HEAP_MB} MB of memory a query may use (SQLite: ${err.message}). Aggregate, or select fewer or smaller values.`,
+            );
+          }
+          throw new ToolError(`SQLite error: ${err.message}`);
         }
-        if (err instanceof SqlStopped) {
+        if (err instanceof SandboxLimit) {
           throw new ToolError(
             `Query stopped: ${err.message}. Narrow it with WHERE, avoid unbounded recursion and cross joins, or aggregate.`,
           );
@@ -94,5 +97,7 @@ export function createSqlTool(opts: SqlToolOptions) {
         clearInterval(beat);
       }
     },
+    warm: () => sandbox.warm(),
+    close: () => sandbox.close(),
   });
 }

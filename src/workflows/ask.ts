@@ -111,7 +111,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
           name: call.name,
           input: call.input,
         });
-        log_.finish(b, r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
+        log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
         return r;
       } catch (err) {
         if (isCancellation(err)) throw err;
