@@ -2,7 +2,10 @@
 // a direct answer built from the prompt's salient words, a JSON object when the prompt asks for
 // one (citing any chunk ids it was shown), and deterministic padding to a requested length. All
 // choices derive from the text itself, never from randomness, so the same request reads the same.
-import { excerpt, hashHex, isStopword, words } from './text';
+import { queryOf, rankSentences, selectSentences } from './rank';
+import { flat, splitSentences } from './sentences';
+import { contentStems, excerpt, hashHex, isStopword, words } from './text';
+import { splitClauses } from './tool-plan';
 
 export interface ToolOutcome {
   name: string;
@@ -80,22 +83,89 @@ export function padToTokens(text: string, tokens: number, topics: string[]): str
   return `${trimmed}.`;
 }
 
-function describeInput(input: Record<string, unknown>): string {
-  const first = Object.values(input).find((v) => typeof v === 'string' || typeof v === 'number');
-  return first === undefined ? '' : ` (${excerpt(String(first), 60)})`;
+const number = (v: unknown): string =>
+  typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(v as string | number | boolean | null);
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
-/** The final answer after tool calls: a summary sentence, then one line per result, in order. */
+/** The sentences of `texts` that best answer `clause`, quoted. */
+function bestSentences(texts: string[], clause: string, max: number): string[] {
+  const sentences = texts.flatMap((t, i) => splitSentences(t, i));
+  const picked = selectSentences(rankSentences(sentences, queryOf(clause)), { maxSentences: max, maxChars: 420 });
+  return picked.map((r) => flat(r.sentence.text).replace(/\*\*|`/g, ''));
+}
+
+/** What one tool result says about its clause, read from the shapes Braid's tools return. */
+function readResult(o: ToolOutcome, clause: string): string {
+  const value = parse(o.text);
+  if (typeof value !== 'object' || value === null) return excerpt(o.text, 200) || '(empty result)';
+  const v = value as Record<string, unknown>;
+  if (Array.isArray(v.columns) && Array.isArray(v.rows)) {
+    const rows = v.rows as unknown[][];
+    if (rows.length === 0) return 'no matching rows';
+    if (rows.length === 1 && rows[0]!.length === 1) return `${number(rows[0]![0])} (${String(v.columns[0])})`;
+    if (v.columns.length === 2)
+      return rows
+        .slice(0, 12)
+        .map((r) => `${String(r[0])}: ${number(r[1])}`)
+        .join('; ');
+    return rows
+      .slice(0, 5)
+      .map((r) => (v.columns as string[]).map((c, i) => `${c} ${number(r[i])}`).join(', '))
+      .join('; ');
+  }
+  if (v.result !== undefined && typeof v.expression === 'string') return `${v.expression} = ${number(v.result)}`;
+  if (Array.isArray(v.results)) {
+    const hits = v.results as Record<string, unknown>[];
+    if (hits.length === 0) return 'nothing found';
+    const texts = hits.map((h) => String(h.snippet ?? h.text ?? h.content ?? '').replace(/^…|…$/g, ''));
+    const quotes = bestSentences(texts, clause, 2);
+    const where = [...new Set(hits.slice(0, 2).map((h) => [h.doc, h.section].filter(Boolean).join(', ')))].filter(Boolean);
+    return `${quotes.map((q) => `"${q}"`).join(' ') || excerpt(texts[0]!, 200)}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
+  }
+  if (typeof v.content === 'string') {
+    const quotes = bestSentences([v.content], clause, 2);
+    return quotes.length > 0 ? quotes.join(' ') : excerpt(v.content, 200);
+  }
+  return excerpt(o.text, 200);
+}
+
+/** The clause of the question a call answered: the one sharing most words with the call's input. */
+function clauseFor(o: ToolOutcome, clauses: string[]): string {
+  const input = new Set(contentStems(Object.values(o.input).map(String).join(' ')));
+  let best = { clause: clauses[0] ?? '', score: -1 };
+  for (const c of clauses) {
+    const score = contentStems(c).filter((w) => input.has(w)).length;
+    if (score > best.score) best = { clause: c, score };
+  }
+  return best.clause;
+}
+
+/** The final answer after tool calls: one line per result, in order, each answering its part of the question. */
 export function synthesize(question: string, outcomes: ToolOutcome[]): string {
   const failed = outcomes.filter((o) => o.isError).length;
-  const topic = question.trim() ? `"${excerpt(question, 120)}"` : 'your request';
-  const tally = `${outcomes.length} tool result${outcomes.length === 1 ? '' : 's'}${failed > 0 ? `, ${failed} of which failed` : ''}`;
-  const lines = [`Here is what I found for ${topic}, based on ${tally}:`];
+  const clauses = splitClauses(question);
+  const head =
+    failed === 0
+      ? 'Here is what I found:'
+      : `Here is what I found (${failed} of ${outcomes.length} lookup${outcomes.length === 1 ? '' : 's'} failed):`;
+  const lines = [head];
   for (const o of outcomes) {
-    const detail = excerpt(o.text, 160) || '(empty result)';
-    lines.push(
-      o.isError ? `- Could not get ${o.name}${describeInput(o.input)}: ${detail}` : `- ${o.name}${describeInput(o.input)}: ${detail}`,
-    );
+    const clause = clauseFor(o, clauses);
+    const part = clause
+      ? excerpt(
+          clause.replace(/^[a-z]/, (c) => c.toUpperCase()),
+          90,
+        )
+      : o.name;
+    const detail = o.isError ? `could not get it — ${excerpt(o.text, 160) || 'the tool failed'}` : readResult(o, clause);
+    lines.push(`- ${part} (${o.name}): ${detail}`);
   }
   return lines.join('\n');
 }

@@ -36,6 +36,43 @@ const faultRule = z.strictObject({
   match: z.strictObject({ model: z.string().optional(), contains: z.string().optional(), stream: z.boolean().optional() }).optional(),
 });
 
+const share = z.number().min(0).max(1);
+
+const modelProfile = z.strictObject({
+  errorRate: share.optional(),
+  quality: share.optional(),
+  ttftMs: dist.optional(),
+  perTokenMs: dist.optional(),
+  price: z.strictObject({ inputPerMTok: z.number().nonnegative(), outputPerMTok: z.number().nonnegative() }).optional(),
+});
+
+const labelledSet = z
+  .strictObject({
+    name: z.string().min(1),
+    labels: z.array(z.string().min(1)).min(2),
+    items: z.array(z.strictObject({ id: z.string().min(1), text: z.string().min(1), label: z.string().min(1) })).min(1),
+  })
+  .superRefine((set, ctx) => {
+    set.items.forEach((item, i) => {
+      if (!set.labels.includes(item.label))
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'label'], message: `"${item.label}" is not one of the set's labels` });
+    });
+  });
+
+const answerRule = z.strictObject({
+  answer: z.enum(['right', 'wrong', 'invalid']).optional(),
+  slowMs: ms.optional(),
+  rate: share.optional(),
+  match: z.strictObject({ model: z.string().optional(), contains: z.string().optional() }).optional(),
+});
+
+const mind = {
+  models: z.record(z.string(), modelProfile).optional(),
+  errorCorrelation: share.optional(),
+  datasets: z.array(labelledSet).optional(),
+  answerRules: z.array(answerRule).optional(),
+};
+
 const options = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().optional(),
@@ -45,6 +82,7 @@ const options = z.strictObject({
   faults: z.array(faultRule).optional(),
   apiKey: z.string().optional(),
   quiet: z.boolean().optional(),
+  ...mind,
 });
 
 /** Runtime patch: the sections configure() replaces; `null` clears a section over HTTP. */
@@ -54,9 +92,18 @@ const patch = z.strictObject({
   faults: z.array(faultRule).nullable().optional(),
   seed: z.number().finite().optional(),
   apiKey: z.string().nullable().optional(),
+  models: mind.models.nullable(),
+  errorCorrelation: mind.errorCorrelation.nullable(),
+  datasets: mind.datasets.nullable(),
+  answerRules: mind.answerRules.nullable(),
 });
 
-export type ConfigPatch = Partial<Pick<SimulatorOptions, 'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey'>>;
+export type ConfigPatch = Partial<
+  Pick<
+    SimulatorOptions,
+    'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey' | 'models' | 'errorCorrelation' | 'datasets' | 'answerRules'
+  >
+>;
 
 export class ConfigInvalid extends Error {
   override name = 'ConfigInvalid';

@@ -112,13 +112,24 @@ function pieces(json: string, chars: number): string[] {
 const CHUNK_CHARS = 48; // ~12 tokens per delta
 
 function blockEvents(block: ResponseBlock, index: number): SseEvent[] {
+  const cited = block.type === 'text' && block.citations !== undefined;
   const start =
     block.type === 'text'
-      ? { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }
+      ? { type: 'content_block_start', index, content_block: { type: 'text', text: '', ...(cited ? { citations: [] } : {}) } }
       : { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } };
   const deltas =
     block.type === 'text'
-      ? chunkText(block.text, CHUNK_CHARS).map((text) => ({ delta: { type: 'text_delta', text }, tokens: text.length / 4 }))
+      ? [
+          // A cited block's citations arrive as citations_delta events, one per citation.
+          ...(block.citations ?? []).map((citation) => ({
+            delta: { type: 'citations_delta', citation } as Record<string, unknown>,
+            tokens: 0,
+          })),
+          ...chunkText(block.text, CHUNK_CHARS).map((text) => ({
+            delta: { type: 'text_delta', text } as Record<string, unknown>,
+            tokens: text.length / 4,
+          })),
+        ]
       : pieces(JSON.stringify(block.input), CHUNK_CHARS).map((partial_json) => ({
           delta: { type: 'input_json_delta', partial_json },
           tokens: partial_json.length / 4,

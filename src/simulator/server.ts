@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { ConfigInvalid, parseConfigPatch, type ConfigPatch } from './config';
 import { FaultBook } from './faults';
 import { BodyTooLarge, ClientGone, closeSignal, errorBody, newMessageId, newRequestId, readBody, sendError, sendJson, sleep } from './http';
+import { Mind } from './personality';
 import { planReply } from './planner';
 import { SeededRandom } from './random';
 import { RateLimiter } from './rate-limit';
@@ -38,6 +39,8 @@ export class Simulator {
   private limiter: RateLimiter;
   private faults: FaultBook;
   private apiKey: string | undefined;
+  private mind: Mind;
+  private mindOptions: Pick<SimulatorOptions, 'seed' | 'models' | 'errorCorrelation' | 'datasets' | 'answerRules'>;
   private readonly quiet: boolean;
   private entries: LedgerEntry[] = [];
   private seq = 0;
@@ -57,6 +60,14 @@ export class Simulator {
     this.limiter = new RateLimiter(opts.rateLimits);
     this.faults = new FaultBook(opts.faults);
     this.apiKey = opts.apiKey;
+    this.mindOptions = {
+      seed: opts.seed,
+      models: opts.models,
+      errorCorrelation: opts.errorCorrelation,
+      datasets: opts.datasets,
+      answerRules: opts.answerRules,
+    };
+    this.mind = new Mind(this.mindOptions);
     this.quiet = opts.quiet ?? false;
   }
 
@@ -98,6 +109,11 @@ export class Simulator {
     if ('faults' in patch) this.faults = new FaultBook(patch.faults);
     if ('seed' in patch) this.rng = new SeededRandom(patch.seed ?? 42);
     if ('apiKey' in patch) this.apiKey = patch.apiKey;
+    const mindKeys = ['seed', 'models', 'errorCorrelation', 'datasets', 'answerRules'] as const;
+    if (mindKeys.some((k) => k in patch)) {
+      for (const k of mindKeys) if (k in patch) (this.mindOptions as Record<string, unknown>)[k] = patch[k];
+      this.mind = new Mind(this.mindOptions);
+    }
   }
 
   /** Stops listening, drops every open connection (stalled ones included) and waits for their handlers, so the ledger is final. */
@@ -149,11 +165,13 @@ export class Simulator {
     return req.headers['x-api-key'] === this.apiKey || bearer === this.apiKey;
   }
 
+  /** Per-model latency config, then global config, then the model's personality, then the defaults. */
   private drawLatency(model: string): { ttftMs: number; perTokenMs: number } {
     const override = this.latency.models?.[model];
+    const personality = this.mind.latency(model);
     return {
-      ttftMs: this.rng.draw(override?.ttftMs ?? this.latency.ttftMs ?? DEFAULT_TTFT),
-      perTokenMs: this.rng.draw(override?.perTokenMs ?? this.latency.perTokenMs ?? DEFAULT_PER_TOKEN),
+      ttftMs: this.rng.draw(override?.ttftMs ?? this.latency.ttftMs ?? personality.ttftMs ?? DEFAULT_TTFT),
+      perTokenMs: this.rng.draw(override?.perTokenMs ?? this.latency.perTokenMs ?? personality.perTokenMs ?? DEFAULT_PER_TOKEN),
     };
   }
 
@@ -219,7 +237,7 @@ export class Simulator {
       return reject(rule.status ?? 500, 'fault:status', undefined, headers);
     }
 
-    const reply = planReply(request);
+    const reply = planReply(request, this.mind);
     const { ttftMs, perTokenMs } = this.drawLatency(request.model);
     entry.outcome = rule ? `fault:${rule.kind}` : 'ok';
     if (!rule) entry.stopReason = reply.stopReason;
@@ -233,7 +251,7 @@ export class Simulator {
       model: request.model,
       inputTokens: entry.inputTokens,
       reply,
-      ttftMs,
+      ttftMs: ttftMs + (reply.delayMs ?? 0),
       perTokenMs,
       headers: admission.headers,
       fault: rule?.kind,
@@ -251,6 +269,7 @@ export class Simulator {
       },
     });
     if (entry.finishedAt === 0) entry.finishedAt = Date.now();
+    entry.costUsd = this.mind.costUsd(entry.model, entry.inputTokens, entry.outputTokens);
     this.log(
       `#${entry.seq} ${entry.model} ${entry.stream ? 'stream' : 'json'} ${entry.status} ${entry.outcome} ${entry.outputTokens} tok ${entry.finishedAt - entry.receivedAt} ms`,
     );

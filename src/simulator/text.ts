@@ -2,7 +2,7 @@
 // a stopword list, the chars/4 token estimate, stable hashing for ids and filler, and flattening
 // of message content to plain text. Pure functions only.
 import { createHash } from 'node:crypto';
-import type { MessagesRequest, RequestMessage, TextBlock, ToolResultBlock } from './types';
+import type { DocumentBlock, MessagesRequest, RequestMessage, TextBlock, ToolResultBlock } from './types';
 
 const STOPWORDS = new Set(
   (
@@ -25,8 +25,11 @@ export function stem(word: string): string {
   if (w.length > 4 && w.endsWith('ies')) w = `${w.slice(0, -3)}y`;
   else if (w.endsWith('sses')) w = w.slice(0, -2);
   else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us')) w = w.slice(0, -1);
-  if (w.length > 5 && w.endsWith('ing')) w = w.slice(0, -3);
-  else if (w.length > 4 && w.endsWith('ed')) w = w.slice(0, -2);
+  let cut = false;
+  if (w.length > 5 && w.endsWith('ing')) [w, cut] = [w.slice(0, -3), true];
+  else if (w.length > 4 && w.endsWith('ed')) [w, cut] = [w.slice(0, -2), true];
+  // "shipped"/"shipping" -> "ship": undouble the consonant the suffix doubled.
+  if (cut && w.length >= 5 && /([b-df-hj-km-rtv-y])\1$/.test(w)) w = w.slice(0, -1);
   if (w.length > 3 && w.endsWith('e')) w = w.slice(0, -1);
   return w;
 }
@@ -77,6 +80,21 @@ export function systemText(request: Pick<MessagesRequest, 'system'>): string {
   return typeof request.system === 'string' ? request.system : request.system.map((b) => b.text).join('\n');
 }
 
+/** The readable text of a document block: plain-text data or the text of a content source. */
+export function documentText(block: DocumentBlock): string {
+  const source = block.source as { type: string; data?: unknown; content?: unknown };
+  if (source.type === 'text' && typeof source.data === 'string') return source.data;
+  if (source.type === 'content') {
+    if (typeof source.content === 'string') return source.content;
+    if (Array.isArray(source.content))
+      return (source.content as { type?: string; text?: string }[])
+        .filter((b) => b.type === 'text')
+        .map((b) => b.text ?? '')
+        .join('\n');
+  }
+  return '';
+}
+
 export function toolResultText(block: ToolResultBlock): string {
   if (block.content === undefined) return '';
   if (typeof block.content === 'string') return block.content;
@@ -97,6 +115,7 @@ export function requestText(request: Pick<MessagesRequest, 'system' | 'messages'
     for (const b of m.content) {
       if (b.type === 'text') parts.push(b.text);
       else if (b.type === 'tool_use') parts.push(JSON.stringify(b.input));
+      else if (b.type === 'document') parts.push(documentText(b));
       else parts.push(toolResultText(b));
     }
   }

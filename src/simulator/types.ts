@@ -46,6 +46,53 @@ export interface FaultRule {
   match?: { model?: string; contains?: string; stream?: boolean };
 }
 
+/**
+ * A simulated model's personality. Names are matched exactly first, then by the longest key the
+ * model name contains ("haiku" matches "claude-haiku-4-5"); built-in defaults cover haiku, sonnet
+ * and opus (see personality.ts).
+ */
+export interface ModelProfile {
+  /** 0..1: the share of decisions (a classification label, a judge's verdict) it gets wrong. */
+  errorRate?: number;
+  /** 0..1: how much of the evidence an answer uses (sentences in a summary, reasons in a verdict). */
+  quality?: number;
+  /** Latency used when `latency` configures none for the model and no global figure. */
+  ttftMs?: Dist;
+  perTokenMs?: Dist;
+  /** USD per million tokens, for the ledger's `costUsd`. */
+  price?: { inputPerMTok: number; outputPerMTok: number };
+}
+
+/** One item of a labelled set: the text a prompt will contain, and its right label. */
+export interface LabelledItem {
+  id: string;
+  text: string;
+  label: string;
+}
+
+/**
+ * A labelled set registered with the simulator: a prompt containing one of its items' text is
+ * answered with the item's label unless the model's error budget for the set picks that item, so
+ * each model makes exactly round(errorRate · N) errors over the set.
+ */
+export interface LabelledSet {
+  name: string;
+  labels: string[];
+  items: LabelledItem[];
+}
+
+export type AnswerMode = 'right' | 'wrong' | 'invalid';
+
+/** Forces an answer's quality or speed for the requests it matches (same matching as faults). */
+export interface AnswerRule {
+  answer?: AnswerMode;
+  /** Extra time before the first token. */
+  slowMs?: number;
+  /** 0..1 share of matching requests, chosen by a seeded hash of the request (default 1). */
+  rate?: number;
+  match?: { model?: string; contains?: string };
+}
+
 export interface SimulatorOptions {
   /** 0 / undefined = ephemeral. */
   port?: number;
@@ -59,6 +106,12 @@ export interface SimulatorOptions {
   /** When set, requests whose x-api-key differs get 401 authentication_error. */
   apiKey?: string;
   quiet?: boolean;
+  /** Model personalities by name or name fragment (merged over the built-in ones). */
+  models?: Record<string, ModelProfile>;
+  /** 0..1 correlation of different models' errors (default 0: independent). */
+  errorCorrelation?: number;
+  datasets?: LabelledSet[];
+  answerRules?: AnswerRule[];
 }
 
 export type LedgerOutcome = 'ok' | 'rate_limited' | 'invalid_request' | 'unauthorized' | `fault:${FaultKind}`;
@@ -79,13 +132,36 @@ export interface LedgerEntry {
   outcome: LedgerOutcome;
   stopReason?: string;
   toolUses: number;
+  /** Tokens at the model's configured price (see ModelProfile.price). */
+  costUsd?: number;
 }
 
 // ---- Messages API wire format (the part the simulator reads and writes) ----
 
+/** A citation of a text document, as the Messages API returns it for plain-text documents. */
+export interface CharLocationCitation {
+  type: 'char_location';
+  cited_text: string;
+  document_index: number;
+  document_title: string | null;
+  start_char_index: number;
+  end_char_index: number;
+}
+
 export interface TextBlock {
   type: 'text';
   text: string;
+  /** Only on answers drawn from documents with citations enabled. */
+  citations?: CharLocationCitation[];
+}
+
+/** A `document` content block; the simulator reads the text of plain-text and content sources. */
+export interface DocumentBlock {
+  type: 'document';
+  source: { type: 'text'; media_type: 'text/plain'; data: string } | { type: 'content'; content: string | TextBlock[] } | { type: string };
+  title?: string | null;
+  context?: string | null;
+  citations?: { enabled?: boolean } | null;
 }
 
 export interface ToolUseBlock {
@@ -102,7 +178,7 @@ export interface ToolResultBlock {
   is_error?: boolean;
 }
 
-export type RequestBlock = TextBlock | ToolUseBlock | ToolResultBlock;
+export type RequestBlock = TextBlock | ToolUseBlock | ToolResultBlock | DocumentBlock;
 export type ResponseBlock = TextBlock | ToolUseBlock;
 
 export interface RequestMessage {
@@ -117,6 +193,12 @@ export interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  minItems?: number;
+  maxItems?: number;
+  anyOf?: JsonSchema[];
+  additionalProperties?: boolean | JsonSchema;
   default?: unknown;
   minimum?: number;
   maximum?: number;
@@ -129,7 +211,9 @@ export interface ToolDef {
   input_schema: JsonSchema;
 }
 
-export type ToolChoice = { type: 'auto' } | { type: 'any' } | { type: 'none' } | { type: 'tool'; name: string };
+export type ToolChoice = ({ type: 'auto' } | { type: 'any' } | { type: 'none' } | { type: 'tool'; name: string }) & {
+  disable_parallel_tool_use?: boolean;
+};
 
 /** A validated `POST /v1/messages` body. */
 export interface MessagesRequest {
@@ -140,6 +224,8 @@ export interface MessagesRequest {
   tools?: ToolDef[];
   tool_choice?: ToolChoice;
   stream?: boolean;
+  /** Structured outputs: the answer is JSON conforming to `format.schema`. */
+  output_config?: { format?: { type: 'json_schema'; schema: JsonSchema } | null };
 }
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens';
@@ -149,4 +235,6 @@ export interface PlannedReply {
   content: ResponseBlock[];
   stopReason: StopReason;
   outputTokens: number;
+  /** Extra wait before the first token (a `#sim slow_ms=` directive or a slow answer rule). */
+  delayMs?: number;
 }

@@ -3,7 +3,7 @@
 // against the real API. Hand-written rather than a zod schema because the interesting checks
 // are cross-field (role alternation, tool_use/tool_result pairing). Unknown top-level fields
 // (temperature, metadata, cache_control, ...) are accepted and ignored, as a client may send them.
-import type { JsonSchema, MessagesRequest, RequestBlock, RequestMessage, TextBlock, ToolChoice, ToolDef } from './types';
+import type { DocumentBlock, JsonSchema, MessagesRequest, RequestBlock, RequestMessage, TextBlock, ToolChoice, ToolDef } from './types';
 
 export class RequestInvalid extends Error {
   override name = 'RequestInvalid';
@@ -43,9 +43,23 @@ function block(v: unknown, path: string): RequestBlock {
       if (v.is_error !== undefined && typeof v.is_error !== 'boolean') fail(`${path}.is_error: Input should be a valid boolean`);
       return { type: 'tool_result', tool_use_id: v.tool_use_id, content, is_error: v.is_error === true ? true : undefined };
     }
+    case 'document': {
+      // Read by the planner (text, citations); the full set of document sources is validated elsewhere.
+      if (!isObj(v.source) || typeof v.source.type !== 'string') fail(`${path}.source: Field required`);
+      if (v.source.type === 'text' && typeof v.source.data !== 'string') fail(`${path}.source.data: Field required`);
+      if (v.title !== undefined && v.title !== null && typeof v.title !== 'string') fail(`${path}.title: Input should be a valid string`);
+      const citations = isObj(v.citations) ? { enabled: v.citations.enabled === true } : undefined;
+      return {
+        type: 'document',
+        source: v.source as DocumentBlock['source'],
+        title: typeof v.title === 'string' ? v.title : undefined,
+        context: typeof v.context === 'string' ? v.context : undefined,
+        citations,
+      };
+    }
     default:
       fail(
-        `${path}.type: Input tag '${String(v.type)}' found using 'type' does not match any of the expected tags: 'text', 'tool_use', 'tool_result'`,
+        `${path}.type: Input tag '${String(v.type)}' found using 'type' does not match any of the expected tags: 'text', 'tool_use', 'tool_result', 'document'`,
       );
   }
 }
@@ -61,6 +75,8 @@ function message(v: unknown, i: number): RequestMessage {
   if (!Array.isArray(v.content)) fail(`${path}.content: Input should be a valid string or list`);
   if (v.content.length === 0) fail(`${path}: all messages must have non-empty content except for the optional final assistant message`);
   const blocks = v.content.map((b, j) => block(b, `${path}.content.${j}`));
+  if (v.role === 'assistant' && blocks.some((b) => b.type === 'document'))
+    fail(`${path}: document blocks are only allowed in user messages`);
   if (v.role === 'assistant' && blocks.some((b) => b.type === 'tool_result'))
     fail(`${path}: tool_result blocks are only allowed in user messages`);
   if (v.role === 'user' && blocks.some((b) => b.type === 'tool_use'))
@@ -107,11 +123,12 @@ function tool(v: unknown, i: number): ToolDef {
 function toolChoice(v: unknown, tools: ToolDef[] | undefined): ToolChoice | undefined {
   if (v === undefined) return undefined;
   if (!isObj(v)) fail('tool_choice: Input should be a valid dictionary');
-  if (v.type === 'auto' || v.type === 'any' || v.type === 'none') return { type: v.type };
+  const parallel = typeof v.disable_parallel_tool_use === 'boolean' ? { disable_parallel_tool_use: v.disable_parallel_tool_use } : {};
+  if (v.type === 'auto' || v.type === 'any' || v.type === 'none') return { type: v.type, ...parallel };
   if (v.type === 'tool') {
     if (typeof v.name !== 'string') fail('tool_choice.name: Field required');
     if (!tools?.some((t) => t.name === v.name)) fail(`tool_choice: Tool '${v.name}' not found in provided tools`);
-    return { type: 'tool', name: v.name };
+    return { type: 'tool', name: v.name, ...parallel };
   }
   fail("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'");
 }
@@ -157,9 +174,18 @@ export function validateMessagesRequest(body: unknown, requireMaxTokens = true):
   }
   if (body.stream !== undefined && typeof body.stream !== 'boolean') fail('stream: Input should be a valid boolean');
 
+  let outputConfig: MessagesRequest['output_config'];
+  if (isObj(body.output_config) && isObj(body.output_config.format)) {
+    const format = body.output_config.format;
+    if (format.type !== 'json_schema') fail("output_config.format.type: Input should be 'json_schema'");
+    if (!isObj(format.schema)) fail('output_config.format.schema: Field required');
+    outputConfig = { format: { type: 'json_schema', schema: format.schema as JsonSchema } };
+  }
+
   return {
     model: body.model,
     max_tokens: maxTokens,
+    ...(outputConfig ? { output_config: outputConfig } : {}),
     messages,
     system,
     tools,
