@@ -8,19 +8,19 @@ import { contentStems } from './text';
 
 const LEXICON: [RegExp, string][] = [
   [
-    /bill|invoice|payment|charge/,
+    /bill|invoice|payment|charge|factur|pago|zahlung/,
     'invoice invoices charge charged charges payment payments pay paid bill billed billing card credit subscription fee fees receipt overcharged price pricing plan renewal',
   ],
   [
-    /tech|bug|issue|error|support|incident/,
+    /tech|bug|issue|error|support|incident|panne|fallo/,
     'error errors crash crashes crashed bug bugs broken fail fails failing failed working loading load slow timeout down outage app website page install update sync freeze freezes blank',
   ],
   [
-    /account|login|access|auth/,
+    /account|login|access|auth|compte|cuenta|konto/,
     'password login log sign signin username profile account locked lock reset two-factor 2fa verification access email address',
   ],
   [
-    /ship|deliver|order|logistic/,
+    /ship|deliver|order|logistic|livraison|envío|envio|versand/,
     'shipping ship shipped delivery deliver delivered package parcel tracking track courier arrived arrive late lost dispatch carrier',
   ],
   [/return|refund|exchange/, 'return returns returned refund refunds exchange send back money back damaged'],

@@ -242,7 +242,7 @@ export function offeredLabels(text: string): string[] {
   const yesNo = /\b(?:answer|respond|reply)(?: with| only)?(?: a)? (yes|true) or (no|false)\b/i.exec(text);
   if (yesNo) return [yesNo[1]!.toLowerCase(), yesNo[2]!.toLowerCase()];
   const inline =
-    /\b(?:one of|among|choose from|pick from|either|into|as|labels?|categories|classes|intents|options)\b(?:\s+the\s+following)?(?:\s+(?:labels|categories|classes|options))?\s*[:-]?\s*([^\n.?!]{3,400})/gi;
+    /\b(?:one of|among|choose from|pick from|either|into|as|labels?|categories|classes|intents|options|catégories|étiquettes|parmi|categorías|etiquetas|kategorien)(?![\w-])(?:\s+the\s+following)?(?:\s+(?:labels|categories|classes|options))?\s*[:-]?\s*([^\n.?!]{3,400})/gi;
   for (const m of text.matchAll(inline)) {
     const list = m[1]!
       .replace(/^.*?\b(?:one of|the following)\b\s*(?:labels|categories|classes|options)?\s*[:-]?\s*/i, '')
@@ -347,7 +347,7 @@ function detectTask(u: Omit<Understanding, 'task'>, tools: boolean): TaskKind {
     return 'judge';
   if (
     u.labels.length >= 2 &&
-    /\b(?:classify|classification|categori[sz]e|category|label|intent|sentiment|route|triage|which (?:category|label|team|department)|one of|is (?:this|it) (?:a |an )?\w+ or)\b/i.test(
+    /\b(?:classify|classification|categori[sz]e|category|label|intent|sentiment|route|triage|which (?:category|label|team|department)|one of|is (?:this|it) (?:a |an )?\w+ or)\b|\b(?:classe|catégor|categor|clasific|kategor|etiquet)/i.test(
       all,
     )
   )
