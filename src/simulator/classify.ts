@@ -26,7 +26,10 @@ const LEXICON: [RegExp, string][] = [
   [/return|refund|exchange/, 'return returns returned refund refunds exchange send back money back damaged'],
   [/sales|pricing|quote|upgrade/, 'quote pricing plan plans upgrade discount demo enterprise seats licence license buy purchase trial'],
   [/cancel|churn/, 'cancel cancellation cancelling unsubscribe close terminate leave'],
-  [/feedback|praise|compliment|suggest/, 'love great thanks thank suggestion suggest feature idea wish would nice'],
+  [
+    /feedback|praise|compliment|suggest/,
+    'love lovely great thanks thank suggestion suggest feature idea wish would nice compliment compliments beautiful excellent kind perfect keep',
+  ],
   [/complaint/, 'complaint complain unacceptable terrible awful disappointed angry rude'],
   [/spam|junk/, 'win winner prize free money click offer lottery crypto congratulations claim urgent wire'],
   [/urgent|critical|high|p1/, 'urgent asap immediately emergency critical down outage blocked cannot production'],

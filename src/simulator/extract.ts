@@ -41,7 +41,8 @@ export function keyKind(key: string, schema?: JsonSchema): KeyKind {
   if (schema?.format === 'date' || schema?.format === 'date-time') return 'date';
   if (schema?.format === 'uri' || schema?.format === 'url') return 'url';
   if (schema?.format === 'time') return 'time';
-  for (const [re, kind] of KINDS) if (re.test(name)) return kind;
+  const numeric = schema?.type === 'number' || schema?.type === 'integer';
+  for (const [re, kind] of KINDS) if (re.test(name)) return numeric && !['money', 'percent', 'number'].includes(kind) ? 'number' : kind;
   const description = (schema?.description ?? '').toLowerCase();
   if (description) {
     if (/\be-?mail address\b/.test(description)) return 'email';

@@ -174,7 +174,8 @@ function coerce(value: unknown, schema: JsonSchema): unknown {
   const type = typeOf(schema);
   if (value === undefined || value === null) {
     if (nullable(schema)) return null;
-    return type === 'number' || type === 'integer' ? 0 : type === 'boolean' ? false : '';
+    if (type === 'number' || type === 'integer') return Math.min(Math.max(schema.minimum ?? 0, 0), schema.maximum ?? Infinity);
+    return type === 'boolean' ? false : '';
   }
   if (type === 'string') {
     const s = typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : String(value);

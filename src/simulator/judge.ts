@@ -90,11 +90,11 @@ export function judge(candidates: Candidate[], question: string, reference: stri
     if (o.hedges > winner.hedges)
       reasons.push(`${o.c.name} hedges ("${excerpt(flat((o.c.text.match(HEDGE) ?? ['maybe'])[0]!), 40)}") instead of answering.`);
   }
+  if (reasons.length === 0 && others[0])
+    reasons.push(`${winner.c.name} covers the question at least as fully as ${others[0].c.name}, and reads more clearly.`);
+  // The winner's own words always close the reasons; how many reasons precede them is the model's quality.
   const lead = splitSentences(winner.c.text).find((s) => s.kind !== 'heading');
-  if (lead) reasons.push(`${winner.c.name} states it directly: "${excerpt(flat(lead.text), 140)}"`);
-  if (reasons.length === 1) {
-    const o = others[0];
-    if (o) reasons.unshift(`${winner.c.name} covers the question at least as fully as ${o.c.name}, and reads more clearly.`);
-  }
-  return { ...decision, reasons: reasons.slice(0, 1 + Math.round(quality * 3)) };
+  const kept = reasons.slice(0, Math.round(quality * 3));
+  if (lead) kept.push(`${winner.c.name} states it directly: "${excerpt(flat(lead.text), 140)}"`);
+  return { ...decision, reasons: kept.length > 0 ? kept : reasons.slice(0, 1) };
 }
