@@ -1,10 +1,10 @@
-// The prose (and JSON) the simulated model writes: a synthesis that visibly uses each tool result,
-// a direct answer built from the prompt's salient words, a JSON object when the prompt asks for
-// one (citing any chunk ids it was shown), and deterministic padding to a requested length. All
-// choices derive from the text itself, never from randomness, so the same request reads the same.
+// The prose the simulated model writes after tool calls — one line per result, each answering its
+// part of the question from the shapes Braid's tools return (rows, a calculation, passages, a
+// file) — and deterministic padding to a requested length (`#sim answer_tokens=`). All choices
+// derive from the text itself, never from randomness, so the same request reads the same.
 import { queryOf, rankSentences, selectSentences } from './rank';
 import { flat, splitSentences } from './sentences';
-import { contentStems, excerpt, hashHex, isStopword, words } from './text';
+import { contentStems, excerpt, isStopword, words } from './text';
 import { splitClauses } from './tool-plan';
 
 export interface ToolOutcome {
@@ -44,11 +44,6 @@ export function salientWords(text: string, n = 6): string[] {
     .sort((a, b) => b[1].count - a[1].count || a[1].first - b[1].first)
     .slice(0, n)
     .map(([w]) => w);
-}
-
-function pick<T>(items: T[], seed: string, salt: string): T {
-  const index = parseInt(hashHex(seed, salt).slice(0, 8), 16) % items.length;
-  return items[index]!;
 }
 
 const FILLER = [
@@ -97,7 +92,10 @@ function parse(text: string): unknown {
 /** The sentences of `texts` that best answer `clause`, quoted. */
 function bestSentences(texts: string[], clause: string, max: number): string[] {
   const sentences = texts.flatMap((t, i) => splitSentences(t, i));
-  const picked = selectSentences(rankSentences(sentences, queryOf(clause)), { maxSentences: max, maxChars: 420 });
+  const ranked = rankSentences(sentences, queryOf(clause));
+  // Sentences that share nothing with the clause are quoted only when nothing else is there.
+  let picked = selectSentences(ranked, { maxSentences: max, maxChars: 420, minRelevance: 0.5 });
+  if (picked.length === 0) picked = selectSentences(ranked, { maxSentences: 1, maxChars: 420 });
   return picked.map((r) => flat(r.sentence.text).replace(/\*\*|`/g, ''));
 }
 
@@ -168,94 +166,4 @@ export function synthesize(question: string, outcomes: ToolOutcome[]): string {
     lines.push(`- ${part} (${o.name}): ${detail}`);
   }
   return lines.join('\n');
-}
-
-export function wantsJson(prompt: string): boolean {
-  return /\b(?:respond|reply|answer|output|return|format|produce|give|write|emit)\w*\b[^.\n]{0,40}\bjson\b|\b(?:as|in) json\b|\bjson object\b|\bvalid json\b/i.test(
-    prompt,
-  );
-}
-
-/** Ids the prompt shows as `[chunk:abc]` or `chunk_id: abc`, in order, deduplicated. */
-export function citedIds(prompt: string): string[] {
-  const ids: string[] = [];
-  for (const m of prompt.matchAll(/\[chunk:\s*([\w.:-]+?)\]|\bchunk_id"?\s*[:=]\s*"?([\w.:-]+)/g)) {
-    const id = m[1] ?? m[2];
-    if (id && !ids.includes(id)) ids.push(id);
-  }
-  return ids;
-}
-
-/** The first `{...}` in the prompt that parses as a JSON object (its keys shape the reply), and where it sits. */
-function jsonTemplate(prompt: string): { template: Record<string, unknown>; start: number; end: number } | undefined {
-  for (let start = prompt.indexOf('{'); start !== -1; start = prompt.indexOf('{', start + 1)) {
-    let depth = 0;
-    for (let i = start; i < prompt.length; i++) {
-      if (prompt[i] === '{') depth += 1;
-      else if (prompt[i] === '}' && --depth === 0) {
-        try {
-          const parsed: unknown = JSON.parse(prompt.slice(start, i + 1));
-          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0) {
-            return { template: parsed as Record<string, unknown>, start, end: i + 1 };
-          }
-        } catch {
-          // not JSON; keep scanning
-        }
-        break;
-      }
-    }
-  }
-  return undefined;
-}
-
-function jsonAnswer(prompt: string, targetTokens: number): string {
-  const found = jsonTemplate(prompt);
-  const template = found?.template;
-  // The template's own keys are not the subject matter.
-  const topics = salientWords(found ? prompt.slice(0, found.start) + prompt.slice(found.end) : prompt);
-  const citations = citedIds(prompt);
-  const summary = topics.length > 0 ? `A summary covering ${topics.slice(0, 3).join(', ')}.` : 'A summary of the provided material.';
-  const points = topics.slice(0, 3).map((t) => `Key point about ${t}.`);
-  let value: Record<string, unknown>;
-  if (template) {
-    value = {};
-    for (const [key, example] of Object.entries(template)) {
-      if (Array.isArray(example)) value[key] = /citation|source|ref|chunk|ids?$/i.test(key) ? citations : points;
-      else if (typeof example === 'number') value[key] = points.length;
-      else if (typeof example === 'boolean') value[key] = true;
-      else if (typeof example === 'object' && example !== null) value[key] = {};
-      else value[key] = /title|name|label/i.test(key) ? (topics[0] ?? 'Summary') : summary;
-    }
-  } else value = { summary, points, citations };
-  // Lengthen the summary (not the structure) when a longer answer was asked for.
-  const base = JSON.stringify(value);
-  const strings = Object.keys(value).filter((k) => typeof value[k] === 'string');
-  const key =
-    strings.find((k) => /summary|answer|text|description|body|content/i.test(k)) ?? strings.find((k) => !/title|name|label/i.test(k));
-  if (key && base.length < targetTokens * 4) {
-    value[key] = padToTokens(value[key] as string, Math.ceil(((value[key] as string).length + targetTokens * 4 - base.length) / 4), topics);
-  }
-  return JSON.stringify(value);
-}
-
-/** An answer without tools: JSON when asked for, otherwise prose that refers to the prompt. */
-export function directAnswer(prompt: string, targetTokens: number): string {
-  if (wantsJson(prompt)) return jsonAnswer(prompt, targetTokens);
-  const topics = salientWords(prompt);
-  const [a = 'your question', b = 'its context', c = 'the details'] = topics;
-  const opening = pick(
-    [
-      `Here is a short answer about ${a}: it depends mostly on ${b} and ${c}.`,
-      `In short, ${a} is best understood through ${b}, with ${c} as the deciding detail.`,
-      `The key to ${a} is ${b}; ${c} completes the picture.`,
-    ],
-    prompt,
-    'opening',
-  );
-  return padToTokens(opening, targetTokens, topics);
-}
-
-/** Default answer length when no directive sets one: 60–120 tokens, fixed per prompt. */
-export function defaultAnswerTokens(prompt: string): number {
-  return 60 + (parseInt(hashHex(prompt, 'length').slice(0, 8), 16) % 61);
 }
