@@ -128,6 +128,14 @@ function readResult(o: ToolOutcome, clause: string): string {
     return `${quotes.map((q) => `"${q}"`).join(' ') || excerpt(texts[0]!, 200)}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
   }
   if (typeof v.content === 'string') {
+    // "What is in x.md" asks for what the file says overall: its title and its most central sentences.
+    if (/\bwhat(?:'s| is) in\b|\bsummari[sz]e\b|\bcontents?\b|\bread\b|\bopen\b/i.test(clause)) {
+      const sentences = splitSentences(v.content);
+      const title = sentences.find((x) => x.kind === 'heading');
+      const central = selectSentences(rankSentences(sentences), { maxSentences: 2, maxChars: 360, readingOrder: true });
+      const body = central.map((r) => flat(r.sentence.text).replace(/\*\*|`/g, '')).join(' ');
+      return title ? `"${flat(title.text)}": ${body}` : body || excerpt(v.content, 200);
+    }
     const quotes = bestSentences([v.content], clause, 2);
     return quotes.length > 0 ? quotes.join(' ') : excerpt(v.content, 200);
   }

@@ -35,6 +35,7 @@ export class Evidence {
   private selections = new Map<string, Ranked[]>();
   private decision?: Decision;
   private verdictCache?: Verdict | null;
+  private relevantCache?: boolean;
   readonly query: Query;
   readonly focused: boolean;
   readonly sentences: Sentence[];
@@ -102,7 +103,15 @@ export class Evidence {
   relevant(): boolean {
     if (this.sentences.length === 0) return false;
     if (!this.focused) return true;
-    return this.selection('answer').some((r) => r.relevance >= 1);
+    if (this.ctx.u.task === 'answer' || this.ctx.u.task === 'recall') return this.selection('answer').some((r) => r.relevance >= 1);
+    // Summarising a part for a task: it bears on the task when a fair share of it does, not when
+    // one sentence happens to use a word of the task ("ships a laptop", "Zendesk for support").
+    this.relevantCache ??= (() => {
+      const ranked = rankSentences(this.sentences, this.query);
+      const hits = ranked.filter((r) => r.relevance >= 1).length;
+      return hits >= (ranked.length <= 2 ? 1 : Math.max(2, Math.round(ranked.length * 0.25)));
+    })();
+    return this.relevantCache;
   }
 
   /** A short description of what the material is about, for "not relevant" statements. */

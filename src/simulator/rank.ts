@@ -181,7 +181,9 @@ export function selectSentences(ranked: Ranked[], opts: SelectOptions): Ranked[]
   }
   if (opts.eachSource) {
     const seen = new Set(chosen.map((c) => c.r.sentence.source));
-    for (const r of byScore) if (!seen.has(r.sentence.source) && take(r)) seen.add(r.sentence.source);
+    // Only a source's clearly relevant best sentence earns it a place.
+    const floor = (opts.minRelevance ?? 0) * 2;
+    for (const r of byScore) if (!seen.has(r.sentence.source) && r.relevance >= floor && take(r)) seen.add(r.sentence.source);
   }
   for (const r of byScore) {
     if (chosen.length >= opts.maxSentences) break;
