@@ -116,27 +116,22 @@ describe('follows the task', () => {
   });
 
   it('uses earlier turns: a name given in turn 1 is recalled in turn 3', async () => {
-    const m = await client.messages.create({
-      model: MODEL,
-      max_tokens: 200,
-      messages: [
-        { role: 'user', content: 'Hi! My name is Ada and I live in Lisbon.' },
-        { role: 'assistant', content: 'Nice to meet you, Ada.' },
-        { role: 'user', content: 'Can you suggest a name for my cat?' },
-        { role: 'assistant', content: 'How about Pixel?' },
-        { role: 'user', content: "What's my name, and where do I live?" },
-      ],
-    });
-    expect(textOf(m)).toBe('Your name is Ada.');
-    const where = await client.messages.create({
-      model: MODEL,
-      max_tokens: 200,
-      messages: [
-        { role: 'user', content: 'My order number is NW-20415.' },
-        { role: 'assistant', content: 'Thanks, noted.' },
-        { role: 'user', content: 'What was my order number again?' },
-      ],
-    });
+    /** Alternating user/assistant turns, the last one the user's. */
+    const converse = (...turns: string[]): Promise<Anthropic.Message> =>
+      client.messages.create({
+        model: MODEL,
+        max_tokens: 200,
+        messages: turns.map((content, i) => ({ role: i % 2 === 0 ? ('user' as const) : ('assistant' as const), content })),
+      });
+    const m = await converse(
+      'Hi! My name is Ada and I live in Lisbon.',
+      'Nice to meet you, Ada.',
+      'Can you suggest a name for my cat?',
+      'How about Pixel?',
+      "What's my name, and where do I live?",
+    );
+    expect(textOf(m)).toBe('Your name is Ada. You live in Lisbon.');
+    const where = await converse('My order number is NW-20415.', 'Thanks, noted.', 'What was my order number again?');
     expect(textOf(where)).toBe('Your order number is NW-20415.');
   });
 

@@ -17,9 +17,9 @@ interface Fact {
 const NAME = /\b(?:[Mm]y name is|[Mm]y name's|I am|I'm|[Cc]all me|[Tt]his is)\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,2})/g;
 const MY = /\bmy ([a-z][a-z -]{1,30}?) (?:is|are|was|=|:)\s+([^.,;!?\n]{1,80})/gi;
 const VERBS: [RegExp, string, string][] = [
-  [/\bi (?:live|am based|am located|reside) in ([A-Z][^.,;!?\n]{1,60})/g, 'live', 'You live in $1.'],
-  [/\bi work (?:at|for) ([A-Z][^.,;!?\n]{1,60})/g, 'work', 'You work at $1.'],
-  [/\bi(?:'m| am) from ([A-Z][^.,;!?\n]{1,60})/g, 'from', 'You are from $1.'],
+  [/\b[Ii] (?:live|am based|am located|reside) in ([A-Z][^.,;!?\n]{1,60})/g, 'live', 'You live in $1.'],
+  [/\b[Ii] work (?:at|for) ([A-Z][^.,;!?\n]{1,60})/g, 'work', 'You work at $1.'],
+  [/\b[Ii](?:'m| am) from ([A-Z][^.,;!?\n]{1,60})/g, 'from', 'You are from $1.'],
   [/\bi (?:like|love|enjoy|prefer) ([^.,;!?\n]{1,60})/gi, 'like', 'You like $1.'],
   [/\bi have (?:a |an |\d+ )?([^.,;!?\n]{1,60})/gi, 'have', 'You have $1.'],
 ];
@@ -68,8 +68,13 @@ export function recall(question: string, history: { role: 'user' | 'assistant'; 
   const asked = askedAbout(question);
   // The latest statement of a fact wins ("my name is Ada … actually, call me Augusta").
   const facts = factsOf(userTurns).reverse();
-  const fact = facts.find((f) => [...f.about].some((s) => asked.has(s)));
-  if (fact) return fact.say;
+  const said = new Map<string, string>();
+  for (const f of facts) {
+    const key = [...f.about].sort().join(' ');
+    if ([...f.about].some((s) => asked.has(s)) && !said.has(key)) said.set(key, f.say);
+  }
+  // Several things asked at once ("my name, and where do I live?") get several answers, latest facts first.
+  if (said.size > 0) return [...said.values()].reverse().join(' ');
   const sentences = userTurns.flatMap((t, i) => splitSentences(t, i));
   const ranked = rankSentences(sentences, queryOf(question))
     .filter((r) => r.relevance > 0)

@@ -15,29 +15,25 @@ import type { AnswerMode, AnswerRule, Dist, LabelledItem, LabelledSet, ModelProf
 
 export type Profile = Required<Pick<ModelProfile, 'errorRate' | 'quality'>> & Omit<ModelProfile, 'errorRate' | 'quality'>;
 
+const personality = (
+  errorRate: number,
+  quality: number,
+  ttft: [number, number],
+  perTokenMs: number,
+  price: [number, number],
+): ModelProfile => ({
+  errorRate,
+  quality,
+  ttftMs: { uniform: ttft },
+  perTokenMs,
+  price: { inputPerMTok: price[0], outputPerMTok: price[1] },
+});
+
 /** Built-in personalities, matched as fragments of the model name. Figures are illustrative. */
 export const DEFAULT_PROFILES: Record<string, ModelProfile> = {
-  haiku: {
-    errorRate: 0.15,
-    quality: 0.6,
-    ttftMs: { uniform: [80, 220] },
-    perTokenMs: 2,
-    price: { inputPerMTok: 1, outputPerMTok: 5 },
-  },
-  sonnet: {
-    errorRate: 0.08,
-    quality: 0.85,
-    ttftMs: { uniform: [150, 400] },
-    perTokenMs: 4,
-    price: { inputPerMTok: 3, outputPerMTok: 15 },
-  },
-  opus: {
-    errorRate: 0.04,
-    quality: 0.95,
-    ttftMs: { uniform: [300, 700] },
-    perTokenMs: 7,
-    price: { inputPerMTok: 5, outputPerMTok: 25 },
-  },
+  haiku: personality(0.15, 0.6, [80, 220], 2, [1, 5]),
+  sonnet: personality(0.08, 0.85, [150, 400], 4, [3, 15]),
+  opus: personality(0.04, 0.95, [300, 700], 7, [5, 25]),
 };
 
 /** Any other name: never wrong unless told to, and mid quality. */
