@@ -133,7 +133,9 @@ export function rankSentences(sentences: Sentence[], query: Query = new Map(), b
   return keep.map((i, k) => {
     const centrality = pr[k]! / maxPr;
     const rel = maxRel > 0 ? relevance[i]! / maxRel : 0;
-    const score = query.size > 0 && maxRel > 0 ? 0.75 * rel + 0.25 * centrality : centrality;
+    // Without a query, a mild lead bias: documents tend to say what matters first.
+    const lead = 1.2 - (0.4 * k) / Math.max(1, keep.length - 1);
+    const score = query.size > 0 && maxRel > 0 ? 0.75 * rel + 0.25 * centrality : centrality * lead;
     return { sentence: quotable[i]!.s, index: quotable[i]!.index, relevance: relevance[i]!, score };
   });
 }
