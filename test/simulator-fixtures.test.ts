@@ -91,12 +91,14 @@ describe('how errors fall', () => {
     expect(overlap(0.6)).toBeGreaterThan(independent);
   });
 
-  it('is the same for the same seed, different for another, and per sample of one model', () => {
+  it('is the same for the same seed and for an alias, different for another seed, and per sample of one model', () => {
     const a = errorsOf(new Mind({ seed: 1, datasets: [set] }), 'claude-haiku-4-5');
     expect(errorsOf(new Mind({ seed: 1, datasets: [set] }), 'claude-haiku-4-5')).toEqual(a);
     const other = errorsOf(new Mind({ seed: 2, datasets: [set] }), 'claude-haiku-4-5');
     expect(other.size).toBe(a.size);
     expect(other).not.toEqual(a);
+    // A model's alias is the same model: the same mistakes under either name.
+    expect(errorsOf(new Mind({ seed: 1, datasets: [set] }), 'claude-haiku-4-5-20251001')).toEqual(a);
     const sample = errorsOf(new Mind({ seed: 1, datasets: [set] }), 'claude-haiku-4-5', '\n#sim sample=2');
     expect(sample.size).toBe(a.size);
     expect(sample).not.toEqual(a);

@@ -470,6 +470,22 @@ describe('latency model', () => {
     expect(Date.now() - t0).toBeLessThan(250);
   });
 
+  it("falls back to the model table's latency: after the per-model and the global setting", async () => {
+    const { sim, client } = await start({ latency: {}, models: { 'slow-model': { ttftMs: { fixed: 1200 }, perTokenMs: 0 } } });
+    const timed = async (): Promise<number> => {
+      const t0 = Date.now();
+      await client.messages.create(ask('hi', { model: 'slow-model', max_tokens: 5 }));
+      return Date.now() - t0;
+    };
+    expect(await timed()).toBeGreaterThanOrEqual(1195);
+    sim.configure({ latency: { ttftMs: 0, perTokenMs: 0 } });
+    expect(await timed()).toBeLessThan(900);
+    sim.configure({ latency: { ttftMs: 0, perTokenMs: 0, models: { 'slow-model': { ttftMs: 500 } } } });
+    const perModel = await timed();
+    expect(perModel).toBeGreaterThanOrEqual(495);
+    expect(perModel).toBeLessThan(1100);
+  });
+
   it('paces a stream: first event after ttft, the end after ttft + tokens x perToken', async () => {
     const { client } = await start({ latency: { ttftMs: 100, perTokenMs: 2 } });
     const t0 = Date.now();
