@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulator } from '../src/simulator';
 import { fromJsonl, SUPPORT_TICKET_LABELS, supportTickets, toJsonl } from '../src/simulator/fixtures/support-tickets';
-import { Mind } from '../src/simulator/personality';
+import { Mind } from '../src/simulator/mind';
 import { planReply } from '../src/simulator/planner';
 import type { LabelledSet } from '../src/simulator/types';
 

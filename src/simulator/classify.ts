@@ -2,8 +2,8 @@
 // text belongs to a labelled set the simulator was given, else the label whose cue words the text
 // shares most (the label's own words plus a small lexicon for common support, sentiment and
 // routing labels). Whether this model gets it wrong, and which wrong label it says, is the
-// personality's decision (see personality.ts), so error rates are exact on registered sets.
-import type { Mind, RegisteredItem } from './personality';
+// error model's decision (see mind.ts), so error rates are exact on registered sets.
+import type { Mind, RegisteredItem } from './mind';
 import { contentStems } from './text';
 
 const LEXICON: [RegExp, string][] = [

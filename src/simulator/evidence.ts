@@ -5,7 +5,7 @@
 import { classify, type Decision } from './classify';
 import { EntityIndex, valueForKey } from './extract';
 import { judge, type Verdict } from './judge';
-import type { Forced, Mind, Profile } from './personality';
+import type { Forced, Mind, Profile } from './mind';
 import type { Source, Understanding } from './prompt';
 import { answerShape, queryOf, rankSentences, selectSentences, type Query, type Ranked } from './rank';
 import { flat, splitSentences, type Sentence } from './sentences';

@@ -2,8 +2,9 @@
 // whether to call tools (and which, with what input) or to answer, and writes the content. The
 // answer follows the task the prompt sets (prompt.ts reads it; tasks.ts carries it out). Pure: no
 // clock, no randomness, no I/O — the model's personality and error decisions come from the `Mind`
-// (seeded hashes, see personality.ts) — so the same request always yields the same reply
-// (tool_use ids included) and it can be unit-tested without a server.
+// (seeded hashes over the model table's error rates, see mind.ts) — so the same request always
+// yields the same reply (tool_use ids included) and it can be unit-tested without a server. The
+// reply is written whole; generation.ts cuts it at stop sequences and max_tokens.
 //
 // Tests and benchmarks steer it with `#sim` lines in the latest user text (or the system prompt):
 //   #sim tools=a,b     call exactly these offered tools, in this order, once per round
@@ -16,7 +17,7 @@
 import { padToTokens, salientWords, synthesize, type ToolOutcome } from './answers';
 import { classify } from './classify';
 import { blockTokens } from './generation';
-import { Mind } from './personality';
+import { Mind } from './mind';
 import { understand } from './prompt';
 import { answerTask } from './tasks';
 import { hashHex, messageText, requestText, systemText, toolResultText } from './text';

@@ -16,7 +16,7 @@ import { FaultBook } from './faults';
 import { finishReply } from './generation';
 import { BodyTooLarge, ClientGone, closeSignal, errorBody, newMessageId, newRequestId, readBody, sendError, sendJson, sleep } from './http';
 import { ModelCatalog, PageInvalid, paginate } from './models';
-import { Mind } from './personality';
+import { Mind } from './mind';
 import { planReply } from './planner';
 import { SeededRandom } from './random';
 import { RateLimiter } from './rate-limit';

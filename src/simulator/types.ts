@@ -107,7 +107,7 @@ export interface SimulatorOptions {
   promptCache?: PromptCacheConfig;
   /** 0..1 correlation of different models' errors (default 0: independent). */
   errorCorrelation?: number;
-  /** Labelled sets on which each model makes exactly round(errorRate · N) errors (see personality.ts). */
+  /** Labelled sets on which each model makes exactly round(errorRate · N) errors (see mind.ts). */
   datasets?: LabelledSet[];
   /** Force wrong, invalid or slow answers on matching requests. */
   answerRules?: AnswerRule[];
