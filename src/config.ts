@@ -97,19 +97,18 @@ const modelLimits = z.record(
 );
 
 const usdPerMTok = z.number().nonnegative();
-const modelPrices = z.record(
-  z.string().min(1),
-  z
-    .object({
-      input: usdPerMTok,
-      output: usdPerMTok,
-      cacheWrite5m: usdPerMTok.optional(),
-      cacheWrite1h: usdPerMTok.optional(),
-      cacheRead: usdPerMTok.optional(),
-      batchFactor: z.number().positive().max(1).optional(),
-    })
-    .strict(),
-);
+/** One model's price as BRAID_MODEL_PRICES gives it (also the simulator's `models.<id>.price`). */
+export const priceOverride = z
+  .object({
+    input: usdPerMTok,
+    output: usdPerMTok,
+    cacheWrite5m: usdPerMTok.optional(),
+    cacheWrite1h: usdPerMTok.optional(),
+    cacheRead: usdPerMTok.optional(),
+    batchFactor: z.number().positive().max(1).optional(),
+  })
+  .strict();
+const modelPrices = z.record(z.string().min(1), priceOverride);
 
 /**
  * A setting holding JSON, e.g. BRAID_LLM_MODEL_LIMITS={"claude-haiku-4-5":{"requestsPerMinute":50}}

@@ -42,14 +42,11 @@ interface Target {
   timeoutMs: number;
   /** How long a Message Batch may take to end. */
   batchTimeoutMs: number;
-  /** Whether this target writes citations for documents with citations enabled. */
-  cites: boolean;
 }
 
 const TARGETS: Target[] = [
-  // The simulator's citations come with the task-following planner (branch sim-mind); until then its half of that test is skipped.
-  { name: 'simulator', real: false, skip: false, model: 'claude-haiku-4-5', timeoutMs: 30_000, batchTimeoutMs: 10_000, cites: false },
-  { name: 'real API', real: true, skip: !KEY, model: REAL_MODEL, timeoutMs: 120_000, batchTimeoutMs: 30 * 60_000, cites: true },
+  { name: 'simulator', real: false, skip: false, model: 'claude-haiku-4-5', timeoutMs: 30_000, batchTimeoutMs: 10_000 },
+  { name: 'real API', real: true, skip: !KEY, model: REAL_MODEL, timeoutMs: 120_000, batchTimeoutMs: 30 * 60_000 },
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -194,7 +191,7 @@ describe.each(TARGETS)('the Messages API as Braid uses it: $name', (target) => {
       expect(msg.usage.output_tokens).toBe(8);
     });
 
-    it.skipIf(!target.cites)('cites character ranges of a plain-text document', { timeout: target.timeoutMs }, async () => {
+    it('cites character ranges of a plain-text document', { timeout: target.timeoutMs }, async () => {
       const data = 'The grass is green. The sky is blue. Water boils at 100 degrees Celsius at sea level.';
       const msg = await client.messages.create({
         model,

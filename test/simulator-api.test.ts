@@ -3,8 +3,10 @@
 // max_tokens cut-off, extended thinking, tool_choice plumbing, and image and document blocks.
 import Anthropic, { BadRequestError, NotFoundError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRICES, priceOf, priceTable, usdFor } from '../src/shared/pricing';
 import { ConfigInvalid, parseOptions } from '../src/simulator';
 import { applyMaxTokens, applyStopSequences } from '../src/simulator/generation';
+import { ModelCatalog } from '../src/simulator/models';
 import { validateMessagesRequest } from '../src/simulator/validate';
 import { makePdf, textContent } from './fixtures/ingest/make-pdf';
 import { ask, caught, MODEL, rawEvents, startSim, textOf } from './simulator-helpers';
@@ -106,6 +108,58 @@ describe('the model table', () => {
     expect((await client.models.retrieve('claude-opus-4-8')).capabilities?.thinking.types.enabled.supported).toBe(false);
     expect(await caught(client.models.retrieve('claude-imaginary-9'))).toBeInstanceOf(NotFoundError);
     expect(await badRequest(client.models.list({ limit: 0 }))).toMatch(/limit/);
+  });
+
+  it("holds each model's personality and Braid's list price", () => {
+    const table = new ModelCatalog();
+    for (const id of table.ids()) {
+      // The simulated dollars are what Braid charges: the built-in prices are pricing.ts's.
+      expect(table.get(id)!.price, id).toBeDefined();
+      expect(table.get(id)!.price).toEqual(priceOf(id, DEFAULT_PRICES));
+    }
+    const [haiku, sonnet, opus] = ['claude-haiku-4-5', 'claude-sonnet-4-6', 'claude-opus-4-8'].map((m) => table.get(m)!);
+    expect(haiku!.errorRate).toBeGreaterThan(sonnet!.errorRate);
+    expect(sonnet!.errorRate).toBeGreaterThan(opus!.errorRate);
+    expect(haiku!.quality).toBeLessThan(opus!.quality);
+    // A configured row: a line's personality by name, fields given, a price in BRAID_MODEL_PRICES' shape.
+    const configured = new ModelCatalog({
+      'claude-haiku-9': {},
+      'my-model': { errorRate: 0.5, price: { input: 2, output: 8 } },
+      'claude-sonnet-4-6': { quality: 0.1 },
+    });
+    expect(configured.get('claude-haiku-9')).toMatchObject({ errorRate: haiku!.errorRate, quality: haiku!.quality });
+    expect(configured.get('claude-haiku-9')!.price).toBeUndefined();
+    expect(configured.get('my-model')).toMatchObject({
+      errorRate: 0.5,
+      quality: 0.8,
+      price: priceTable({ 'my-model': { input: 2, output: 8 } })['my-model'],
+    });
+    expect(configured.get('claude-sonnet-4-6')).toMatchObject({ quality: 0.1, errorRate: sonnet!.errorRate, price: sonnet!.price });
+  });
+
+  it('serves configured models with their error rate and price, also when added at run time', async () => {
+    const labels = 'Classify into one of: billing, technical_issue, account. Answer with the label only.\n\nMessage: I was charged twice.';
+    const { sim, client } = await startSim({
+      models: { 'always-wrong': { errorRate: 1, price: { input: 2, output: 8 } }, 'no-price': {} },
+    });
+    expect(textOf(await client.messages.create(ask(labels)))).toBe('billing');
+    const wrong = await client.messages.create(ask(labels, { model: 'always-wrong' }));
+    expect(['technical_issue', 'account']).toContain(textOf(wrong));
+    await client.messages.create(ask(labels, { model: 'no-price' }));
+    const [, w, n] = sim.ledger();
+    const table = priceTable({ 'always-wrong': { input: 2, output: 8 } });
+    expect(w!.costUsd).toBe(
+      usdFor('always-wrong', { inputTokens: wrong.usage.input_tokens, outputTokens: wrong.usage.output_tokens }, { table }),
+    );
+    expect(w!.costUsd).toBeGreaterThan(0);
+    expect(n!.costUsd).toBeUndefined();
+
+    expect(await caught(client.messages.create(ask(labels, { model: 'late-model' })))).toBeInstanceOf(NotFoundError);
+    sim.configure({ models: { 'late-model': { errorRate: 1 } } });
+    expect(['technical_issue', 'account']).toContain(textOf(await client.messages.create(ask(labels, { model: 'late-model' }))));
+    // The table is rebuilt from the new rows: one configured before is gone, the built-in ones stay.
+    expect(await caught(client.messages.create(ask(labels, { model: 'always-wrong' })))).toBeInstanceOf(NotFoundError);
+    expect(textOf(await client.messages.create(ask(labels)))).toBe('billing');
   });
 });
 
@@ -473,6 +527,13 @@ describe('configuration', () => {
     expect(() => parseOptions({ models: { 'claude-tiny': { maxOutputToken: 100 } } })).toThrow(ConfigInvalid);
     expect(() => parseOptions({ models: { 'claude-tiny': { maxOutputToken: 100 } } })).toThrow(/models.claude-tiny/);
     expect(() => parseOptions({ batches: { processingMs: -1 } })).toThrow(/batches.processingMs/);
+    expect(
+      parseOptions({ models: { m: { errorRate: 0.2, quality: 0.9, ttftMs: { uniform: [1, 2] }, price: { input: 1, output: 5 } } } }),
+    ).toEqual({
+      models: { m: { errorRate: 0.2, quality: 0.9, ttftMs: { uniform: [1, 2] }, price: { input: 1, output: 5 } } },
+    });
+    expect(() => parseOptions({ models: { m: { price: { inputPerMTok: 1, outputPerMTok: 5 } } } })).toThrow(/models.m.price/);
+    expect(() => parseOptions({ models: { m: { errorRate: 1.5 } } })).toThrow(/models.m.errorRate/);
     expect(() => parseOptions({ rateLimits: { outputTokensPerMinute: 0 } })).toThrow(/rateLimits.outputTokensPerMinute/);
   });
 });

@@ -4,6 +4,7 @@
 // input/output token budgets with their headers.
 import Anthropic, { BadRequestError, RateLimitError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { usdFor } from '../src/shared/pricing';
 import { ask, caught, MODEL, rawEvents, startSim } from './simulator-helpers';
 
 const sentence = (i: number): string => `Handbook rule ${i}: refunds for damaged items are paid within thirty days of the claim. `;
@@ -57,6 +58,27 @@ describe('prompt caching', () => {
     const other = await client.messages.create({ ...second, model: 'claude-sonnet-4-5' });
     expect(other.usage.cache_read_input_tokens).toBe(0);
     expect(other.usage.cache_creation_input_tokens).toBe(5000);
+  });
+
+  it('costs each call in the ledger as Braid prices it: list price, cache writes and reads', async () => {
+    const { sim, client } = await startSim();
+    const write = await client.messages.create(ask('What is the refund window?', { system: cachedSystem(LONG, '1h') }));
+    const read = await client.messages.create(ask('What is the refund window?', { system: cachedSystem(LONG, '1h') }));
+    expect(write.usage.cache_creation?.ephemeral_1h_input_tokens).toBe(5000);
+    expect(read.usage.cache_read_input_tokens).toBe(5000);
+    const billed = (u: Anthropic.Usage) =>
+      usdFor(MODEL, {
+        inputTokens: u.input_tokens,
+        outputTokens: u.output_tokens,
+        cacheReadTokens: u.cache_read_input_tokens ?? 0,
+        cacheWriteTokens: u.cache_creation?.ephemeral_5m_input_tokens ?? 0,
+        cacheWrite1hTokens: u.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+      });
+    const [w, r] = sim.ledger();
+    expect(w!.costUsd).toBe(billed(write.usage));
+    expect(r!.costUsd).toBe(billed(read.usage));
+    // Haiku 4.5: a 1-hour write at $2/MTok, a read at $0.10/MTok.
+    expect(w!.costUsd! - r!.costUsd!).toBeCloseTo((5000 * (2 - 0.1)) / 1e6, 8);
   });
 
   it('caches nothing below the model’s minimum cacheable length', async () => {

@@ -4,9 +4,10 @@
 import { evaluate } from 'mathjs';
 import initSqlJs, { type Database } from 'sql.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { citedIds, directAnswer, salientWords, wantsJson } from '../src/simulator/answers';
+import { salientWords } from '../src/simulator/answers';
 import { extractExpression } from '../src/simulator/expression';
 import { parseDirectives, planReply, stripDirectives } from '../src/simulator/planner';
+import { constraintsOf, offeredLabels, requestedKeys, understand } from '../src/simulator/prompt';
 import { parseTables, textToSql } from '../src/simulator/sql';
 import { inputFromSchema, planCalls, splitClauses, topicOf } from '../src/simulator/tool-plan';
 import type { MessagesRequest, RequestMessage, ToolDef, ToolUseBlock } from '../src/simulator/types';
@@ -234,27 +235,71 @@ describe('planReply', () => {
       ),
     );
     const lines = text(second).split('\n');
-    expect(lines[0]).toMatch(/^Here is what I found for .*2 tool results, 1 of which failed/);
-    expect(lines[1]).toMatch(/^- read_file \(notes\/a\.md\): alpha beta gamma/);
-    expect(lines[1]!.length).toBeLessThan(200);
-    expect(lines[2]).toBe('- Could not get read_file (notes/b.md): permission denied');
+    expect(lines[0]).toBe('Here is what I found (1 of 2 lookups failed):');
+    expect(lines[1]).toMatch(/^- Read notes\/a\.md and notes\/b\.md \(read_file\): alpha beta gamma/);
+    expect(lines[1]!.length).toBeLessThan(260);
+    expect(lines[2]).toBe('- Read notes/a.md and notes/b.md (read_file): could not get it — permission denied');
   });
 
-  it('answers without tools in prose about the prompt, or in JSON citing chunk ids', () => {
-    const prose = planReply(request('Explain how Temporal retries failed activities.'));
-    expect(text(prose)).toMatch(/temporal|retries|activities/i);
-    expect(prose.outputTokens).toBeGreaterThanOrEqual(55);
-    expect(prose.outputTokens).toBeLessThanOrEqual(121);
-    const json = planReply(
-      request('Summarise the passages. Respond with JSON.\n[chunk:c-1] Refunds take 5 days.\nchunk_id: c-2 Shipping is free.'),
+  it('answers a tool result by its shape: rows, a calculation, passages', () => {
+    const first = planReply(request(SHOWCASE, { tools: TOOLS }));
+    const ids = uses(first).map((u) => u.id);
+    const results = [
+      JSON.stringify({
+        columns: ['region', 'total_amount_usd'],
+        rows: [
+          ['AMER', 1200.5],
+          ['EMEA', 980],
+        ],
+      }),
+      JSON.stringify({
+        results: [
+          {
+            doc: 'refunds.md',
+            section: 'Damaged items',
+            snippet: 'Steps follow. Damaged items are refunded in full, including shipping. Photos help.',
+          },
+        ],
+      }),
+      JSON.stringify({ expression: '26.2 mi to km', result: '42.1648128 km' }),
+      'no such file',
+    ];
+    const second = planReply(
+      request(
+        [
+          { role: 'user', content: SHOWCASE },
+          { role: 'assistant', content: first.content },
+          {
+            role: 'user',
+            content: ids.map((id, i) => ({ type: 'tool_result' as const, tool_use_id: id, content: results[i], is_error: i === 3 })),
+          },
+        ],
+        { tools: TOOLS },
+      ),
     );
-    expect(JSON.parse(text(json))).toMatchObject({ summary: expect.any(String), points: expect.any(Array), citations: ['c-1', 'c-2'] });
-    expect(JSON.parse(directAnswer('Return JSON like {"title": "t", "tags": ["x"]} for: cats sit on mats', 60))).toEqual({
-      title: 'cats',
-      tags: ['Key point about cats.', 'Key point about sit.', 'Key point about mats.'],
+    expect(text(second).split('\n')).toEqual([
+      'Here is what I found (1 of 4 lookups failed):',
+      '- What were total sales by region in 2025 (sql_query): AMER: 1,200.5; EMEA: 980',
+      '- What does the handbook say about refunds for damaged items (search_docs): "Damaged items are refunded in full, including shipping." (refunds.md, Damaged items)',
+      '- What is 26.2 miles in kilometres (calculator): 26.2 mi to km = 42.1648128 km',
+      '- What is in notes/q3-plan.md (read_file): could not get it — no such file',
+    ]);
+  });
+
+  it('answers without tools from the prompt: honest without material, JSON from a template citing chunk ids', () => {
+    const prose = planReply(request('Explain how Temporal retries failed activities.'));
+    expect(text(prose)).toMatch(/^I'm Braid's simulated model/);
+    expect(text(prose)).toContain('how Temporal retries failed activities');
+    const json = planReply(
+      request(
+        'Respond with JSON only, shaped like {"summary": "…", "points": ["…"], "citations": ["chunk id"]}.\nTask: Summarise the refund rules.\nChunk [chunk:c-1] of docs/refunds.md, characters 0-80:\n---\nRefunds take 5 days. Shipping is refunded for damaged items.\n---',
+      ),
+    );
+    expect(JSON.parse(text(json))).toEqual({
+      summary: 'Refunds take 5 days. Shipping is refunded for damaged items.',
+      points: [],
+      citations: ['c-1'],
     });
-    expect(wantsJson('What is JSON?')).toBe(false);
-    expect(citedIds('[chunk:a] [chunk:b] [chunk:a]')).toEqual(['a', 'b']);
   });
 
   it('honours tool_choice none and tool', () => {
@@ -290,5 +335,61 @@ describe('salient words', () => {
     const t0 = Date.now();
     expect(salientWords(`${'x'.repeat(1_000_000)} refunds`)).toContain('refunds');
     expect(Date.now() - t0).toBeLessThan(5_000); // the regression took minutes; this is a guard, not a benchmark
+  });
+});
+
+describe('reading the prompt', () => {
+  const read = (content: string, system?: string) =>
+    understand({ model: 'm', max_tokens: 100, messages: [{ role: 'user', content }], ...(system ? { system } : {}) }, 0, content);
+
+  it('finds labels, keys and form constraints', () => {
+    expect(offeredLabels('Classify into one of: billing, technical_issue, account or other.')).toEqual([
+      'billing',
+      'technical_issue',
+      'account',
+      'other',
+    ]);
+    expect(offeredLabels('Pick one of the following:\n- positive\n- negative\n- neutral\n')).toEqual(['positive', 'negative', 'neutral']);
+    expect(offeredLabels('Answer yes or no.')).toEqual(['yes', 'no']);
+    expect(offeredLabels('What is JSON?')).toEqual([]);
+    expect(requestedKeys('Extract JSON with keys name, company, meeting_date and phone from this email:')).toEqual([
+      'name',
+      'company',
+      'meeting_date',
+      'phone',
+    ]);
+    expect(requestedKeys('Extract the customer name, order number and city from the ticket.')).toEqual([
+      'customer name',
+      'order number',
+      'city',
+    ]);
+    expect(constraintsOf('Reply with JSON only. Use at most 3 sentences and no more than 50 words, as bullet points.')).toEqual({
+      json: true,
+      maxSentences: 3,
+      maxWords: 50,
+      bullets: true,
+    });
+    expect(constraintsOf('What is JSON?')).toEqual({});
+  });
+
+  it('separates instructions from material and reads the task', () => {
+    const judge = read(
+      'Question: Which plan is cheaper?\n\nAnswer A: Plan X costs USD 5.\n\nAnswer B: Plan Y is nice.\n\nWhich answer is better?',
+    );
+    expect(judge.task).toBe('judge');
+    expect(judge.candidates).toEqual([
+      { name: 'A', text: 'Plan X costs USD 5.' },
+      { name: 'B', text: 'Plan Y is nice.' },
+    ]);
+    const summary = read('Summarise this article:\n\nThe council met. It approved the plan.');
+    expect(summary.task).toBe('summarize');
+    expect(summary.sources.map((s) => s.text)).toEqual(['The council met. It approved the plan.']);
+    const chunk = read(
+      'Task: What about refunds?\nChunk [chunk:0:3] of data/docs/refunds.md, characters 10-60:\n---\nRefunds take 5 days.\n---',
+    );
+    expect(chunk.sources).toMatchObject([{ text: 'Refunds take 5 days.', ids: ['0:3'], context: 'refunds' }]);
+    expect(chunk.question).toBe('What about refunds?');
+    expect(read('Topic:\nSolar power\n\nResearch this topic for a short article.').task).toBe('research');
+    expect(read('Hello there').task).toBe('chat');
   });
 });

@@ -184,7 +184,8 @@ describe('the deterministic model', () => {
     expect(text).toContain('EMEA: 1200.50');
     expect(text).toContain('refunded in full within 30 days');
     expect(text).toContain('42.16481 km');
-    expect(text).toMatch(/Could not get read_file.*no such file/);
+    expect(text).toMatch(/^- What were total sales by region in 2025 \(sql_query\): EMEA: 1200\.50/m);
+    expect(text).toMatch(/^- What is in notes\/q3-plan\.md \(read_file\): could not get it — no such file/m);
   });
 
   it('follows #sim tools= and rounds= directives across turns', async () => {
@@ -467,6 +468,22 @@ describe('latency model', () => {
     t0 = Date.now();
     await client.messages.create(ask('hi', { model: 'claude-sonnet-4-6' }));
     expect(Date.now() - t0).toBeLessThan(250);
+  });
+
+  it("falls back to the model table's latency: after the per-model and the global setting", async () => {
+    const { sim, client } = await start({ latency: {}, models: { 'slow-model': { ttftMs: { fixed: 1200 }, perTokenMs: 0 } } });
+    const timed = async (): Promise<number> => {
+      const t0 = Date.now();
+      await client.messages.create(ask('hi', { model: 'slow-model', max_tokens: 5 }));
+      return Date.now() - t0;
+    };
+    expect(await timed()).toBeGreaterThanOrEqual(1195);
+    sim.configure({ latency: { ttftMs: 0, perTokenMs: 0 } });
+    expect(await timed()).toBeLessThan(900);
+    sim.configure({ latency: { ttftMs: 0, perTokenMs: 0, models: { 'slow-model': { ttftMs: 500 } } } });
+    const perModel = await timed();
+    expect(perModel).toBeGreaterThanOrEqual(495);
+    expect(perModel).toBeLessThan(1100);
   });
 
   it('paces a stream: first event after ttft, the end after ttft + tokens x perToken', async () => {

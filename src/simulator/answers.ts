@@ -1,8 +1,11 @@
-// The prose (and JSON) the simulated model writes: a synthesis that visibly uses each tool result,
-// a direct answer built from the prompt's salient words, a JSON object when the prompt asks for
-// one (citing any chunk ids it was shown), and deterministic padding to a requested length. All
-// choices derive from the text itself, never from randomness, so the same request reads the same.
-import { excerpt, hashHex, isStopword, words } from './text';
+// The prose the simulated model writes after tool calls — one line per result, each answering its
+// part of the question from the shapes Braid's tools return (rows, a calculation, passages, a
+// file) — and deterministic padding to a requested length (`#sim answer_tokens=`). All choices
+// derive from the text itself, never from randomness, so the same request reads the same.
+import { queryOf, rankSentences, selectSentences } from './rank';
+import { flat, splitSentences } from './sentences';
+import { contentStems, excerpt, isStopword, words } from './text';
+import { splitClauses } from './tool-plan';
 
 export interface ToolOutcome {
   name: string;
@@ -43,11 +46,6 @@ export function salientWords(text: string, n = 6): string[] {
     .map(([w]) => w);
 }
 
-function pick<T>(items: T[], seed: string, salt: string): T {
-  const index = parseInt(hashHex(seed, salt).slice(0, 8), 16) % items.length;
-  return items[index]!;
-}
-
 const FILLER = [
   (a: string, b: string) => `The details around ${a} matter most where they meet ${b}.`,
   (a: string, b: string) => `A careful reading of ${a} also sheds light on ${b}.`,
@@ -80,112 +78,100 @@ export function padToTokens(text: string, tokens: number, topics: string[]): str
   return `${trimmed}.`;
 }
 
-function describeInput(input: Record<string, unknown>): string {
-  const first = Object.values(input).find((v) => typeof v === 'string' || typeof v === 'number');
-  return first === undefined ? '' : ` (${excerpt(String(first), 60)})`;
+const number = (v: unknown): string =>
+  typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(v as string | number | boolean | null);
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
-/** The final answer after tool calls: a summary sentence, then one line per result, in order. */
+/** The sentences of `texts` that best answer `clause`, quoted. */
+function bestSentences(texts: string[], clause: string, max: number): string[] {
+  const sentences = texts.flatMap((t, i) => splitSentences(t, i));
+  const ranked = rankSentences(sentences, queryOf(clause));
+  // Sentences that share nothing with the clause are quoted only when nothing else is there.
+  let picked = selectSentences(ranked, { maxSentences: max, maxChars: 420, minRelevance: 0.5 });
+  if (picked.length === 0) picked = selectSentences(ranked, { maxSentences: 1, maxChars: 420 });
+  return picked.map((r) => flat(r.sentence.text).replace(/\*\*|`/g, ''));
+}
+
+/** What one tool result says about its clause, read from the shapes Braid's tools return. */
+function readResult(o: ToolOutcome, clause: string): string {
+  const value = parse(o.text);
+  if (typeof value !== 'object' || value === null) return excerpt(o.text, 200) || '(empty result)';
+  const v = value as Record<string, unknown>;
+  if (Array.isArray(v.columns) && Array.isArray(v.rows)) {
+    const rows = v.rows as unknown[][];
+    if (rows.length === 0) return 'no matching rows';
+    if (rows.length === 1 && rows[0]!.length === 1) return `${number(rows[0]![0])} (${String(v.columns[0])})`;
+    if (v.columns.length === 2)
+      return rows
+        .slice(0, 12)
+        .map((r) => `${String(r[0])}: ${number(r[1])}`)
+        .join('; ');
+    return rows
+      .slice(0, 5)
+      .map((r) => (v.columns as string[]).map((c, i) => `${c} ${number(r[i])}`).join(', '))
+      .join('; ');
+  }
+  if (v.result !== undefined && typeof v.expression === 'string') return `${v.expression} = ${number(v.result)}`;
+  if (Array.isArray(v.results)) {
+    const hits = v.results as Record<string, unknown>[];
+    if (hits.length === 0) return 'nothing found';
+    const texts = hits.map((h) => String(h.snippet ?? h.text ?? h.content ?? '').replace(/^…|…$/g, ''));
+    const quotes = bestSentences(texts, clause, 2);
+    const where = [...new Set(hits.slice(0, 2).map((h) => [h.doc, h.section].filter(Boolean).join(', ')))].filter(Boolean);
+    return `${quotes.map((q) => `"${q}"`).join(' ') || excerpt(texts[0]!, 200)}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
+  }
+  if (typeof v.content === 'string') {
+    // "What is in x.md" asks for what the file says overall: its title and its most central sentences.
+    if (/\bwhat(?:'s| is) in\b|\bsummari[sz]e\b|\bcontents?\b|\bread\b|\bopen\b/i.test(clause)) {
+      const sentences = splitSentences(v.content);
+      const title = sentences.find((x) => x.kind === 'heading');
+      const central = selectSentences(rankSentences(sentences), { maxSentences: 2, maxChars: 360, readingOrder: true });
+      const body = central.map((r) => flat(r.sentence.text).replace(/\*\*|`/g, '')).join(' ');
+      return title ? `"${flat(title.text)}": ${body}` : body || excerpt(v.content, 200);
+    }
+    const quotes = bestSentences([v.content], clause, 2);
+    return quotes.length > 0 ? quotes.join(' ') : excerpt(v.content, 200);
+  }
+  return excerpt(o.text, 200);
+}
+
+/** The clause of the question a call answered: the one sharing most words with the call's input. */
+function clauseFor(o: ToolOutcome, clauses: string[]): string {
+  const input = new Set(contentStems(Object.values(o.input).map(String).join(' ')));
+  let best = { clause: clauses[0] ?? '', score: -1 };
+  for (const c of clauses) {
+    const score = contentStems(c).filter((w) => input.has(w)).length;
+    if (score > best.score) best = { clause: c, score };
+  }
+  return best.clause;
+}
+
+/** The final answer after tool calls: one line per result, in order, each answering its part of the question. */
 export function synthesize(question: string, outcomes: ToolOutcome[]): string {
   const failed = outcomes.filter((o) => o.isError).length;
-  const topic = question.trim() ? `"${excerpt(question, 120)}"` : 'your request';
-  const tally = `${outcomes.length} tool result${outcomes.length === 1 ? '' : 's'}${failed > 0 ? `, ${failed} of which failed` : ''}`;
-  const lines = [`Here is what I found for ${topic}, based on ${tally}:`];
+  const clauses = splitClauses(question);
+  const head =
+    failed === 0
+      ? 'Here is what I found:'
+      : `Here is what I found (${failed} of ${outcomes.length} lookup${outcomes.length === 1 ? '' : 's'} failed):`;
+  const lines = [head];
   for (const o of outcomes) {
-    const detail = excerpt(o.text, 160) || '(empty result)';
-    lines.push(
-      o.isError ? `- Could not get ${o.name}${describeInput(o.input)}: ${detail}` : `- ${o.name}${describeInput(o.input)}: ${detail}`,
-    );
+    const clause = clauseFor(o, clauses);
+    const part = clause
+      ? excerpt(
+          clause.replace(/^[a-z]/, (c) => c.toUpperCase()),
+          90,
+        )
+      : o.name;
+    const detail = o.isError ? `could not get it — ${excerpt(o.text, 160) || 'the tool failed'}` : readResult(o, clause);
+    lines.push(`- ${part} (${o.name}): ${detail}`);
   }
   return lines.join('\n');
-}
-
-export function wantsJson(prompt: string): boolean {
-  return /\b(?:respond|reply|answer|output|return|format|produce|give|write|emit)\w*\b[^.\n]{0,40}\bjson\b|\b(?:as|in) json\b|\bjson object\b|\bvalid json\b/i.test(
-    prompt,
-  );
-}
-
-/** Ids the prompt shows as `[chunk:abc]` or `chunk_id: abc`, in order, deduplicated. */
-export function citedIds(prompt: string): string[] {
-  const ids: string[] = [];
-  for (const m of prompt.matchAll(/\[chunk:\s*([\w.:-]+?)\]|\bchunk_id"?\s*[:=]\s*"?([\w.:-]+)/g)) {
-    const id = m[1] ?? m[2];
-    if (id && !ids.includes(id)) ids.push(id);
-  }
-  return ids;
-}
-
-/** The first `{...}` in the prompt that parses as a JSON object (its keys shape the reply), and where it sits. */
-function jsonTemplate(prompt: string): { template: Record<string, unknown>; start: number; end: number } | undefined {
-  for (let start = prompt.indexOf('{'); start !== -1; start = prompt.indexOf('{', start + 1)) {
-    let depth = 0;
-    for (let i = start; i < prompt.length; i++) {
-      if (prompt[i] === '{') depth += 1;
-      else if (prompt[i] === '}' && --depth === 0) {
-        try {
-          const parsed: unknown = JSON.parse(prompt.slice(start, i + 1));
-          if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0) {
-            return { template: parsed as Record<string, unknown>, start, end: i + 1 };
-          }
-        } catch {
-          // not JSON; keep scanning
-        }
-        break;
-      }
-    }
-  }
-  return undefined;
-}
-
-function jsonAnswer(prompt: string, targetTokens: number): string {
-  const found = jsonTemplate(prompt);
-  const template = found?.template;
-  // The template's own keys are not the subject matter.
-  const topics = salientWords(found ? prompt.slice(0, found.start) + prompt.slice(found.end) : prompt);
-  const citations = citedIds(prompt);
-  const summary = topics.length > 0 ? `A summary covering ${topics.slice(0, 3).join(', ')}.` : 'A summary of the provided material.';
-  const points = topics.slice(0, 3).map((t) => `Key point about ${t}.`);
-  let value: Record<string, unknown>;
-  if (template) {
-    value = {};
-    for (const [key, example] of Object.entries(template)) {
-      if (Array.isArray(example)) value[key] = /citation|source|ref|chunk|ids?$/i.test(key) ? citations : points;
-      else if (typeof example === 'number') value[key] = points.length;
-      else if (typeof example === 'boolean') value[key] = true;
-      else if (typeof example === 'object' && example !== null) value[key] = {};
-      else value[key] = /title|name|label/i.test(key) ? (topics[0] ?? 'Summary') : summary;
-    }
-  } else value = { summary, points, citations };
-  // Lengthen the summary (not the structure) when a longer answer was asked for.
-  const base = JSON.stringify(value);
-  const strings = Object.keys(value).filter((k) => typeof value[k] === 'string');
-  const key =
-    strings.find((k) => /summary|answer|text|description|body|content/i.test(k)) ?? strings.find((k) => !/title|name|label/i.test(k));
-  if (key && base.length < targetTokens * 4) {
-    value[key] = padToTokens(value[key] as string, Math.ceil(((value[key] as string).length + targetTokens * 4 - base.length) / 4), topics);
-  }
-  return JSON.stringify(value);
-}
-
-/** An answer without tools: JSON when asked for, otherwise prose that refers to the prompt. */
-export function directAnswer(prompt: string, targetTokens: number): string {
-  if (wantsJson(prompt)) return jsonAnswer(prompt, targetTokens);
-  const topics = salientWords(prompt);
-  const [a = 'your question', b = 'its context', c = 'the details'] = topics;
-  const opening = pick(
-    [
-      `Here is a short answer about ${a}: it depends mostly on ${b} and ${c}.`,
-      `In short, ${a} is best understood through ${b}, with ${c} as the deciding detail.`,
-      `The key to ${a} is ${b}; ${c} completes the picture.`,
-    ],
-    prompt,
-    'opening',
-  );
-  return padToTokens(opening, targetTokens, topics);
-}
-
-/** Default answer length when no directive sets one: 60–120 tokens, fixed per prompt. */
-export function defaultAnswerTokens(prompt: string): number {
-  return 60 + (parseInt(hashHex(prompt, 'length').slice(0, 8), 16) % 61);
 }

@@ -2,6 +2,7 @@
 // standalone entry's `--config` file and `POST /_sim/config`. Objects are strict so a misspelt key
 // ("requestPerMinute") is an error rather than a silently unlimited simulator.
 import { z } from 'zod';
+import { priceOverride } from '../config';
 import type { SimulatorOptions } from './types';
 
 const ms = z.number().finite().nonnegative();
@@ -29,7 +30,9 @@ const rateLimits = z.strictObject({
 });
 
 const tokens = z.number().int().positive();
+const share = z.number().min(0).max(1);
 
+/** A row of the model table: limits, personality, latency and price (in BRAID_MODEL_PRICES' shape). */
 const modelSpec = z.strictObject({
   displayName: z.string().min(1).optional(),
   maxOutputTokens: tokens.optional(),
@@ -38,7 +41,14 @@ const modelSpec = z.strictObject({
   createdAt: z.iso.datetime().optional(),
   thinking: z.strictObject({ enabled: z.boolean(), adaptive: z.boolean() }).optional(),
   aliases: z.array(z.string().min(1)).optional(),
+  errorRate: share.optional(),
+  quality: share.optional(),
+  ttftMs: dist.optional(),
+  perTokenMs: dist.optional(),
+  price: priceOverride.optional(),
 });
+
+const models = z.record(z.string().min(1), modelSpec);
 
 const batches = z.strictObject({
   processingMs: ms.optional(),
@@ -61,6 +71,32 @@ const faultRule = z.strictObject({
   match: z.strictObject({ model: z.string().optional(), contains: z.string().optional(), stream: z.boolean().optional() }).optional(),
 });
 
+const labelledSet = z
+  .strictObject({
+    name: z.string().min(1),
+    labels: z.array(z.string().min(1)).min(2),
+    items: z.array(z.strictObject({ id: z.string().min(1), text: z.string().min(1), label: z.string().min(1) })).min(1),
+  })
+  .superRefine((set, ctx) => {
+    set.items.forEach((item, i) => {
+      if (!set.labels.includes(item.label))
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'label'], message: `"${item.label}" is not one of the set's labels` });
+    });
+  });
+
+const answerRule = z.strictObject({
+  answer: z.enum(['right', 'wrong', 'invalid']).optional(),
+  slowMs: ms.optional(),
+  rate: share.optional(),
+  match: z.strictObject({ model: z.string().optional(), contains: z.string().optional() }).optional(),
+});
+
+const mind = {
+  errorCorrelation: share.optional(),
+  datasets: z.array(labelledSet).optional(),
+  answerRules: z.array(answerRule).optional(),
+};
+
 const options = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   host: z.string().optional(),
@@ -70,9 +106,10 @@ const options = z.strictObject({
   faults: z.array(faultRule).optional(),
   apiKey: z.string().optional(),
   quiet: z.boolean().optional(),
-  models: z.record(z.string().min(1), modelSpec).optional(),
+  models: models.optional(),
   batches: batches.optional(),
   promptCache: promptCache.optional(),
+  ...mind,
 });
 
 /** Runtime patch: the sections configure() replaces; `null` clears a section over HTTP. */
@@ -82,9 +119,18 @@ const patch = z.strictObject({
   faults: z.array(faultRule).nullable().optional(),
   seed: z.number().finite().optional(),
   apiKey: z.string().nullable().optional(),
+  models: models.nullable().optional(),
+  errorCorrelation: mind.errorCorrelation.nullable(),
+  datasets: mind.datasets.nullable(),
+  answerRules: mind.answerRules.nullable(),
 });
 
-export type ConfigPatch = Partial<Pick<SimulatorOptions, 'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey'>>;
+export type ConfigPatch = Partial<
+  Pick<
+    SimulatorOptions,
+    'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey' | 'models' | 'errorCorrelation' | 'datasets' | 'answerRules'
+  >
+>;
 
 export class ConfigInvalid extends Error {
   override name = 'ConfigInvalid';

@@ -12,9 +12,10 @@ const USAGE = `Usage: npm run simulator -- [--port N] [--host ADDR] [--seed N] [
 Braid's Anthropic-compatible model simulator (a simulated model, not Claude).
   --port N        port to listen on (default: $BRAID_SIMULATOR_PORT or 4010; 0 = any free port)
   --host ADDR     address to bind (default 127.0.0.1; 0.0.0.0 inside a container)
-  --seed N        seed for latency draws and fault rates (default 42)
+  --seed N        seed for latency draws, fault rates and which answers come out wrong (default 42)
   --config FILE   JSON file holding SimulatorOptions (latency, rateLimits, faults, apiKey, models,
-                  batches, promptCache); see src/simulator/types.ts
+                  batches, promptCache, errorCorrelation, datasets, answerRules); see
+                  src/simulator/types.ts
   --quiet         do not log each request
   --help          show this help`;
 

@@ -1,15 +1,39 @@
 // The models the simulator serves and what it knows about each: the limits requests are checked
 // against (max_tokens, context window), the minimum prefix a cache breakpoint caches, which thinking
-// modes are accepted, and the `GET /v1/models` listing. The built-in rows follow Anthropic's
-// published figures for the models Braid defaults to and their neighbours; the configuration's
-// `models` adds rows or overrides fields, so a test can serve a made-up model or a tiny limit.
+// modes are accepted, the `GET /v1/models` listing, and the model's personality — error rate,
+// quality, latency and price. The built-in rows follow Anthropic's published figures for the models
+// Braid defaults to and their neighbours, and Braid's own list prices (shared/pricing.ts), so the
+// simulator's dollar figures are what Braid charges; the personalities are illustrative (a fast,
+// cheap line is wrong more often than a capable one). The configuration's `models` adds rows or
+// overrides fields, so a test can serve a made-up model, a tiny limit or a set error rate.
 // A request naming a model not in the table gets 404, as it would from the API.
-import type { ModelSpec } from './types';
+import { DEFAULT_PRICES, priceOf, priceTable } from '../shared/pricing';
+import type { ModelConfig, ModelSpec } from './types';
 
 const EPOCH = '1970-01-01T00:00:00Z';
 
+export type Personality = Pick<ModelSpec, 'errorRate' | 'quality' | 'ttftMs' | 'perTokenMs'>;
+
+/** Per model line (a name containing haiku, sonnet or opus): how often it is wrong, how much it uses, how fast it is. */
+const LINE_PERSONALITY: Record<string, Personality> = {
+  haiku: { errorRate: 0.15, quality: 0.6, ttftMs: { uniform: [80, 220] }, perTokenMs: 2 },
+  sonnet: { errorRate: 0.08, quality: 0.85, ttftMs: { uniform: [150, 400] }, perTokenMs: 4 },
+  opus: { errorRate: 0.04, quality: 0.95, ttftMs: { uniform: [300, 700] }, perTokenMs: 7 },
+};
+
+/** Any other model: never wrong unless configured to be, mid quality, the simulator's default latency. */
+const NEUTRAL: Personality = { errorRate: 0, quality: 0.8 };
+
+/** The personality of the line a model id names, and its list price when Braid knows one. */
+function byName(id: string): Personality & Pick<ModelSpec, 'price'> {
+  const line = /haiku|sonnet|opus/i.exec(id)?.[0].toLowerCase();
+  return { ...(line ? LINE_PERSONALITY[line]! : NEUTRAL), price: priceOf(id, DEFAULT_PRICES) };
+}
+
+type Limits = Omit<ModelSpec, keyof Personality | 'price'>;
+
 /** Newest first: the order `GET /v1/models` lists them in. Release dates come from dated ids; others are unknown (epoch). */
-const BUILT_IN: Array<[string, ModelSpec]> = [
+const BUILT_IN_LIMITS: Array<[string, Limits]> = [
   [
     'claude-opus-4-8',
     {
@@ -96,8 +120,10 @@ const BUILT_IN: Array<[string, ModelSpec]> = [
   ],
 ];
 
-/** Fields a configured model gets when it names only some. */
-const NEW_MODEL_DEFAULTS: Omit<ModelSpec, 'displayName'> = {
+const BUILT_IN: Array<[string, ModelSpec]> = BUILT_IN_LIMITS.map(([id, limits]) => [id, { ...limits, ...byName(id) }]);
+
+/** Limits a configured model gets when it names only some. */
+const NEW_MODEL_LIMITS: Omit<Limits, 'displayName'> = {
   maxOutputTokens: 64_000,
   contextWindow: 200_000,
   minCacheTokens: 1024,
@@ -127,13 +153,13 @@ export class ModelCatalog {
   private readonly specs: Array<[string, ModelSpec]>;
   private readonly byName = new Map<string, [string, ModelSpec]>();
 
-  constructor(overrides: Record<string, Partial<ModelSpec>> = {}) {
+  constructor(overrides: Record<string, ModelConfig> = {}) {
     const rows = new Map<string, ModelSpec>(BUILT_IN.map(([id, spec]) => [id, spec]));
     const aliasOf = new Map(BUILT_IN.flatMap(([id, spec]) => spec.aliases.map((a) => [a, id] as const)));
-    for (const [name, patch] of Object.entries(overrides)) {
+    for (const [name, { price, ...patch }] of Object.entries(overrides)) {
       const id = aliasOf.get(name) ?? name;
-      const base = rows.get(id) ?? { displayName: id, ...NEW_MODEL_DEFAULTS };
-      rows.set(id, { ...base, ...patch });
+      const base = rows.get(id) ?? { displayName: id, ...NEW_MODEL_LIMITS, ...byName(id) };
+      rows.set(id, { ...base, ...patch, ...(price ? { price: priceTable({ [id]: price })[id] } : {}) });
     }
     // Configured models are listed before the built-in ones, newest-first being unknowable for them.
     const configured = [...rows.keys()].filter((id) => !BUILT_IN.some(([b]) => b === id));
@@ -147,6 +173,11 @@ export class ModelCatalog {
   /** The spec for a model id or alias; undefined when the simulator does not serve it. */
   get(name: string): ModelSpec | undefined {
     return this.byName.get(name)?.[1];
+  }
+
+  /** How the model behaves: its row's personality, or (outside the table, for the planner used alone) its name's. */
+  personality(name: string): Personality {
+    return this.get(name) ?? byName(name);
   }
 
   /** The canonical id for an id or alias. */

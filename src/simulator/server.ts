@@ -16,10 +16,12 @@ import { FaultBook } from './faults';
 import { finishReply } from './generation';
 import { BodyTooLarge, ClientGone, closeSignal, errorBody, newMessageId, newRequestId, readBody, sendError, sendJson, sleep } from './http';
 import { ModelCatalog, PageInvalid, paginate } from './models';
+import { Mind } from './mind';
 import { planReply } from './planner';
 import { SeededRandom } from './random';
 import { RateLimiter } from './rate-limit';
 import { deliverMessage, deliverStream, messageObject } from './respond';
+import { usdFor } from '../shared/pricing';
 import { hashHex, requestText } from './text';
 import { ModelNotFound, RequestInvalid, validateMessagesRequest } from './validate';
 import type { Dist, LatencyConfig, LedgerEntry, MessagesRequest, ModelSpec, SimulatorOptions } from './types';
@@ -35,6 +37,9 @@ function parseJson(text: string): unknown {
     throw new RequestInvalid('Request body is not valid JSON');
   }
 }
+
+const MIND_KEYS = ['seed', 'models', 'errorCorrelation', 'datasets', 'answerRules'] as const;
+type MindOptions = Pick<SimulatorOptions, (typeof MIND_KEYS)[number]>;
 
 /** A validated request with its model's limits and its prompt laid out for counting and caching. */
 interface Prepared {
@@ -62,8 +67,11 @@ export class Simulator {
   private limiter: RateLimiter;
   private faults: FaultBook;
   private apiKey: string | undefined;
+  /** The model table and the error model over it; both rebuilt when configure() changes what they are built from. */
+  private models: ModelCatalog;
+  private mind: Mind;
+  private mindOptions: MindOptions;
   private readonly quiet: boolean;
-  private readonly models: ModelCatalog;
   private readonly promptCache: PromptCache;
   private readonly batches: BatchStore;
   private entries: LedgerEntry[] = [];
@@ -84,8 +92,16 @@ export class Simulator {
     this.limiter = new RateLimiter(opts.rateLimits);
     this.faults = new FaultBook(opts.faults);
     this.apiKey = opts.apiKey;
-    this.quiet = opts.quiet ?? false;
+    this.mindOptions = {
+      seed: opts.seed,
+      models: opts.models,
+      errorCorrelation: opts.errorCorrelation,
+      datasets: opts.datasets,
+      answerRules: opts.answerRules,
+    };
     this.models = new ModelCatalog(opts.models);
+    this.mind = new Mind(this.mindOptions, this.models);
+    this.quiet = opts.quiet ?? false;
     this.promptCache = new PromptCache(opts.promptCache);
     this.batches = new BatchStore(opts.batches);
   }
@@ -128,6 +144,11 @@ export class Simulator {
     if ('faults' in patch) this.faults = new FaultBook(patch.faults);
     if ('seed' in patch) this.rng = new SeededRandom(patch.seed ?? 42);
     if ('apiKey' in patch) this.apiKey = patch.apiKey;
+    if (MIND_KEYS.some((k) => k in patch)) {
+      for (const k of MIND_KEYS) if (k in patch) (this.mindOptions as Record<string, unknown>)[k] = patch[k];
+      if ('models' in patch) this.models = new ModelCatalog(this.mindOptions.models);
+      this.mind = new Mind(this.mindOptions, this.models);
+    }
   }
 
   /** Stops listening, drops every open connection (stalled ones included) and waits for their handlers, so the ledger is final. */
@@ -267,7 +288,7 @@ export class Simulator {
     const { request, spec, layout } = prepared;
     const cachePlan = this.promptCache.plan(layout, spec.minCacheTokens);
     this.promptCache.begin(cachePlan);
-    const reply = finishReply(request, planReply(request));
+    const reply = finishReply(request, planReply(request, this.mind));
     const message = messageObject({ messageId: newMessageId(), model: request.model, usage: cachePlan.usage, reply, serviceTier: 'batch' });
     return { type: 'succeeded', message };
   }
@@ -278,11 +299,12 @@ export class Simulator {
     return req.headers['x-api-key'] === this.apiKey || bearer === this.apiKey;
   }
 
-  private drawLatency(model: string): { ttftMs: number; perTokenMs: number } {
+  /** Per-model latency config, then global config, then the model table's latency for it, then the defaults. */
+  private drawLatency(model: string, spec: ModelSpec): { ttftMs: number; perTokenMs: number } {
     const override = this.latency.models?.[model];
     return {
-      ttftMs: this.rng.draw(override?.ttftMs ?? this.latency.ttftMs ?? DEFAULT_TTFT),
-      perTokenMs: this.rng.draw(override?.perTokenMs ?? this.latency.perTokenMs ?? DEFAULT_PER_TOKEN),
+      ttftMs: this.rng.draw(override?.ttftMs ?? this.latency.ttftMs ?? spec.ttftMs ?? DEFAULT_TTFT),
+      perTokenMs: this.rng.draw(override?.perTokenMs ?? this.latency.perTokenMs ?? spec.perTokenMs ?? DEFAULT_PER_TOKEN),
     };
   }
 
@@ -358,8 +380,9 @@ export class Simulator {
       return reject(rule.status ?? 500, 'fault:status', undefined, headers);
     }
 
-    const reply = finishReply(request, planReply(request));
-    const { ttftMs, perTokenMs } = this.drawLatency(request.model);
+    const planned = planReply(request, this.mind);
+    const reply = finishReply(request, planned);
+    const { ttftMs, perTokenMs } = this.drawLatency(request.model, spec);
     entry.outcome = rule ? `fault:${rule.kind}` : 'ok';
     if (!rule) {
       entry.stopReason = reply.stopReason;
@@ -376,7 +399,7 @@ export class Simulator {
         model: request.model,
         usage,
         reply,
-        ttftMs,
+        ttftMs: ttftMs + (planned.delayMs ?? 0),
         perTokenMs,
         headers: admission.headers,
         fault: rule?.kind,
@@ -398,6 +421,19 @@ export class Simulator {
       this.limiter.settle(demand.maxOutput, Math.round(produced));
     }
     if (entry.finishedAt === 0) entry.finishedAt = Date.now();
+    // Priced as Braid prices the call (shared/pricing.ts), at this model's price in the table.
+    if (spec.price)
+      entry.costUsd = usdFor(
+        request.model,
+        {
+          inputTokens: entry.inputTokens,
+          outputTokens: entry.outputTokens,
+          cacheReadTokens: entry.cacheReadInputTokens,
+          cacheWriteTokens: usage.cache_creation.ephemeral_5m_input_tokens,
+          cacheWrite1hTokens: usage.cache_creation.ephemeral_1h_input_tokens,
+        },
+        { table: { [request.model]: spec.price } },
+      );
     this.log(
       `#${entry.seq} ${entry.model} ${entry.stream ? 'stream' : 'json'} ${entry.status} ${entry.outcome} ${entry.outputTokens} tok ${entry.finishedAt - entry.receivedAt} ms`,
     );

@@ -25,8 +25,11 @@ export function stem(word: string): string {
   if (w.length > 4 && w.endsWith('ies')) w = `${w.slice(0, -3)}y`;
   else if (w.endsWith('sses')) w = w.slice(0, -2);
   else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us')) w = w.slice(0, -1);
-  if (w.length > 5 && w.endsWith('ing')) w = w.slice(0, -3);
-  else if (w.length > 4 && w.endsWith('ed')) w = w.slice(0, -2);
+  let cut = false;
+  if (w.length > 5 && w.endsWith('ing')) [w, cut] = [w.slice(0, -3), true];
+  else if (w.length > 4 && w.endsWith('ed')) [w, cut] = [w.slice(0, -2), true];
+  // "shipped"/"shipping" -> "ship": undouble the consonant the suffix doubled.
+  if (cut && w.length >= 5 && /([b-df-hj-km-rtv-y])\1$/.test(w)) w = w.slice(0, -1);
   if (w.length > 3 && w.endsWith('e')) w = w.slice(0, -1);
   return w;
 }
@@ -63,10 +66,13 @@ export function excerpt(text: string, max = 160): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-/** Plain text of a message's text blocks and documents (tool results excluded). */
+/**
+ * What the message's author wrote: its text blocks. Documents and tool results are material the
+ * planner reads separately (prompt.ts), not part of the question.
+ */
 export function messageText(message: RequestMessage): string {
   if (typeof message.content === 'string') return message.content;
-  return message.content.flatMap((b) => (b.type === 'text' ? [b.text] : b.type === 'document' && b.text ? [b.text] : [])).join('\n');
+  return message.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
 }
 
 export function systemText(request: Pick<MessagesRequest, 'system'>): string {

@@ -1,10 +1,13 @@
 // How the simulated model decides which tools to call and with what input: split the question
 // into clauses, score every clause against every offered tool by word overlap (plus a few strong
 // signals: a file path, a calculation, a table or column named in a SQL tool's description, an
-// explicit tool name), and build each call's input from the tool's JSON schema. The point is
-// plausible, schema-valid parallel tool calls for the tools Braid ships, not general language
-// understanding.
+// explicit tool name), and build each call's input from the tool's JSON schema. Each property is
+// filled by what it asks for — its name, type, format, enum and description: a city for `city`, a
+// ticker for `ticker`, an address for an email field, numbers for numbers — and a clause naming
+// several values of the kind a property takes ("weather in Paris and Tokyo") becomes one call per
+// value. The point is plausible, schema-valid parallel tool calls, not general understanding.
 import { extractExpression, looksMathematical } from './expression';
+import { EntityIndex, keyKind, valueCount, valueForKey } from './extract';
 import { parseTables, textToSql } from './sql';
 import { contentStems, stem, words } from './text';
 import type { JsonSchema, ToolDef } from './types';
@@ -71,6 +74,8 @@ interface ToolProfile {
   /** stem -> weight */
   weights: Map<string, number>;
   props: Set<string>;
+  /** Kinds of value its properties take (see extract.ts). */
+  valueKinds: Set<string>;
   sqlTables: number;
 }
 
@@ -87,7 +92,21 @@ function profile(tool: ToolDef): ToolProfile {
     add(schema.description ?? '', 1);
   }
   add(tool.name.replace(/[_-]/g, ' '), 3);
-  return { tool, weights, props, sqlTables: props.has('sql') ? parseTables(tool.description ?? '').length : 0 };
+  const valueKinds = new Set(Object.entries(tool.input_schema.properties ?? {}).map(([name, schema]) => keyKind(name, schema)));
+  return { tool, weights, props, valueKinds, sqlTables: props.has('sql') ? parseTables(tool.description ?? '').length : 0 };
+}
+
+const clauseEntities = new EntityIndex();
+/** Whether the clause names a value of this kind (a city, a ticker, …). */
+function clauseHas(clause: string, kind: string): boolean {
+  const types: Record<string, string[]> = { place: ['place'], ticker: ['ticker'], email: ['email'], phone: ['phone'] };
+  return clauseEntities
+    .of(clause)
+    .some(
+      (e) =>
+        types[kind]?.includes(e.type) &&
+        !(e.type === 'ticker' && e.text === e.text.toUpperCase() && !e.text.startsWith('$') && e.text.length < 3),
+    );
 }
 
 function scoreClause(p: ToolProfile, clause: string): number {
@@ -102,6 +121,11 @@ function scoreClause(p: ToolProfile, clause: string): number {
   if (has(...PATH_PROPS) && firstPath(clause)) score += 4;
   if (has('expression', 'expr') && looksMathematical(clause)) score += 5;
   if (has('url') && URL_LIKE.test(clause)) score += 4;
+  // A property that takes a kind of value the clause names (a city, a ticker, an address) is a strong hint.
+  if (score > 0 || p.valueKinds.size > 0) {
+    const kinds = [...p.valueKinds].filter((k) => ['place', 'ticker', 'email', 'phone'].includes(k));
+    if (kinds.some((k) => clauseHas(clause, k))) score += 2;
+  }
   if (p.sqlTables > 0) {
     const tables = parseTables(p.tool.description ?? '');
     const stems = new Set(words(clause).map(stem));
@@ -141,18 +165,50 @@ function clamp(n: number, schema: JsonSchema, integer: boolean): number {
   return v;
 }
 
+/** What input building may consult beyond the clause. */
+export interface InputContext {
+  /** The whole question: values a clause does not hold are looked for here. */
+  whole?: string;
+  /** Which of several values of the property's kind to use (one call per value). */
+  nth?: number;
+  entities?: EntityIndex;
+  /** Chooses a label among an enum's options when the text names none (classification). */
+  choose?: (options: string[], text: string) => string;
+}
+
+const LABEL_KEY = /^(?:label|category|class|classification|intent|sentiment|department|team|priority|severity|topic)$/i;
+
+/** The message an email or note tool should carry: what follows "that", "saying" or a colon. */
+function messageOf(clause: string): string | undefined {
+  const m = /\b(?:that|saying|to say|telling (?:them|him|her))\s+(.+)$/i.exec(clause) ?? /:\s*(.{3,})$/.exec(clause);
+  if (!m?.[1]) return undefined;
+  const body = m[1].trim().replace(/[?]$/, '');
+  return body[0]!.toUpperCase() + body.slice(1) + (/[.!]$/.test(body) ? '' : '.');
+}
+
 /** A value for one property, or undefined when an optional property has no evident value. */
-function valueFor(name: string, schema: JsonSchema, clause: string, required: boolean, tool: ToolDef): unknown {
+function valueFor(name: string, schema: JsonSchema, clause: string, required: boolean, tool: ToolDef, ctx: InputContext): unknown {
   const key = name.toLowerCase();
   const type = typeOf(schema);
+  const whole = ctx.whole ?? clause;
+  const entities = (ctx.entities ??= new EntityIndex());
   if (schema.enum && schema.enum.length > 0) {
-    if (!required && !schema.enum.some((v) => typeof v === 'string' && clause.toLowerCase().includes(v.toLowerCase()))) return undefined;
+    const strings = schema.enum.filter((v): v is string => typeof v === 'string');
+    const named = strings.find((v) =>
+      new RegExp(`\\b${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/_/g, '[ _]')}\\b`, 'i').test(clause),
+    );
+    if (named) return named;
+    if (!required) return undefined;
+    if (ctx.choose && strings.length === schema.enum.length && (LABEL_KEY.test(key) || strings.length > 2))
+      return ctx.choose(strings, whole);
     return pickEnum(schema.enum, clause, schema.default);
   }
   switch (type) {
     case 'integer':
     case 'number': {
-      const found = numberIn(clause, key);
+      const found =
+        numberIn(clause, key) ??
+        (keyKind(name, schema) !== 'number' ? (valueForKey(name, schema, clause, entities) as number | undefined) : undefined);
       if (found === undefined && !required) return undefined;
       const n = found ?? (typeof schema.default === 'number' ? schema.default : (schema.minimum ?? 1));
       return clamp(n, schema, type === 'integer');
@@ -161,11 +217,11 @@ function valueFor(name: string, schema: JsonSchema, clause: string, required: bo
       return required ? (typeof schema.default === 'boolean' ? schema.default : false) : undefined;
     case 'array': {
       if (!required) return undefined;
-      const item = valueFor(name, schema.items ?? { type: 'string' }, clause, true, tool);
+      const item = valueFor(name, schema.items ?? { type: 'string' }, clause, true, tool, ctx);
       return item === undefined ? [] : [item];
     }
     case 'object':
-      return required ? inputFromSchema(schema, clause, tool) : undefined;
+      return required ? inputFromSchema(schema, clause, tool, ctx) : undefined;
     default:
       break;
   }
@@ -179,6 +235,19 @@ function valueFor(name: string, schema: JsonSchema, clause: string, required: bo
     const url = URL_LIKE.exec(clause)?.[0];
     return url ?? (required ? topicOf(clause) : undefined);
   }
+  const kind = keyKind(name, schema);
+  if (kind !== 'text' && kind !== 'number') {
+    const typed = valueForKey(name, schema, clause, entities, ctx.nth ?? 0) ?? valueForKey(name, schema, whole, entities, ctx.nth ?? 0);
+    if (typed !== undefined) return typeof typed === 'string' || type !== 'string' ? typed : String(typed);
+  }
+  if (/^(?:body|message|content|text|note|msg)$/.test(key)) {
+    const body = messageOf(clause) ?? messageOf(whole);
+    if (body) return body;
+  }
+  if (/^(?:subject|title|headline)$/.test(key)) {
+    const about = /\b(?:about|regarding|re:?)\s+([^,.;?]+)/i.exec(clause)?.[1] ?? messageOf(clause)?.replace(/\.$/, '');
+    if (about) return about[0]!.toUpperCase() + about.slice(1);
+  }
   if (!required) return undefined;
   if (typeof schema.default === 'string') return schema.default;
   const topic = topicOf(clause);
@@ -187,14 +256,26 @@ function valueFor(name: string, schema: JsonSchema, clause: string, required: bo
 }
 
 /** Builds an input object for `tool` from `clause`: required properties always, optional ones when evident. */
-export function inputFromSchema(schema: JsonSchema, clause: string, tool: ToolDef): Record<string, unknown> {
+export function inputFromSchema(schema: JsonSchema, clause: string, tool: ToolDef, ctx: InputContext = {}): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   const required = new Set(schema.required ?? []);
   for (const [name, prop] of Object.entries(schema.properties ?? {})) {
-    const value = valueFor(name, prop, clause, required.has(name), tool);
+    const value = valueFor(name, prop, clause, required.has(name), tool, ctx);
     if (value !== undefined) input[name] = value;
   }
   return input;
+}
+
+/** The first scalar property naming a kind of value the clause holds several of ("Paris and Tokyo"), and how many. */
+function fanOutProperty(tool: ToolDef, clause: string, entities: EntityIndex): { count: number } | undefined {
+  for (const [name, prop] of Object.entries(tool.input_schema.properties ?? {})) {
+    if (typeOf(prop) !== 'string' || prop.enum || PATH_PROPS.includes(name.toLowerCase())) continue;
+    const kind = keyKind(name, prop);
+    if (!['place', 'country', 'ticker', 'email', 'person', 'org', 'url', 'phone'].includes(kind)) continue;
+    const count = valueCount(name, prop, clause, entities);
+    if (count > 1) return { count: Math.min(count, 8) };
+  }
+  return undefined;
 }
 
 const MIN_SCORE = 2;
@@ -210,9 +291,10 @@ function dedupe(calls: PlannedCall[]): PlannedCall[] {
 }
 
 /** Heuristic plan: the best tool per clause (above a threshold), deduplicated, in question order. */
-export function planCalls(question: string, tools: ToolDef[]): PlannedCall[] {
+export function planCalls(question: string, tools: ToolDef[], ctx: InputContext = {}): PlannedCall[] {
   const profiles = tools.map(profile);
   const calls: PlannedCall[] = [];
+  const entities = (ctx.entities ??= new EntityIndex());
   for (const clause of splitClauses(question)) {
     let best: { p: ToolProfile; score: number } | undefined;
     for (const p of profiles) {
@@ -221,18 +303,23 @@ export function planCalls(question: string, tools: ToolDef[]): PlannedCall[] {
     }
     if (!best) continue;
     const tool = best.p.tool;
-    const input = inputFromSchema(tool.input_schema, clause, tool);
-    // "Read a.md and b.md": a tool taking one path is called once per path.
+    const base = { ...ctx, whole: question, entities };
+    const input = inputFromSchema(tool.input_schema, clause, tool, base);
+    // "Read a.md and b.md": a tool taking one path is called once per path; likewise one city, one ticker.
     const pathProp = Object.keys(input).find((k) => PATH_PROPS.includes(k.toLowerCase()));
     const all = paths(clause);
+    const fan = fanOutProperty(tool, clause, entities);
     if (pathProp && all.length > 1) for (const path of all) calls.push({ name: tool.name, input: { ...input, [pathProp]: path } });
+    else if (fan)
+      for (let nth = 0; nth < fan.count; nth++)
+        calls.push({ name: tool.name, input: inputFromSchema(tool.input_schema, clause, tool, { ...base, nth }) });
     else calls.push({ name: tool.name, input });
   }
   return dedupe(calls);
 }
 
 /** Calls for exactly the named tools, in order; each input built from the clause that suits it best. */
-export function planNamedCalls(question: string, names: string[], tools: ToolDef[]): PlannedCall[] {
+export function planNamedCalls(question: string, names: string[], tools: ToolDef[], ctx: InputContext = {}): PlannedCall[] {
   const clauses = splitClauses(question);
   const calls: PlannedCall[] = [];
   for (const name of names) {
@@ -241,7 +328,7 @@ export function planNamedCalls(question: string, names: string[], tools: ToolDef
     const p = profile(tool);
     const ranked = clauses.map((c, i) => ({ c, i, s: scoreClause(p, c) })).sort((a, b) => b.s - a.s || a.i - b.i);
     const clause = ranked[0] && ranked[0].s > 0 ? ranked[0].c : question;
-    calls.push({ name, input: inputFromSchema(tool.input_schema, clause, tool) });
+    calls.push({ name, input: inputFromSchema(tool.input_schema, clause, tool, { ...ctx, whole: question }) });
   }
   return calls;
 }

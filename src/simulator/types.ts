@@ -2,6 +2,7 @@
 // Braid code (tests, benchmarks, the demo) programs against, and the subset of the Messages API
 // request/response wire format the simulator understands. Kept free of runtime code so the
 // planner and the HTTP layer can both depend on it without depending on each other.
+import type { ModelPrice, PriceOverride } from '../shared/pricing';
 
 /** A latency figure: a constant, or a distribution drawn from the simulator's seeded RNG. */
 export type Dist =
@@ -51,6 +52,36 @@ export interface FaultRule {
   match?: { model?: string; contains?: string; stream?: boolean };
 }
 
+/** One item of a labelled set: the text a prompt will contain, and its right label. */
+export interface LabelledItem {
+  id: string;
+  text: string;
+  label: string;
+}
+
+/**
+ * A labelled set registered with the simulator: a prompt containing one of its items' text is
+ * answered with the item's label unless the model's error budget for the set picks that item, so
+ * each model makes exactly round(errorRate · N) errors over the set.
+ */
+export interface LabelledSet {
+  name: string;
+  labels: string[];
+  items: LabelledItem[];
+}
+
+export type AnswerMode = 'right' | 'wrong' | 'invalid';
+
+/** Forces an answer's quality or speed for the requests it matches (same matching as faults). */
+export interface AnswerRule {
+  answer?: AnswerMode;
+  /** Extra time before the first token. */
+  slowMs?: number;
+  /** 0..1 share of matching requests, chosen by a seeded hash of the request (default 1). */
+  rate?: number;
+  match?: { model?: string; contains?: string };
+}
+
 export interface SimulatorOptions {
   /** 0 / undefined = ephemeral. */
   port?: number;
@@ -66,13 +97,20 @@ export interface SimulatorOptions {
   quiet?: boolean;
   /**
    * The models the simulator serves, merged over its built-in table (see models.ts): a new id adds a
-   * model, a known id overrides fields. Requests naming any other model get 404 not_found_error.
+   * model, a known id (or alias) overrides fields — limits, personality, latency, price. Requests
+   * naming any other model get 404 not_found_error.
    */
-  models?: Record<string, Partial<ModelSpec>>;
+  models?: Record<string, ModelConfig>;
   /** Message Batches timing (see batches.ts). */
   batches?: BatchConfig;
   /** Prompt-cache lifetimes, shortened for tests (see cache.ts). */
   promptCache?: PromptCacheConfig;
+  /** 0..1 correlation of different models' errors (default 0: independent). */
+  errorCorrelation?: number;
+  /** Labelled sets on which each model makes exactly round(errorRate · N) errors (see mind.ts). */
+  datasets?: LabelledSet[];
+  /** Force wrong, invalid or slow answers on matching requests. */
+  answerRules?: AnswerRule[];
 }
 
 /** One row of the simulator's model table: what /v1/models reports and the limits requests are checked against. */
@@ -90,7 +128,20 @@ export interface ModelSpec {
   thinking: { enabled: boolean; adaptive: boolean };
   /** Other ids that name this model (an undated alias, a dated snapshot). */
   aliases: string[];
+  // The model's personality: how good, how fast and how dear the simulated model is.
+  /** 0..1: the share of decisions (a classification label, a judge's verdict) it gets wrong. */
+  errorRate: number;
+  /** 0..1: how much of the evidence an answer uses (sentences in a summary, reasons in a verdict). */
+  quality: number;
+  /** Latency used when the `latency` section configures none for the model and no global figure. */
+  ttftMs?: Dist;
+  perTokenMs?: Dist;
+  /** USD per million tokens, for the ledger's `costUsd`; absent: unpriced, as Braid reports it. */
+  price?: ModelPrice;
 }
+
+/** A model as configuration gives it: any fields of a row, the price in Braid's BRAID_MODEL_PRICES shape. */
+export type ModelConfig = Partial<Omit<ModelSpec, 'price'>> & { price?: PriceOverride };
 
 export interface BatchConfig {
   /** Time from creation until a batch's requests are all processed (default 2000 ms). */
@@ -131,6 +182,8 @@ export interface LedgerEntry {
   /** The stop sequence that ended the answer, when one did. */
   stopSequence?: string;
   toolUses: number;
+  /** What the call costs at the model's price (ModelSpec.price), as Braid would charge it; absent when unpriced. */
+  costUsd?: number;
 }
 
 // ---- Messages API wire format (the part the simulator reads and writes) ----
@@ -141,7 +194,7 @@ export interface CacheControl {
 }
 
 /** A citation as the API returns it on a text block (plain-text documents are cited by character range). */
-export interface CharCitation {
+export interface CharLocationCitation {
   type: 'char_location';
   cited_text: string;
   document_index: number;
@@ -156,7 +209,7 @@ export interface TextBlock {
   text: string;
   cache_control?: CacheControl;
   /** On a response block: where the text came from (documents with citations enabled). */
-  citations?: CharCitation[];
+  citations?: CharLocationCitation[];
 }
 
 export interface ToolUseBlock {
@@ -225,6 +278,12 @@ export interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  minItems?: number;
+  maxItems?: number;
+  anyOf?: JsonSchema[];
+  additionalProperties?: boolean | JsonSchema;
   default?: unknown;
   minimum?: number;
   maximum?: number;
@@ -282,4 +341,6 @@ export interface PlannedReply {
   content: ResponseBlock[];
   stopReason: StopReason;
   outputTokens: number;
+  /** Extra wait before the first token (a `#sim slow_ms=` directive or a slow answer rule). */
+  delayMs?: number;
 }
