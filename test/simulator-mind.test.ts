@@ -7,7 +7,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAP_SYSTEM, mapPrompt, REDUCE_SYSTEM, reducePrompt, type PartialResult } from '../src/activities/map-reduce-prompts';
+import { MAP_SYSTEM, mapPrompt, REDUCE_SYSTEM, reducePrompt } from '../src/prompts/summarize';
+import type { PartialResult } from '../src/shared/summarize';
 import { Simulator } from '../src/simulator';
 
 /** A model of the test's own, added to the model table: never wrong, no latency of its own. */
