@@ -111,9 +111,17 @@ describe('parallel tool calls', () => {
     expect(log.count('refuses') - before.refuses).toBe(1); // a refusal is never retried
     const sent = await toolResultsSentToModel(handle);
     expect(sent.map((b) => Boolean(b.is_error))).toEqual([false, true, true, true, true]);
-    // The activity answers before Temporal's 1 s timeout, keeping 100 ms to report back.
-    expect(sent[3]!.content).toBe('ToolTimeoutError: hangs did not finish within 0.9 s and was stopped.');
-    expect(sent[4]!.content).toBe('ToolTimeoutError: deaf did not finish within 0.9 s and was stopped.');
+    // The activity answers before Temporal's 1 s timeout, keeping 100 ms to report back; on a
+    // starved machine Temporal's own timeout may come first. Either way the model hears a timeout.
+    // (The registry's deadline on a handler that ignores its signal is pinned in tool-limits.test.ts.)
+    for (const [i, name] of [
+      [3, 'hangs'],
+      [4, 'deaf'],
+    ] as const) {
+      expect(sent[i]!.content).toMatch(
+        new RegExp(`^(ToolTimeoutError: ${name} did not finish within 0\\.9 s and was stopped\\.|tool ${name} timed out after 1000 ms)$`),
+      );
+    }
     expect(r.stopReason).toBe('end_turn');
     expect(r.answer.length).toBeGreaterThan(0);
   });
