@@ -2,6 +2,7 @@
  * `braid summarize`, `watch` and `cancel` as a user runs them: the bundled handbook end to end,
  * same input → same run, a mix of good and bad files, and one-line errors for bad input.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +115,14 @@ describe('braid summarize', () => {
     [['cancel', 'summarize-does-not-exist'], /no run with id summarize-does-not-exist/],
   ])('rejects %j with one line and exit 2', async (args, pattern) => {
     expectOneLineError(await braid(args, { ...server(), ...blobs }), 2, pattern);
+  });
+
+  it('gives the same job the same id, but not the id a run with unchecked whole-chunk citations had', () => {
+    const ref = `sha256:${'a'.repeat(64)}`;
+    const before = `summarize-${createHash('sha256').update([ref, 'Task', 10, 0].join('\n')).digest('hex').slice(0, 20)}`;
+    expect(summarizeWorkflowId(ref, 'Task', 10, 0)).not.toBe(before);
+    expect(summarizeWorkflowId(ref, ' Task ', 10, 0)).toBe(summarizeWorkflowId(ref, 'Task', 10, 0));
+    expect(summarizeWorkflowId(ref, 'Task', 10, 0)).not.toBe(summarizeWorkflowId(ref, 'Task', 11, 0));
   });
 
   it('watch attaches to a running job and cancel stops it cleanly', async () => {
