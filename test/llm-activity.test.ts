@@ -117,7 +117,7 @@ describe('llmTurn', () => {
 
   it("keeps the char_location citations of a cited document's answer, and only what Braid needs of them", async () => {
     const data = 'Refunds are issued within 5 business days. The office closes at six on Fridays.';
-    const r = (await mockEnv().run(llm.llmTurn, {
+    const docReq: LlmRequest = {
       role: 'fast',
       messages: [
         {
@@ -128,7 +128,8 @@ describe('llmTurn', () => {
           ],
         },
       ],
-    })) as LlmResult;
+    };
+    const r = (await mockEnv().run(llm.llmTurn, docReq)) as LlmResult;
     const cited = r.content.filter((b) => b.type === 'text' && b.citations);
     expect(cited.length).toBeGreaterThan(0);
     for (const b of cited)

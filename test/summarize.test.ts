@@ -14,14 +14,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSummarizeActivities } from '../src/activities/summarize';
 import { FsBlobStore, getJson, putJson } from '../src/blobs/store';
-import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
+import { createLlmActivities } from '../src/activities/llm';
+import {
+  SUMMARIZE_WORKFLOW,
+  summarizeProgressQuery,
+  type CorpusManifest,
+  type PartialResult,
+  type SummarizeInput,
+} from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
 import { mergeSources, sentenceSpans } from '../src/summarize/citations';
 import { buildCorpus } from '../src/summarize/corpus';
 import { treeStats } from '../src/summarize/tree-stats';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
-import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { connect, simulatedModel, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 let h: Harness;
 let sim: Simulator;
@@ -219,6 +226,45 @@ describe('map-reduce', () => {
       expect(cause.message).toContain('1:1');
       expect(cause.message).toContain('0:2');
     });
+  });
+
+  it('reads results written before Braid checked citations as resting on their whole chunks, so running jobs finish', async () => {
+    const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => {}) });
+    const llm = createLlmActivities({
+      claude: simulatedModel(sim).claude,
+      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
+      maxTokens: 1000,
+      simulated: true,
+      registry: new ToolRegistry(),
+      requestTimeoutMs: 10_000,
+      streamIdleTimeoutMs: 5000,
+    });
+    const acts = createSummarizeActivities({ blobs, llmTurn: (req) => env().run(llm.llmTurn, req) });
+    const before = (summary: string, source: string, end: number) =>
+      putJson(blobs, {
+        kind: 'map',
+        level: 0,
+        summary,
+        points: [],
+        chunks: 1,
+        chunkIds: [source],
+        sources: [{ source, ranges: [[0, end]] }],
+      });
+    const refs = [
+      await before('Returns are accepted within 30 days of delivery.', 'returns.md', 400),
+      await before('Not relevant to the task: this part covers the canteen.', 'canteen.md', 300),
+    ];
+    const levelRef = await putJson(blobs, { refs });
+    const task = 'What does the handbook say about returns?';
+    const out = (await env().run(acts.reduceGroup, { levelRef, start: 0, count: 2, level: 1, final: true, task, expectChunks: 2 })) as {
+      ref: string;
+    };
+    const r = await getJson<PartialResult>(blobs, out.ref);
+    expect(r.claims).toEqual([
+      { text: 'Returns are accepted within 30 days of delivery.', sources: [{ source: 'returns.md', ranges: [[0, 400]] }] },
+    ]);
+    expect(r.relevantChunks).toBe(1);
+    expect(r.summary).toBe('Returns are accepted within 30 days of delivery. [1]');
   });
 
   describe('count assertions', () => {
