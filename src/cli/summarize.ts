@@ -175,10 +175,10 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
   if (!r.citations.length) console.log('  none');
   const k = r.citationChecks;
   if (k) {
-    const cited = r.citations.reduce((n, c) => n + c.ranges.length, 0) + (r.omittedRanges ?? 0);
+    const merged = r.citations.reduce((n, c) => n + c.ranges.length, 0) + (r.omittedRanges ?? 0);
     console.log(
       pc.dim(
-        `${cited} range(s) in ${r.citations.length} file(s); ${r.relevantChunks} of ${r.chunks} chunks bore on the task. ` +
+        `${claims.length} claim(s) resting on ${merged} range(s) of ${r.citations.length} file(s); ${r.relevantChunks} of ${r.chunks} chunks bore on the task.\n` +
           `Citations checked by Braid: ${k.returned} returned, ${k.aligned} on sentence bounds, ${k.widened} widened to whole sentences, ` +
           `${k.rejected} rejected; ${k.uncited} uncited statement(s) left out.`,
       ),
@@ -207,7 +207,10 @@ export function summarizeCommand(): Command {
     .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
     .option('--chunk-tokens <n>', `token budget per chunk (${range(chunkTokens)})`, intWithin(chunkTokens), 800)
     .option('--fresh', 'start a new run even if this exact job ran before')
-    .option('--json', 'print one JSON object with the answer, citations and what is missing')
+    .option(
+      '--json',
+      'print one JSON object: the answer, its claims with the file ranges behind them, the citation checks, what is missing',
+    )
     .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
     .action(async (inputs: string[], o: SummarizeOptions & { withWorker?: boolean }) => {
       const json = Boolean(o.json);
