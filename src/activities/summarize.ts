@@ -31,6 +31,7 @@ import {
   noChecks,
   rangeCount,
   readReply,
+  type CitedDocument,
   type Reading,
 } from '../summarize/citations';
 
@@ -82,9 +83,22 @@ function claimsOf(r: PartialResult): Claim[] {
 
 const relevantOf = (r: PartialResult): number => r.relevantChunks ?? (claimsOf(r).length ? r.chunks : 0);
 
-function logRejections(what: string, read: Reading): void {
-  if (read.rejections.length)
-    Context.current().log.warn(`${what}: ${read.checks.rejected} citation(s) rejected`, { reasons: read.rejections });
+/**
+ * Reads a reply against its documents. Rejected citations are logged and dropped; a reply whose
+ * citations all fail the checks is retried (LlmInvalidCitations) rather than read as "nothing here",
+ * so a broken answer can never pass for a chunk that did not bear on the task.
+ */
+function checkedReply(what: string, res: LlmResult, docs: CitedDocument[]): Reading {
+  const read = readReply(res.content, docs);
+  const { returned, rejected } = read.checks;
+  if (rejected === 0) return read;
+  Context.current().log.warn(`${what}: ${rejected} of ${returned} citation(s) rejected`, { reasons: read.rejections });
+  if (rejected === returned)
+    throw ApplicationFailure.retryable(
+      `${res.model} cited ${returned} range(s) and none checks out: ${read.rejections[0]}`,
+      'LlmInvalidCitations',
+    );
+  return read;
 }
 
 /** Keeps at most `max` ranges, first sources first; returns what it dropped. */
@@ -128,8 +142,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           messages: [{ role: 'user', content: mapContent(input.task, chunk.source, text) }],
           maxTokens: 700,
         });
-        const read = readReply(res.content, [chunkDocument(text, chunk.source, chunk.start)]);
-        logRejections(`map of chunk ${chunk.id}`, read);
+        const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
         const out: PartialResult = {
           kind: 'map',
           level: 0,
@@ -198,8 +211,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
             ],
             maxTokens: input.final ? 1500 : 900,
           });
-          const r = readReply(res.content, docs);
-          logRejections(`reduce of level ${input.level}, group at ${input.start}`, r);
+          const r = checkedReply(`reduce of level ${input.level}, group at ${input.start}`, res, docs);
           addChecks(checks, r.checks);
           read = r;
           ({ usage, simulated } = res);
