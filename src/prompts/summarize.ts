@@ -1,5 +1,6 @@
 /**
- * What `braid summarize`'s map and reduce calls ask of the model. The material goes in as plain-text
+ * What `braid summarize`'s map and reduce calls ask of the model. The instructions use few words
+ * besides the task's own: what a model matches against the task should be the task. The material goes in as plain-text
  * documents with citations enabled (the Messages API's citations feature), so the reply's statements
  * come back with character ranges of what they rest on; the activities (src/activities/summarize.ts)
  * check those ranges and turn them into provenance (src/summarize/citations.ts). No file path goes
@@ -35,18 +36,16 @@ export function mapContent(task: string, source: string, text: string): (Content
       text: [
         `Task: ${task}`,
         '',
-        'State the key points of this excerpt that bear on the task, each citing the sentences it rests on; write nothing without a citation.',
-        `If nothing in the excerpt bears on the task, reply only: ${NOT_RELEVANT}`,
+        'Give the key points of this document that are relevant to the task, citing the text each is based on.',
+        `Write no point that does not cite the document. If it is not relevant to the task, reply: ${NOT_RELEVANT}`,
       ].join('\n'),
     },
   ];
 }
 
-/** The findings of each input result as one cited document (one finding per line), and the task. */
+/** The claims of each input result as one cited document (one claim per line), and the task. */
 export function reduceContent(task: string, findings: string[], final: boolean): (ContentBlock | DocumentBlock)[] {
-  const what = final
-    ? 'Write the final answer to the task from the key points among these findings'
-    : 'Keep the key points among these findings that bear on the task';
+  const what = final ? 'Write the answer to the task from the relevant points' : 'Give the key points that are relevant to the task';
   return [
     ...findings.map((f) => document(f)),
     {
@@ -54,8 +53,8 @@ export function reduceContent(task: string, findings: string[], final: boolean):
       text: [
         `Task: ${task}`,
         '',
-        `Each document lists findings from one part of a corpus, one per line. ${what}, citing the findings each statement rests on.`,
-        'Leave out findings that do not bear on the task, and write nothing without a citation.',
+        `Each document above is a list of key points from the source documents. ${what}, citing the points each is based on.`,
+        'Write no point that does not cite a document, and do not include points that are not relevant.',
       ].join('\n'),
     },
   ];
