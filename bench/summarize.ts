@@ -12,11 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt } from '../src/prompts/summarize';
+import { toBlocks } from '../src/activities/llm';
+import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/prompts/summarize';
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
-import { SUMMARIZE_WORKFLOW, type CorpusManifest, type ManifestChunk, type PartialResult } from '../src/shared/summarize';
+import { SUMMARIZE_WORKFLOW, type Claim, type CorpusManifest, type ManifestChunk } from '../src/shared/summarize';
+import { chunkDocument, findingsDocument, readReply } from '../src/summarize/citations';
 import { Simulator } from '../src/simulator';
 import { treeStats } from '../src/summarize/tree-stats';
 import { ToolRegistry } from '../src/tools';
@@ -43,23 +45,21 @@ async function plainMapReduce(
 ): Promise<number> {
   const t0 = Date.now();
   const limit = pLimit(c);
-  const call = async (system: string, content: string, m: string) => {
-    const msg = await claude.messages.stream({ model: m, max_tokens: 700, system, messages: [{ role: 'user', content }] }).finalMessage();
-    return parseReply(msg.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), m);
+  // The same requests and the same reading of their citations as Braid's activities, minus Temporal.
+  const call = async (system: string, content: Anthropic.ContentBlockParam[], m: string, maxTokens: number) => {
+    const msg = await claude.messages
+      .stream({ model: m, max_tokens: maxTokens, system, messages: [{ role: 'user', content }] })
+      .finalMessage();
+    return toBlocks(msg.content);
   };
-  let level: PartialResult[] = await Promise.all(
+  let level: Claim[][] = await Promise.all(
     chunks.map(({ chunk, text }) =>
-      limit(async () => ({
-        kind: 'map' as const,
-        level: 0,
-        ...(await call(MAP_SYSTEM, mapPrompt(TASK, chunk, text), model.fast)),
-        chunks: 1,
-        chunkIds: [chunk.id],
-        sources: [],
-      })),
+      limit(async () => {
+        const content = await call(MAP_SYSTEM, mapContent(TASK, chunk.source, text) as Anthropic.ContentBlockParam[], model.fast, 700);
+        return readReply(content, [chunkDocument(text, chunk.source, chunk.start)]).claims;
+      }),
     ),
   );
-  let n = 1;
   do {
     const groups = groupRanges(level.length, group);
     const final = groups.length === 1;
@@ -67,13 +67,20 @@ async function plainMapReduce(
     level = await Promise.all(
       groups.map((g) =>
         limit(async () => {
-          const part = inputs.slice(g.start, g.end);
-          const reply = await call(REDUCE_SYSTEM, reducePrompt(TASK, part, final), final ? model.capable : model.fast);
-          return { kind: 'reduce' as const, level: n, ...reply, chunks: part.reduce((a, r) => a + r.chunks, 0), chunkIds: [], sources: [] };
+          const docs = inputs
+            .slice(g.start, g.end)
+            .filter((c) => c.length > 0)
+            .map(findingsDocument);
+          if (!docs.length) return [];
+          const content = reduceContent(
+            TASK,
+            docs.map((d) => d.text),
+            final,
+          ) as Anthropic.ContentBlockParam[];
+          return readReply(await call(REDUCE_SYSTEM, content, final ? model.capable : model.fast, final ? 1500 : 900), docs).claims;
         }),
       ),
     );
-    n++;
   } while (level.length > 1);
   return Date.now() - t0;
 }

@@ -156,14 +156,15 @@ describe('breaker probe slot', () => {
 });
 
 describe('summarize items under the ledger', () => {
-  it('end an answer that is never the JSON asked for after the charged attempts, not never', async () => {
+  it('end an answer whose citations never check out after the charged attempts, not never', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-ledger-'));
     const blobs = new FsBlobStore(dir);
     const chunk = { id: '0:0', source: 'a.md', start: 0, end: 5, tokens: 2, ref: await blobs.put('hello') };
     const manifestRef = await putJson(blobs, { version: 1, chunks: [chunk], sources: [] } as CorpusManifest);
-    const notJson: LlmResult = {
+    const cite = { type: 'char_location', document_index: 0, document_title: null, start_char_index: 0, end_char_index: 5 } as const;
+    const miscited: LlmResult = {
       model: 'm',
-      content: [{ type: 'text', text: 'no json here' }],
+      content: [{ type: 'text', text: 'Goodbye.', citations: [{ ...cite, cited_text: 'bye!!' }] }],
       stopReason: 'end_turn',
       usage: { inputTokens: 1, outputTokens: 1 },
       requestId: null,
@@ -172,7 +173,7 @@ describe('summarize items under the ledger', () => {
       endedAt: 0,
       attempt: 1,
     };
-    const acts = createSummarizeActivities({ blobs, llmTurn: async () => notJson, attempts: policy });
+    const acts = createSummarizeActivities({ blobs, llmTurn: async () => miscited, attempts: policy });
     const outcomes: ApplicationFailure[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
       const env = new MockActivityEnvironment({ attempt, retryPolicy: {} }, { logger: new DefaultLogger('ERROR', () => {}) });
@@ -180,11 +181,11 @@ describe('summarize items under the ledger', () => {
     }
     fs.rmSync(dir, { recursive: true, force: true });
     expect(outcomes.map((o) => [o.type, o.nonRetryable])).toEqual([
-      ['LlmInvalidJson', false],
-      ['LlmInvalidJson', false],
-      ['LlmInvalidJson', true],
+      ['LlmInvalidCitations', false],
+      ['LlmInvalidCitations', false],
+      ['LlmInvalidCitations', true],
     ]);
-    expect(outcomes[2]!.message).toMatch(/^gave up after 3 attempts: m did not reply with the JSON object asked for/);
+    expect(outcomes[2]!.message).toMatch(/^gave up after 3 attempts: m cited 1 range\(s\) and none checks out: cited text differs/);
   });
 });
 

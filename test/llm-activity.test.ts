@@ -115,6 +115,38 @@ describe('llmTurn', () => {
     expect(f.nonRetryable).toBe(false);
   });
 
+  it("keeps the char_location citations of a cited document's answer, and only what Braid needs of them", async () => {
+    const data = 'Refunds are issued within 5 business days. The office closes at six on Fridays.';
+    const docReq: LlmRequest = {
+      role: 'fast',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'document', source: { type: 'text', media_type: 'text/plain', data }, title: 'refunds', citations: { enabled: true } },
+            { type: 'text', text: 'How long do refunds take?' },
+          ],
+        },
+      ],
+    };
+    const r = (await mockEnv().run(llm.llmTurn, docReq)) as LlmResult;
+    const cited = r.content.filter((b) => b.type === 'text' && b.citations);
+    expect(cited.length).toBeGreaterThan(0);
+    for (const b of cited)
+      for (const c of b.type === 'text' ? b.citations! : []) {
+        expect(Object.keys(c).sort()).toEqual([
+          'cited_text',
+          'document_index',
+          'document_title',
+          'end_char_index',
+          'start_char_index',
+          'type',
+        ]);
+        expect(data.slice(c.start_char_index, c.end_char_index)).toBe(c.cited_text);
+      }
+    expect(JSON.stringify(r.content)).toContain('Refunds are issued within 5 business days.');
+  });
+
   it('aborts the HTTP request when the activity is cancelled', async () => {
     sim.configure({ faults: [{ kind: 'stall' }] });
     const env = mockEnv();

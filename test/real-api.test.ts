@@ -9,7 +9,10 @@
 import Anthropic, { BadRequestError } from '@anthropic-ai/sdk';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toBlocks } from '../src/activities/llm';
+import { MAP_SYSTEM, mapContent } from '../src/prompts/summarize';
 import { Simulator } from '../src/simulator';
+import { chunkDocument, readReply, sentenceSpans } from '../src/summarize/citations';
 
 const KEY = process.env.ANTHROPIC_API_KEY;
 const REAL_MODEL = process.env.BRAID_REAL_API_MODEL ?? 'claude-haiku-4-5';
@@ -23,6 +26,7 @@ const CHECKS = [
   'stop_sequences',
   'the max_tokens cut-off',
   'citations on document blocks',
+  "summarize's map call and Braid's citation checks",
   'prompt-caching usage',
   'a Message Batches round trip',
 ];
@@ -217,6 +221,35 @@ describe.each(TARGETS)('the Messages API as Braid uses it: $name', (target) => {
       }
       expect(citations.some((c) => c.cited_text.includes('100 degrees'))).toBe(true);
     });
+
+    it(
+      "answers summarize's map call with citations that pass Braid's checks, and cites nothing of a chunk off the task",
+      { timeout: target.timeoutMs * 2 },
+      async () => {
+        const task = 'What must a customer know about returns?';
+        const map = async (chunk: string) => {
+          const msg = await client.messages.create({
+            model,
+            max_tokens: 700,
+            system: MAP_SYSTEM,
+            messages: [{ role: 'user', content: mapContent(task, 'docs/policy.md', chunk) as Anthropic.ContentBlockParam[] }],
+          });
+          return readReply(toBlocks(msg.content), [chunkDocument(chunk, 'docs/policy.md', 500)]);
+        };
+        const returns =
+          'Customers may return unused items within 30 days of delivery. Refunds for returned items reach the original payment method within 5 business days. Our office is in Leeds.';
+        const yes = await map(returns);
+        expect(yes.claims.length).toBeGreaterThan(0);
+        expect(yes.checks.rejected).toBe(0);
+        for (const c of yes.claims)
+          for (const { source, ranges } of c.sources) {
+            expect(source).toBe('docs/policy.md');
+            for (const [a, b] of ranges) expect(sentenceSpans(returns).map(([x, y]) => [x + 500, y + 500])).toContainEqual([a, b]);
+          }
+        const no = await map('The canteen opens at half past seven. Soup of the day costs two pounds fifty.');
+        expect(no.claims).toEqual([]);
+      },
+    );
 
     it('writes a prompt-cache entry and reads it on the next request', { timeout: target.timeoutMs * 2 }, async () => {
       // A fresh prefix every run, so the first request is always a write; above the fast models' 4,096-token minimum.

@@ -7,8 +7,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAP_SYSTEM, mapPrompt, REDUCE_SYSTEM, reducePrompt } from '../src/prompts/summarize';
-import type { PartialResult } from '../src/shared/summarize';
+import { toBlocks } from '../src/activities/llm';
+import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/prompts/summarize';
+import { chunkDocument, findingsDocument, readReply } from '../src/summarize/citations';
 import { Simulator } from '../src/simulator';
 
 /** A model of the test's own, added to the model table: never wrong, no latency of its own. */
@@ -281,34 +282,51 @@ describe('citations on documents', () => {
 
 describe("Braid's summarize prompts", () => {
   const task = 'What must a customer know about returns and shipping?';
-  const chunk = (id: string, source: string) => ({ id, source, start: 0, end: 100, tokens: 25, ref: 'sha256:x' });
   const relevant = 'Customers may return unused items within 30 days of delivery. Return shipping is free in the EU.';
   const unrelated = 'The office coffee machine is cleaned every Friday. Desks are booked through the intranet.';
-  const map = async (text: string, id: string, source: string): Promise<Record<string, unknown>> =>
-    JSON.parse(textOf(await ask(mapPrompt(task, chunk(id, source), text), { system: MAP_SYSTEM }))) as Record<string, unknown>;
+  const call = async (system: string, content: unknown[]) =>
+    toBlocks(
+      (
+        await client.messages.create({
+          model: MODEL,
+          max_tokens: 1024,
+          system,
+          messages: [{ role: 'user', content: content as Params['messages'][0]['content'] }],
+        })
+      ).content,
+    );
+  const map = async (text: string, source: string) => {
+    const doc = chunkDocument(text, source, 1000);
+    return readReply(await call(MAP_SYSTEM, mapContent(task, source, text)), [doc]);
+  };
 
-  it('marks a chunk relevant only when it bears on the task, citing it; the rest cite nothing', async () => {
-    const yes = await map(relevant, '0:0', 'data/docs/returns.md');
-    expect(yes.citations).toEqual(['0:0']);
-    expect(norm(relevant)).toContain(norm(String(yes.summary).split('. ')[0]!));
-    const no = await map(unrelated, '1:0', 'data/docs/office.md');
-    expect(no).toMatchObject({ citations: [], points: [] });
-    expect(String(no.summary)).toMatch(/^Not relevant to the task/);
+  it('cites the sentences of a chunk that bears on the task, nothing of one that does not, and never a file path', async () => {
+    const yes = await map(relevant, 'data/docs/returns.md');
+    expect(yes.claims.map((c) => c.text)).toEqual([
+      'Customers may return unused items within 30 days of delivery.',
+      'Return shipping is free in the EU.',
+    ]);
+    expect(yes.claims[0]!.sources).toEqual([{ source: 'data/docs/returns.md', ranges: [[1000, 1061]] }]);
+    expect(yes.checks).toMatchObject({ returned: 2, aligned: 2, rejected: 0, widened: 0 });
+    const no = await map(unrelated, 'data/docs/office.md');
+    expect(no.claims).toEqual([]);
+    expect(no.checks.returned).toBe(0);
 
-    const results: PartialResult[] = [yes, no].map((r, i) => ({
-      kind: 'map',
-      level: 0,
-      summary: String(r.summary),
-      points: r.points as string[],
-      chunks: 1,
-      chunkIds: [`${i}:0`],
-      sources: [{ source: ['data/docs/returns.md', 'data/docs/office.md'][i]!, ranges: [[0, 100]] }],
-    }));
-    const final = JSON.parse(textOf(await ask(reducePrompt(task, results, true), { system: REDUCE_SYSTEM }))) as Record<string, unknown>;
-    expect(final.citations).toEqual(['data/docs/returns.md:0-100']);
-    const said = `${String(final.answer)} ${(final.points as string[]).join(' ')}`;
-    expect(said).toContain('Customers may return unused items within 30 days of delivery.');
-    expect(said).not.toMatch(/coffee|data\/docs|\.md|Not relevant/);
+    const docs = [yes.claims, no.claims].filter((c) => c.length).map(findingsDocument);
+    const final = readReply(
+      await call(
+        REDUCE_SYSTEM,
+        reduceContent(
+          task,
+          docs.map((d) => d.text),
+          true,
+        ),
+      ),
+      docs,
+    );
+    expect(final.answer).toContain('Customers may return unused items within 30 days of delivery. [1]');
+    expect(final.answer).not.toMatch(/coffee|data\/docs|\.md|returns\.md|Not relevant/);
+    expect(final.claims.flatMap((c) => c.sources.map((x) => x.source))).not.toContain('data/docs/office.md');
   });
 });
 

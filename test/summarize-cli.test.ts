@@ -2,6 +2,7 @@
  * `braid summarize`, `watch` and `cancel` as a user runs them: the bundled handbook end to end,
  * same input → same run, a mix of good and bad files, and one-line errors for bad input.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,14 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-sum-'));
 const blobs = { BRAID_BLOB_DIR: path.join(tmp, 'blobs') };
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const TASK = 'List the customer-facing policies, citing sources';
+const TASK = 'What must a customer know about returns, shipping and support? Cite the handbook.';
+/** How a quoted sentence reads: list marker, Markdown emphasis and extra whitespace dropped. */
+const norm = (s: string) =>
+  s
+    .replace(/\*\*|`/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/^- /, '')
+    .trim();
 
 describe('braid summarize', () => {
   it('summarises the bundled handbook, then returns the same run for the same input unless --fresh', async () => {
@@ -26,8 +34,19 @@ describe('braid summarize', () => {
     const r = JSON.parse(first.stdout);
     expect(r.complete).toBe(true);
     expect(r.chunks).toBeGreaterThan(8);
-    expect(r.citations).toHaveLength(8);
-    expect(r.citations.every((c: { source: string }) => c.source.startsWith('data/docs/'))).toBe(true);
+    // Only the handbook pages the task is about are cited, and each claim quotes the ranges it cites.
+    const cited = r.citations.map((c: { source: string }) => c.source);
+    expect(cited.every((s: string) => s.startsWith('data/docs/'))).toBe(true);
+    expect(cited).toContain('data/docs/refunds-and-returns.md');
+    expect(cited).toContain('data/docs/shipping.md');
+    for (const page of ['remote-work.md', 'security-policy.md', 'data-retention.md']) expect(cited).not.toContain(`data/docs/${page}`);
+    const claims = r.claims as { text: string; sources: { source: string; ranges: [number, number][] }[] }[];
+    expect(claims.length).toBeGreaterThan(2);
+    for (const c of claims)
+      for (const { source, ranges } of c.sources)
+        for (const [a, b] of ranges) expect(norm(c.text)).toContain(norm(fs.readFileSync(source, 'utf8').slice(a, b)));
+    expect(r.relevantChunks).toBeLessThan(r.chunks);
+    expect(r.answer).not.toMatch(/data\/docs|\.md\b/);
     expect(r.reduceLevels).toBeGreaterThanOrEqual(1);
     expect(r.simulated).toBe(true);
 
@@ -41,7 +60,10 @@ describe('braid summarize', () => {
     expect(fresh.code).toBe(0);
     expect(fresh.stderr).not.toMatch(/ran before/);
     expect(fresh.stdout).toMatch(/Answer/);
-    expect(fresh.stdout).toMatch(/data\/docs\/refunds-and-returns\.md: \d+-\d+/);
+    expect(fresh.stdout).toMatch(/\[1\] data\/docs\/[\w-]+\.md:\d+-\d+/);
+    expect(fresh.stdout).toMatch(
+      /Citations checked by Braid: \d+ returned, \d+ on sentence bounds, 0 widened to whole sentences, 0 rejected/,
+    );
     const described = await braid(['runs', '--json'], env);
     const runs = described.stdout
       .trim()
@@ -93,6 +115,14 @@ describe('braid summarize', () => {
     [['cancel', 'summarize-does-not-exist'], /no run with id summarize-does-not-exist/],
   ])('rejects %j with one line and exit 2', async (args, pattern) => {
     expectOneLineError(await braid(args, { ...server(), ...blobs }), 2, pattern);
+  });
+
+  it('gives the same job the same id, but not the id a run with unchecked whole-chunk citations had', () => {
+    const ref = `sha256:${'a'.repeat(64)}`;
+    const before = `summarize-${createHash('sha256').update([ref, 'Task', 10, 0].join('\n')).digest('hex').slice(0, 20)}`;
+    expect(summarizeWorkflowId(ref, 'Task', 10, 0)).not.toBe(before);
+    expect(summarizeWorkflowId(ref, ' Task ', 10, 0)).toBe(summarizeWorkflowId(ref, 'Task', 10, 0));
+    expect(summarizeWorkflowId(ref, 'Task', 10, 0)).not.toBe(summarizeWorkflowId(ref, 'Task', 11, 0));
   });
 
   it('watch attaches to a running job and cancel stops it cleanly', async () => {

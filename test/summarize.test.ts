@@ -13,13 +13,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSummarizeActivities } from '../src/activities/summarize';
-import { FsBlobStore, putJson } from '../src/blobs/store';
-import { SUMMARIZE_WORKFLOW, summarizeProgressQuery, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
+import { FsBlobStore, getJson, putJson } from '../src/blobs/store';
+import { createLlmActivities } from '../src/activities/llm';
+import {
+  SUMMARIZE_WORKFLOW,
+  summarizeProgressQuery,
+  type CorpusManifest,
+  type PartialResult,
+  type SummarizeInput,
+} from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
+import { mergeSources, sentenceSpans } from '../src/summarize/citations';
+import { buildCorpus } from '../src/summarize/corpus';
 import { treeStats } from '../src/summarize/tree-stats';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
-import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { connect, simulatedModel, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 let h: Harness;
 let sim: Simulator;
@@ -42,6 +51,9 @@ afterAll(async () => {
   fs.rmSync(blobDir, { recursive: true, force: true });
 });
 
+/** The chunks each synthetic corpus was made of, by tag: what its citations may point at. */
+const written = new Map<string, { source: string; start: number; text: string }[]>();
+
 /** A synthetic corpus of n chunks over `files` sources, written straight to the blob store. */
 async function corpus(
   n: number,
@@ -50,10 +62,12 @@ async function corpus(
   poison: number[] = [],
 ): Promise<Pick<SummarizeInput, 'manifestRef' | 'chunkCount' | 'sourceCount'>> {
   const chunks: CorpusManifest['chunks'] = [];
+  written.set(tag, []);
   for (let i = 0; i < n; i++) {
     const text = `Section ${i} of ${tag}. Revenue grew in region ${i % 7}; the team shipped feature ${i}.${poison.includes(i) ? ' POISON-' + tag : ''}`;
     const source = `doc-${i % files}.md`;
     const start = Math.floor(i / files) * 200;
+    written.get(tag)!.push({ source, start, text });
     chunks.push({
       id: `${i % files}:${Math.floor(i / files)}`,
       source,
@@ -77,7 +91,7 @@ const start = (input: SummarizeInput, id = `mr-${Math.random().toString(36).slic
 const base = { task: 'Summarise the growth story.', concurrency: 16, group: 10, tolerate: 0, badFiles: [] };
 
 describe('map-reduce', () => {
-  it('maps every chunk, reduces in levels of 10, and cites every source', async () => {
+  it('maps every chunk, reduces in levels of 10, and cites whole sentences behind the claims it kept', async () => {
     const c = await corpus(25, 'small');
     const handle = await start({ ...base, ...c });
     const r = await handle.result();
@@ -86,8 +100,24 @@ describe('map-reduce', () => {
     expect(r.chunks).toBe(25);
     expect(r.reduceLevels).toBe(2); // 25 → 3 groups → 1
     expect(r.phases.map((p) => p.name)).toEqual(['map', 'reduce level 1', 'final reduce (level 2)']);
-    expect(r.citations.map((s) => s.source).sort()).toEqual(['doc-0.md', 'doc-1.md', 'doc-2.md']);
-    expect(r.answer.length).toBeGreaterThan(0);
+    // Every claim is in the answer with its number, and rests on whole sentences of a chunk it was drawn from.
+    expect(r.claims.length).toBeGreaterThan(0);
+    const chunks = written.get('small')!;
+    r.claims.forEach((claim, i) => {
+      expect(r.answer).toContain(`${claim.text} [${i + 1}]`);
+      for (const { source, ranges } of claim.sources)
+        for (const [a, b] of ranges) {
+          const chunk = chunks.find((x) => x.source === source && x.start <= a && b <= x.start + x.text.length)!;
+          expect(chunk).toBeDefined();
+          const quoted = chunk.text.slice(a - chunk.start, b - chunk.start);
+          expect(claim.text).toContain(quoted);
+          expect(sentenceSpans(chunk.text).map(([x, y]) => chunk.text.slice(x, y))).toContain(quoted);
+        }
+    });
+    expect(r.citations).toEqual(mergeSources(r.claims.flatMap((x) => x.sources)));
+    expect(r.relevantChunks).toBe(25); // a plain "summarise" finds something in every chunk
+    expect(r.citationChecks.rejected).toBe(0);
+    expect(r.citationChecks.returned).toBe(r.citationChecks.aligned);
     expect(r.usage.outputTokens).toBeGreaterThan(0);
     // Leaves reported progress to the root as they went, in batches.
     const signals = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes);
@@ -101,6 +131,74 @@ describe('map-reduce', () => {
     const r = await (await start({ ...base, ...(await corpus(1, 'one')) })).result();
     expect(r.reduceLevels).toBe(1);
     expect(r.complete).toBe(true);
+  });
+
+  describe('citations', () => {
+    // A bundled corpus where only some documents address the task, and the sentences that do are listed.
+    const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'citations-relevant.json'), 'utf8')) as {
+      task: string;
+      relevant: Record<string, string[]>;
+    };
+    /** The corpus copied under directories whose names must never show up in an answer. */
+    async function fixtureCorpus() {
+      const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'braid-cite-')), 'quokka-archive', 'vault');
+      fs.cpSync(path.join(__dirname, 'fixtures', 'citations-corpus'), dir, { recursive: true });
+      const c = await buildCorpus([dir], blobs, { maxTokens: 100 });
+      return { dir, input: { manifestRef: c.manifestRef, chunkCount: c.chunkCount, sourceCount: c.sourceCount } };
+    }
+    const knownRanges = (file: string, text: string): [number, number][] =>
+      (fixture.relevant[path.basename(file)] ?? []).map((sentence) => {
+        const at = text.indexOf(sentence);
+        expect(at, sentence).toBeGreaterThanOrEqual(0);
+        return [at, at + sentence.length];
+      });
+
+    it('cites the relevant sentences of the documents the task addresses, nothing of the others, and no file path', async () => {
+      const { dir, input } = await fixtureCorpus();
+      const r = await (await start({ ...base, ...input, task: fixture.task, group: 3 })).result();
+      expect(r.complete).toBe(true);
+      expect(r.citations.map((c) => path.basename(c.source)).sort()).toEqual(Object.keys(fixture.relevant).sort());
+      for (const { source, ranges } of r.citations) {
+        const text = fs.readFileSync(source, 'utf8');
+        const known = knownRanges(source, text);
+        for (const [a, b] of ranges) {
+          // A cited range is a run of known relevant sentences: it starts and ends on one, and every
+          // character in it that is not whitespace belongs to one.
+          expect(known.map(([x]) => x)).toContain(a);
+          expect(known.map(([, y]) => y)).toContain(b);
+          for (let i = a; i < b; i++) if (/\S/.test(text[i]!)) expect(known.some(([x, y]) => x <= i && i < y)).toBe(true);
+        }
+      }
+      // Each claim quotes what it cites (the simulator is extractive), and the answer numbers them.
+      r.claims.forEach((claim, i) => {
+        expect(r.answer).toContain(`[${i + 1}]`);
+        for (const { source, ranges } of claim.sources)
+          for (const [a, b] of ranges) expect(claim.text).toContain(fs.readFileSync(source, 'utf8').slice(a, b));
+      });
+      expect(`${r.answer} ${r.claims.map((c) => c.text).join(' ')}`).not.toMatch(/quokka|vault|braid-cite|tmp|\.md\b|\.txt\b/);
+      // The map found exactly the chunks that hold a relevant sentence.
+      const manifest = await getJson<CorpusManifest>(blobs, input.manifestRef);
+      const relevantChunks = manifest.chunks.filter((c) => {
+        const text = fs.readFileSync(c.source, 'utf8');
+        return knownRanges(c.source, text).some(([a, b]) => c.start <= a && b <= c.end);
+      });
+      expect(r.relevantChunks).toBe(relevantChunks.length);
+      expect(r.relevantChunks).toBeLessThan(r.chunks);
+      expect(r.citationChecks).toMatchObject({ rejected: 0, widened: 0, uncited: 0 });
+      expect(r.citationChecks.returned).toBeGreaterThan(0);
+      expect(dir).toContain('quokka-archive');
+    });
+
+    it('says so when nothing addresses the task: no citations, and no reduce calls for chunks with nothing to say', async () => {
+      const { input } = await fixtureCorpus();
+      sim.clearLedger();
+      const r = await (await start({ ...base, ...input, task: 'What does the corpus say about volcanic eruptions?', group: 3 })).result();
+      expect(r.citations).toEqual([]);
+      expect(r.claims).toEqual([]);
+      expect(r.relevantChunks).toBe(0);
+      expect(r.answer).toMatch(/^Nothing in the corpus bears on the task/);
+      expect(sim.ledger().filter((e) => e.status === 200)).toHaveLength(input.chunkCount);
+    });
   });
 
   describe('tolerated failures', () => {
@@ -128,6 +226,45 @@ describe('map-reduce', () => {
       expect(cause.message).toContain('1:1');
       expect(cause.message).toContain('0:2');
     });
+  });
+
+  it('reads results written before Braid checked citations as resting on their whole chunks, so running jobs finish', async () => {
+    const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => {}) });
+    const llm = createLlmActivities({
+      claude: simulatedModel(sim).claude,
+      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
+      maxTokens: 1000,
+      simulated: true,
+      registry: new ToolRegistry(),
+      requestTimeoutMs: 10_000,
+      streamIdleTimeoutMs: 5000,
+    });
+    const acts = createSummarizeActivities({ blobs, llmTurn: (req) => env().run(llm.llmTurn, req) });
+    const before = (summary: string, source: string, end: number) =>
+      putJson(blobs, {
+        kind: 'map',
+        level: 0,
+        summary,
+        points: [],
+        chunks: 1,
+        chunkIds: [source],
+        sources: [{ source, ranges: [[0, end]] }],
+      });
+    const refs = [
+      await before('Returns are accepted within 30 days of delivery.', 'returns.md', 400),
+      await before('Not relevant to the task: this part covers the canteen.', 'canteen.md', 300),
+    ];
+    const levelRef = await putJson(blobs, { refs });
+    const task = 'What does the handbook say about returns?';
+    const out = (await env().run(acts.reduceGroup, { levelRef, start: 0, count: 2, level: 1, final: true, task, expectChunks: 2 })) as {
+      ref: string;
+    };
+    const r = await getJson<PartialResult>(blobs, out.ref);
+    expect(r.claims).toEqual([
+      { text: 'Returns are accepted within 30 days of delivery.', sources: [{ source: 'returns.md', ranges: [[0, 400]] }] },
+    ]);
+    expect(r.relevantChunks).toBe(1);
+    expect(r.summary).toBe('Returns are accepted within 30 days of delivery. [1]');
   });
 
   describe('count assertions', () => {
@@ -186,8 +323,8 @@ describe('map-reduce', () => {
     expect(stats.maxPayloadBytes).toBeLessThan(256 * 1024);
     // Chunk texts never enter history: the only chunk words there are the sentences the final answer quotes.
     let rest = stats.text;
-    for (const said of [r.answer, ...r.points]) rest = rest.split(JSON.stringify(said).slice(1, -1)).join('');
-    expect(`${r.answer} ${r.points.join(' ')}`).toContain('Revenue grew in region');
+    for (const said of [r.answer, ...r.claims.map((c) => c.text)]) rest = rest.split(JSON.stringify(said).slice(1, -1)).join('');
+    expect(r.answer).toContain('Revenue grew in region');
     expect(rest).not.toContain('Revenue grew in region');
     expect(stats.text).toContain('sha256:');
   }, 180_000);

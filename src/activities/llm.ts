@@ -21,7 +21,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
+import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
 import type { ToolRegistry } from '../tools';
 import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
@@ -41,11 +41,24 @@ export interface LlmDeps {
   flow?: FlowControl;
 }
 
-function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
+/**
+ * The reply as Braid keeps it: text, tool calls, and the `char_location` citations of plain-text
+ * documents (which the summarize activities check and turn into file ranges). Other citation kinds,
+ * thinking and server-tool blocks are dropped — Braid asks for none of them — and so is what a
+ * citation carries besides its location and cited text, to keep results small in history.
+ */
+export function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
   const blocks: ContentBlock[] = [];
   for (const block of content) {
-    if (block.type === 'text') blocks.push({ type: 'text', text: block.text });
-    else if (block.type === 'tool_use') blocks.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
+    if (block.type === 'text') {
+      const citations: CharCitation[] = [];
+      for (const c of block.citations ?? []) {
+        if (c.type !== 'char_location') continue;
+        const { cited_text, document_index, document_title, start_char_index, end_char_index } = c;
+        citations.push({ type: 'char_location', cited_text, document_index, document_title, start_char_index, end_char_index });
+      }
+      blocks.push(citations.length ? { type: 'text', text: block.text, citations } : { type: 'text', text: block.text });
+    } else if (block.type === 'tool_use') blocks.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
   }
   return blocks;
 }

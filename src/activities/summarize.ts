@@ -5,17 +5,35 @@
  * streaming, heartbeats, error classification and retry semantics; what they ask is in
  * src/prompts/summarize.ts.
  *
+ * Provenance is computed here, never taken from the model. A map call reads its chunk as a cited
+ * document; the statements of its reply that carry a citation Braid checked become the chunk's
+ * claims, each with the sentence ranges of the file it rests on, and a chunk with none did not bear
+ * on the task. A reduce call reads its inputs' claims as cited documents, one claim per line; a
+ * statement it makes inherits the provenance of the claims it validly cites. So the final answer
+ * cites exactly the sentences behind the claims it kept (src/summarize/citations.ts).
+ *
  * The reducers check counts rather than trust them: a reduce group must find exactly the results
  * its plan expects, and the final reduce must cover exactly the chunks that succeeded — M of N
  * results never pass as a whole.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
-import type { CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
-import { textOf } from '../shared/content';
+import type { Claim, CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
-import { MAP_SYSTEM, mapPrompt, parseReply, REDUCE_SYSTEM, reducePrompt } from '../prompts/summarize';
+import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
+import {
+  addChecks,
+  chunkDocument,
+  findingsDocument,
+  mergeSources,
+  noChecks,
+  rangeCount,
+  readReply,
+  type CitedDocument,
+  type Reading,
+} from '../summarize/citations';
 
 export interface SummarizeDeps {
   blobs: BlobStore;
@@ -52,23 +70,48 @@ export interface AssembledLevel {
 /** Results covering more chunks than this cite a count instead of listing ids, so lists never grow with the corpus. */
 const LISTED_IDS = 12;
 
+/** Most ranges the final result carries per claim, and in its union of sources: the rest stay in the blob. */
+const RESULT_RANGES_PER_CLAIM = 50;
+const RESULT_RANGES = 500;
+
+/** The claims of a result; one written before Braid checked citations rests on the whole chunks it covered. */
+function claimsOf(r: PartialResult): Claim[] {
+  if (r.claims) return r.claims;
+  if (/^Not relevant to the task/.test(r.summary)) return [];
+  return [r.summary, ...r.points].filter((t) => t.trim()).map((text) => ({ text, sources: r.sources }));
+}
+
+const relevantOf = (r: PartialResult): number => r.relevantChunks ?? (claimsOf(r).length ? r.chunks : 0);
+
 /**
- * Union of citations, ranges sorted and merged where they touch. Provenance is computed here, not
- * taken from the model, so citations in the final answer are always real ranges of real files.
+ * Reads a reply against its documents. Rejected citations are logged and dropped; a reply whose
+ * citations all fail the checks is retried (LlmInvalidCitations) rather than read as "nothing here",
+ * so a broken answer can never pass for a chunk that did not bear on the task.
  */
-function mergeSources(all: SourceCitation[]): SourceCitation[] {
-  const bySource = new Map<string, [number, number][]>();
-  for (const s of all) bySource.set(s.source, [...(bySource.get(s.source) ?? []), ...s.ranges]);
-  return [...bySource.entries()].map(([source, ranges]) => {
-    const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const [a, b] of sorted) {
-      const last = merged.at(-1);
-      if (last && a <= last[1] + 4) last[1] = Math.max(last[1], b);
-      else merged.push([a, b]);
-    }
-    return { source, ranges: merged };
-  });
+function checkedReply(what: string, res: LlmResult, docs: CitedDocument[]): Reading {
+  const read = readReply(res.content, docs);
+  const { returned, rejected } = read.checks;
+  if (rejected === 0) return read;
+  Context.current().log.warn(`${what}: ${rejected} of ${returned} citation(s) rejected`, { reasons: read.rejections });
+  if (rejected === returned)
+    throw ApplicationFailure.retryable(
+      `${res.model} cited ${returned} range(s) and none checks out: ${read.rejections[0]}`,
+      'LlmInvalidCitations',
+    );
+  return read;
+}
+
+/** Keeps at most `max` ranges, first sources first; returns what it dropped. */
+function capRanges(sources: SourceCitation[], max: number): { sources: SourceCitation[]; omitted: number } {
+  let left = max;
+  const kept = sources
+    .map((s) => {
+      const ranges = s.ranges.slice(0, Math.max(0, left));
+      left -= ranges.length;
+      return { source: s.source, ranges };
+    })
+    .filter((s) => s.ranges.length);
+  return { sources: kept, omitted: rangeCount(sources) - rangeCount(kept) };
 }
 
 export function createSummarizeActivities(deps: SummarizeDeps) {
@@ -96,17 +139,21 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
         const res = await deps.llmTurn({
           role: 'fast',
           system: MAP_SYSTEM,
-          messages: [{ role: 'user', content: mapPrompt(input.task, chunk, text) }],
+          messages: [{ role: 'user', content: mapContent(input.task, chunk.source, text) }],
           maxTokens: 700,
         });
-        const reply = parseReply(textOf(res.content), res.model);
+        const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
         const out: PartialResult = {
           kind: 'map',
           level: 0,
-          ...reply,
+          summary: read.claims.map((c) => c.text).join(' ') || NOT_RELEVANT,
+          points: [],
+          claims: read.claims,
           chunks: 1,
+          relevantChunks: read.claims.length ? 1 : 0,
           chunkIds: [chunk.id],
-          sources: [{ source: chunk.source, ranges: [[chunk.start, chunk.end]] }],
+          sources: mergeSources(read.claims.flatMap((c) => c.sources)),
+          checks: read.checks,
         };
         return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
       });
@@ -138,21 +185,56 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
             'IncompleteInput',
           );
         }
-        const res = await deps.llmTurn({
-          role: input.final ? 'capable' : 'fast',
-          system: REDUCE_SYSTEM,
-          messages: [{ role: 'user', content: reducePrompt(input.task, inputs, input.final) }],
-          maxTokens: input.final ? 1500 : 900,
-        });
+        const docs = inputs
+          .map(claimsOf)
+          .filter((c) => c.length > 0)
+          .map(findingsDocument);
+        const relevantChunks = inputs.reduce((n, r) => n + relevantOf(r), 0);
+        const checks = inputs.reduce((c, r) => addChecks(c, r.checks), noChecks());
+        let read: Pick<Reading, 'claims' | 'answer'> = { claims: [], answer: '' };
+        let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+        let simulated = false;
+        // A group whose inputs all said "not relevant" needs no model call.
+        if (docs.length > 0) {
+          const res = await deps.llmTurn({
+            role: input.final ? 'capable' : 'fast',
+            system: REDUCE_SYSTEM,
+            messages: [
+              {
+                role: 'user',
+                content: reduceContent(
+                  input.task,
+                  docs.map((d) => d.text),
+                  input.final,
+                ),
+              },
+            ],
+            maxTokens: input.final ? 1500 : 900,
+          });
+          const r = checkedReply(`reduce of level ${input.level}, group at ${input.start}`, res, docs);
+          addChecks(checks, r.checks);
+          read = r;
+          ({ usage, simulated } = res);
+        }
+        const summary = !input.final
+          ? read.claims.map((c) => c.text).join(' ')
+          : read.answer ||
+            (relevantChunks === 0
+              ? `Nothing in the corpus bears on the task: none of its ${chunks} chunk(s) gave a statement with a valid citation.`
+              : `No statement of the answer kept a valid citation, though ${relevantChunks} of ${chunks} chunk(s) bore on the task.`);
         const out: PartialResult = {
           kind: input.final ? 'final' : 'reduce',
           level: input.level,
-          ...parseReply(textOf(res.content), res.model),
+          summary,
+          points: [],
+          claims: read.claims,
           chunks,
+          relevantChunks,
           chunkIds: chunks <= LISTED_IDS ? inputs.flatMap((r) => r.chunkIds) : [],
-          sources: mergeSources(inputs.flatMap((r) => r.sources)),
+          sources: mergeSources(read.claims.flatMap((c) => c.sources)),
+          checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
+        return { ref: await putJson(deps.blobs, out), usage, simulated };
       });
     },
 
@@ -202,8 +284,22 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
 
     async loadResult(ref: string): Promise<PartialResult> {
       const r = await getJson<PartialResult>(deps.blobs, ref);
-      // Keep the returned payload small: the answer is text, the chunk id list stays in the blob.
-      return { ...r, chunkIds: [], summary: r.summary.slice(0, 64_000) };
+      // Keep the returned payload small: the answer is text, id lists and long range lists stay in the blob.
+      let omitted = 0;
+      const claims = r.claims?.map((c) => {
+        const capped = capRanges(c.sources, RESULT_RANGES_PER_CLAIM);
+        omitted += capped.omitted;
+        return { text: c.text.slice(0, 4000), sources: capped.sources };
+      });
+      const union = capRanges(r.sources, RESULT_RANGES);
+      return {
+        ...r,
+        chunkIds: [],
+        summary: r.summary.slice(0, 64_000),
+        ...(claims ? { claims } : {}),
+        sources: union.sources,
+        omittedRanges: omitted + union.omitted,
+      };
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   SUMMARIZE_WORKFLOW,
   summarizeProgressQuery,
   type SummarizeInput,
+  type SourceCitation,
   type SummarizeProgress,
   type SummarizeResult,
 } from '../shared/summarize';
@@ -166,8 +167,23 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
   const model = r.simulated ? pc.yellow('simulated model (no ANTHROPIC_API_KEY set)') : 'Claude';
   console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}`);
   if (r.points.length) console.log(r.points.map((p) => `  • ${p}`).join('\n'));
-  console.log(`\n${pc.bold('Sources')}`);
-  for (const c of r.citations) console.log(`  ${c.source}: ${c.ranges.map(([a, b]) => `${a}-${b}`).join(', ')}`);
+  const ranges = (c: SourceCitation) => `${c.source}:${c.ranges.map(([a, b]) => `${a}-${b}`).join(',')}`;
+  const claims = r.claims ?? []; // results from before Braid checked citations have none
+  console.log(`\n${pc.bold('Sources')} ${pc.dim('(character ranges of each file, whole sentences)')}`);
+  if (claims.length) claims.forEach((c, i) => console.log(`  [${i + 1}] ${c.sources.map(ranges).join('; ')}`));
+  else for (const c of r.citations) console.log(`  ${ranges(c)}`);
+  if (!r.citations.length) console.log('  none');
+  const k = r.citationChecks;
+  if (k) {
+    const merged = r.citations.reduce((n, c) => n + c.ranges.length, 0) + (r.omittedRanges ?? 0);
+    console.log(
+      pc.dim(
+        `${claims.length} claim(s) resting on ${merged} range(s) of ${r.citations.length} file(s); ${r.relevantChunks} of ${r.chunks} chunks bore on the task.\n` +
+          `Citations checked by Braid: ${k.returned} returned, ${k.aligned} on sentence bounds, ${k.widened} widened to whole sentences, ` +
+          `${k.rejected} rejected; ${k.uncited} uncited statement(s) left out.`,
+      ),
+    );
+  }
   if (!r.complete) {
     console.log(pc.yellow(`\nINCOMPLETE: ${r.missing.length} chunk(s) are missing from this answer:`));
     for (const m of r.missing) console.log(pc.yellow(`  ${m.chunkId} ${m.source}:${m.start}-${m.end} — ${m.reason}`));
@@ -191,7 +207,10 @@ export function summarizeCommand(): Command {
     .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
     .option('--chunk-tokens <n>', `token budget per chunk (${range(chunkTokens)})`, intWithin(chunkTokens), 800)
     .option('--fresh', 'start a new run even if this exact job ran before')
-    .option('--json', 'print one JSON object with the answer, citations and what is missing')
+    .option(
+      '--json',
+      'print one JSON object: the answer, its claims with the file ranges behind them, the citation checks, what is missing',
+    )
     .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
     .action(async (inputs: string[], o: SummarizeOptions & { withWorker?: boolean }) => {
       const json = Boolean(o.json);

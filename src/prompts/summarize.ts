@@ -1,66 +1,61 @@
 /**
- * What `braid summarize`'s map and reduce calls ask of the model, and how their JSON answers are
- * read back. The activities (src/activities/summarize.ts) build their requests from these, since
- * the chunk texts they quote live in the blob store; provenance is added there, not asked of the
- * model.
+ * What `braid summarize`'s map and reduce calls ask of the model. The instructions use few words
+ * besides the task's own: what a model matches against the task should be the task. The material goes in as plain-text
+ * documents with citations enabled (the Messages API's citations feature), so the reply's statements
+ * come back with character ranges of what they rest on; the activities (src/activities/summarize.ts)
+ * check those ranges and turn them into provenance (src/summarize/citations.ts). No file path goes
+ * to the model as content: a map document is titled with the file's base name, a reduce document
+ * not at all, and nothing is asked of the model in JSON.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
-import type { ManifestChunk, PartialResult, SourceCitation } from '../shared/summarize';
+import type { ContentBlock, DocumentBlock } from '../shared/types';
 
-const MAP_TEMPLATE = '{"summary": "…", "points": ["…"], "citations": ["chunk id"]}';
-const FINAL_TEMPLATE = '{"answer": "…", "points": ["…"], "citations": ["source:start-end"]}';
+export const MAP_SYSTEM =
+  'You read one excerpt of a larger corpus for a task. Use only the excerpt, and cite the sentences each statement rests on.';
+export const REDUCE_SYSTEM =
+  'You combine findings drawn from parts of a corpus into one answer to a task. Use only the findings, and cite the findings each statement rests on.';
 
-export const MAP_SYSTEM = 'You analyse one chunk of a larger corpus for a task. Reply with a single JSON object and nothing else.';
-export const REDUCE_SYSTEM = 'You combine intermediate analyses of a corpus into one. Reply with a single JSON object and nothing else.';
+/** The reply a map call is told to give when its chunk does not bear on the task. */
+export const NOT_RELEVANT = 'Not relevant to the task.';
 
-export function mapPrompt(task: string, chunk: ManifestChunk, text: string): string {
-  return [
-    `Respond with JSON only, shaped like ${MAP_TEMPLATE}.`,
-    `Task: ${task}`,
-    `Chunk [chunk:${chunk.id}] of ${chunk.source}, characters ${chunk.start}-${chunk.end}:`,
-    '---',
-    text,
-    '---',
-  ].join('\n');
-}
-
-const label = (s: SourceCitation) => s.ranges.map(([a, b]) => `${s.source}:${a}-${b}`).join(', ');
-
-export function reducePrompt(task: string, inputs: PartialResult[], final: boolean): string {
-  const head = final
-    ? `Respond with JSON only, shaped like ${FINAL_TEMPLATE}. Write the final answer to the task, citing sources as source:start-end.`
-    : `Respond with JSON only, shaped like ${MAP_TEMPLATE}. Merge these ${inputs.length} results; keep what matters for the task.`;
-  const body = inputs.map((r, i) => {
-    const cites = r.chunkIds.length ? r.chunkIds.map((id) => `[chunk:${id}]`).join(' ') : `${r.chunks} chunks`;
-    return `Result ${i + 1} (${cites}; ${r.sources.map(label).join('; ').slice(0, 400)}):\n${r.summary}\n${r.points.map((p) => `- ${p}`).join('\n')}`;
-  });
-  return [head, `Task: ${task}`, ...body].join('\n\n');
-}
-
-const Reply = z.object({
-  summary: z.string().optional(),
-  answer: z.string().optional(),
-  points: z.array(z.string()).optional(),
+const document = (data: string, title?: string): DocumentBlock => ({
+  type: 'document',
+  source: { type: 'text', media_type: 'text/plain', data },
+  ...(title ? { title } : {}),
+  citations: { enabled: true },
 });
 
-/** The first JSON object in the model's text; an unreadable reply is retryable (models vary). */
-export function parseReply(text: string, model: string): { summary: string; points: string[] } {
-  const start = text.indexOf('{');
-  const end = text.lastIndexOf('}');
-  let parsed: unknown;
-  try {
-    parsed = start >= 0 && end > start ? JSON.parse(text.slice(start, end + 1)) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  const reply = Reply.safeParse(parsed);
-  const summary = reply.success ? (reply.data.answer ?? reply.data.summary) : undefined;
-  if (!reply.success || summary === undefined) {
-    throw ApplicationFailure.retryable(
-      `${model} did not reply with the JSON object asked for: ${text.slice(0, 120).replace(/\s+/g, ' ')}`,
-      'LlmInvalidJson',
-    );
-  }
-  return { summary, points: reply.data.points ?? [] };
+/** File name without its directories: the model may know which file an excerpt is from, but not the directories around it. */
+export const baseName = (source: string): string => source.split(/[/\\]/).pop() || source;
+
+/** One chunk as a cited document, and the task. */
+export function mapContent(task: string, source: string, text: string): (ContentBlock | DocumentBlock)[] {
+  return [
+    document(text, baseName(source)),
+    {
+      type: 'text',
+      text: [
+        `Task: ${task}`,
+        '',
+        'Give the key points of this document that are relevant to the task, citing the text each is based on.',
+        `Write no point that does not cite the document. If it is not relevant to the task, reply: ${NOT_RELEVANT}`,
+      ].join('\n'),
+    },
+  ];
+}
+
+/** The claims of each input result as one cited document (one claim per line), and the task. */
+export function reduceContent(task: string, findings: string[], final: boolean): (ContentBlock | DocumentBlock)[] {
+  const what = final ? 'Write the answer to the task from the relevant points' : 'Give the key points that are relevant to the task';
+  return [
+    ...findings.map((f) => document(f)),
+    {
+      type: 'text',
+      text: [
+        `Task: ${task}`,
+        '',
+        `Each document above is a list of key points from the source documents. ${what}, citing the points each is based on.`,
+        'Write no point that does not cite a document, and do not include points that are not relevant.',
+      ].join('\n'),
+    },
+  ];
 }

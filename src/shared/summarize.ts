@@ -83,20 +83,53 @@ export interface MissingChunk {
 
 export interface SourceCitation {
   source: string;
-  /** Character ranges of the chunks the answer draws on, merged where adjacent. */
+  /**
+   * Character ranges of the file's text (UTF-16 offsets, end exclusive), each a run of whole
+   * sentences Braid checked against the chunk it came from; merged where only whitespace lies between.
+   */
   ranges: [number, number][];
+}
+
+/** A statement the model made and the file ranges it rests on, computed by Braid (src/summarize/citations.ts). */
+export interface Claim {
+  text: string;
+  sources: SourceCitation[];
+}
+
+/** What Braid made of the citations the model returned, summed over every call behind a result. */
+export interface CitationChecks {
+  /** `char_location` citations returned. */
+  returned: number;
+  /** Valid and on sentence (map) or claim (reduce) bounds, give or take whitespace and markup. */
+  aligned: number;
+  /** Valid, but mid-sentence or mid-claim: widened to whole sentences or claims. */
+  widened: number;
+  /** Outside the document, or whose cited text is not the document's text there: not used. */
+  rejected: number;
+  /** Statements the model wrote without a valid citation: left out of the result. */
+  uncited: number;
 }
 
 /** A map or reduce result as stored in the blob store. */
 export interface PartialResult {
   kind: 'map' | 'reduce' | 'final';
   level: number;
+  /** The result's prose: its claims joined (final: the answer, with [n] markers naming its claims). */
   summary: string;
+  /** Key points of results written before Braid checked citations; empty since. */
   points: string[];
+  /** The claims kept, with provenance. Absent in results written before Braid checked citations. */
+  claims?: Claim[];
   /** How many chunk results this covers: the final one must cover every chunk that succeeded. */
   chunks: number;
+  /** How many of those chunks bore on the task (had a claim with a valid citation). */
+  relevantChunks?: number;
   chunkIds: string[];
+  /** Union of the claims' sources. */
   sources: SourceCitation[];
+  checks?: CitationChecks;
+  /** Ranges left out of `claims` and `sources` to keep a result small (loadResult caps them). */
+  omittedRanges?: number;
 }
 
 export interface PhaseStat {
@@ -106,12 +139,22 @@ export interface PhaseStat {
 }
 
 export interface SummarizeResult {
+  /** The answer; each claim in it is followed by its number in `claims`, as [n]. */
   answer: string;
+  /** Key points (results from before Braid checked citations only; empty now). */
   points: string[];
+  /** The answer's claims in order, each with the file ranges it rests on ([n] is claims[n-1]). */
+  claims: Claim[];
+  /** Chunks whose map call found something bearing on the task, of `chunks`. */
+  relevantChunks: number;
+  citationChecks: CitationChecks;
+  /** Ranges left out of `claims` and `citations` to keep the result small. */
+  omittedRanges: number;
   /** False when tolerated failures left chunks out: `missing` says exactly which and why. */
   complete: boolean;
   missing: MissingChunk[];
   badFiles: BadFileEntry[];
+  /** Union of the claims' sources: only the ranges behind the claims the answer kept. */
   citations: SourceCitation[];
   resultRef: string;
   chunks: number;

@@ -3,7 +3,8 @@
  *
  * This module is imported by workflow code, so it must stay free of Node APIs and of any
  * runtime dependency: plain types and constants only. Message content mirrors the subset of the
- * Anthropic Messages API that Braid stores in workflow history (text, tool_use, tool_result).
+ * Anthropic Messages API that Braid uses (text with its citations, tool_use, tool_result, and
+ * plain-text document blocks in requests).
  */
 
 export type ModelRole = 'fast' | 'capable';
@@ -13,9 +14,25 @@ export interface TokenUsage {
   outputTokens: number;
 }
 
+/**
+ * Where a reply's text came from in a plain-text document of the request (the API's `char_location`
+ * citation; offsets are UTF-16 positions into the document's text, end exclusive). Claims, never proof:
+ * Braid checks each one against the document before it uses it (src/summarize/citations.ts).
+ */
+export interface CharCitation {
+  type: 'char_location';
+  cited_text: string;
+  document_index: number;
+  document_title: string | null;
+  start_char_index: number;
+  end_char_index: number;
+}
+
 export interface TextBlock {
   type: 'text';
   text: string;
+  /** Present only when the request carried documents with citations enabled. */
+  citations?: CharCitation[];
 }
 
 export interface ToolUseBlock {
@@ -34,9 +51,17 @@ export interface ToolResultBlock {
 
 export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock;
 
+/** A plain-text document in a request; with citations enabled the reply cites it by character range. */
+export interface DocumentBlock {
+  type: 'document';
+  source: { type: 'text'; media_type: 'text/plain'; data: string };
+  title?: string;
+  citations?: { enabled: boolean };
+}
+
 export interface ChatMessage {
   role: 'user' | 'assistant';
-  content: string | ContentBlock[];
+  content: string | (ContentBlock | DocumentBlock)[];
 }
 
 /** One model call, as a workflow asks for it. API keys never appear here: workers hold them. */

@@ -38,8 +38,16 @@ export async function buildCorpus(args: string[], blobs: BlobStore, opts: Ingest
   };
 }
 
+/**
+ * The shape of the result a run computes; part of the id, so a run finished by an older Braid (whose
+ * citations covered whole chunks) is not returned as this job's result. 2: claims with checked citations.
+ */
+const RESULT_VERSION = 2;
+
 /** Same corpus, task and result-shaping options → same workflow id. Concurrency is left out: it changes speed, not the answer. */
 export function summarizeWorkflowId(manifestRef: string, task: string, group: number, tolerate: number): string {
-  const h = createHash('sha256').update([manifestRef, task.trim(), group, tolerate].join('\n')).digest('hex');
+  const h = createHash('sha256')
+    .update([manifestRef, task.trim(), group, tolerate, `v${RESULT_VERSION}`].join('\n'))
+    .digest('hex');
   return `summarize-${h.slice(0, 20)}`;
 }

@@ -336,6 +336,10 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
   return {
     answer: final.summary,
     points: final.points,
+    claims: final.claims ?? [],
+    relevantChunks: final.relevantChunks ?? final.chunks,
+    citationChecks: final.checks ?? { returned: 0, aligned: 0, widened: 0, rejected: 0, uncited: 0 },
+    omittedRanges: final.omittedRanges ?? 0,
     complete: missingCount === 0,
     missing: s.missing,
     badFiles: input.badFiles,
