@@ -11,7 +11,7 @@
  * each branch, what became of it and when.
  */
 import { ApplicationFailure, CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
-import { failureMessage, timedOut } from '../shared/failures';
+import { failureMessage, outOfTime } from '../shared/failures';
 
 /** What became of a branch. */
 export type QuorumStatus =
@@ -125,7 +125,7 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
         // A branch cancelled by this quorum keeps the status it was given when it was cancelled.
         if (isCancellation(err) && (r.status !== 'running' || decided)) return;
         if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
-        r.status = timedOut(err) ? 'timed-out' : 'failed';
+        r.status = outOfTime(err) ? 'timed-out' : 'failed';
         r.reason = failureMessage(err);
       } finally {
         r.endedAt ??= Date.now();
