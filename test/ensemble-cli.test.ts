@@ -113,7 +113,7 @@ describe('braid ensemble: runs', () => {
     expect(out.labels).toEqual(['technical_issue', 'account', 'billing', 'shipping', 'feedback']);
     expect(out.items).toHaveLength(12);
     expect(out.items.every((i) => i.votes.length === 3 && i.expected !== undefined)).toBe(true);
-    expect(out.summary.accuracy?.byMember.map((m) => m.model)).toEqual(['claude-haiku-4-5', 'claude-sonnet-4-6', 'claude-opus-4-6']);
+    expect(out.summary.accuracy?.byMember.map((m) => m.model)).toEqual(['claude-opus-4-6', 'claude-sonnet-4-6', 'claude-haiku-4-5']);
     expect(out.peakRunning).toBeLessThanOrEqual(4);
     expect(out.cost.totalUsd).toBeGreaterThan(0);
     expect(out.simulated).toBe(true);

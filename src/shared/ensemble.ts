@@ -23,8 +23,11 @@ export const MAX_CONTEXT_CHARS = 100_000;
 export const MAX_ITEMS = 500;
 export const MAX_CONCURRENCY = 100;
 
-/** Three model lines, cheapest first: distinct models make independent mistakes. */
-export const DEFAULT_MEMBERS = ['claude-haiku-4-5', 'claude-sonnet-4-6', 'claude-opus-4-6'];
+/**
+ * Three model lines, the most accurate first — a tie goes to the earliest member — and distinct,
+ * since distinct models make independent mistakes.
+ */
+export const DEFAULT_MEMBERS = ['claude-opus-4-6', 'claude-sonnet-4-6', 'claude-haiku-4-5'];
 /** The judge: the worker's fast model. */
 export const DEFAULT_JUDGE = 'fast';
 export const DEFAULT_MEMBER_TIMEOUT_MS = 60_000;
@@ -353,4 +356,38 @@ export function summarizeItems(items: readonly ItemOutcome[], members: readonly 
   // what the same members would have given without it.
   if (aggregate === 'judge') summary.accuracy.judge = summary.accuracy.answer;
   return summary;
+}
+
+/**
+ * The accuracy a vote of independent members should have, exactly: member i is wrong with
+ * probability `errorRates[i]`, and a wrong member names one of the `labels − 1` wrong labels
+ * uniformly (as the simulator's error model does). Wrong votes that split cannot outvote the right
+ * one, so with more labels the vote does better than the two-label case, where they always coincide
+ * (three members at rate p: error 3p² − 2p³). Ties go to the earliest member, as in countVotes. With
+ * `judgeErrorRate`, also the judged accuracy: unanimous votes stand, and where the members disagree
+ * the judge picks the right label, if any member named it, with probability 1 − that rate.
+ * Exact enumeration over vote patterns up to relabelling of the wrong labels (cheap for ≤ 9 members).
+ */
+export function predictAccuracy(errorRates: readonly number[], labels: number, judgeErrorRate?: number): { vote: number; judge?: number } {
+  const k = errorRates.length;
+  let vote = 0;
+  let judge = 0;
+  // votes[i]: 0 = the right label, 1… = the wrong labels in order of first appearance.
+  const walk = (i: number, votes: number[], used: number, prob: number): void => {
+    if (prob === 0) return;
+    if (i === k) {
+      const { label } = countVotes(votes.map(String));
+      if (label === '0') vote += prob;
+      const distinct = new Set(votes).size;
+      if (distinct === 1) judge += votes[0] === 0 ? prob : 0;
+      else if (votes.includes(0)) judge += prob * (1 - (judgeErrorRate ?? 0));
+      return;
+    }
+    const p = errorRates[i]!;
+    walk(i + 1, [...votes, 0], used, prob * (1 - p));
+    for (let w = 1; w <= used; w++) walk(i + 1, [...votes, w], used, (prob * p) / (labels - 1));
+    if (used < labels - 1) walk(i + 1, [...votes, used + 1], used + 1, (prob * p * (labels - 1 - used)) / (labels - 1));
+  };
+  walk(0, [], 0, 1);
+  return judgeErrorRate === undefined ? { vote } : { vote, judge };
 }
