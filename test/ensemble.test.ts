@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowStartOptions } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ENSEMBLE_WORKFLOW,
@@ -21,6 +22,7 @@ import { llmTaskQueue } from '../src/shared/task-queues';
 import type { Simulator } from '../src/simulator';
 import { fromJsonl, SUPPORT_TICKET_LABELS } from '../src/simulator/fixtures/support-tickets';
 import { Mind } from '../src/simulator/mind';
+import { BraidKind, BraidStatus } from '../src/shared/search-attributes';
 import { ToolRegistry } from '../src/tools';
 import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
@@ -48,8 +50,9 @@ afterAll(async () => {
 });
 beforeEach(() => sim.configure({ faults: [], answerRules: [] }));
 
-function start(input: Partial<EnsembleInput>) {
+function start(input: Partial<EnsembleInput>, options: Partial<WorkflowStartOptions> = {}) {
   return h.client.workflow.start<(i: EnsembleInput) => Promise<EnsembleResult>>(ENSEMBLE_WORKFLOW, {
+    ...options,
     taskQueue: w.taskQueue,
     workflowId: `ensemble-test-${Date.now()}-${n++}`,
     args: [
@@ -73,7 +76,25 @@ const statuses = (o: ItemOutcome) => o.votes.map((v) => v.status);
 
 describe('ensemble: one prompt', () => {
   it('votes: three models agree on the registered label; votes, quorum, usage and cost are in the result', async () => {
-    const r = await run({ prompt: easy.text, labels: LABELS });
+    const handle = await start(
+      { prompt: easy.text, labels: LABELS },
+      {
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: BraidKind, value: 'ensemble' },
+          { key: BraidStatus, value: 'voting' },
+        ]),
+      },
+    );
+    const r = await handle.result();
+    // The Web UI and `braid runs` see where the run is: BraidStatus ends `done`; each member call has a label.
+    expect((await handle.describe()).typedSearchAttributes.get(BraidStatus)).toBe('done');
+    const history = await handle.fetchHistory();
+    const summaries = history.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.userMetadata?.summary] : []));
+    expect(summaries.map((p) => (p ? JSON.parse(Buffer.from(p.data!).toString()) : undefined))).toEqual([
+      `member 1: ${HAIKU}`,
+      `member 2: ${SONNET}`,
+      `member 3: ${OPUS}`,
+    ]);
     const item = r.items[0]!;
     expect(r.mode).toBe('single');
     expect(item.answer).toBe(easy.label);
@@ -237,9 +258,13 @@ describe('ensemble: a batch', () => {
     }
     expect(acc.judge).toBe(acc.answer);
     expect(r.summary.judgeCalls).toBe(r.items.filter((i) => i.judge).length);
-    // Each item is a child workflow of the run, named after its position.
-    const child = await h.client.workflow.getHandle(`${handle.workflowId}/item-7`).describe();
-    expect(child.type).toBe('ensembleItem');
+    // Each item is a child workflow of the run, named after its position and labelled for the Web UI;
+    // the run's own history grows by a few events per item, not by every model call.
+    const child = h.client.workflow.getHandle(`${handle.workflowId}/item-7`);
+    expect((await child.describe()).type).toBe('ensembleItem');
+    expect(await (await child.describe()).staticSummary()).toBe(`item 7 (${items[6]!.id}): 3 models`);
+    const events = (await handle.fetchHistory()).events!.length;
+    expect(events).toBeLessThan(12 * items.length);
   });
 });
 

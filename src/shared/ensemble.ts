@@ -173,8 +173,11 @@ export interface ItemOutcome {
   votes: MemberVote[];
   startedAt: number;
   elapsedMs: number;
-  usage: UsageSummary;
-  cost: CostSummary;
+  /** What the item's calls cost in dollars (members and judge). */
+  costUsd: number;
+  /** Per model; left out of a batch's items to keep its result small (the run's `usage` and `cost` add them up). */
+  usage?: UsageSummary;
+  cost?: CostSummary;
   simulated: boolean;
   /** The item could not be decided at all (its workflow failed). */
   error?: string;

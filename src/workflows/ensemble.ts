@@ -215,6 +215,7 @@ async function decideItem(x: EnsembleItemInput, onVote?: (votes: MemberVote[]) =
     votes,
     startedAt: t0,
     elapsedMs: Date.now() - t0,
+    costUsd: cost.totalUsd,
     usage,
     cost,
     simulated,
@@ -264,8 +265,7 @@ function failedItem(x: EnsembleItemInput, error: unknown, startedAt: number): It
     votes: x.members.map((m, member) => ({ member, model: m.model, status: 'failed', reason })),
     startedAt,
     elapsedMs: Date.now() - startedAt,
-    usage: noUsageSummary(),
-    cost: emptyCost(),
+    costUsd: 0,
     simulated: false,
     error: reason,
   };
@@ -294,10 +294,20 @@ function statusKeeper(): (word: string, details: string) => void {
 }
 
 export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResult> {
+  const status = statusKeeper();
+  try {
+    return await ensemble(input, status);
+  } catch (err) {
+    if (isCancellation(err)) status('cancelled', '**Cancelled.**');
+    else status('failed', `**Failed:** ${failureMessage(err)}`);
+    throw err;
+  }
+}
+
+async function ensemble(input: EnsembleInput, status: (word: string, details: string) => void): Promise<EnsembleResult> {
   const problem = ensembleProblem(input);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
   const t0 = Date.now();
-  const status = statusKeeper();
   const single = input.prompt !== undefined;
   const base: Omit<EnsembleItemInput, 'index' | 'item'> = {
     labels: input.labels,
@@ -319,7 +329,7 @@ export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResul
   });
   const who = `${input.members.map((m) => m.model).join(', ')}${input.aggregate === 'judge' ? ` · judge ${base.judge}` : ' · majority vote'}`;
 
-  let items: ItemOutcome[];
+  let outcomes: ItemOutcome[];
   let peakRunning = 0;
   if (single) {
     status('voting', `**Voting**: ${who}.`);
@@ -332,7 +342,7 @@ export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResul
       },
     );
     progress.votes = outcome.votes;
-    items = [outcome];
+    outcomes = [outcome];
     peakRunning = 1;
   } else {
     status('voting', `**Classifying ${total} items** with ${who}, ${input.concurrency ?? DEFAULT_CONCURRENCY} at once.`);
@@ -361,8 +371,12 @@ export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResul
         },
       },
     );
-    items = settled.map((r, i) => (r.ok ? r.value : failedItem(inputs[i]!, r.error, startedAt[i] ?? t0)));
+    outcomes = settled.map((r, i) => (r.ok ? r.value : failedItem(inputs[i]!, r.error, startedAt[i] ?? t0)));
   }
+  const usage = mergeUsageSummaries(outcomes.flatMap((i) => (i.usage ? [i.usage] : [])));
+  const cost = mergeCosts(...outcomes.flatMap((i) => (i.cost ? [i.cost] : [])));
+  // A batch's items keep their votes (with each call's usage) and their dollars, not a cost table each.
+  const items = single ? outcomes : outcomes.map(({ usage: _u, cost: _c, ...item }) => item);
   progress.phase = 'done';
   progress.answered = items.filter((i) => i.answer !== undefined).length;
   const summary = summarizeItems(
@@ -385,8 +399,8 @@ export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResul
     quorum: base.quorum,
     items,
     summary,
-    usage: mergeUsageSummaries(items.map((i) => i.usage)),
-    cost: mergeCosts(...items.map((i) => i.cost)),
+    usage,
+    cost,
     totalMs: Date.now() - t0,
     peakRunning,
     simulated: items.some((i) => i.simulated),
