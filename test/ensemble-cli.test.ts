@@ -78,6 +78,7 @@ describe('braid ensemble: bad input', () => {
     expect(refusal([], { items: stray, labels: ['yes', 'no'] })).toBe('item 2 (x2) is labelled "maybe", which is not one of the labels');
     expect(refusal([], { items: file('plain.txt', 'first ticket\n# a comment\nsecond ticket\n') })).toBe('a batch of items needs labels');
     expect(refusal([], { items: file('empty.jsonl', '\n\n') })).toMatch(/has no items/);
+    expect(refusal([], { items: tmp })).toBe(`${tmp} is not a file`);
     expect(refusal([], { items: file('dupes.jsonl', '{"id":"a","text":"x","label":"p"}\n{"id":"a","text":"y","label":"q"}\n') })).toBe(
       'item 2 repeats the id a',
     );

@@ -40,6 +40,7 @@ import { llmTaskQueue } from '../shared/task-queues';
 import { webUiLink } from '../temporal/connection';
 import type { modelEnsemble } from '../workflows';
 import { UsageError } from './errors';
+import { checkInputFile } from './input-file';
 import { duration, intIn, list } from './options';
 import { LiveBlock, ms, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
@@ -61,15 +62,7 @@ export function checkModel(name: string, what: string): string {
  * line (blank lines and # comments skipped). Every problem names the file and line.
  */
 export function readItemsFile(file: string): EnsembleItem[] {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new UsageError(`cannot read items file ${file}: no such file`);
-  }
-  if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
-  if (stat.size > MAX_ITEMS_FILE_BYTES)
-    throw new UsageError(`items file ${file} is ${stat.size} bytes; the limit is ${MAX_ITEMS_FILE_BYTES}`);
+  checkInputFile(file, 'items file', MAX_ITEMS_FILE_BYTES);
   const text = fs.readFileSync(file, 'utf8');
   if (text.includes('\u0000')) throw new UsageError(`items file ${file} is not a text file`);
   const json = /\.jsonl?$/i.test(file);

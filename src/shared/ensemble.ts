@@ -19,7 +19,7 @@ export const MAX_LABELS = 40;
 export const MAX_LABEL_CHARS = 40;
 export const MAX_PROMPT_CHARS = 20_000;
 export const MAX_CONTEXT_CHARS = 100_000;
-/** Items of one batch: each is a child workflow of the run, and the run's history grows by ~10 events per item. */
+/** Items of one batch: each is a child workflow of the run, whose history grows by about 6 events per item. */
 export const MAX_ITEMS = 500;
 export const MAX_CONCURRENCY = 100;
 
