@@ -153,6 +153,18 @@ describe('ensemble: one prompt', () => {
     expect(text).toContain(`Answer B: ${wrong}`);
     expect(text).not.toContain('Labels:');
 
+    // A judge that names no candidate leaves the decision to the vote, and the result says so.
+    sim.configure({
+      answerRules: [
+        { match: { model: HAIKU, contains: 'Classify the message' }, answer: 'wrong' },
+        { match: { model: SONNET, contains: 'Which answer labels' }, answer: 'invalid' },
+      ],
+    });
+    const fallback = (await run({ prompt: easy.text, labels: LABELS, aggregate: 'judge', judge: SONNET })).items[0]!;
+    expect(fallback.judge).toMatchObject({ status: 'invalid', candidates: [easy.label, wrong] });
+    expect(fallback.judge!.reason).toMatch(/^no verdict among 2 candidates/);
+    expect(fallback).toMatchObject({ answer: easy.label, decidedBy: 'majority' });
+
     // Unanimous: no judge call at all.
     sim.configure({ answerRules: [] });
     const unanimous = await run({ prompt: easy.text, labels: LABELS, aggregate: 'judge' });
