@@ -8,6 +8,9 @@ import { summarizeBench } from './summarize';
 import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
+import { ensembleBench } from './ensemble';
+import { DEFAULT_MEMBERS } from '../src/shared/ensemble';
+import { list } from '../src/cli/options';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -77,6 +80,20 @@ program
   .option('--json', 'one JSON object per variant')
   .action((o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean }) =>
     rateLimitBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
+
+program
+  .command('ensemble')
+  .description(
+    'a labelled set classified by each model alone, by a majority vote of them and by a cheap judge: accuracy (measured and predicted), tokens, $ and latency',
+  )
+  .option('--items <n>', 'labelled tickets to classify (1-250)', intAtLeast(1), 250)
+  .option('--models <m,...>', 'members, most trusted first (a tie goes to the earliest)', list, DEFAULT_MEMBERS)
+  .option('--judge <model>', 'the judge, asked where members disagree', 'claude-haiku-4-5')
+  .option('--concurrency <n>', 'items at once', intAtLeast(1), 25)
+  .option('--json', 'print one JSON object')
+  .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean }) =>
+    ensembleBench({ ...o, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

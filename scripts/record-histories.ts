@@ -21,7 +21,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import os from 'node:os';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { PIPELINE_WORKFLOW } from '../src/shared/pipeline';
-import type { FaultRule } from '../src/simulator';
+import type { AnswerRule, FaultRule } from '../src/simulator';
+import { ENSEMBLE_WORKFLOW, type EnsembleInput } from '../src/shared/ensemble';
 import { FsBlobStore } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
 import { buildCorpus } from '../src/summarize/corpus';
@@ -35,7 +36,10 @@ const scenarios: Record<string, AgentInput> = {
 };
 
 /** Scenarios of other workflows; `children` names child workflows whose histories are recorded too. */
-const workflowScenarios: Record<string, { workflow: string; args: unknown[]; faults?: FaultRule[]; children?: string[] }> = {
+const workflowScenarios: Record<
+  string,
+  { workflow: string; args: unknown[]; faults?: FaultRule[]; answerRules?: AnswerRule[]; children?: string[] }
+> = {
   'pipeline-gate-and-retry': {
     workflow: PIPELINE_WORKFLOW,
     args: [
@@ -49,6 +53,37 @@ const workflowScenarios: Record<string, { workflow: string; args: unknown[]; fau
     children: ['chain-1', 'chain-3'],
   },
   health: { workflow: HEALTH_WORKFLOW, args: [] },
+  // One prompt: haiku dissents, so the judge is asked and its verdict is in history.
+  'ensemble-judge': {
+    workflow: ENSEMBLE_WORKFLOW,
+    args: [
+      {
+        prompt: 'I was charged twice for order NW-10482, USD 49.00 each time. Please refund the duplicate payment.',
+        labels: ['billing', 'technical_issue', 'account', 'shipping', 'feedback'],
+        members: [{ model: 'claude-haiku-4-5' }, { model: 'claude-sonnet-4-6' }, { model: 'claude-opus-4-6' }],
+        aggregate: 'judge',
+      } satisfies EnsembleInput,
+    ],
+    answerRules: [{ match: { model: 'claude-haiku-4-5', contains: 'Classify the message' }, answer: 'wrong' }],
+  },
+  // A batch of three items by majority vote, each item a child workflow.
+  'ensemble-batch': {
+    workflow: ENSEMBLE_WORKFLOW,
+    args: [
+      {
+        items: [
+          { id: 't1', text: 'The app crashes every time I open my order history on my tablet.', expected: 'technical_issue' },
+          { id: 't2', text: 'My parcel for order NW-22871 has not arrived after ten days.', expected: 'shipping' },
+          { id: 't3', text: 'Please change the email address on my account.', expected: 'account' },
+        ],
+        labels: ['billing', 'technical_issue', 'account', 'shipping', 'feedback'],
+        members: [{ model: 'claude-haiku-4-5' }, { model: 'claude-sonnet-4-6' }, { model: 'claude-opus-4-6' }],
+        aggregate: 'vote',
+        concurrency: 2,
+      } satisfies EnsembleInput,
+    ],
+    children: ['item-1'],
+  },
 };
 
 /** `npm run histories:record -- <name…>` records only the named scenarios. */
@@ -119,7 +154,7 @@ async function main(): Promise<void> {
     }
     for (const [name, s] of Object.entries(workflowScenarios)) {
       if (!wanted(name)) continue;
-      sim.configure({ faults: s.faults ?? [] });
+      sim.configure({ faults: s.faults ?? [], answerRules: s.answerRules ?? [] });
       // The replay test replays each file with its file name as the workflow id, so a parent whose
       // child ids derive from its own id is recorded under that name.
       const handle = await client.workflow.start(s.workflow, { taskQueue: 'record', workflowId: `${name}.json`, args: s.args });
@@ -130,7 +165,7 @@ async function main(): Promise<void> {
         console.log(`recorded ${file}`);
       }
     }
-    sim.configure({ faults: [] });
+    sim.configure({ faults: [], answerRules: [] });
     await recordPublishHistories(client, 'record', dir, wanted);
   });
   await registry.close();

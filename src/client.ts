@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { approveCommand } from './cli/approve';
 import { askCommand } from './cli/ask';
 import { cancelCommand } from './cli/cancel';
+import { ensembleCommand } from './cli/ensemble';
 import { exitCodeFor, oneLine } from './cli/errors';
 import { healthCommand } from './cli/health';
 import { pendingCommand } from './cli/pending';
@@ -44,6 +45,7 @@ const commands = [
   runsCommand,
   serverCommand,
   pipelineCommand,
+  ensembleCommand,
   healthCommand,
   publishCommand,
   pendingCommand,

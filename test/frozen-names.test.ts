@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActivities, type ActivityDeps } from '../src/activities';
 import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
+import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from '../src/shared/ensemble';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
@@ -23,6 +24,8 @@ const WORKFLOW_TYPES = [
   CHAIN_WORKFLOW,
   PUBLISH_WORKFLOW,
   HEALTH_WORKFLOW,
+  ENSEMBLE_WORKFLOW,
+  ENSEMBLE_ITEM_WORKFLOW,
 ];
 
 /** What the committed histories name, read from their events. */
@@ -65,8 +68,10 @@ describe('frozen names', () => {
 
   it('keeps the query, signal and update names clients and running workflows use', () => {
     expect(
-      [agentProgressQuery, summarizeProgressQuery, pipelineProgressQuery, chainStageQuery, publishStatusQuery].map((q) => q.name),
-    ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus']);
+      [agentProgressQuery, summarizeProgressQuery, pipelineProgressQuery, chainStageQuery, publishStatusQuery, ensembleProgressQuery].map(
+        (q) => q.name,
+      ),
+    ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus', 'ensembleProgress']);
     expect([progressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual(['progress', 'decision', 'decide']);
   });
 });

@@ -141,6 +141,37 @@ describe('quorum', () => {
     expect(ended.get(`${key}/1`)).toBe('completed');
   });
 
+  it('collects every branch when asked (a vote), holding the quorum with K of them; a branch out of its own time is timed out', async () => {
+    const { key, r } = await run({
+      k: 2,
+      collect: 'all',
+      steps: [
+        { ms: 50, value: 'a' },
+        { ms: 100, value: 'b' },
+        { ms: 20_000, timeoutMs: 1000 },
+        { ms: 1500, value: 'c' },
+      ],
+    });
+    expect(r.met).toBe(true);
+    expect(r.k).toBe(2);
+    // Not cut off at the second result: the branch that came after it counted too.
+    expect(r.counted).toEqual([0, 1, 3]);
+    expect(statuses(r)).toEqual(['counted', 'counted', 'timed-out', 'counted']);
+    expect(r.branches[2]!.reason).toMatch(/timeout/i);
+    expect(ended.get(`${key}/3`)).toBe('completed');
+  });
+
+  it('collecting every branch still stops once the quorum cannot be met', async () => {
+    const { key, r } = await run({
+      k: 2,
+      collect: 'all',
+      steps: [{ ms: 50, fail: true }, { ms: 80, fail: true }, { ms: 20_000 }],
+    });
+    expect(r.met).toBe(false);
+    expect(statuses(r)).toEqual(['failed', 'failed', 'cancelled']);
+    expect(ended.get(`${key}/2`)).toBe('cancelled');
+  });
+
   it('refuses a quorum that cannot be formed', async () => {
     const err = await run({ k: 3, steps: [{ ms: 1 }, { ms: 1 }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);

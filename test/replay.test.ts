@@ -36,4 +36,16 @@ describe('replay', () => {
     );
     expect(err).toBeInstanceOf(DeterminismViolationError);
   });
+
+  it.each([
+    ['ensemble-members-reordered.ts', 'the members asked in another order'],
+    ['ensemble-judge-changed.ts', 'another judge'],
+  ])('catches an unpatched change of a recorded ensemble (%s: %s)', async (fixture) => {
+    quietRuntime();
+    const file = 'ensemble-judge.json';
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+    const bundle = await workflowBundle(path.join(__dirname, 'fixtures', fixture));
+    const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: fixture }, history, file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeterminismViolationError);
+  });
 });

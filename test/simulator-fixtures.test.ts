@@ -104,6 +104,38 @@ describe('how errors fall', () => {
     expect(sample).not.toEqual(a);
   });
 
+  it('judges candidate labels of a registered item by its label: wrong on exactly round(p·N) items, drawn apart from its labelling errors', () => {
+    const mind = new Mind({ datasets: [set] });
+    const model = 'claude-haiku-4-5';
+    const verdictErrors = new Set<string>();
+    for (const [i, item] of set.items.entries()) {
+      // The item's label and another, in either order.
+      const other = SUPPORT_TICKET_LABELS.find((l) => l !== item.label)!;
+      const [a, b] = i % 2 === 0 ? [item.label, other] : [other, item.label];
+      const r = planReply(
+        {
+          model,
+          max_tokens: 200,
+          messages: [
+            {
+              role: 'user',
+              content: `Message:\n${item.text}\n\nAnswer A: ${a}\n\nAnswer B: ${b}\n\nWhich answer labels the message correctly?`,
+            },
+          ],
+        },
+        mind,
+      );
+      const verdict = /^Verdict: ([AB])/.exec(r.content.map((x) => (x.type === 'text' ? x.text : '')).join(''))?.[1];
+      expect(verdict).toBeDefined();
+      if ((verdict === 'A' ? a : b) !== item.label) verdictErrors.add(item.id);
+    }
+    expect(verdictErrors.size).toBe(Math.round(0.15 * N));
+    const labelErrors = errorsOf(mind, model);
+    const shared = [...verdictErrors].filter((id) => labelErrors.has(id)).length;
+    // Two independent 38-of-250 subsets share about 6 (sd ≈ 2.2); the same subset would share 38.
+    expect(shared).toBeLessThan(16);
+  });
+
   it('falls back to a seeded per-item decision at rate p outside a registered set', () => {
     const mind = new Mind({ models: { 'model-c': { errorRate: 0.25 } } });
     const texts = set.items.flatMap((i) => [i.text, `${i.text} Thanks.`]);

@@ -16,17 +16,20 @@
  * model's circuit breaker and the shared rate limiter before it is sent, settles its token estimate
  * from the response's usage afterwards, and ends a failed attempt with the verdict of its attempt
  * ledger: charged or a wait, retried after a full-jitter `nextRetryDelay` — see src/flow/
- * (llm-call.ts, attempts.ts). Every heartbeat carries that ledger to the next attempt.
+ * (llm-call.ts, attempts.ts). Every heartbeat carries that ledger to the next attempt. A call with a
+ * `fallback` route may go to that model instead while its own cannot take it (routing.ts); its
+ * result then says so, with the reason.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
+import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall } from '../shared/types';
 import type { ToolRegistry } from '../tools';
 import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
 import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
+import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../flow/routing';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -67,8 +70,10 @@ export function createLlmActivities(deps: LlmDeps) {
   return {
     async llmTurn(req: LlmRequest): Promise<LlmResult> {
       const ctx = Context.current();
-      const model = deps.models[req.role];
-      if (!model) throw ApplicationFailure.nonRetryable(`unknown model role ${String(req.role)}`, 'InvalidInput');
+      // A role name resolves to the worker's model for it; anything else is a model id.
+      const resolve = (name: string) => deps.models[name as ModelRole] ?? name;
+      const requested = req.model ? resolve(req.model) : deps.models[req.role];
+      if (!requested) throw ApplicationFailure.nonRetryable(`unknown model role ${String(req.role)}`, 'InvalidInput');
       let tools: Anthropic.Tool[] | undefined;
       try {
         tools = req.tools?.length ? (deps.registry.specs(req.tools) as Anthropic.Tool[]) : undefined;
@@ -78,11 +83,23 @@ export function createLlmActivities(deps: LlmDeps) {
 
       const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(d));
       const beat = () => ctx.heartbeat(attempts.details());
-      const flow: FlowCall | undefined = deps.flow && { flow: deps.flow, model, attempts, estimated: 0, acquired: false, probe: false };
+      let flow: FlowCall | undefined = deps.flow && {
+        flow: deps.flow,
+        model: requested,
+        attempts,
+        estimated: 0,
+        acquired: false,
+        probe: false,
+      };
+      // Routing to a fallback model needs the breakers and budgets to know when to route.
+      const spare = flow && req.fallback && resolve(req.fallback.model) !== requested ? resolve(req.fallback.model) : undefined;
+      let routed: RoutedCall | undefined;
       if (flow) {
-        attempts.assertNotExhausted(`${model} call`);
-        checkModelBreaker(flow);
+        attempts.assertNotExhausted(`${requested} call`);
+        if (spare) ({ call: flow, routed } = routeAroundBreaker(flow, spare));
+        else checkModelBreaker(flow);
       }
+      let model = flow?.model ?? requested;
 
       const abort = new AbortController();
       let stalled = false;
@@ -103,9 +120,17 @@ export function createLlmActivities(deps: LlmDeps) {
       try {
         if (flow) {
           const maxTokens = req.maxTokens ?? deps.maxTokens;
-          flow.estimated = flow.flow.limiter.estimate(model, { system: req.system, messages: req.messages, tools, maxTokens }).total;
-          await flow.flow.limiter.acquire(model, flow.estimated, { signal: abort.signal, heartbeat: beat });
-          flow.acquired = true;
+          const limiter = flow.flow.limiter;
+          const estimate = (m: string) => limiter.estimate(m, { system: req.system, messages: req.messages, tools, maxTokens }).total;
+          flow.estimated = estimate(model);
+          const waiter = { signal: abort.signal, heartbeat: beat };
+          if (spare && !routed) {
+            ({ call: flow, routed } = await acquireOrRoute(flow, spare, req.fallback?.afterMs ?? DEFAULT_ROUTE_AFTER_MS, estimate, waiter));
+            model = flow.model;
+          } else {
+            await limiter.acquire(model, flow.estimated, waiter);
+            flow.acquired = true;
+          }
         }
         const stream = deps.claude.messages.stream(
           {
@@ -142,6 +167,7 @@ export function createLlmActivities(deps: LlmDeps) {
           startedAt,
           endedAt: Date.now(),
           attempt: ctx.info.attempt,
+          ...(routed ? { routed } : {}),
         };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) {

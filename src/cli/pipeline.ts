@@ -25,21 +25,14 @@ import { llmTaskQueue } from '../shared/task-queues';
 import { webUiLink } from '../temporal/connection';
 import type { contentPipeline } from '../workflows';
 import { UsageError } from './errors';
+import { checkInputFile } from './input-file';
 import { intAtLeast, intIn } from './options';
 import { LiveBlock, ms, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 /** Reads and checks a topics file; every problem is a UsageError naming the file (and line). */
 export function readTopicsFile(file: string): string[] {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new UsageError(`cannot read topics file ${file}: no such file`);
-  }
-  if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
-  if (stat.size > MAX_TOPICS_FILE_BYTES)
-    throw new UsageError(`topics file ${file} is ${stat.size} bytes; the limit is ${MAX_TOPICS_FILE_BYTES}: split it into several runs`);
+  checkInputFile(file, 'topics file', MAX_TOPICS_FILE_BYTES, ': split it into several runs');
   try {
     return parseTopics(fs.readFileSync(file, 'utf8'), `topics file ${file}`);
   } catch (err) {

@@ -37,6 +37,8 @@ export interface LimiterOptions {
 export interface Waiter {
   signal?: AbortSignal;
   heartbeat?: () => void;
+  /** Wait at most this long here (capped by the limiter's maxWaitMs): a call with somewhere else to go. */
+  maxWaitMs?: number;
 }
 
 /** The budget wait is longer than an activity should hold its slot: retry after `waitMs`. */
@@ -109,6 +111,7 @@ export class RateLimiter {
     const limits = this.limitsFor(model);
     const started = Date.now();
     const poll = this.opts.pollMs ?? 1000;
+    const maxWaitMs = Math.min(this.opts.maxWaitMs, w.maxWaitMs ?? Infinity);
     for (;;) {
       let wait: number;
       try {
@@ -118,7 +121,7 @@ export class RateLimiter {
       }
       if (wait <= 0) return { waitedMs: Date.now() - started };
       const waited = Date.now() - started;
-      if (waited + wait > this.opts.maxWaitMs) throw new BudgetWaitTooLong(model, wait);
+      if (waited + wait > maxWaitMs) throw new BudgetWaitTooLong(model, wait);
       w.heartbeat?.();
       // Jittered in [wait, 2·wait]: callers held back by the same pause (after a 429) would
       // otherwise all come back in the same millisecond and hit the provider together again.

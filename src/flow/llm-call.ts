@@ -21,6 +21,7 @@ import { BudgetWaitTooLong, LimiterUnavailable } from './limiter';
 
 export interface FlowCall {
   flow: FlowControl;
+  /** The model the call goes to (its fallback's, once routed: see routing.ts). */
   model: string;
   attempts: Attempts;
   /** Tokens taken from the budget before sending. */
@@ -53,7 +54,7 @@ const warn = (message: string, err: unknown) => {
   }
 };
 
-const breakerKey = (c: FlowCall) => `model:${c.model}`;
+export const breakerKey = (c: Pick<FlowCall, 'model'>) => `model:${c.model}`;
 
 /**
  * Whether a failed attempt is charged or is a wait: waits are attempts the endpoint did not serve

@@ -5,7 +5,7 @@
  * the CLI (a failed run as one line) use it alike, so no pattern walks a cause chain of its own.
  * Pure and free of Node APIs: it runs in the workflow sandbox.
  */
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState, TimeoutFailure } from '@temporalio/common';
 
 export interface FailureMessageOptions {
   /** Append the innermost ApplicationFailure's type, e.g. "… (TooManyFailures)". */
@@ -36,4 +36,15 @@ export function failureMessage(err: unknown, o: FailureMessageOptions = {}): str
 export function timedOut(err: unknown): boolean {
   const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
   return cause instanceof TimeoutFailure;
+}
+
+/**
+ * True when an activity or child workflow ended for lack of time: it timed out, or its next retry
+ * would have come after its schedule-to-close time (the server then reports the last failure, e.g. a
+ * breaker that was still open, with retry state TIMEOUT).
+ */
+export function outOfTime(err: unknown): boolean {
+  return (
+    timedOut(err) || ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.retryState === RetryState.TIMEOUT)
+  );
 }

@@ -64,9 +64,38 @@ export interface ChatMessage {
   content: string | (ContentBlock | DocumentBlock)[];
 }
 
+/**
+ * Model routing to spare capacity, opt-in per call: while the call's model cannot take it — its
+ * circuit breaker is open, or its rate budget would hold the call longer than `afterMs` (an
+ * exhausted budget, a 429 pause) — the call goes to `model` instead, and its result says so. Without
+ * a route a call waits out the outage (it never loses its work); with one it may be answered by
+ * another model, which is the pattern's choice to make.
+ */
+export interface FallbackRoute {
+  /** A model id, or a role name (`fast`, `capable`) the worker resolves. */
+  model: string;
+  /** How long the model's rate budget may hold the call before it is routed (ms); default 1000. */
+  afterMs?: number;
+}
+
+export type RouteReason = 'breaker-open' | 'rate-budget';
+
+/** A call that went to its fallback model, and why. */
+export interface RoutedCall {
+  from: string;
+  to: string;
+  reason: RouteReason;
+  /** What the limiter or the breaker said about `from`. */
+  detail: string;
+}
+
 /** One model call, as a workflow asks for it. API keys never appear here: workers hold them. */
 export interface LlmRequest {
   role: ModelRole;
+  /** A model id (or role name) for this call, in place of the worker's model for `role`. */
+  model?: string;
+  /** Where the call may go while its model cannot take it (see FallbackRoute); default: it waits. */
+  fallback?: FallbackRoute;
   system?: string;
   messages: ChatMessage[];
   /** Names of registered tools to offer; the worker resolves their schemas. */
@@ -86,6 +115,8 @@ export interface LlmResult {
   startedAt: number;
   endedAt: number;
   attempt: number;
+  /** Set when the call was routed to its fallback model; `model` is then the fallback's. */
+  routed?: RoutedCall;
 }
 
 export interface ToolInfo {

@@ -28,3 +28,10 @@ export function addModelUsage(summary: UsageSummary, model: string, usage: Token
   addUsage((summary.byModel[model] ??= noUsage()), usage);
   return summary;
 }
+
+/** Several runs' (or items') summaries added into a new one. */
+export function mergeUsageSummaries(all: Iterable<UsageSummary>): UsageSummary {
+  const out = noUsageSummary();
+  for (const u of all) for (const [model, usage] of Object.entries(u.byModel)) addModelUsage(out, model, usage);
+  return out;
+}

@@ -3,7 +3,7 @@
 // shares most (the label's own words plus a small lexicon for common support, sentiment and
 // routing labels). Whether this model gets it wrong, and which wrong label it says, is the
 // error model's decision (see mind.ts), so error rates are exact on registered sets.
-import type { Mind, RegisteredItem } from './mind';
+import type { DecisionKind, Mind, RegisteredItem } from './mind';
 import { contentStems } from './text';
 
 const LEXICON: [RegExp, string][] = [
@@ -76,14 +76,21 @@ export interface DecideInput {
   prompt: string;
   forced?: 'right' | 'wrong' | 'invalid';
   sample?: number;
+  /** A verdict among candidates (judge.ts) rather than a label. */
+  kind?: DecisionKind;
 }
 
-/** A decision among `options` whose right answer is `right` (or the registered label), after the error model. */
-export function decide(options: string[], right: string, d: DecideInput, registered?: RegisteredItem): Decision {
-  const gold = registered ? options.find((o) => o.toLowerCase() === registered.item.label.toLowerCase()) : undefined;
+/**
+ * A decision among `options` whose right answer is `right` — or, on a registered item, the option
+ * that is its label (`gold` names it when the options are not the labels themselves) — after the
+ * error model.
+ */
+export function decide(options: string[], right: string, d: DecideInput, registered?: RegisteredItem, goldOption?: string): Decision {
+  const gold = goldOption ?? (registered ? options.find((o) => o.toLowerCase() === registered.item.label.toLowerCase()) : undefined);
   const correct = gold ?? right;
   const key = registered ? registered.item.text : d.item;
-  const wrong = d.forced === 'wrong' || (d.forced !== 'right' && d.mind.isWrong(d.model, key, gold ? registered : undefined, d.sample));
+  const wrong =
+    d.forced === 'wrong' || (d.forced !== 'right' && d.mind.isWrong(d.model, key, gold ? registered : undefined, d.sample, d.kind));
   return { label: wrong ? d.mind.wrongChoice(options, correct, d.model, key, d.sample) : correct, right: correct, wrong };
 }
 

@@ -3,4 +3,14 @@
 // formats) stay importable from their own modules for unit tests but are not part of this API.
 export { Simulator } from './server';
 export { parseOptions, parseConfigPatch, ConfigInvalid } from './config';
-export type { Dist, FaultKind, FaultRule, LatencyConfig, LedgerEntry, LedgerOutcome, RateLimitConfig, SimulatorOptions } from './types';
+export type {
+  AnswerRule,
+  Dist,
+  FaultKind,
+  FaultRule,
+  LatencyConfig,
+  LedgerEntry,
+  LedgerOutcome,
+  RateLimitConfig,
+  SimulatorOptions,
+} from './types';

@@ -1,7 +1,9 @@
 // A judge: given a question and candidates (A, B, …), name the better one and say why, with reasons
 // drawn from the candidates themselves — which of the question's terms each covers, the specifics
 // (numbers, names, dates) one gives and another lacks, agreement with a reference or context when
-// one is supplied, and hedging. The verdict goes through the same error model as classification.
+// one is supplied, and hedging. The verdict goes through the same error model as classification; on
+// a registered item whose label is among the candidates (an ensemble's judge), the right verdict is
+// that candidate.
 import { decide, type DecideInput, type Decision } from './classify';
 import { findEntities } from './entities';
 import type { Candidate } from './prompt';
@@ -61,11 +63,16 @@ export function judge(candidates: Candidate[], question: string, reference: stri
   const assessed = candidates.map((c) => assess(c, question, reference));
   const best = [...assessed].sort((a, b) => b.score - a.score || candidates.indexOf(a.c) - candidates.indexOf(b.c))[0]!;
   const registered = d.mind.lookup(d.prompt);
+  // Judging candidate labels of a registered item (an ensemble's judge): the right candidate is the
+  // one that says the item's label.
+  const label = registered?.item.label.trim().toLowerCase();
+  const gold = label === undefined ? undefined : candidates.find((c) => c.text.trim().toLowerCase() === label)?.name;
   const decision = decide(
     candidates.map((c) => c.name),
     best.c.name,
-    { ...d, item: candidates.map((c) => c.text).join('\n') },
+    { ...d, item: candidates.map((c) => c.text).join('\n'), kind: 'verdict' },
     registered,
+    gold,
   );
   const winner = assessed.find((a) => a.c.name === decision.label)!;
   const others = assessed.filter((a) => a !== winner);

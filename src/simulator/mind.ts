@@ -38,6 +38,9 @@ function phi(z: number): number {
 
 const normalise = (text: string): string => text.replace(/\s+/g, ' ').trim().toLowerCase();
 
+/** A label for an item, or a verdict among candidates (a judge's). */
+export type DecisionKind = 'label' | 'verdict';
+
 export interface RegisteredItem {
   set: LabelledSet;
   index: number;
@@ -102,15 +105,14 @@ export class Mind {
     return Math.sqrt(rho) * gaussian(s, scope, 'shared', key) + Math.sqrt(1 - rho) * gaussian(s, scope, voter, key);
   }
 
-  /** Exactly round(p·N) items of the set, the lowest z for this voter. */
-  private errorSet(set: LabelledSet, voter: string, p: number): Set<number> {
-    const key = `${set.name}\u0000${voter}\u0000${p}`;
+  /** Exactly round(p·N) items of the set, the lowest z for this voter and kind of decision. */
+  private errorSet(set: LabelledSet, voter: string, p: number, kind: DecisionKind): Set<number> {
+    const key = `${set.name}\u0000${voter}\u0000${p}\u0000${kind}`;
     let errors = this.errorSets.get(key);
     if (!errors) {
       const k = Math.round(p * set.items.length);
-      const ranked = set.items
-        .map((item, i) => ({ i, z: this.z(`set:${set.name}`, voter, item.id) }))
-        .sort((a, b) => a.z - b.z || a.i - b.i);
+      const scope = kind === 'label' ? `set:${set.name}` : `set:${set.name}:${kind}`;
+      const ranked = set.items.map((item, i) => ({ i, z: this.z(scope, voter, item.id) })).sort((a, b) => a.z - b.z || a.i - b.i);
       errors = new Set(ranked.slice(0, k).map((r) => r.i));
       this.errorSets.set(key, errors);
     }
@@ -119,14 +121,16 @@ export class Mind {
 
   /**
    * Whether this model gets the decision about `itemText` wrong. `sample` makes repeated calls to
-   * one model independent voters (`#sim sample=N`).
+   * one model independent voters (`#sim sample=N`). On a registered item, labelling it and judging
+   * candidate labels for it are separate decisions, each wrong on exactly round(p·N) items, drawn
+   * independently (as they are for texts outside a set, whose keys differ).
    */
-  isWrong(model: string, itemText: string, registered?: RegisteredItem, sample = 0): boolean {
+  isWrong(model: string, itemText: string, registered?: RegisteredItem, sample = 0, kind: DecisionKind = 'label'): boolean {
     const p = this.profile(model).errorRate;
     if (p <= 0) return false;
     const id = this.voter(model);
     const voter = sample > 0 ? `${id}#${sample}` : id;
-    if (registered) return this.errorSet(registered.set, voter, p).has(registered.index);
+    if (registered) return this.errorSet(registered.set, voter, p, kind).has(registered.index);
     return phi(this.z('item', voter, normalise(itemText))) < p;
   }
 

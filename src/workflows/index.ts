@@ -4,3 +4,4 @@ export { publishWorkflow } from './publish';
 export { mapReduceNode, summarizeCorpus } from './summarize';
 export { contentPipeline, pipelineChain } from './pipeline';
 export { flowHealth } from './health';
+export { ensembleItem, modelEnsemble } from './ensemble';

@@ -11,7 +11,7 @@
  * each branch, what became of it and when.
  */
 import { ApplicationFailure, CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
-import { failureMessage } from '../shared/failures';
+import { failureMessage, outOfTime } from '../shared/failures';
 
 /** What became of a branch. */
 export type QuorumStatus =
@@ -25,7 +25,10 @@ export type QuorumStatus =
   | 'failed'
   /** It was still running when the quorum was met or the deadline passed, and was cancelled. */
   | 'cancelled'
-  /** It was still running at the deadline (and, with `detach`, left running). */
+  /**
+   * It was still running at the deadline (and, with `detach`, left running), or it failed because
+   * its own time limit ran out (an activity's or child's timeout): either way, no answer in time.
+   */
   | 'timed-out'
   /** It was still running when the quorum was met, and was left running (`detach`). */
   | 'detached'
@@ -48,6 +51,13 @@ export interface QuorumBranchReport<T> {
 export interface QuorumOptions<T> {
   /** Accepted results needed: 1 makes a race, N waits for every branch. */
   k: number;
+  /**
+   * `quorum` (default): proceed as soon as K results are accepted. `all`: keep collecting until every
+   * branch has settled (or the deadline), counting every accepted result — a vote that wants every
+   * member's answer but holds only with K of them. Either way the wait ends early once K accepted
+   * results can no longer come.
+   */
+  collect?: 'quorum' | 'all';
   /** Stop waiting this long after the start (ms), with what has arrived; the quorum is then not met. */
   deadlineMs?: number;
   /**
@@ -67,6 +77,8 @@ export interface QuorumOptions<T> {
 export interface QuorumResult<T> {
   /** True when K accepted results arrived before the deadline. */
   met: boolean;
+  /** The K asked for. */
+  k: number;
   /** Indexes of the counted branches, in the order they were accepted. */
   counted: number[];
   /** Every branch, by index. Detached branches keep updating this report as they end. */
@@ -113,7 +125,7 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
         // A branch cancelled by this quorum keeps the status it was given when it was cancelled.
         if (isCancellation(err) && (r.status !== 'running' || decided)) return;
         if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
-        r.status = 'failed';
+        r.status = outOfTime(err) ? 'timed-out' : 'failed';
         r.reason = failureMessage(err);
       } finally {
         r.endedAt ??= Date.now();
@@ -126,7 +138,7 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
   // current scope) and rejects its run; the others end as they were told.
   const all = Promise.allSettled(runs);
 
-  const enough = () => counted.length >= o.k || settled === n || counted.length + (n - settled) < o.k;
+  const enough = () => (o.collect !== 'all' && counted.length >= o.k) || settled === n || counted.length + (n - settled) < o.k;
   const inTime = o.deadlineMs === undefined ? (await condition(enough), true) : await condition(enough, o.deadlineMs);
   decided = true;
   const met = counted.length >= o.k;
@@ -153,5 +165,5 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
     const cancelled = outcomes.find((x) => x.status === 'rejected');
     if (cancelled?.status === 'rejected') throw cancelled.reason;
   }
-  return { met, counted, branches: reports, elapsedMs };
+  return { met, k: o.k, counted, branches: reports, elapsedMs };
 }
