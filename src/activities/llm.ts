@@ -17,11 +17,19 @@
  * from the response's usage afterwards, and ends a failed attempt with the verdict of its attempt
  * ledger: charged or a wait, retried after a full-jitter `nextRetryDelay` — see src/flow/
  * (llm-call.ts, attempts.ts). Every heartbeat carries that ledger to the next attempt.
+ *
+ * Large content travels by reference (src/shared/blobs.ts): the activity reads a request's stored
+ * history segments and stored blocks back before the call, stores the request's messages as a new
+ * segment when asked, and stores a reply whose text is longer than `storeAbove`, returning its
+ * preview — so neither the conversation nor a long answer enters the run's history.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
+import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
+import { previewOf, type StoredText } from '../shared/blobs';
+import { textOf } from '../shared/content';
+import type { ChatMessage, ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
 import type { ToolRegistry } from '../tools';
 import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
@@ -39,6 +47,8 @@ export interface LlmDeps {
   heartbeatEveryMs?: number;
   /** Rate limiter, breakers and jittered backoff; without it calls go straight out (unit tests). */
   flow?: FlowControl;
+  /** Stored content; without it a request that needs the blob store fails (unit tests). */
+  texts?: BlobTexts;
 }
 
 function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
@@ -50,7 +60,24 @@ function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
   return blocks;
 }
 
+/** The reply with its text blocks replaced by one block holding the stored text's preview. */
+function withStoredText(content: ContentBlock[], text: string, stored: StoredText): ContentBlock[] {
+  const at = content.findIndex((b) => b.type === 'text');
+  const rest: ContentBlock[] = content.filter((b) => b.type !== 'text');
+  rest.splice(at, 0, { type: 'text', text: previewOf(text, stored), stored });
+  return rest;
+}
+
+const needsBlobs = (req: LlmRequest): boolean =>
+  Boolean(req.history?.length || req.storeMessages || req.storeAbove !== undefined) ||
+  req.messages.some((m) => typeof m.content !== 'string' && m.content.some((b) => 'stored' in b && b.stored));
+
 export function createLlmActivities(deps: LlmDeps) {
+  const blobs = (): BlobTexts => {
+    if (!deps.texts) throw ApplicationFailure.nonRetryable('this worker has no blob store for stored content', 'BlobNotFound');
+    return deps.texts;
+  };
+
   return {
     async llmTurn(req: LlmRequest): Promise<LlmResult> {
       const ctx = Context.current();
@@ -61,6 +88,16 @@ export function createLlmActivities(deps: LlmDeps) {
         tools = req.tools?.length ? (deps.registry.specs(req.tools) as Anthropic.Tool[]) : undefined;
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
+      }
+      let messages: ChatMessage[] = req.messages;
+      let messagesRef: string | undefined;
+      if (needsBlobs(req)) {
+        try {
+          messages = await resolveMessages(blobs(), req.history, req.messages);
+          if (req.storeMessages) messagesRef = await blobs().store.put(JSON.stringify(req.messages));
+        } catch (err) {
+          throw blobFailure(err);
+        }
       }
 
       const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(d));
@@ -87,10 +124,11 @@ export function createLlmActivities(deps: LlmDeps) {
       const startedAt = Date.now();
       let sawStop = false;
       let events = 0;
+      let reply: LlmResult;
       try {
         if (flow) {
           const maxTokens = req.maxTokens ?? deps.maxTokens;
-          flow.estimated = flow.flow.limiter.estimate(model, { system: req.system, messages: req.messages, tools, maxTokens }).total;
+          flow.estimated = flow.flow.limiter.estimate(model, { system: req.system, messages, tools, maxTokens }).total;
           await flow.flow.limiter.acquire(model, flow.estimated, { signal: abort.signal, heartbeat: beat });
           flow.acquired = true;
         }
@@ -99,7 +137,7 @@ export function createLlmActivities(deps: LlmDeps) {
             model,
             max_tokens: req.maxTokens ?? deps.maxTokens,
             system: req.system,
-            messages: req.messages as Anthropic.MessageParam[],
+            messages: messages as Anthropic.MessageParam[],
             tools,
           },
           { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
@@ -119,7 +157,7 @@ export function createLlmActivities(deps: LlmDeps) {
         const message = await stream.finalMessage();
         if (flow)
           await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
-        return {
+        reply = {
           model: message.model || model,
           content: toBlocks(message.content),
           stopReason: message.stop_reason ?? 'end_turn',
@@ -129,6 +167,7 @@ export function createLlmActivities(deps: LlmDeps) {
           startedAt,
           endedAt: Date.now(),
           attempt: ctx.info.attempt,
+          ...(messagesRef ? { messagesRef } : {}),
         };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) {
@@ -148,6 +187,10 @@ export function createLlmActivities(deps: LlmDeps) {
         clearInterval(ticker);
         ctx.cancellationSignal.removeEventListener('abort', onCancel);
       }
+      if (req.storeAbove === undefined) return reply;
+      const text = textOf(reply.content);
+      const storedText = await blobs().storeAbove(text, req.storeAbove);
+      return storedText ? { ...reply, content: withStoredText(reply.content, text, storedText), storedText } : reply;
     },
   };
 }

@@ -4,7 +4,10 @@
  * This module is imported by workflow code, so it must stay free of Node APIs and of any
  * runtime dependency: plain types and constants only. Message content mirrors the subset of the
  * Anthropic Messages API that Braid stores in workflow history (text, tool_use, tool_result).
+ * A text or tool_result block whose text is large carries it by reference (`stored`, see
+ * blobs.ts); the model-call activity reads it back before the model sees the message.
  */
+import type { StoredText } from './blobs';
 
 export type ModelRole = 'fast' | 'capable';
 
@@ -16,6 +19,8 @@ export interface TokenUsage {
 export interface TextBlock {
   type: 'text';
   text: string;
+  /** Set when the text is in the blob store: `text` is then only its preview. */
+  stored?: StoredText;
 }
 
 export interface ToolUseBlock {
@@ -30,6 +35,8 @@ export interface ToolResultBlock {
   tool_use_id: string;
   content: string;
   is_error?: boolean;
+  /** Set when the result is in the blob store: `content` is then only its preview. */
+  stored?: StoredText;
 }
 
 export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock;
@@ -47,6 +54,12 @@ export interface LlmRequest {
   /** Names of registered tools to offer; the worker resolves their schemas. */
   tools?: string[];
   maxTokens?: number;
+  /** Earlier messages kept in the blob store: references of JSON message lists, sent in order before `messages`. */
+  history?: string[];
+  /** Also store `messages` as one more history segment, and return its reference (`messagesRef`). */
+  storeMessages?: boolean;
+  /** A reply whose text is longer than this many characters comes back stored (`storedText`). */
+  storeAbove?: number;
 }
 
 export interface LlmResult {
@@ -61,6 +74,10 @@ export interface LlmResult {
   startedAt: number;
   endedAt: number;
   attempt: number;
+  /** The reply's whole text, when it was longer than `storeAbove`: `content` then holds one text block with its preview. */
+  storedText?: StoredText;
+  /** The request's `messages`, stored as a history segment (with `storeMessages`). */
+  messagesRef?: string;
 }
 
 export interface ToolInfo {
@@ -73,6 +90,8 @@ export interface ToolCall {
   toolUseId: string;
   name: string;
   input: unknown;
+  /** A result longer than this many characters comes back stored (`stored`). */
+  storeAbove?: number;
 }
 
 export interface ToolCallResult {
@@ -82,6 +101,8 @@ export interface ToolCallResult {
   isError: boolean;
   /** Set when the call ran out of time and was stopped (isError is then true too). */
   timedOut?: boolean;
+  /** Set when the output is in the blob store: `content` is then only its preview. */
+  stored?: StoredText;
   startedAt: number;
   endedAt: number;
 }
