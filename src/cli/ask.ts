@@ -1,11 +1,14 @@
 /**
  * `braid ask`: starts the tool-calling agent workflow, shows its branches live through the progress
  * query, and prints the answer, the timing table and the Web UI link. Ctrl-C detaches — the run is
- * durable and goes on in Temporal — rather than cancelling it.
+ * durable and goes on in Temporal — rather than cancelling it. An answer too large for a payload
+ * comes back stored; it is read from the blob store, which the CLI shares with the workers.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { Command } from 'commander';
 import pc from 'picocolors';
+import { BlobNotFound, FsBlobStore } from '../blobs/store';
+import { config } from '../config';
 import {
   agentProgressQuery,
   ASK_WORKFLOW,
@@ -60,6 +63,21 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
   return followAgent(handle, s.target, Boolean(opts.json));
 }
 
+/** The result with a stored answer read back from the blob store, whole. */
+async function withWholeAnswer(result: AgentResult): Promise<AgentResult> {
+  const stored = result.answerStored;
+  if (!stored) return result;
+  const store = new FsBlobStore(config().blobDir);
+  try {
+    return { ...result, answer: (await store.get(stored.ref)).toString('utf8') };
+  } catch (err) {
+    if (!(err instanceof BlobNotFound)) throw err;
+    throw new Error(
+      `the answer (${stored.chars} characters) is stored as ${stored.ref}, which is not in the blob store here (${store.location}): run braid where it shares the workers' blob store (BRAID_BLOB_DIR)`,
+    );
+  }
+}
+
 /** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
 export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, target: Target, json: boolean): Promise<AskOutcome> {
   const runId = 'firstExecutionRunId' in handle ? String(handle.firstExecutionRunId) : undefined;
@@ -72,7 +90,7 @@ export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, targ
     stop: () => live?.clear(),
     detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
   });
-  return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result };
+  return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result: await withWholeAnswer(result) };
 }
 
 export function printOutcome(o: AskOutcome, json: boolean): void {
