@@ -22,7 +22,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createToolActivities({ registry: deps.registry, flow: deps.flow, texts }),
     ...createFlowActivities({ flow: deps.flow, models: deps.models }),
     ...createPipelineActivities(),
-    ...createPublishActivities({ publishStores: deps.publishStores }),
+    ...createPublishActivities({ publishStores: deps.publishStores, texts }),
     ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
   };
 };

@@ -7,8 +7,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { BlobNotFound, FsBlobStore } from '../blobs/store';
-import { config } from '../config';
 import {
   agentProgressQuery,
   ASK_WORKFLOW,
@@ -24,6 +22,7 @@ import { UsageError } from './errors';
 import { intIn, list } from './options';
 import { errorsOf, LiveBlock, progressLines, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
+import { readStored } from './stored';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -65,17 +64,7 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
 
 /** The result with a stored answer read back from the blob store, whole. */
 async function withWholeAnswer(result: AgentResult): Promise<AgentResult> {
-  const stored = result.answerStored;
-  if (!stored) return result;
-  const store = new FsBlobStore(config().blobDir);
-  try {
-    return { ...result, answer: (await store.get(stored.ref)).toString('utf8') };
-  } catch (err) {
-    if (!(err instanceof BlobNotFound)) throw err;
-    throw new Error(
-      `the answer (${stored.chars} characters) is stored as ${stored.ref}, which is not in the blob store here (${store.location}): run braid where it shares the workers' blob store (BRAID_BLOB_DIR)`,
-    );
-  }
+  return result.answerStored ? { ...result, answer: await readStored(result.answerStored, 'the answer') } : result;
 }
 
 /** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
