@@ -160,6 +160,7 @@ describe('an answer over the payload limit', () => {
     expect(result.answerStored?.chars).toBeGreaterThan(3_000_000);
     expect(result.answer.length).toBeLessThan(1_000);
     const [run] = await runChain(h.client, handle.workflowId, handle.firstExecutionRunId);
+    console.log(`${result.answerStored!.chars}-character answer: history of ${run!.events} events, ${run!.bytes} bytes`);
     expect(run!.bytes).toBeLessThan(256 * 1024);
 
     const env = { ...server(), BRAID_TASK_QUEUE: worker.taskQueue, BRAID_BLOB_DIR: blobDir };
