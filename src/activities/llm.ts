@@ -68,8 +68,9 @@ function withStoredText(content: ContentBlock[], text: string, stored: StoredTex
   return rest;
 }
 
+/** Whether the request's conversation has parts in the blob store, or is to be stored. */
 const needsBlobs = (req: LlmRequest): boolean =>
-  Boolean(req.history?.length || req.storeMessages || req.storeAbove !== undefined) ||
+  Boolean(req.history?.length || req.storeMessages) ||
   req.messages.some((m) => typeof m.content !== 'string' && m.content.some((b) => 'stored' in b && b.stored));
 
 export function createLlmActivities(deps: LlmDeps) {
