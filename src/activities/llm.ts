@@ -26,15 +26,15 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
-import { previewOf, type StoredText } from '../shared/blobs';
-import { textOf } from '../shared/content';
-import type { ChatMessage, ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
+import type { ContentBlock, LlmRequest, LlmResult, ModelRole } from '../shared/types';
 import type { ToolRegistry } from '../tools';
 import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
 import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
+import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
+import { previewOf, type StoredText } from '../shared/blobs';
+import { textOf } from '../shared/content';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -90,7 +90,7 @@ export function createLlmActivities(deps: LlmDeps) {
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
       }
-      let messages: ChatMessage[] = req.messages;
+      let messages = req.messages;
       let messagesRef: string | undefined;
       if (needsBlobs(req)) {
         try {

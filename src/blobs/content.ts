@@ -10,7 +10,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { previewOf, type StoredText } from '../shared/blobs';
-import type { ChatMessage, ContentBlock } from '../shared/types';
+import type { ChatMessage } from '../shared/types';
 import { BlobNotFound, type BlobStore } from './store';
 
 /** Characters of stored text a worker keeps cached for re-reading. */
@@ -62,8 +62,11 @@ export class BlobTexts {
   }
 }
 
+/** Any block a message may hold. */
+type Block = Exclude<ChatMessage['content'], string>[number];
+
 /** A block as the model must see it: stored text read back in place of its preview. */
-async function resolveBlock(texts: BlobTexts, b: ContentBlock): Promise<ContentBlock> {
+async function resolveBlock(texts: BlobTexts, b: Block): Promise<Block> {
   if (b.type === 'text' && b.stored) return { type: 'text', text: await texts.text(b.stored) };
   if (b.type === 'tool_result' && b.stored) {
     const { stored, ...rest } = b;

@@ -4,9 +4,10 @@
  * This module is imported by workflow code, so it must stay free of Node APIs and of any
  * runtime dependency: plain types and constants only. Message content mirrors the subset of the
  * Anthropic Messages API that Braid stores in workflow history (text, tool_use, tool_result).
- * A text or tool_result block whose text is large carries it by reference (`stored`, see
- * blobs.ts); the model-call activity reads it back before the model sees the message.
  */
+
+// A text or tool_result block whose text is large carries it by reference (`stored`, see
+// blobs.ts); the model-call activity reads it back before the model sees the message.
 import type { StoredText } from './blobs';
 
 export type ModelRole = 'fast' | 'capable';
@@ -18,9 +19,9 @@ export interface TokenUsage {
 
 export interface TextBlock {
   type: 'text';
-  text: string;
   /** Set when the text is in the blob store: `text` is then only its preview. */
   stored?: StoredText;
+  text: string;
 }
 
 export interface ToolUseBlock {
