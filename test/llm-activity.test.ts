@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLlmActivities } from '../src/activities/llm';
+import { createLlmActivities, type LlmDeps } from '../src/activities/llm';
 import { retryAfterMs } from '../src/activities/llm-errors';
 import { BlobTexts, storeText } from '../src/blobs/content';
 import { FsBlobStore } from '../src/blobs/store';
@@ -23,10 +23,9 @@ import { quietRuntime, simulatedModel, startSimulator } from './helpers';
 let sim: Simulator;
 let llm: ReturnType<typeof createLlmActivities>;
 
-beforeAll(async () => {
-  quietRuntime();
-  sim = await startSimulator();
-  llm = createLlmActivities({
+/** The activities against this file's simulator; `extra` changes their dependencies. */
+const activities = (extra: Partial<LlmDeps> = {}) =>
+  createLlmActivities({
     claude: simulatedModel(sim).claude,
     models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
     maxTokens: 512,
@@ -35,7 +34,13 @@ beforeAll(async () => {
     requestTimeoutMs: 3000,
     streamIdleTimeoutMs: 600,
     heartbeatEveryMs: 100,
+    ...extra,
   });
+
+beforeAll(async () => {
+  quietRuntime();
+  sim = await startSimulator();
+  llm = activities();
 });
 afterAll(() => sim?.close());
 beforeEach(() => {
@@ -148,17 +153,7 @@ describe('llmTurn with stored content', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-llm-blobs-'));
   const texts = new BlobTexts(new FsBlobStore(dir));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const withBlobs = () =>
-    createLlmActivities({
-      claude: simulatedModel(sim).claude,
-      models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
-      maxTokens: 20_000,
-      simulated: true,
-      registry: new ToolRegistry(),
-      requestTimeoutMs: 3000,
-      streamIdleTimeoutMs: 600,
-      texts,
-    });
+  const withBlobs = () => activities({ maxTokens: 20_000, texts });
 
   it('sends the model stored segments and blocks in full, stores its messages, and stores a long reply', async () => {
     const page = 'The figures for the northern region rose again. '.repeat(2_000); // ~98,000 characters
