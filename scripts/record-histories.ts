@@ -33,6 +33,13 @@ const scenarios: Record<string, AgentInput> = {
       'What were total sales by region in 2025, what does the handbook say about refunds for damaged items, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md?',
   },
   'ask-partial-failure': { question: '#sim tools=calculator,flaky_lookup\nWhat is 2+2, and look it up.' },
+  // Results and the answer stored, the conversation in segments, and continue-as-new: each run is recorded.
+  'ask-by-reference': {
+    question: '#sim tools=long_page\n#sim rounds=3\n#sim answer_tokens=9000\nRead the long pages and write a long summary.',
+    maxTurns: 5,
+    maxTokens: 12_000,
+    continueAsNewAfterEvents: 20,
+  },
 };
 
 /** Scenarios of other workflows; `children` names child workflows whose histories are recorded too. */
@@ -106,10 +113,17 @@ async function main(): Promise<void> {
         throw new Error('lookup service unavailable');
       },
     }),
+    defineTool({
+      name: 'long_page',
+      description: 'Returns ~40 KB of text (for recording results stored by reference).',
+      input: z.object({}).passthrough(),
+      handler: async (_input, ctx) =>
+        Array.from({ length: 800 }, (_, i) => `${ctx.toolUseId} line ${i}: figures for region ${i % 7}.`).join('\n'),
+    }),
   );
   const w = await createBraidWorker({
     connection: env.nativeConnection,
-    cfg: readConfig({ BRAID_TASK_QUEUE: 'record', BRAID_BLOB_DIR: blobDir }),
+    cfg: readConfig({ BRAID_TASK_QUEUE: 'record', BRAID_BLOB_DIR: blobDir, BRAID_MAX_TOKENS: '20000' }),
     registry,
     model: {
       claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
@@ -149,8 +163,15 @@ async function main(): Promise<void> {
       if (!wanted(name)) continue;
       const handle = await client.workflow.start(ASK_WORKFLOW, { taskQueue: 'record', workflowId: name, args: [input] });
       await handle.result();
-      fs.writeFileSync(path.join(dir, `${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
-      console.log(`recorded ${name}`);
+      // A run that continued as new is recorded run by run: <name>.json, then <name>--run-2.json, …
+      let runId: string | undefined = handle.firstExecutionRunId;
+      for (let n = 1; runId; n++) {
+        const history = await client.workflow.getHandle(name, runId).fetchHistory();
+        const file = n === 1 ? `${name}.json` : `${name}--run-${n}.json`;
+        fs.writeFileSync(path.join(dir, file), `${historyToJSON(history)}\n`);
+        console.log(`recorded ${file}`);
+        runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      }
     }
     for (const [name, s] of Object.entries(workflowScenarios)) {
       if (!wanted(name)) continue;
@@ -166,7 +187,7 @@ async function main(): Promise<void> {
       }
     }
     sim.configure({ faults: [], answerRules: [] });
-    await recordPublishHistories(client, 'record', dir, wanted);
+    await recordPublishHistories(client, 'record', dir, wanted, new FsBlobStore(blobDir));
   });
   await registry.close();
   await sim.close();

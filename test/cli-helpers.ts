@@ -12,7 +12,7 @@ export interface Run {
   stderr: string;
 }
 
-export function braid(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): Promise<Run> {
+export function braid(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; maxBuffer?: number } = {}): Promise<Run> {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_') && !k.startsWith('TEMPORAL_') && !k.startsWith('BRAID_')),
   );
@@ -20,7 +20,7 @@ export function braid(args: string[], env: Record<string, string> = {}, opts: { 
     execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000, cwd: opts.cwd },
+      { env: { ...clean, NO_COLOR: '1', ...env }, timeout: 120_000, cwd: opts.cwd, maxBuffer: opts.maxBuffer },
       (err, stdout, stderr) => {
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
       },

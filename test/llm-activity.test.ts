@@ -4,13 +4,18 @@
  * Runs the activity in the SDK's MockActivityEnvironment; the workflow-level behaviour is in
  * agent.test.ts against the real server.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLlmActivities } from '../src/activities/llm';
+import { createLlmActivities, type LlmDeps } from '../src/activities/llm';
 import { retryAfterMs } from '../src/activities/llm-errors';
-import type { LlmRequest, LlmResult } from '../src/shared/types';
+import { BlobTexts, storeText } from '../src/blobs/content';
+import { FsBlobStore } from '../src/blobs/store';
+import type { ChatMessage, LlmRequest, LlmResult } from '../src/shared/types';
 import type { FaultRule, Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import { quietRuntime, simulatedModel, startSimulator } from './helpers';
@@ -18,10 +23,9 @@ import { quietRuntime, simulatedModel, startSimulator } from './helpers';
 let sim: Simulator;
 let llm: ReturnType<typeof createLlmActivities>;
 
-beforeAll(async () => {
-  quietRuntime();
-  sim = await startSimulator();
-  llm = createLlmActivities({
+/** The activities against this file's simulator; `extra` changes their dependencies. */
+const activities = (extra: Partial<LlmDeps> = {}) =>
+  createLlmActivities({
     claude: simulatedModel(sim).claude,
     models: { fast: 'claude-haiku-4-5', capable: 'claude-sonnet-4-6' },
     maxTokens: 512,
@@ -30,7 +34,13 @@ beforeAll(async () => {
     requestTimeoutMs: 3000,
     streamIdleTimeoutMs: 600,
     heartbeatEveryMs: 100,
+    ...extra,
   });
+
+beforeAll(async () => {
+  quietRuntime();
+  sim = await startSimulator();
+  llm = activities();
 });
 afterAll(() => sim?.close());
 beforeEach(() => {
@@ -168,5 +178,49 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(h({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), now)).toBe(5000);
     expect(retryAfterMs(h({ 'retry-after': 'soon' }))).toBeUndefined();
     expect(retryAfterMs(h({}))).toBeUndefined();
+  });
+});
+
+describe('llmTurn with stored content', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-llm-blobs-'));
+  const texts = new BlobTexts(new FsBlobStore(dir));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const withBlobs = () => activities({ maxTokens: 20_000, texts });
+
+  it('sends the model stored segments and blocks in full, stores its messages, and stores a long reply', async () => {
+    const page = 'The figures for the northern region rose again. '.repeat(2_000); // ~98,000 characters
+    const { text: preview, stored } = await storeText(texts, page, 32 * 1024);
+    const segment = await texts.store.put(JSON.stringify([{ role: 'user', content: 'Read the page.' }]));
+    const messages: ChatMessage[] = [
+      { role: 'assistant', content: [{ type: 'text', text: 'Here it is.' }] },
+      { role: 'user', content: [{ type: 'text', text: preview, stored }] },
+      { role: 'assistant', content: 'Noted.' },
+      { role: 'user', content: 'Now write it up at length.\n#sim answer_tokens=12000' },
+    ];
+    const request: LlmRequest = { role: 'fast', history: [segment], messages, storeMessages: true, storeAbove: 32 * 1024 };
+    const r = (await mockEnv().run(withBlobs().llmTurn, request)) as LlmResult;
+    // The simulator counts a character as a quarter token: the page itself reached the model.
+    expect(r.usage.inputTokens).toBeGreaterThan(page.length / 4);
+    expect(JSON.parse((await texts.store.get(r.messagesRef!)).toString('utf8'))).toEqual(messages);
+    expect(r.storedText!.chars).toBeGreaterThan(32 * 1024);
+    expect(r.content).toEqual([{ type: 'text', text: expect.stringContaining(r.storedText!.ref), stored: r.storedText }]);
+    expect((await texts.store.get(r.storedText!.ref)).toString('utf8').length).toBe(r.storedText!.chars);
+  });
+
+  it('keeps a short reply inline and stores nothing it was not asked to', async () => {
+    const r = (await mockEnv().run(withBlobs().llmTurn, { ...req, storeAbove: 32 * 1024 })) as LlmResult;
+    expect(r.storedText).toBeUndefined();
+    expect(r.messagesRef).toBeUndefined();
+    expect(r.content[0]).toEqual({ type: 'text', text: expect.any(String) });
+  });
+
+  it('fails a request whose history is not in this worker’s store, without retrying, saying the store must be shared', async () => {
+    const err = await mockEnv()
+      .run(withBlobs().llmTurn, { ...req, history: [`sha256:${'3'.repeat(64)}`] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('BlobNotFound');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect(sim.ledger()).toHaveLength(0);
   });
 });

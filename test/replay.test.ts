@@ -28,7 +28,7 @@ describe('replay', () => {
 
   it('catches a change of command order', async () => {
     quietRuntime();
-    const agentHistory = files.find((f) => f.startsWith('ask-'))!;
+    const agentHistory = 'ask-showcase.json';
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, agentHistory), 'utf8')));
     const bundle = await workflowBundle(path.join(__dirname, 'fixtures', 'reordered-workflows.ts'));
     const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history, agentHistory).catch(

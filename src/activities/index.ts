@@ -2,6 +2,7 @@
  * All of Braid's activities, built from their dependencies by the worker. Workflows type their
  * proxies with `ReturnType<typeof createActivities>` through `import type`, never importing values.
  */
+import { BlobTexts } from '../blobs/content';
 import type { BlobStore } from '../blobs/store';
 import { createFlowActivities } from './health';
 import { createLlmActivities, type LlmDeps } from './llm';
@@ -13,13 +14,15 @@ import { createToolActivities } from './tools';
 export type ActivityDeps = LlmDeps & PublishDeps & { blobs: BlobStore };
 
 export const createActivities = (deps: ActivityDeps) => {
-  const llm = createLlmActivities(deps);
+  // One cache of stored content for every activity of this worker.
+  const texts = new BlobTexts(deps.blobs);
+  const llm = createLlmActivities({ ...deps, texts });
   return {
     ...llm,
-    ...createToolActivities({ registry: deps.registry, flow: deps.flow }),
+    ...createToolActivities({ registry: deps.registry, flow: deps.flow, texts }),
     ...createFlowActivities({ flow: deps.flow, models: deps.models }),
     ...createPipelineActivities(),
-    ...createPublishActivities({ publishStores: deps.publishStores }),
+    ...createPublishActivities({ publishStores: deps.publishStores, texts }),
     ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
   };
 };

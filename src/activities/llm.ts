@@ -19,6 +19,11 @@
  * (llm-call.ts, attempts.ts). Every heartbeat carries that ledger to the next attempt. A call with a
  * `fallback` route may go to that model instead while its own cannot take it (routing.ts); its
  * result then says so, with the reason.
+ *
+ * Large content travels by reference (src/shared/blobs.ts): the activity reads a request's stored
+ * history segments and stored blocks back before the call, stores the request's messages as a new
+ * segment when asked, and stores a reply whose text is longer than `storeAbove`, returning its
+ * preview — so neither the conversation nor a long answer enters the run's history.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -30,6 +35,9 @@ import { toLlmFailure } from './llm-errors';
 import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
 import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../flow/routing';
+import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
+import { previewOf, type StoredText } from '../shared/blobs';
+import { textOf } from '../shared/content';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -42,6 +50,8 @@ export interface LlmDeps {
   heartbeatEveryMs?: number;
   /** Rate limiter, breakers and jittered backoff; without it calls go straight out (unit tests). */
   flow?: FlowControl;
+  /** Stored content; without it a request that needs the blob store fails (unit tests). */
+  texts?: BlobTexts;
 }
 
 /**
@@ -66,7 +76,25 @@ export function toBlocks(content: Anthropic.ContentBlock[]): ContentBlock[] {
   return blocks;
 }
 
+/** The reply with its text blocks replaced by one block holding the stored text's preview. */
+function withStoredText(content: ContentBlock[], text: string, stored: StoredText): ContentBlock[] {
+  const at = content.findIndex((b) => b.type === 'text');
+  const rest: ContentBlock[] = content.filter((b) => b.type !== 'text');
+  rest.splice(at, 0, { type: 'text', text: previewOf(text, stored), stored });
+  return rest;
+}
+
+/** Whether the request's conversation has parts in the blob store, or is to be stored. */
+const needsBlobs = (req: LlmRequest): boolean =>
+  Boolean(req.history?.length || req.storeMessages) ||
+  req.messages.some((m) => typeof m.content !== 'string' && m.content.some((b) => 'stored' in b && b.stored));
+
 export function createLlmActivities(deps: LlmDeps) {
+  const blobs = (): BlobTexts => {
+    if (!deps.texts) throw ApplicationFailure.nonRetryable('this worker has no blob store for stored content', 'BlobNotFound');
+    return deps.texts;
+  };
+
   return {
     async llmTurn(req: LlmRequest): Promise<LlmResult> {
       const ctx = Context.current();
@@ -79,6 +107,16 @@ export function createLlmActivities(deps: LlmDeps) {
         tools = req.tools?.length ? (deps.registry.specs(req.tools) as Anthropic.Tool[]) : undefined;
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
+      }
+      let messages = req.messages;
+      let messagesRef: string | undefined;
+      if (needsBlobs(req)) {
+        try {
+          messages = await resolveMessages(blobs(), req.history, req.messages);
+          if (req.storeMessages) messagesRef = await blobs().store.put(JSON.stringify(req.messages));
+        } catch (err) {
+          throw blobFailure(err);
+        }
       }
 
       const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(d));
@@ -117,11 +155,12 @@ export function createLlmActivities(deps: LlmDeps) {
       const startedAt = Date.now();
       let sawStop = false;
       let events = 0;
+      let reply: LlmResult;
       try {
         if (flow) {
           const maxTokens = req.maxTokens ?? deps.maxTokens;
           const limiter = flow.flow.limiter;
-          const estimate = (m: string) => limiter.estimate(m, { system: req.system, messages: req.messages, tools, maxTokens }).total;
+          const estimate = (m: string) => limiter.estimate(m, { system: req.system, messages, tools, maxTokens }).total;
           flow.estimated = estimate(model);
           const waiter = { signal: abort.signal, heartbeat: beat };
           if (spare && !routed) {
@@ -137,7 +176,7 @@ export function createLlmActivities(deps: LlmDeps) {
             model,
             max_tokens: req.maxTokens ?? deps.maxTokens,
             system: req.system,
-            messages: req.messages as Anthropic.MessageParam[],
+            messages: messages as Anthropic.MessageParam[],
             tools,
           },
           { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
@@ -157,7 +196,7 @@ export function createLlmActivities(deps: LlmDeps) {
         const message = await stream.finalMessage();
         if (flow)
           await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
-        return {
+        reply = {
           model: message.model || model,
           content: toBlocks(message.content),
           stopReason: message.stop_reason ?? 'end_turn',
@@ -168,6 +207,7 @@ export function createLlmActivities(deps: LlmDeps) {
           endedAt: Date.now(),
           attempt: ctx.info.attempt,
           ...(routed ? { routed } : {}),
+          ...(messagesRef ? { messagesRef } : {}),
         };
       } catch (err) {
         if (ctx.cancellationSignal.aborted) {
@@ -187,6 +227,10 @@ export function createLlmActivities(deps: LlmDeps) {
         clearInterval(ticker);
         ctx.cancellationSignal.removeEventListener('abort', onCancel);
       }
+      if (req.storeAbove === undefined) return reply;
+      const text = textOf(reply.content);
+      const storedText = await blobs().storeAbove(text, req.storeAbove);
+      return storedText ? { ...reply, content: withStoredText(reply.content, text, storedText), storedText } : reply;
     },
   };
 }

@@ -6,21 +6,31 @@
  * same on every attempt and on re-execution after a worker crash, and different for every step of
  * every run. The store applies a key at most once (see store/publish-store.ts). Compensations
  * receive the key of the effect they undo and carry their own key for their own effect.
+ *
+ * A report too long to travel inline arrives as a reference (`reportStored`); the steps read it from
+ * the blob store.
  */
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { idempotencyKey, PublishFailure, type EffectRecord } from '../shared/publish';
+import { blobFailure, type BlobTexts } from '../blobs/content';
+import type { StoredText } from '../shared/blobs';
+import { idempotencyKey, PublishFailure, reportText, type EffectRecord } from '../shared/publish';
 import { DestinationError, sqlitePublishStores, type EffectOutcome, type PublishStore, type PublishStores } from '../store/publish-store';
 
 export interface PublishDeps {
   publishStores?: PublishStores;
+  /** Where a stored report is read from. */
+  texts?: BlobTexts;
 }
 
 export interface PublicationRequest {
   destination: string;
   title: string;
+  /** The report; only its preview when its body is stored. */
   report: string;
+  /** The report's body (the model's text under the title), when stored. */
+  reportStored?: StoredText;
 }
 
 export interface CompensationRequest {
@@ -56,6 +66,17 @@ export function createPublishActivities(deps: PublishDeps) {
     }
   }
 
+  /** The whole report of a request, read from the blob store when its body is stored. */
+  async function wholeReport(req: PublicationRequest): Promise<string> {
+    if (!req.reportStored) return req.report;
+    if (!deps.texts) throw ApplicationFailure.nonRetryable('this worker has no blob store to read the stored report from', 'BlobNotFound');
+    try {
+      return reportText(req.title, await deps.texts.text(req.reportStored));
+    } catch (err) {
+      throw blobFailure(err);
+    }
+  }
+
   async function effect(
     step: string,
     apply: (store: PublishStore, key: string, workflowId: string) => EffectOutcome | Promise<EffectOutcome>,
@@ -77,14 +98,12 @@ export function createPublishActivities(deps: PublishDeps) {
     },
 
     async storeReport(req: PublicationRequest): Promise<EffectRecord> {
-      return effect(
-        'store-report',
-        (s, key, workflowId) => s.storeReport(key, { workflowId, title: req.title, body: req.report }),
-        req.destination,
-      );
+      const body = await wholeReport(req);
+      return effect('store-report', (s, key, workflowId) => s.storeReport(key, { workflowId, title: req.title, body }), req.destination);
     },
 
     async postNotification(req: PublicationRequest & { reportKey: string }): Promise<EffectRecord> {
+      const report = await wholeReport(req);
       return effect(
         'post-notification',
         (s, key, workflowId) =>
@@ -92,7 +111,7 @@ export function createPublishActivities(deps: PublishDeps) {
             workflowId,
             kind: 'published',
             subject: `Published: ${req.title}`,
-            body: req.report.slice(0, 500),
+            body: report.slice(0, 500),
             refKey: req.reportKey,
           }),
         req.destination,
@@ -100,9 +119,10 @@ export function createPublishActivities(deps: PublishDeps) {
     },
 
     async indexReport(req: PublicationRequest & { reportKey: string }): Promise<EffectRecord> {
+      const body = await wholeReport(req);
       return effect(
         'index-report',
-        (s, key, workflowId) => s.indexReport(key, { workflowId, reportKey: req.reportKey, title: req.title, body: req.report }),
+        (s, key, workflowId) => s.indexReport(key, { workflowId, reportKey: req.reportKey, title: req.title, body }),
         req.destination,
       );
     },

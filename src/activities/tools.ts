@@ -13,14 +13,18 @@
  * With flow control, each tool has a circuit breaker (an open one answers at once with an explicit
  * error result, no call made) and a crash is retried after a full-jitter delay (src/flow/backoff.ts).
  * A timeout counts as a breaker failure, as a crash does.
+ *
+ * A result longer than the call's `storeAbove` goes to the blob store and comes back as its
+ * preview and reference (src/shared/blobs.ts); the model-call activity reads it back for the model.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ToolCall, ToolCallResult, ToolInfo } from '../shared/types';
 import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
 import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools';
+import { storeText, type BlobTexts } from '../blobs/content';
 
-/** Tool output beyond this is cut, with a note, to keep history payloads small. */
+/** Tool output beyond this is cut, with a note: it is what the model reads of one result. */
 export const MAX_TOOL_RESULT_CHARS = 64_000;
 /** A tool's error message beyond this is cut: it is for the model, one line or a few. */
 export const MAX_TOOL_ERROR_CHARS = 2_000;
@@ -29,6 +33,8 @@ export interface ToolDeps {
   registry: ToolRegistry;
   heartbeatEveryMs?: number;
   flow?: FlowControl;
+  /** Where results above a call's `storeAbove` go. */
+  texts?: BlobTexts;
 }
 
 /** Output as text for the model, cut at `max` with a marker. Throws a ToolError when it is not serialisable. */
@@ -86,6 +92,7 @@ export function createToolActivities(deps: ToolDeps) {
         throw err;
       }
       const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
+      let content: string;
       try {
         const output = await deps.registry.run(call.name, call.input, {
           signal: ctx.cancellationSignal,
@@ -93,9 +100,8 @@ export function createToolActivities(deps: ToolDeps) {
           toolUseId: call.toolUseId,
           deadline: attemptDeadline(startedAt, ctx.info.startToCloseTimeoutMs),
         });
-        const content = resultText(output);
+        content = resultText(output);
         deps.flow?.breakers.success(breaker);
-        return { content, isError: false, startedAt, endedAt: Date.now() };
       } catch (err) {
         if (err instanceof ToolTimeoutError) {
           deps.flow?.breakers.failure(breaker, `tool ${call.name} timed out`);
@@ -121,6 +127,10 @@ export function createToolActivities(deps: ToolDeps) {
       } finally {
         clearInterval(ticker);
       }
+      if (call.storeAbove === undefined || content.length <= call.storeAbove || !deps.texts)
+        return { content, isError: false, startedAt, endedAt: Date.now() };
+      const { text, stored } = await storeText(deps.texts, content, call.storeAbove);
+      return { content: text, isError: false, startedAt, endedAt: Date.now(), ...(stored ? { stored } : {}) };
     },
   };
 }

@@ -62,7 +62,10 @@ export class FsBlobStore implements BlobStore {
     try {
       return await fs.readFile(this.file(ref));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFound(`blob ${ref} is missing from ${this.location}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new BlobNotFound(
+          `blob ${ref} is missing from ${this.location}: the workers and the CLI must share one blob store (BRAID_BLOB_DIR), and this local store serves one host`,
+        );
       throw err;
     }
   }

@@ -1,7 +1,8 @@
 /**
  * `braid ask`: starts the tool-calling agent workflow, shows its branches live through the progress
  * query, and prints the answer, the timing table and the Web UI link. Ctrl-C detaches — the run is
- * durable and goes on in Temporal — rather than cancelling it.
+ * durable and goes on in Temporal — rather than cancelling it. An answer too large for a payload
+ * comes back stored; it is read from the blob store, which the CLI shares with the workers.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { Command } from 'commander';
@@ -21,6 +22,7 @@ import { UsageError } from './errors';
 import { intIn, list } from './options';
 import { errorsOf, LiveBlock, progressLines, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
+import { readStored } from './stored';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -60,6 +62,11 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
   return followAgent(handle, s.target, Boolean(opts.json));
 }
 
+/** The result with a stored answer read back from the blob store, whole. */
+async function withWholeAnswer(result: AgentResult): Promise<AgentResult> {
+  return result.answerStored ? { ...result, answer: await readStored(result.answerStored, 'the answer') } : result;
+}
+
 /** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
 export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, target: Target, json: boolean): Promise<AskOutcome> {
   const runId = 'firstExecutionRunId' in handle ? String(handle.firstExecutionRunId) : undefined;
@@ -72,7 +79,7 @@ export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, targ
     stop: () => live?.clear(),
     detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
   });
-  return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result };
+  return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result: await withWholeAnswer(result) };
 }
 
 export function printOutcome(o: AskOutcome, json: boolean): void {

@@ -5,7 +5,8 @@
  * The command starts the run, follows it through analysis and the report, and returns once the run
  * waits for a decision (or, with --wait, once it is published, rejected or compensated). Every
  * input that can be checked before anything happens is checked first: a bad command leaves no run
- * behind.
+ * behind. Large documents go to the blob store first and travel as references (src/shared/blobs.ts),
+ * so a worker on this host, sharing the store, reads them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,24 +15,30 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
+import { FsBlobStore } from '../blobs/store';
 import { config } from '../config';
+import { INLINE_MAX_CHARS, previewOf } from '../shared/blobs';
 import {
   AWAITING_APPROVAL,
   MAX_DOCUMENT_BYTES,
   MAX_DOCUMENTS,
+  MAX_INLINE_DOCUMENT_CHARS,
   PUBLISH_WORKFLOW,
   PublishFailure,
   publishStatusQuery,
+  reportText,
   type PublishDocument,
   type PublishInput,
   type PublishResult,
   type PublishStatus,
+  type StoredReport,
 } from '../shared/publish';
 import { webUiLink } from '../temporal/connection';
 import type { publishWorkflow } from '../workflows';
 import { runFailure, UsageError } from './errors';
 import { duration, list } from './options';
 import { announceRun, followUntil, newRunId, startRun, withSession } from './session';
+import { readStored } from './stored';
 
 /** Reads every document before anything starts; any unreadable one stops the command. */
 function readDocuments(files: string[]): PublishDocument[] {
@@ -48,7 +55,7 @@ function readDocuments(files: string[]): PublishDocument[] {
     if (!stat.isFile()) throw new UsageError(`cannot read document ${file}: not a file`);
     total += stat.size;
     if (total > MAX_DOCUMENT_BYTES)
-      throw new UsageError(`the documents exceed ${MAX_DOCUMENT_BYTES / 1024} KB together; publish fewer or smaller ones`);
+      throw new UsageError(`the documents exceed ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB together; publish fewer or smaller ones`);
     const text = fs.readFileSync(file, 'utf8');
     if (!text.trim()) throw new UsageError(`document ${file} is empty`);
     if (text.includes('\uFFFD')) throw new UsageError(`document ${file} is not UTF-8 text`);
@@ -57,6 +64,36 @@ function readDocuments(files: string[]): PublishDocument[] {
     docs.push({ name, text });
   }
   return docs;
+}
+
+/** Documents too large to travel inline, written to the blob store; the run gets their references. */
+async function storeLarge(docs: PublishDocument[]): Promise<PublishDocument[]> {
+  const store = new FsBlobStore(config().blobDir);
+  let inline = 0;
+  const out: PublishDocument[] = [];
+  for (const doc of docs) {
+    if (doc.text.length <= INLINE_MAX_CHARS && inline + doc.text.length <= MAX_INLINE_DOCUMENT_CHARS) {
+      inline += doc.text.length;
+      out.push(doc);
+      continue;
+    }
+    let ref: string;
+    try {
+      ref = await store.put(doc.text);
+    } catch (err) {
+      throw new Error(
+        `cannot store document ${doc.name} in the blob store at ${store.location} (BRAID_BLOB_DIR): ${(err as Error).message}`,
+      );
+    }
+    const stored = { ref, chars: doc.text.length };
+    out.push({ name: doc.name, text: previewOf(doc.text, stored), stored });
+  }
+  return out;
+}
+
+/** The whole report, read from the blob store when its body is stored. */
+async function wholeReport(report: string | undefined, stored: StoredReport | undefined): Promise<string | undefined> {
+  return stored ? reportText(stored.title, await readStored(stored.body, 'the report')) : report;
 }
 
 /** `--to`: a SQLite file path (optionally `sqlite:<path>`); resolved here, since the worker's cwd differs. */
@@ -81,8 +118,9 @@ function publishFailure(err: unknown, workflowId: string): Error {
   return new Error(`run ${workflowId} failed: ${runFailure(err)}`);
 }
 
-function printOutcome(result: PublishResult, json: boolean): void {
-  if (json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
+async function printOutcome(result: PublishResult, json: boolean): Promise<void> {
+  if (json)
+    return void process.stdout.write(`${JSON.stringify({ ...result, report: await wholeReport(result.report, result.reportStored) })}\n`);
   const d = result.decision;
   const by = d.via === 'deadline' ? 'by default at the deadline' : `by ${d.reviewer}`;
   console.log(
@@ -104,16 +142,16 @@ interface PublishCliOptions {
 }
 
 /** The run's input from the command line and the BRAID_PUBLISH_* defaults, checked before anything starts. */
-function publishInput(files: string[], o: PublishCliOptions): PublishInput {
+async function publishInput(files: string[], o: PublishCliOptions): Promise<PublishInput> {
   const cfg = config().publish;
-  const documents = readDocuments(files);
+  const read = readDocuments(files);
   const destination = resolveDestination(o.to ?? cfg.db);
   const remindAfterMs = o.remindAfter ?? cfg.remindAfterMs;
   const decideWithinMs = o.decideWithin ?? cfg.decideWithinMs;
   if (remindAfterMs >= decideWithinMs)
     throw new UsageError(`the reminder (--remind-after) must come before the deadline (--decide-within)`);
   return {
-    documents,
+    documents: await storeLarge(read),
     destination,
     reviewers: o.reviewers ?? cfg.reviewers,
     remindAfterMs,
@@ -149,7 +187,7 @@ export function publishCommand(): Command {
     .option('--wait', 'wait for the decision and the publication instead of returning when the run awaits approval')
     .option('--json', 'print JSON: the status once awaiting approval, or the result with --wait')
     .action(async (files: string[], o: PublishCliOptions) => {
-      const input = publishInput(files, o);
+      const input = await publishInput(files, o);
       const json = Boolean(o.json);
       await withSession({ worker: 'require' }, async (s) => {
         const handle = await startRun<typeof publishWorkflow>(s, PUBLISH_WORKFLOW, {
@@ -178,11 +216,12 @@ export function publishCommand(): Command {
           }
           return printOutcome(result, json);
         }
+        const report = await wholeReport(status.report, status.reportStored);
         if (json)
           return void process.stdout.write(
-            `${JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi, ...status })}\n`,
+            `${JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, webUi, ...status, report })}\n`,
           );
-        console.log(`\n${status.report ?? ''}\n`);
+        console.log(`\n${report ?? ''}\n`);
         const failed = status.analyses.filter((a) => !a.ok);
         if (failed.length)
           console.log(pc.red(`${failed.length} document analysis(es) failed: ${failed.map((a) => `${a.name}: ${a.error}`).join('; ')}\n`));

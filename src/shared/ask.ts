@@ -3,12 +3,20 @@
  * workflow type. Shared by the workflow, the worker and the CLI; no Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { Branch, ModelRole, RunTiming, UsageSummary } from './types';
+import type { StoredText } from './blobs';
+import type { Branch, ChatMessage, ModelRole, RunTiming, ToolInfo, UsageSummary } from './types';
 
 /** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
 export const MAX_QUESTION_CHARS = 20_000;
 export const MAX_TURNS = 50;
 export const DEFAULT_MAX_TURNS = 6;
+/**
+ * A run continues as new between turns once its history passes either figure (or the server
+ * suggests it): far below Temporal's limits of 51,200 events and 50 MB, and its own advice of
+ * 10,240 events and 4 MB, since one turn of many tools adds several hundred events.
+ */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 4_000;
+export const CONTINUE_AS_NEW_AFTER_BYTES = 2 * 1024 * 1024;
 
 export interface AgentInput {
   question: string;
@@ -19,12 +27,33 @@ export interface AgentInput {
   role?: ModelRole;
   system?: string;
   maxTokens?: number;
+  /** Continue as new once history passes this many events (default CONTINUE_AS_NEW_AFTER_EVENTS). */
+  continueAsNewAfterEvents?: number;
+  /** Set by the run itself when it continues as new: where it was. Clients leave it out. */
+  carry?: AgentCarry;
+}
+
+/** What a run hands to its continuation: the conversation by reference, and everything the result and progress report. */
+export interface AgentCarry {
+  turn: number;
+  segments: string[];
+  messages: ChatMessage[];
+  tools: ToolInfo[];
+  branches: Branch[];
+  /** Workflow-clock start of the first run. */
+  startedAt: number;
+  models: string[];
+  simulated: boolean;
+  /** Runs so far, this one included. */
+  runs: number;
 }
 
 export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn';
 
 export interface AgentResult {
+  /** The answer; only its preview when it is stored (`answerStored`) — the CLI reads it back. */
   answer: string;
+  answerStored?: StoredText;
   stopReason: AgentStopReason;
   turns: number;
   branches: Branch[];
@@ -32,6 +61,8 @@ export interface AgentResult {
   timing: RunTiming;
   simulated: boolean;
   models: string[];
+  /** Runs the agent took: more than one when it continued as new (absent from runs that began before it could). */
+  runs?: number;
 }
 
 export type AgentPhase = 'starting' | 'thinking' | 'tools' | 'done';

@@ -9,6 +9,7 @@
  * with a log line, what it would have refused.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { StoredText } from './blobs';
 import type { UsageSummary } from './types';
 
 /** The workflow type: the name of the workflow function in src/workflows/publish.ts (frozen). */
@@ -17,19 +18,30 @@ export const PUBLISH_WORKFLOW = 'publishWorkflow';
 /** Most documents one run takes; the CLI and the workflow both check it. */
 export const MAX_DOCUMENTS = 50;
 /** Most characters of all documents together, checked by the workflow (any client may start a run). */
-export const MAX_TOTAL_CHARS = 1_000_000;
+export const MAX_TOTAL_CHARS = 64 * 1024 * 1024;
+/** Most bytes of all document files together, checked by the CLI before it reads them. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
 /**
- * Most bytes of all document files together, checked by the CLI: the documents travel inside the
- * workflow input (a payload is limited to 2 MB), so the CLI keeps them well below.
+ * Documents travel inside the workflow input while they are small: one over INLINE_MAX_CHARS, or
+ * one that would take the inline documents past this many characters together, goes to the blob
+ * store (the CLI stores it), keeping the input far below Temporal's 2 MB payload limit.
  */
-export const MAX_DOCUMENT_BYTES = 512 * 1024;
+export const MAX_INLINE_DOCUMENT_CHARS = 256 * 1024;
+/**
+ * An analysis longer than this many characters stays stored. Lower than INLINE_MAX_CHARS because up
+ * to MAX_DOCUMENTS of them go into the one report request; at the default 1,024 output tokens an
+ * analysis is never this long.
+ */
+export const MAX_INLINE_ANALYSIS_CHARS = 8 * 1024;
 
 export type Verdict = 'approve' | 'reject';
 
 export interface PublishDocument {
   /** Shown in the report and the status query, e.g. the file name. */
   name: string;
+  /** The text; only its preview when the document is stored. */
   text: string;
+  stored?: StoredText;
 }
 
 export interface PublishInput {
@@ -90,7 +102,18 @@ export interface DocumentAnalysis {
   summary: string;
   keyPoints: string[];
   error?: string;
+  /** Set when the analysis was too long to keep inline: the model's reply, stored; `summary` is its preview. */
+  stored?: StoredText;
 }
+
+/** A report whose body (the model's text under the title heading) is stored; `report` then holds a preview. */
+export interface StoredReport {
+  title: string;
+  body: StoredText;
+}
+
+/** The report as published: the title as a heading, then the model's text. */
+export const reportText = (title: string, body: string): string => `# ${title}\n\n${body}`;
 
 /** One side-effecting step or compensation, as the activity reported it. */
 export interface EffectRecord {
@@ -108,6 +131,7 @@ export interface PublishStatus {
   documents: string[];
   analyses: DocumentAnalysis[];
   report?: string;
+  reportStored?: StoredReport;
   decision?: Decision;
   /** Workflow-clock epoch ms of the two deadlines, once the run waits. */
   remindAt?: number;
@@ -124,6 +148,7 @@ export interface PublishResult {
   outcome: 'published' | 'rejected';
   decision: Decision;
   report: string;
+  reportStored?: StoredReport;
   analyses: DocumentAnalysis[];
   effects: EffectRecord[];
   usage: UsageSummary;

@@ -7,6 +7,10 @@
  * plain-text document blocks in requests).
  */
 
+// A text or tool_result block whose text is large carries it by reference (`stored`, see
+// blobs.ts); the model-call activity reads it back before the model sees the message.
+import type { StoredText } from './blobs';
+
 export type ModelRole = 'fast' | 'capable';
 
 export interface TokenUsage {
@@ -30,6 +34,8 @@ export interface CharCitation {
 
 export interface TextBlock {
   type: 'text';
+  /** Set when the text is in the blob store: `text` is then only its preview. */
+  stored?: StoredText;
   text: string;
   /** Present only when the request carried documents with citations enabled. */
   citations?: CharCitation[];
@@ -47,6 +53,8 @@ export interface ToolResultBlock {
   tool_use_id: string;
   content: string;
   is_error?: boolean;
+  /** Set when the result is in the blob store: `content` is then only its preview. */
+  stored?: StoredText;
 }
 
 export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock;
@@ -101,6 +109,12 @@ export interface LlmRequest {
   /** Names of registered tools to offer; the worker resolves their schemas. */
   tools?: string[];
   maxTokens?: number;
+  /** Earlier messages kept in the blob store: references of JSON message lists, sent in order before `messages`. */
+  history?: string[];
+  /** Also store `messages` as one more history segment, and return its reference (`messagesRef`). */
+  storeMessages?: boolean;
+  /** A reply whose text is longer than this many characters comes back stored (`storedText`). */
+  storeAbove?: number;
 }
 
 export interface LlmResult {
@@ -117,6 +131,10 @@ export interface LlmResult {
   attempt: number;
   /** Set when the call was routed to its fallback model; `model` is then the fallback's. */
   routed?: RoutedCall;
+  /** The reply's whole text, when it was longer than `storeAbove`: `content` then holds one text block with its preview. */
+  storedText?: StoredText;
+  /** The request's `messages`, stored as a history segment (with `storeMessages`). */
+  messagesRef?: string;
 }
 
 export interface ToolInfo {
@@ -129,6 +147,8 @@ export interface ToolCall {
   toolUseId: string;
   name: string;
   input: unknown;
+  /** A result longer than this many characters comes back stored (`stored`). */
+  storeAbove?: number;
 }
 
 export interface ToolCallResult {
@@ -138,6 +158,8 @@ export interface ToolCallResult {
   isError: boolean;
   /** Set when the call ran out of time and was stopped (isError is then true too). */
   timedOut?: boolean;
+  /** Set when the output is in the blob store: `content` is then only its preview. */
+  stored?: StoredText;
   startedAt: number;
   endedAt: number;
 }

@@ -10,11 +10,30 @@
  *
  * A tool's budget is its scheduleToCloseTimeout — retries included — so a flaky tool is retried
  * inside the budget but a hung one cannot hold the turn longer than the budget says.
+ *
+ * Long loops stay inside Temporal's limits (runs started before this was patched in go on as they
+ * began): tool results and answers above INLINE_MAX_CHARS come back from their activities stored,
+ * as references; a large conversation is kept as stored segments (conversation.ts); and between
+ * turns a run whose history has grown continues as new, carrying the conversation's references,
+ * its branches, usage and timings, so the result and the progress query cover every run.
  */
-import { ApplicationFailure, isCancellation, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   agentProgressQuery,
+  CONTINUE_AS_NEW_AFTER_BYTES,
+  CONTINUE_AS_NEW_AFTER_EVENTS,
   DEFAULT_MAX_TURNS,
   MAX_QUESTION_CHARS,
   MAX_TURNS,
@@ -23,10 +42,12 @@ import {
   type AgentResult,
   type AgentStopReason,
 } from '../shared/ask';
+import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
-import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import type { ToolCallResult, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
+import { Conversation } from './conversation';
 import { fanOut } from './fanout';
 import { modelCall, toolCall, workerLookup } from './profiles';
 
@@ -56,30 +77,63 @@ function toolFailure(err: unknown, name: string, timeoutMs: number): { status: '
   return { status: 'error', message: `tool ${name} failed: ${failureMessage(err)}` };
 }
 
+/** Whether a run should hand over to a new one before its next turn. */
+function historyIsLong(input: AgentInput): boolean {
+  const info = workflowInfo();
+  return (
+    info.continueAsNewSuggested ||
+    info.historyLength > (input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS) ||
+    info.historySize > CONTINUE_AS_NEW_AFTER_BYTES
+  );
+}
+
 export async function toolAgent(input: AgentInput): Promise<AgentResult> {
   const { question, maxTurns } = validate(input);
+  // Runs started before large content went by reference keep everything inline, and never continue as new.
+  const byReference = patched('ask-by-reference');
+  const storeAbove = byReference ? INLINE_MAX_CHARS : undefined;
+  const carry = byReference ? input.carry : undefined;
   const role = input.role ?? 'capable';
-  const log_ = new BranchLog();
+  const log_ = new BranchLog(carry?.branches, carry?.startedAt);
   let phase: AgentPhase = 'starting';
-  let turn = 0;
+  let turn = carry?.turn ?? 0;
   setHandler(agentProgressQuery, () => ({ phase, turn, maxTurns, branches: log_.snapshot() }));
 
-  const tools = await meta.listTools(input.tools);
+  const tools = carry?.tools ?? (await meta.listTools(input.tools));
   const toolNames = tools.map((t) => t.name);
   const timeouts = new Map(tools.map((t) => [t.name, t.timeoutMs]));
-  const messages: ChatMessage[] = [{ role: 'user', content: question }];
-  const models = new Set<string>();
-  let simulated = false;
+  const conversation = new Conversation(byReference, carry ?? { segments: [], messages: [{ role: 'user', content: question }] });
+  const models = new Set<string>(carry?.models);
+  let simulated = carry?.simulated ?? false;
   let answer = '';
+  let answerStored: StoredText | undefined;
   let stopReason: AgentStopReason = 'max_turns';
 
   while (turn < maxTurns) {
+    if (byReference && turn > (carry?.turn ?? 0) && historyIsLong(input)) {
+      await condition(allHandlersFinished);
+      const next: AgentInput = {
+        ...input,
+        carry: {
+          turn,
+          ...conversation.state(),
+          tools,
+          branches: log_.branches,
+          startedAt: log_.startedAt,
+          models: [...models],
+          simulated,
+          runs: (carry?.runs ?? 1) + 1,
+        },
+      };
+      await continueAsNew<typeof toolAgent>(next);
+    }
     turn++;
     phase = 'thinking';
     const branch = log_.start(`turn-${turn}/model`, turn, 'llm', role === 'fast' ? 'model (fast)' : 'model');
     let res;
+    const sent = conversation.request();
     try {
-      res = await llm.llmTurn({ role, system: input.system, messages, tools: toolNames, maxTokens: input.maxTokens });
+      res = await llm.llmTurn({ role, system: input.system, ...sent, tools: toolNames, maxTokens: input.maxTokens, storeAbove });
     } catch (err) {
       if (!isCancellation(err)) log_.finish(branch, 'error', { error: failureMessage(err) });
       throw err;
@@ -87,8 +141,10 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
     log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt });
     models.add(res.model);
     simulated ||= res.simulated;
-    messages.push({ role: 'assistant', content: res.content });
+    conversation.settle(sent, res);
+    conversation.push({ role: 'assistant', content: res.content });
     answer = textOf(res.content);
+    answerStored = res.storedText;
     if (res.stopReason !== 'tool_use') {
       stopReason = res.stopReason as AgentStopReason;
       break;
@@ -106,10 +162,11 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
         return { content: message, isError: true };
       }
       try {
-        const r = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name} (${call.id})`)).runTool({
+        const r: ToolCallResult = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name} (${call.id})`)).runTool({
           toolUseId: call.id,
           name: call.name,
           input: call.input,
+          ...(storeAbove ? { storeAbove } : {}),
         });
         log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
         return r;
@@ -124,10 +181,18 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
     // fanOut keeps input order, so results follow the model's tool_use order, keyed by id.
     const results: ToolResultBlock[] = calls.map((call, i) => {
       const s = settled[i]!;
-      const r = s.ok ? s.value : { content: `tool ${call.name} failed: ${String(s.error)}`, isError: true };
-      return { type: 'tool_result', tool_use_id: call.id, content: r.content, ...(r.isError ? { is_error: true } : {}) };
+      const r: Pick<ToolCallResult, 'content' | 'isError' | 'stored'> = s.ok
+        ? s.value
+        : { content: `tool ${call.name} failed: ${String(s.error)}`, isError: true };
+      return {
+        type: 'tool_result',
+        tool_use_id: call.id,
+        content: r.content,
+        ...(r.isError ? { is_error: true } : {}),
+        ...(r.stored ? { stored: r.stored } : {}),
+      };
     });
-    messages.push({ role: 'user', content: results });
+    conversation.push({ role: 'user', content: results });
   }
 
   phase = 'done';
@@ -135,6 +200,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
     answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
   return {
     answer,
+    ...(answerStored ? { answerStored } : {}),
     stopReason,
     turns: turn,
     branches: log_.snapshot(),
@@ -142,5 +208,6 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
     timing: log_.timing(),
     simulated,
     models: [...models],
+    runs: carry?.runs ?? 1,
   };
 }

@@ -7,8 +7,11 @@ import type { Branch, BranchKind, BranchStatus, RunTiming, UsageSummary } from '
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 
 export class BranchLog {
-  readonly branches: Branch[] = [];
-  readonly startedAt = Date.now();
+  /** A run that continued as new passes on its branches and start time. */
+  constructor(
+    readonly branches: Branch[] = [],
+    readonly startedAt = Date.now(),
+  ) {}
 
   start(id: string, turn: number, kind: BranchKind, name: string): Branch {
     const branch: Branch = { id, turn, kind, name, status: 'running', startedAt: Date.now() };

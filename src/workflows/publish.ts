@@ -13,6 +13,10 @@
  * The BraidStatus search attribute follows the stage, so `braid pending` and the Web UI can list
  * runs awaiting a decision. It is only written when the run was started with it — a namespace
  * without the attribute registered would otherwise fail every workflow task.
+ *
+ * Large content stays out of history: a document the CLI stored arrives as a reference and is read
+ * by the analysis call's activity; an analysis or a report too long to keep inline comes back
+ * stored, and the publication steps read the report from the blob store (src/shared/blobs.ts).
  */
 import {
   ApplicationFailure,
@@ -27,18 +31,22 @@ import type { Activities } from '../activities';
 import {
   idempotencyKey,
   MAX_DOCUMENTS,
+  MAX_INLINE_ANALYSIS_CHARS,
   MAX_TOTAL_CHARS,
   PUBLISH_STEPS,
   PublishFailure,
   publishStatusQuery,
+  reportText,
   type DocumentAnalysis,
   type EffectRecord,
   type PublishInput,
   type PublishResult,
   type PublishStage,
+  type StoredReport,
   type Verdict,
 } from '../shared/publish';
-import { analysisPrompt, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportPrompt } from '../prompts/publish';
+import { analysisContent, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportContent } from '../prompts/publish';
+import { INLINE_MAX_CHARS } from '../shared/blobs';
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { BraidStatus } from '../shared/search-attributes';
@@ -68,9 +76,11 @@ function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & 
   for (const d of input.documents) {
     if (typeof d?.name !== 'string' || !d.name.trim()) invalid('a document has no name');
     if (typeof d.text !== 'string' || !d.text.trim()) invalid(`document ${d.name} is empty`);
+    if (d.stored !== undefined && (typeof d.stored?.ref !== 'string' || !Number.isInteger(d.stored.chars)))
+      invalid(`document ${d.name} has a malformed stored reference`);
     if (names.has(d.name)) invalid(`document ${d.name} is given twice`);
     names.add(d.name);
-    total += d.text.length;
+    total += d.stored?.chars ?? d.text.length;
   }
   if (total > MAX_TOTAL_CHARS) invalid(`the documents hold ${total} characters; the limit is ${MAX_TOTAL_CHARS}`);
   if (typeof input.destination !== 'string' || !input.destination.trim()) invalid('the destination is missing');
@@ -107,6 +117,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
 
   let stage: PublishStage = 'checking';
   let report: string | undefined = undefined; // set once written; the status query reads it before
+  let reportStored: StoredReport | undefined;
   let analyses: DocumentAnalysis[] = [];
   let error: string | undefined;
   const effects: EffectRecord[] = [];
@@ -127,6 +138,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     documents: v.documents.map((d) => d.name),
     analyses,
     report,
+    ...(reportStored ? { reportStored } : {}),
     decision: gate.decision,
     remindAt: gate.remindAt,
     decideBy: gate.decideBy,
@@ -157,9 +169,13 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     const r = await llm.llmTurn({
       role: 'fast',
       system: ANALYSIS_SYSTEM,
-      messages: [{ role: 'user', content: analysisPrompt(doc) }],
+      messages: [{ role: 'user', content: analysisContent(doc) }],
+      storeAbove: MAX_INLINE_ANALYSIS_CHARS,
     });
-    return { r, analysis: parseAnalysis(doc.name, textOf(r.content)) };
+    const analysis: DocumentAnalysis & { title?: string } = r.storedText
+      ? { name: doc.name, ok: true, summary: textOf(r.content), keyPoints: [], stored: r.storedText }
+      : parseAnalysis(doc.name, textOf(r.content));
+    return { r, analysis };
   });
   // Usage is added in document order, not as the analyses arrive.
   for (const s of settled) {
@@ -170,7 +186,14 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   const parsed = settled.map((s, i) =>
     s.ok ? s.value.analysis : { name: v.documents[i]!.name, ok: false, summary: '', keyPoints: [], error: failureMessage(s.error) },
   );
-  analyses = parsed.map(({ name, ok, summary, keyPoints, error: e }) => ({ name, ok, summary, keyPoints, ...(e ? { error: e } : {}) }));
+  analyses = parsed.map(({ name, ok, summary, keyPoints, error: e, stored }) => ({
+    name,
+    ok,
+    summary,
+    keyPoints,
+    ...(e ? { error: e } : {}),
+    ...(stored ? { stored } : {}),
+  }));
   if (analyses.every((a) => !a.ok))
     fail(PublishFailure.AnalysisFailed, `every document analysis failed; first error: ${analyses[0]!.error}`);
   for (const a of analyses.filter((x) => !x.ok))
@@ -184,7 +207,8 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     written = await llm.llmTurn({
       role: 'capable',
       system: REPORT_SYSTEM,
-      messages: [{ role: 'user', content: reportPrompt(title, analyses) }],
+      messages: [{ role: 'user', content: reportContent(title, analyses) }],
+      storeAbove: INLINE_MAX_CHARS,
     });
   } catch (err) {
     if (isCancellation(err)) throw err;
@@ -192,7 +216,8 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   }
   addModelUsage(usage, written.model, written.usage);
   simulated ||= written.simulated;
-  report = `# ${title}\n\n${textOf(written.content)}`;
+  report = reportText(title, textOf(written.content));
+  if (written.storedText) reportStored = { title, body: written.storedText };
 
   // 3. Wait for a human.
   setStage('awaiting_approval');
@@ -216,6 +241,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     outcome,
     decision,
     report: report!,
+    ...(reportStored ? { reportStored } : {}),
     analyses,
     effects,
     usage,
@@ -230,7 +256,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   setStage('publishing');
   const saga = new Saga<EffectRecord>();
   const [store, notify, index] = PUBLISH_STEPS;
-  const pub = { destination: v.destination, title, report };
+  const pub = { destination: v.destination, title, report, ...(reportStored ? { reportStored: reportStored.body } : {}) };
   const compensation = (
     s: (typeof PUBLISH_STEPS)[number],
     run: (target: { destination: string; target: string }) => Promise<EffectRecord>,
