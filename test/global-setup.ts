@@ -1,10 +1,12 @@
 /**
  * One real Temporal dev server for the whole test run, started through the SDK's
- * TestWorkflowEnvironment.createLocal with the Temporal CLI Braid resolves (or builds) itself.
- * Test files connect to it by address and isolate themselves with their own task queues. Tests
+ * TestWorkflowEnvironment.createLocal with the Temporal CLI Braid resolves (or builds) itself, with
+ * its Web UI on a free port (the link tests open the CLI's links there). Test files connect to it by
+ * address and isolate themselves with their own task queues. Tests
  * whose workflow time must move fast start their own time-skipping test server, which is fetched
  * here once when it is not cached yet.
  */
+import net from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
@@ -15,23 +17,40 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     temporalCli: string;
+    /** The dev server's Web UI, e.g. http://127.0.0.1:41234. */
+    temporalUiUrl: string;
     /** The time-skipping test server's wrapper script (see fixtures/test-server.ts). */
     temporalTestServer: string;
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const path = await resolveTemporalCli({ log: (l) => console.log(l) });
+  const uiPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path },
       ip: '127.0.0.1',
+      ui: true,
+      uiPort,
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
       log: { format: 'pretty', level: 'error' },
     },
   });
   project.provide('temporalAddress', env.address);
   project.provide('temporalCli', path);
+  project.provide('temporalUiUrl', `http://127.0.0.1:${uiPort}`);
   project.provide(
     'temporalTestServer',
     resolveTestServer((l) => console.log(l)),
