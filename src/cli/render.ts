@@ -21,7 +21,7 @@ export function progressLines(p: AgentProgress, now = Date.now()): string[] {
   const lines: string[] = [];
   for (const [turn, branches] of turns) {
     const parts = branches.map((b) => `${mark[b.status]} ${b.name} ${pc.dim(ms(b.durationMs ?? Math.max(0, now - b.startedAt)))}`);
-    lines.push(`${pc.dim(`turn ${turn}`)}  ${parts.join('  ')}`);
+    lines.push(`${pc.dim(turn === 0 ? 'queued' : `turn ${turn}`)}  ${parts.join('  ')}`);
   }
   if (!lines.length) lines.push(pc.dim('starting…'));
   return lines;
@@ -56,7 +56,8 @@ function timeline(b: Branch, t0: number, total: number, width = 24): string {
   const from = Math.floor(((b.startedAt - t0) / total) * width);
   const len = Math.max(1, Math.round((b.durationMs / total) * width));
   const bar = ' '.repeat(Math.min(width, from)) + '█'.repeat(Math.min(len, width - Math.min(width, from)));
-  return (b.kind === 'llm' ? pc.magenta : b.status === 'ok' ? pc.green : pc.red)(bar.padEnd(width));
+  const colour = b.kind === 'queue' ? pc.gray : b.kind === 'llm' ? pc.magenta : b.status === 'ok' ? pc.green : pc.red;
+  return colour(bar.padEnd(width));
 }
 
 export function timingTable(r: AgentResult): string {
@@ -65,7 +66,7 @@ export function timingTable(r: AgentResult): string {
   for (const b of r.branches) {
     const tokens = b.usage ? `${b.usage.inputTokens}/${b.usage.outputTokens}` : '';
     table.push([
-      b.turn,
+      b.kind === 'queue' ? '' : b.turn,
       b.name,
       `${mark[b.status]} ${b.status}`,
       `+${ms(b.startedAt - t0)}`,
@@ -77,8 +78,9 @@ export function timingTable(r: AgentResult): string {
   const t = r.timing;
   const speedup = t.totalMs > 0 ? t.sequentialMs / t.totalMs : 1;
   const gain = speedup >= 1.05 ? ` (${speedup.toFixed(1)}× from parallelism)` : '';
+  const queued = r.branches.some((b) => b.kind === 'queue') ? ` (${ms(t.queuedMs)} waiting for a worker)` : '';
   const summary = [
-    `total ${ms(t.totalMs)} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
+    `total ${ms(t.totalMs)}${queued} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
     `tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out · ${r.turns} model turn(s) · stop: ${r.stopReason}`,
   ];
   return `${table.toString()}\n${summary.join('\n')}`;
