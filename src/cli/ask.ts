@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import pc from 'picocolors';
 import {
   agentProgressQuery,
+  askLabels,
   ASK_WORKFLOW,
   DEFAULT_MAX_TURNS,
   MAX_QUESTION_CHARS,
@@ -56,6 +57,7 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     workflowId: opts.workflowId ?? newRunId('ask'),
     args: [input],
     kind: 'ask',
+    labels: askLabels(input),
   });
   return followAgent(handle, s.target, Boolean(opts.json));
 }

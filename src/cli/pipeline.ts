@@ -16,6 +16,7 @@ import {
   MAX_TOPICS_FILE_BYTES,
   parseTopics,
   PIPELINE_WORKFLOW,
+  pipelineLabels,
   pipelineProgressQuery,
   type ChainState,
   type PipelineProgress,
@@ -139,7 +140,12 @@ export function pipelineCommand(): Command {
           minWords: o.minWords,
         };
         const workflowId = o.id ?? newRunId('pipeline');
-        const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, { workflowId, args: [input], kind: 'pipeline' });
+        const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, {
+          workflowId,
+          args: [input],
+          kind: 'pipeline',
+          labels: pipelineLabels(input),
+        });
         if (!o.json)
           announceRun(
             handle.workflowId,

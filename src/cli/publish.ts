@@ -21,6 +21,7 @@ import {
   MAX_DOCUMENTS,
   PUBLISH_WORKFLOW,
   PublishFailure,
+  publishLabels,
   publishStatusQuery,
   type PublishDocument,
   type PublishInput,
@@ -157,6 +158,7 @@ export function publishCommand(): Command {
           args: [input],
           kind: 'publish',
           status: 'checking',
+          labels: publishLabels(input),
           options: { memo: { destination: input.destination, documents: input.documents.map((d) => d.name) } },
           onUnlabelled: unlabelledWarning,
         });
@@ -186,7 +188,7 @@ export function publishCommand(): Command {
         const failed = status.analyses.filter((a) => !a.ok);
         if (failed.length)
           console.log(pc.red(`${failed.length} document analysis(es) failed: ${failed.map((a) => `${a.name}: ${a.error}`).join('; ')}\n`));
-        const deadline = status.decideBy ? new Date(status.decideBy).toISOString() : '?';
+        const deadline = status.decideBy ?? '?';
         console.log(`${pc.bold('awaiting a decision')} until ${deadline} (then: ${input.defaultDecision})`);
         console.log(`  braid approve ${handle.workflowId} [--comment "…"]\n  braid reject ${handle.workflowId} --reason "…"`);
       });

@@ -19,7 +19,8 @@ import {
 import { TypedSearchAttributes, type Workflow } from '@temporalio/common';
 import pc from 'picocolors';
 import { config } from '../config';
-import { BraidKind, BraidStatus } from '../shared/search-attributes';
+import { BraidKind, BraidStatus, RUN_STATUS } from '../shared/search-attributes';
+import type { RunLabels } from '../shared/types';
 import { connectClient, temporalTarget, type Target } from '../temporal/connection';
 import { runFailure, UsageError } from './errors';
 import { startEmbeddedWorker } from './worker';
@@ -84,9 +85,11 @@ export function newRunId(prefix: string): string {
 export interface StartRun<T extends Workflow> {
   workflowId: string;
   args: Parameters<T>;
-  /** The BraidKind search attribute (and BraidStatus, for workflows that keep it up to date). */
+  /** The BraidKind search attribute; BraidStatus starts as `status` (default `queued`) and the workflow keeps it up to date. */
   kind: string;
   status?: string;
+  /** The static summary and details the Web UI shows for the run. */
+  labels?: RunLabels;
   /** Further start options (id conflict policies, memo, …). */
   options?: Partial<WorkflowOptions>;
   /** Called when the namespace has not registered Braid's search attributes and the run starts unlabelled. */
@@ -109,12 +112,13 @@ export async function startRun<T extends Workflow>(
       taskQueue: s.taskQueue,
       workflowId: r.workflowId,
       args: r.args,
+      ...(r.labels ? { staticSummary: r.labels.summary, staticDetails: r.labels.details } : {}),
       ...r.options,
       ...(labelled
         ? {
             typedSearchAttributes: new TypedSearchAttributes([
               { key: BraidKind, value: r.kind },
-              ...(r.status === undefined ? [] : [{ key: BraidStatus, value: r.status }]),
+              { key: BraidStatus, value: r.status ?? RUN_STATUS.queued },
             ]),
           }
         : {}),

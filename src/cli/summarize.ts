@@ -13,6 +13,7 @@ import { config } from '../config';
 import {
   SUMMARIZE_LIMITS,
   SUMMARIZE_WORKFLOW,
+  summarizeLabels,
   summarizeProgressQuery,
   type SummarizeInput,
   type SummarizeProgress,
@@ -47,6 +48,8 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 export interface Prepared {
   input: SummarizeInput;
   workflowId: string;
+  /** The files, directories and globs given. */
+  inputs: string[];
 }
 
 /** Reads, checks and chunks the inputs into the blob store; fails before anything starts when nothing is readable. */
@@ -68,11 +71,12 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     group: o.group,
     tolerate: o.tolerate,
     badFiles: corpus.badFiles,
+    ...(corpus.chunkSpans ? { chunkSpans: corpus.chunkSpans } : {}),
   };
-  return { input, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
+  return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
 }
 
-export async function startSummarize(s: Session, { input, workflowId }: Prepared, fresh = false): Promise<Started> {
+export async function startSummarize(s: Session, { input, workflowId, inputs }: Prepared, fresh = false): Promise<Started> {
   let how: Started['how'] = 'new';
   if (!fresh) {
     try {
@@ -87,6 +91,7 @@ export async function startSummarize(s: Session, { input, workflowId }: Prepared
       workflowId,
       args: [input],
       kind: 'summarize',
+      labels: summarizeLabels(input, inputs),
       // Same input, same run: join a running job, return a completed one, retry a failed one.
       options: {
         workflowIdConflictPolicy: fresh ? 'TERMINATE_EXISTING' : 'USE_EXISTING',

@@ -3,7 +3,8 @@
  * workflow type. Shared by the workflow, the worker and the CLI; no Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { Branch, ModelRole, RunTiming, UsageSummary } from './types';
+import { gist } from './content';
+import type { Branch, ModelRole, RunLabels, RunTiming, UsageSummary } from './types';
 
 /** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
 export const MAX_QUESTION_CHARS = 20_000;
@@ -44,6 +45,17 @@ export interface AgentProgress {
 }
 
 export const agentProgressQuery = defineQuery<AgentProgress>('progress');
+
+/** The run's static summary and details, for whoever starts it. */
+export function askLabels(input: AgentInput): RunLabels {
+  return {
+    summary: `ask: ${gist(input.question, 100)}`,
+    details: [
+      `**Question:** ${gist(input.question, 2000)}`,
+      `**Up to** ${input.maxTurns ?? DEFAULT_MAX_TURNS} model turns · **model:** ${input.role ?? 'capable'} · **tools:** ${input.tools?.join(', ') || "all the worker's"}`,
+    ].join('\n\n'),
+  };
+}
 
 /** The workflow type: the name of the workflow function in src/workflows/ask.ts (frozen, see docs/ARCHITECTURE.md). */
 export const ASK_WORKFLOW = 'toolAgent';

@@ -4,7 +4,8 @@
  * Imported by workflow code: no Node APIs, no runtime dependencies beyond the workflow package.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { ModelRole, TokenUsage } from './types';
+import { gist } from './content';
+import type { ModelRole, RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/pipeline.ts (frozen). */
 export const PIPELINE_WORKFLOW = 'contentPipeline';
@@ -101,6 +102,21 @@ export interface PipelineResult {
 
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
 export const chainStageQuery = defineQuery<{ stage: StageName | 'writing-file' | 'done'; revising: boolean }>('chainStage');
+
+/** The run's static summary and details, for whoever starts it. */
+export function pipelineLabels(input: PipelineInput): RunLabels {
+  const t = input.topics;
+  return {
+    summary: `pipeline: ${t.length} topic(s), ${input.concurrency} at once — ${gist(t.slice(0, 3).join('; '), 80)}${t.length > 3 ? ' …' : ''}`,
+    details: [
+      `**Topics** (each researched, written and edited by the ${input.role ?? 'fast'} model):`,
+      ...t.slice(0, 30).map((topic, i) => `${i + 1}. ${gist(topic, 120)}`),
+      ...(t.length > 30 ? [`… and ${t.length - 30} more`] : []),
+      '',
+      input.outDir ? `**Files** in ${input.outDir}` : '**No files** written (no --out)',
+    ].join('\n'),
+  };
+}
 
 /** Why a list of topics cannot run, or undefined when it can. */
 export function topicsProblem(topics: unknown): string | undefined {

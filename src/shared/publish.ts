@@ -4,12 +4,13 @@
  *
  * A decision travels two ways on purpose. The update (`decide`) is what Braid's CLI sends: its
  * validator answers at once — accepted, or refused with the reason — and a refused decision leaves
- * no trace in the run's history. The signal (`decision`) is for senders that cannot wait for an
- * answer (the Web UI, scripts, other workflows); the workflow applies the same checks and ignores,
- * with a log line, what it would have refused.
+ * no trace in the run's history; it is also what the Web UI's *Send an Update* sends. The signal
+ * (`decision`) is for senders that cannot wait for an answer (scripts, other workflows); the workflow
+ * applies the same checks and ignores, with a log line, what it would have refused.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { UsageSummary } from './types';
+import { gist } from './content';
+import type { RunLabels, UsageSummary } from './types';
 
 /** The workflow type: the name of the workflow function in src/workflows/publish.ts (frozen). */
 export const PUBLISH_WORKFLOW = 'publishWorkflow';
@@ -57,8 +58,8 @@ export interface DecisionRequest {
 }
 
 export interface Decision extends DecisionRequest {
-  /** Workflow-clock time (epoch ms) when the decision was recorded. */
-  at: number;
+  /** Workflow-clock time (ISO-8601) when the decision was recorded. */
+  at: string;
   via: 'update' | 'signal' | 'deadline';
 }
 
@@ -109,9 +110,9 @@ export interface PublishStatus {
   analyses: DocumentAnalysis[];
   report?: string;
   decision?: Decision;
-  /** Workflow-clock epoch ms of the two deadlines, once the run waits. */
-  remindAt?: number;
-  decideBy?: number;
+  /** The two deadlines (workflow clock, ISO-8601), once the run waits. */
+  remindAt?: string;
+  decideBy?: string;
   escalated: boolean;
   /** Signals that were ignored because the update validator would have refused them. */
   ignoredSignals: { request: DecisionRequest; reason: string }[];
@@ -133,6 +134,23 @@ export interface PublishResult {
 export const decideUpdate = defineUpdate<DecisionReceipt, [DecisionRequest]>('decide');
 export const decisionSignal = defineSignal<[DecisionRequest]>('decision');
 export const publishStatusQuery = defineQuery<PublishStatus>('publishStatus');
+
+const hours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
+/** The run's static summary and details, for whoever starts it. */
+export function publishLabels(input: PublishInput): RunLabels {
+  const names = input.documents.map((d) => d.name);
+  const who = input.reviewers?.length ? input.reviewers.join(', ') : 'anyone';
+  return {
+    summary: `publish ${names.length} document(s) to ${gist(input.destination.split('/').pop(), 40)}: ${gist(names.join(', '), 80)}`,
+    details: [
+      `**Documents:** ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`,
+      `**Destination:** ${input.destination}`,
+      `**Decided by** ${who}: a reminder after ${hours(input.remindAfterMs)}, then **${input.defaultDecision ?? 'reject'}** by default after ${hours(input.decideWithinMs)}.`,
+      'Decide with *Send an Update* → `decide`, input `{"verdict":"approve","reviewer":"<name>"}` (a rejection needs `"reason"`).',
+    ].join('\n\n'),
+  };
+}
 
 /** Failure types a publish run or a refused decision carries. */
 export const PublishFailure = {

@@ -4,7 +4,8 @@
  * Everything here is small; corpora and intermediate results travel as blob references.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { TokenUsage } from './types';
+import { gist } from './content';
+import type { RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/summarize.ts (frozen). */
 export const SUMMARIZE_WORKFLOW = 'summarizeCorpus';
@@ -56,6 +57,16 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400 };
 
+/** The chunks `first`…`first + count - 1` come from `path` (the manifest keeps each file's chunks together). */
+export interface ChunkSpan {
+  path: string;
+  first: number;
+  count: number;
+}
+
+/** Most spans a run's input carries for labels; a corpus of more files is labelled by chunk number only. */
+export const MAX_LABELLED_SPANS = 2000;
+
 export interface SummarizeInput {
   manifestRef: string;
   chunkCount: number;
@@ -71,6 +82,40 @@ export interface SummarizeInput {
   tree?: Partial<TreeOptions>;
   /** Continue as new at a phase boundary once history passes this many events (default 4,000). */
   continueAsNewAfterEvents?: number;
+  /** Which file each chunk comes from, for the Web UI's labels ("map shipping.md, chunk 2 of 5"); optional. */
+  chunkSpans?: ChunkSpan[];
+}
+
+/** "shipping.md, chunk 2 of 5" for a chunk index, or "chunk 17" when the spans do not say. */
+export function chunkLabel(spans: readonly ChunkSpan[] | undefined, index: number): string {
+  let lo = 0;
+  let hi = (spans?.length ?? 0) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = spans![mid]!;
+    if (index < s.first) hi = mid - 1;
+    else if (index >= s.first + s.count) lo = mid + 1;
+    else return `${s.path}, chunk ${index - s.first + 1} of ${s.count}`;
+  }
+  return `chunk ${index + 1}`;
+}
+
+/** The spans that cover chunks start…end-1 (what a node of the tree passes on to its children). */
+export function spansWithin(spans: readonly ChunkSpan[] | undefined, start: number, end: number): ChunkSpan[] | undefined {
+  return spans?.filter((s) => s.first < end && s.first + s.count > start);
+}
+
+/** The run's static summary and details, for whoever starts it. */
+export function summarizeLabels(input: SummarizeInput, inputs: string[] = []): RunLabels {
+  const files = input.chunkSpans?.map((s) => s.path) ?? inputs;
+  return {
+    summary: `summarize ${input.sourceCount} file(s), ${input.chunkCount} chunk(s): ${gist(input.task, 90)}`,
+    details: [
+      `**Task:** ${gist(input.task, 2000)}`,
+      `**Files:** ${files.slice(0, 20).join(', ')}${files.length > 20 ? ` and ${files.length - 20} more` : ''}`,
+      `**Concurrency** ${input.concurrency} · **group** ${input.group} · **tolerate** ${input.tolerate} % failed chunks`,
+    ].join('\n\n'),
+  };
 }
 
 export interface MissingChunk {

@@ -117,6 +117,15 @@ export interface RunTiming {
   queuedMs?: number;
 }
 
+/**
+ * How a run presents itself in the Web UI and `temporal workflow describe`: the static summary (one
+ * line, in run lists and at the top of the run's page) and details (Temporal markdown) set at start.
+ */
+export interface RunLabels {
+  summary: string;
+  details: string;
+}
+
 export interface UsageSummary {
   total: TokenUsage;
   byModel: Record<string, TokenUsage>;
