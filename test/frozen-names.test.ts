@@ -11,7 +11,13 @@ import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
-import { progressSignal, SUMMARIZE_NODE_WORKFLOW, SUMMARIZE_WORKFLOW, summarizeProgressQuery } from '../src/shared/summarize';
+import {
+  leafProgressSignal,
+  progressSignal,
+  SUMMARIZE_NODE_WORKFLOW,
+  SUMMARIZE_WORKFLOW,
+  summarizeProgressQuery,
+} from '../src/shared/summarize';
 import { ToolRegistry } from '../src/tools';
 import * as workflows from '../src/workflows';
 
@@ -67,6 +73,11 @@ describe('frozen names', () => {
     expect(
       [agentProgressQuery, summarizeProgressQuery, pipelineProgressQuery, chainStageQuery, publishStatusQuery].map((q) => q.name),
     ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus']);
-    expect([progressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual(['progress', 'decision', 'decide']);
+    expect([progressSignal.name, leafProgressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual([
+      'progress',
+      'internal.leafProgress',
+      'decision',
+      'decide',
+    ]);
   });
 });

@@ -51,7 +51,7 @@ export function askLabels(input: AgentInput): RunLabels {
   return {
     summary: `ask: ${gist(input.question, 100)}`,
     details: [
-      `**Question:** ${gist(input.question, 2000)}`,
+      `**Question:** ${gist(input.question, 500)}`,
       `**Up to** ${input.maxTurns ?? DEFAULT_MAX_TURNS} model turns · **model:** ${input.role ?? 'capable'} · **tools:** ${input.tools?.join(', ') || "all the worker's"}`,
     ].join('\n\n'),
   };

@@ -109,12 +109,9 @@ export function pipelineLabels(input: PipelineInput): RunLabels {
   return {
     summary: `pipeline: ${t.length} topic(s), ${input.concurrency} at once — ${gist(t.slice(0, 3).join('; '), 80)}${t.length > 3 ? ' …' : ''}`,
     details: [
-      `**Topics** (each researched, written and edited by the ${input.role ?? 'fast'} model):`,
-      ...t.slice(0, 30).map((topic, i) => `${i + 1}. ${gist(topic, 120)}`),
-      ...(t.length > 30 ? [`… and ${t.length - 30} more`] : []),
-      '',
-      input.outDir ? `**Files** in ${input.outDir}` : '**No files** written (no --out)',
-    ].join('\n'),
+      `**Topics:** ${gist(t.map((topic, i) => `${i + 1}. ${topic}`).join('; '), 400)}`,
+      `Each researched, written and edited by the ${input.role ?? 'fast'} model, ${input.concurrency} at once; ${input.outDir ? `files in ${input.outDir}` : 'no files written (no `--out`)'}.`,
+    ].join('\n\n'),
   };
 }
 

@@ -137,17 +137,18 @@ export const publishStatusQuery = defineQuery<PublishStatus>('publishStatus');
 
 const hours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
 
+/** A document's name without its directories, for labels ("pricing.md"). */
+export const shortName = (name: string): string => name.split('/').pop() || name;
+
 /** The run's static summary and details, for whoever starts it. */
 export function publishLabels(input: PublishInput): RunLabels {
-  const names = input.documents.map((d) => d.name);
+  const names = input.documents.map((d) => shortName(d.name));
   const who = input.reviewers?.length ? input.reviewers.join(', ') : 'anyone';
   return {
-    summary: `publish ${names.length} document(s) to ${gist(input.destination.split('/').pop(), 40)}: ${gist(names.join(', '), 80)}`,
+    summary: `publish ${names.length} document(s) to ${shortName(input.destination)}: ${gist(names.join(', '), 80)}`,
     details: [
-      `**Documents:** ${names.slice(0, 20).join(', ')}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`,
-      `**Destination:** ${input.destination}`,
-      `**Decided by** ${who}: a reminder after ${hours(input.remindAfterMs)}, then **${input.defaultDecision ?? 'reject'}** by default after ${hours(input.decideWithinMs)}.`,
-      'Decide with *Send an Update* → `decide`, input `{"verdict":"approve","reviewer":"<name>"}` (a rejection needs `"reason"`).',
+      `**Documents:** ${gist(names.join(', '), 300)} → ${input.destination}`,
+      `**Decided by** ${who}: a reminder after ${hours(input.remindAfterMs)}, then **${input.defaultDecision ?? 'reject'}** by default after ${hours(input.decideWithinMs)}. Decide with *Send an Update* → \`decide\`.`,
     ].join('\n\n'),
   };
 }

@@ -57,7 +57,10 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400 };
 
-/** The chunks `first`…`first + count - 1` come from `path` (the manifest keeps each file's chunks together). */
+/**
+ * The chunks `first`…`first + count - 1` come from `path` (the manifest keeps each file's chunks
+ * together); `path` is shortened for labels (the directories all files share are left out).
+ */
 export interface ChunkSpan {
   path: string;
   first: number;
@@ -111,9 +114,9 @@ export function summarizeLabels(input: SummarizeInput, inputs: string[] = []): R
   return {
     summary: `summarize ${input.sourceCount} file(s), ${input.chunkCount} chunk(s): ${gist(input.task, 90)}`,
     details: [
-      `**Task:** ${gist(input.task, 2000)}`,
-      `**Files:** ${files.slice(0, 20).join(', ')}${files.length > 20 ? ` and ${files.length - 20} more` : ''}`,
-      `**Concurrency** ${input.concurrency} · **group** ${input.group} · **tolerate** ${input.tolerate} % failed chunks`,
+      `**Task:** ${gist(input.task, 300)}`,
+      `**Files:** ${gist(files.join(', '), 300)}`,
+      `Up to ${input.concurrency} model calls at once, ${input.group} results per reduce call, ${input.tolerate} % failed chunks tolerated.`,
     ].join('\n\n'),
   };
 }
@@ -187,5 +190,12 @@ export interface ProgressDelta {
   failed: number;
 }
 
+/**
+ * Internal: a leaf's report to the root. Named so the Web UI's timeline and signal list show it as
+ * internal; leaves of runs started before the rename still send `progress` (frozen), which the root
+ * keeps handling.
+ */
+export const leafProgressSignal = defineSignal<[ProgressDelta]>('internal.leafProgress');
+/** The name leaves used before `internal.leafProgress` (frozen: running and recorded runs use it). */
 export const progressSignal = defineSignal<[ProgressDelta]>('progress');
 export const summarizeProgressQuery = defineQuery<SummarizeProgress>('summarizeProgress');

@@ -21,6 +21,14 @@ export interface Corpus {
   chunkSpans?: ChunkSpan[];
 }
 
+/** Paths without the directories they all share ("shipping.md" rather than "/home/…/docs/shipping.md"), for labels. */
+export function shortPaths(paths: string[]): string[] {
+  const dirs = paths.map((p) => p.split('/').slice(0, -1));
+  let shared = 0;
+  while (dirs.every((d) => d.length > shared && d[shared] === dirs[0]![shared])) shared++;
+  return paths.map((p) => p.split('/').slice(shared).join('/'));
+}
+
 export async function buildCorpus(args: string[], blobs: BlobStore, opts: IngestOptions & { maxTokens?: number } = {}): Promise<Corpus> {
   const { sources, bad } = await ingest(args, opts);
   const chunks = chunkCorpus(sources, { maxTokens: opts.maxTokens });
@@ -37,6 +45,8 @@ export async function buildCorpus(args: string[], blobs: BlobStore, opts: Ingest
     if (last?.path === c.source) last.count++;
     else spans.push({ path: c.source, first: i, count: 1 });
   });
+  const short = shortPaths(spans.map((s) => s.path));
+  spans.forEach((s, i) => (s.path = short[i]!));
   return {
     manifestRef: chunks.length ? await putJson(blobs, manifest) : '',
     chunkCount: chunks.length,

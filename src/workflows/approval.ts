@@ -138,13 +138,17 @@ export class ApprovalGate {
     this.remindAt = start + o.remindAfterMs;
     this.decideBy = start + o.decideWithinMs;
     this.waiting = true;
-    if (!(await condition(() => this.decision !== undefined, o.remindAfterMs))) {
+    const decided = () => this.decision !== undefined;
+    if (!(await condition(decided, o.remindAfterMs, { summary: `remind the reviewers at ${iso(this.remindAt)} unless decided` }))) {
       this.escalated = true;
       const reminding = o
         .remind(iso(this.decideBy))
         .catch((err: unknown) => log.warn('the reminder could not be posted', { error: String(err) }));
       const remaining = this.decideBy - Date.now();
-      if (remaining > 0) await condition(() => this.decision !== undefined, remaining);
+      if (remaining > 0)
+        await condition(decided, remaining, {
+          summary: `take the default decision (${o.defaultDecision}) at ${iso(this.decideBy)} unless decided`,
+        });
       // The deadline has passed: decide now, so no late decision can win while a slow reminder retries.
       this.decideByDefault(o);
       await reminding;

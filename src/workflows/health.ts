@@ -22,7 +22,7 @@ export async function flowHealth(): Promise<FlowSnapshot | null> {
     status.set(
       RUN_STATUS.done,
       snapshot
-        ? `**Done**: limiter ${snapshot.backend}, ${snapshot.budgets.length} model budget(s), ${open} breaker(s) not closed.`
+        ? `**Done**: ${snapshot.backend === 'redis' ? 'shared (Redis)' : 'in-process'} rate limiter with ${snapshot.budgets.length} model budget(s); ${open ? `**${open} circuit breaker(s) open or half-open**` : 'every circuit breaker closed'}.`
         : '**Done**: the worker that answered runs without flow control.',
     );
     return snapshot;

@@ -23,6 +23,7 @@ import {
   PUBLISH_STEPS,
   PublishFailure,
   publishStatusQuery,
+  shortName,
   type DocumentAnalysis,
   type EffectRecord,
   type PublishInput,
@@ -161,11 +162,11 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   }
 
   // 1. Analyse every document at once; results stay in document order whatever finishes first.
-  setStage('analyzing', `**Analysing** ${names.length} document(s) at once: ${gist(names.join(', '), 300)}.`);
+  setStage('analyzing', `**Analysing** ${names.length} document(s) at once: ${gist(names.map(shortName).join(', '), 300)}.`);
   const usage: UsageSummary = noUsageSummary();
   let simulated = false;
   const settled = await fanOut(v.documents, async (doc) => {
-    const r = await llm(`analyse ${doc.name}`).llmTurn({
+    const r = await llm(`analyse ${shortName(doc.name)}`).llmTurn({
       role: 'fast',
       system: ANALYSIS_SYSTEM,
       messages: [{ role: 'user', content: analysisPrompt(doc) }],

@@ -30,6 +30,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -40,12 +41,14 @@ import type { PartFile } from '../activities/summarize';
 import {
   chunkLabel,
   DEFAULT_TREE,
+  leafProgressSignal,
   progressSignal,
   spansWithin,
   SUMMARIZE_LIMITS,
   summarizeProgressQuery,
   type ChunkSpan,
   type MissingChunk,
+  type ProgressDelta,
   type PhaseStat,
   type SummarizeInput,
   type SummarizeProgress,
@@ -144,7 +147,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
       pending.done = 0;
       pending.failed = 0;
       try {
-        await root.signal(progressSignal, delta);
+        await root.signal(patched('internal-leaf-progress') ? leafProgressSignal : progressSignal, delta);
       } catch (err) {
         if (isCancellation(err)) throw err; // a missing root only costs progress display
       }
@@ -278,22 +281,18 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   setHandler(summarizeProgressQuery, () => progress, {
     description: 'Phase (map, reduce, done), chunks done and failed, the reduce level and its groups done.',
   });
-  setHandler(
-    progressSignal,
-    (d) => {
-      if (d.phase === 'map' && progress.phase === 'map') {
-        progress.chunks.done += d.done;
-        progress.chunks.failed += d.failed;
-      } else if (d.phase === 'reduce' && d.level === progress.level) {
-        progress.levelGroups.done += d.done + d.failed;
-      }
-      show();
-    },
-    {
-      description:
-        "Internal, not for people: the tree's leaf workflows report chunks done. Sending it by hand only skews the progress shown.",
-    },
-  );
+  const onLeafProgress = (d: ProgressDelta) => {
+    if (d.phase === 'map' && progress.phase === 'map') {
+      progress.chunks.done += d.done;
+      progress.chunks.failed += d.failed;
+    } else if (d.phase === 'reduce' && d.level === progress.level) {
+      progress.levelGroups.done += d.done + d.failed;
+    }
+    show();
+  };
+  const internal = "Internal, not for people: the tree's leaf workflows report items done; sent by hand it only skews the progress shown.";
+  setHandler(leafProgressSignal, onLeafProgress, { description: internal });
+  setHandler(progressSignal, onLeafProgress, { description: `${internal} (The name leaves used before internal.leafProgress.)` });
   show();
 
   const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
