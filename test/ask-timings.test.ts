@@ -1,7 +1,8 @@
 /**
  * An ask run's timing table stays true when the workflow could not act at once: after a real
  * `temporal workflow reset` minutes later (the reset run's task observes the original run's results
- * late), on replay, and when the run waited for a worker before anything ran.
+ * late), on replay, and when the run waited for a worker before anything ran — which `braid ask`
+ * says while it happens, since a worker that just stopped still passes its poller check.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -10,6 +11,8 @@ import { agentProgressQuery, ASK_WORKFLOW, type AgentInput, type AgentResult } f
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { toolAgent } from '../src/workflows';
+import { livePollers, POLLER_FRESH_MS } from '../src/cli/session';
+import { braid } from './cli-helpers';
 import { connect, latencyTool, sleep, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 let h: Harness;
@@ -102,5 +105,37 @@ describe('ask timings', () => {
     } finally {
       await late.shutdown();
     }
+  });
+});
+
+describe('braid ask when the worker has stopped', () => {
+  it('says it is waiting for a worker on the queue, and counts the wait in the timing table', async () => {
+    const taskQueue = `stopped-${Math.random().toString(36).slice(2)}`;
+    const gone = await startWorker(h, registry(), sim, { BRAID_TASK_QUEUE: taskQueue });
+    const polled = async () =>
+      (await h.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 })).pollers
+        ?.length;
+    for (let i = 0; i < 50 && !(await polled()); i++) await sleep(100);
+    await gone.shutdown(); // its poller stays listed for minutes
+
+    const asking = braid(['ask', 'Say hello.'], { TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: taskQueue });
+    await sleep(5000);
+    const back = await startWorker(h, registry(), sim, { BRAID_TASK_QUEUE: taskQueue });
+    try {
+      const r = await asking;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`waiting for a worker on task queue "${taskQueue}": none has picked this run up for \\d+ s`));
+      expect(r.stdout).toMatch(/│\s*│ waiting for a worker\s*│ ✓ ok/);
+      expect(r.stdout).toMatch(/total [\d.]+ m?s \([\d.]+ m?s waiting for a worker\)/);
+    } finally {
+      await back.shutdown();
+    }
+  });
+
+  it('counts a poller as a live worker only while it keeps polling', () => {
+    const now = Date.now();
+    const at = (msAgo: number) => ({ lastAccessTime: { seconds: Math.floor((now - msAgo) / 1000), nanos: 0 } });
+    expect(livePollers([at(5_000), at(POLLER_FRESH_MS + 5_000)], now)).toEqual([at(5_000)]);
+    expect(livePollers([{}], now)).toEqual([]);
   });
 });

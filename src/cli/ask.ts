@@ -59,11 +59,16 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     kind: 'ask',
     labels: askLabels(input),
   });
-  return followAgent(handle, s.target, Boolean(opts.json));
+  return followAgent(handle, s.target, Boolean(opts.json), s.taskQueue);
 }
 
 /** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
-export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, target: Target, json: boolean): Promise<AskOutcome> {
+export async function followAgent(
+  handle: WorkflowHandle<typeof toolAgent>,
+  target: Target,
+  json: boolean,
+  taskQueue?: string,
+): Promise<AskOutcome> {
   const runId = 'firstExecutionRunId' in handle ? String(handle.firstExecutionRunId) : undefined;
   const webUi = webUiLink(handle.workflowId, runId, target);
   const live = json ? undefined : new LiveBlock();
@@ -73,6 +78,7 @@ export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, targ
     tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
     stop: () => live?.clear(),
     detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
+    ...(live && taskQueue ? { pickup: { taskQueue, say: (line: string) => live.note(pc.yellow(line)) } } : {}),
   });
   return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result };
 }

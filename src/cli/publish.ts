@@ -165,12 +165,16 @@ export function publishCommand(): Command {
         const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, s.target);
         if (!json) announceRun(handle.workflowId, webUi);
         let shown: string | undefined;
-        const status = await followUntil(handle, async () => {
-          const st = await handle.query(publishStatusQuery);
-          if (st.stage !== shown && !json) process.stderr.write(`${pc.dim('stage')} ${st.stage}\n`);
-          shown = st.stage;
-          return FOLLOWING.has(st.stage) ? undefined : st;
-        });
+        const status = await followUntil(
+          handle,
+          async () => {
+            const st = await handle.query(publishStatusQuery);
+            if (st.stage !== shown && !json) process.stderr.write(`${pc.dim('stage')} ${st.stage}\n`);
+            shown = st.stage;
+            return FOLLOWING.has(st.stage) ? undefined : st;
+          },
+          json ? {} : { pickup: { taskQueue: s.taskQueue } },
+        );
         if (status?.stage !== AWAITING_APPROVAL || o.wait) {
           let result: PublishResult;
           try {

@@ -49,6 +49,14 @@ export class LiveBlock {
     if (this.out.isTTY && this.height) this.out.write(`\x1b[${this.height}F\x1b[0J`);
     this.height = 0;
   }
+
+  /** Prints a line above the block, which is redrawn below it. */
+  note(line: string): void {
+    const last = this.last;
+    this.clear();
+    this.out.write(`${line}\n`);
+    if (last && this.out.isTTY) this.update(last.split('\n'));
+  }
 }
 
 function timeline(b: Branch, t0: number, total: number, width = 24): string {

@@ -4,6 +4,10 @@
  * starting a run labelled with Braid's search attributes, looking a run up, and following a run —
  * to its end with a live display, or until it reaches a point where the command returns.
  * Ctrl-C while following detaches: the run is durable and goes on in Temporal.
+ *
+ * The worker check can only say that some worker polled the queue lately: the server lists a
+ * poller for minutes after its worker died. So while a run's first workflow task waits unclaimed,
+ * following it says so ("waiting for a worker on task queue …") instead of showing nothing.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -62,6 +66,23 @@ export async function withSession<T>(o: SessionOptions, body: (s: Session) => Pr
   }
 }
 
+/**
+ * A live worker always has a long poll outstanding, renewed at least every ~70 s (the server answers
+ * an idle poll after a minute); a poller not seen for longer than this has stopped.
+ */
+export const POLLER_FRESH_MS = 90_000;
+
+/** Pollers seen within POLLER_FRESH_MS of `now`. */
+export function livePollers<P extends { lastAccessTime?: { seconds?: unknown; nanos?: number | null } | null }>(
+  pollers: P[],
+  now = Date.now(),
+): P[] {
+  return pollers.filter((p) => {
+    const seconds = Number(p.lastAccessTime?.seconds ?? 0);
+    return now - (seconds * 1000 + (p.lastAccessTime?.nanos ?? 0) / 1e6) < POLLER_FRESH_MS;
+  });
+}
+
 /** Throws when nobody polls the task queue, so a run is not left waiting unseen. */
 async function requireWorker(s: Session, embeddable = false): Promise<void> {
   const res = await s.client.workflowService.describeTaskQueue({
@@ -69,11 +90,47 @@ async function requireWorker(s: Session, embeddable = false): Promise<void> {
     taskQueue: { name: s.taskQueue },
     taskQueueType: 1,
   });
-  if (!res.pollers?.length) {
+  if (!livePollers(res.pollers ?? []).length) {
+    const stale = res.pollers?.length ? ` (the last one was seen over ${POLLER_FRESH_MS / 1000} s ago)` : '';
     throw new Error(
-      `no worker is polling task queue "${s.taskQueue}" on ${s.target.address}; start one with \`braid worker\`${embeddable ? ', or add --with-worker' : ''}`,
+      `no worker is polling task queue "${s.taskQueue}" on ${s.target.address}${stale}; start one with \`braid worker\`${embeddable ? ', or add --with-worker' : ''}`,
     );
   }
+}
+
+/** Waiting for a worker shorter than this is not worth a line. */
+const PICKUP_QUIET_MS = 2000;
+
+/**
+ * Watches a run until a worker has picked up its first workflow task, and says so while none has:
+ * once after PICKUP_QUIET_MS, then every 30 s. Returns a function that stops watching.
+ */
+export function watchPickup(handle: Pick<WorkflowHandle, 'describe'>, taskQueue: string, say: (line: string) => void): () => void {
+  let stopped = false;
+  const since = Date.now();
+  let nextSay = since + PICKUP_QUIET_MS;
+  void (async () => {
+    while (!stopped) {
+      try {
+        const d = await handle.describe();
+        // Started + first task scheduled, nothing more: no worker has taken the task yet.
+        if (d.status.name !== 'RUNNING' || (d.historyLength ?? 0) > 2) return;
+        if (Date.now() >= nextSay && !stopped) {
+          const waited = Math.round((Date.now() - since) / 1000);
+          say(
+            `waiting for a worker on task queue "${taskQueue}": none has picked this run up for ${waited} s (start one with \`braid worker\`; the run waits in Temporal, and the wait counts in its timings)`,
+          );
+          nextSay = Date.now() + 30_000;
+        }
+      } catch {
+        // the server is briefly unreachable, or the run is gone: look again
+      }
+      await sleep(1000);
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
 }
 
 /** A new workflow id: `<prefix>-<UTC yyyymmddhhmmss>-<6 hex>`. */
@@ -148,8 +205,11 @@ export function announceRun(workflowId: string, webUi: string | undefined, more?
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sayLine = (line: string) => process.stderr.write(`${pc.yellow(line)}\n`);
 
 export interface FollowOptions {
+  /** Say "waiting for a worker on task queue …" while no worker has picked the run up. */
+  pickup?: { taskQueue: string; say?: (line: string) => void };
   /** Called every `everyMs` until the run ends; failures (no workflow task yet, a busy worker) are ignored. */
   tick?: () => Promise<void>;
   everyMs?: number;
@@ -163,8 +223,15 @@ export interface FollowOptions {
  * Waits for a run's result while a display polls its progress. A failed run becomes one line
  * ("run <id> failed: <innermost message> (<type>)"); Ctrl-C detaches.
  */
-export async function followRun<T>(handle: { workflowId: string; result(): Promise<T> }, o: FollowOptions): Promise<T> {
+export async function followRun<T>(
+  handle: { workflowId: string; result(): Promise<T> } & Partial<Pick<WorkflowHandle, 'describe'>>,
+  o: FollowOptions,
+): Promise<T> {
   let done = false;
+  const stopWatching =
+    o.pickup && handle.describe
+      ? watchPickup(handle as Pick<WorkflowHandle, 'describe'>, o.pickup.taskQueue, o.pickup.say ?? sayLine)
+      : () => {};
   const loop = async () => {
     while (!done) {
       try {
@@ -192,6 +259,7 @@ export async function followRun<T>(handle: { workflowId: string; result(): Promi
     throw err;
   } finally {
     done = true;
+    stopWatching();
     await polling;
     o.stop?.(finished);
     process.removeListener('SIGINT', detach);
@@ -203,15 +271,24 @@ export async function followRun<T>(handle: { workflowId: string; result(): Promi
  * return while the run goes on (publish returns when the run awaits a decision). Not
  * handle.result(): its long poll would hold the process open after the command returns.
  */
-export async function followUntil<R>(handle: WorkflowHandle, poll: () => Promise<R | undefined>, everyMs = 250): Promise<R | undefined> {
-  for (;;) {
-    try {
-      const value = await poll();
-      if (value !== undefined) return value;
-    } catch {
-      // No workflow task has run yet — or the run ended before it could answer: look.
-      if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+export async function followUntil<R>(
+  handle: WorkflowHandle,
+  poll: () => Promise<R | undefined>,
+  o: { everyMs?: number; pickup?: FollowOptions['pickup'] } = {},
+): Promise<R | undefined> {
+  const stopWatching = o.pickup ? watchPickup(handle, o.pickup.taskQueue, o.pickup.say ?? sayLine) : () => {};
+  try {
+    for (;;) {
+      try {
+        const value = await poll();
+        if (value !== undefined) return value;
+      } catch {
+        // No workflow task has run yet — or the run ended before it could answer: look.
+        if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+      }
+      await sleep(o.everyMs ?? 250);
     }
-    await sleep(everyMs);
+  } finally {
+    stopWatching();
   }
 }

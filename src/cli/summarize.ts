@@ -125,6 +125,7 @@ export async function followSummarize(
   handle: WorkflowHandle<typeof summarizeCorpus>,
   target: Target,
   json: boolean,
+  taskQueue?: string,
 ): Promise<SummarizeResult> {
   if (!json) announceRun(handle.workflowId, webUiLink(handle.workflowId, undefined, target));
   const b = json ? undefined : bar();
@@ -162,6 +163,7 @@ export async function followSummarize(
       b?.stop();
     },
     detachHint: `the job goes on in Temporal: braid watch ${handle.workflowId}`,
+    ...(b && taskQueue ? { pickup: { taskQueue } } : {}),
   });
   return result;
 }
@@ -211,7 +213,7 @@ export function summarizeCommand(): Command {
                 : 'this exact job ran before: returning its result (--fresh starts over)',
             ),
           );
-        const result = await followSummarize(handle, s.target, json);
+        const result = await followSummarize(handle, s.target, json, s.taskQueue);
         printSummary(handle.workflowId, result, json, webUiLink(handle.workflowId, undefined, s.target));
       });
     });
