@@ -78,7 +78,8 @@ export async function followAgent(
     tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
     stop: () => live?.clear(),
     detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
-    ...(live && taskQueue ? { pickup: { taskQueue, say: (line: string) => live.note(pc.yellow(line)) } } : {}),
+    taskQueue,
+    ...(live ? { say: (line: string) => live.note(pc.yellow(line)) } : {}),
   });
   return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result };
 }

@@ -158,7 +158,8 @@ export function pipelineCommand(): Command {
           everyMs: 500,
           stop: () => live?.clear(),
           detachHint: `the pipeline goes on in Temporal: ${handle.workflowId}`,
-          ...(live ? { pickup: { taskQueue: s.taskQueue, say: (line: string) => live.note(pc.yellow(line)) } } : {}),
+          taskQueue: s.taskQueue,
+          ...(live ? { say: (line: string) => live.note(pc.yellow(line)) } : {}),
         });
         if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...result }));
         else console.log(summaryTable(result));

@@ -173,7 +173,7 @@ export function publishCommand(): Command {
             shown = st.stage;
             return FOLLOWING.has(st.stage) ? undefined : st;
           },
-          json ? {} : { pickup: { taskQueue: s.taskQueue } },
+          { taskQueue: s.taskQueue },
         );
         if (status?.stage !== AWAITING_APPROVAL || o.wait) {
           let result: PublishResult;

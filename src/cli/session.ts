@@ -26,7 +26,7 @@ import { config } from '../config';
 import { BraidKind, BraidStatus, RUN_STATUS } from '../shared/search-attributes';
 import type { RunLabels } from '../shared/types';
 import { connectClient, temporalTarget, type Target } from '../temporal/connection';
-import { runFailure, UsageError } from './errors';
+import { oneLine, runFailure, UsageError } from './errors';
 import { startEmbeddedWorker } from './worker';
 
 export interface Session {
@@ -95,6 +95,42 @@ async function requireWorker(s: Session, embeddable = false): Promise<void> {
     throw new Error(
       `no worker is polling task queue "${s.taskQueue}" on ${s.target.address}${stale}; start one with \`braid worker\`${embeddable ? ', or add --with-worker' : ''}`,
     );
+  }
+}
+
+/** How long following a run waits for a Temporal server that went away before giving up. */
+export const RECONNECT_FOR_MS = 10 * 60_000;
+
+/** True when a call failed because the server could not be reached (gRPC UNAVAILABLE), not because of what was asked. */
+export function lostConnection(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 14) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `call` until it answers, riding out a Temporal server that is restarting or briefly gone:
+ * says once that it is reconnecting, and gives up after RECONNECT_FOR_MS with a line that says how
+ * to pick the run up again. Other failures pass through.
+ */
+export async function reconnecting<T>(call: () => Promise<T>, workflowId: string, say: (line: string) => void): Promise<T> {
+  let lostAt: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const value = await call();
+      if (lostAt !== undefined) say(`the Temporal server is back (run ${workflowId})`);
+      return value;
+    } catch (err) {
+      if (!lostConnection(err)) throw err;
+      lostAt ??= Date.now();
+      if (attempt === 0) say(`lost the Temporal server (${oneLine(err)}); reconnecting — Ctrl-C detaches, the run goes on in Temporal`);
+      if (Date.now() - lostAt > RECONNECT_FOR_MS)
+        throw new Error(
+          `the Temporal server has been unreachable for ${RECONNECT_FOR_MS / 60_000} min; the run goes on once it is back: braid watch ${workflowId}`,
+        );
+      await sleep(Math.min(5000, 500 * 2 ** attempt));
+    }
   }
 }
 
@@ -208,8 +244,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sayLine = (line: string) => process.stderr.write(`${pc.yellow(line)}\n`);
 
 export interface FollowOptions {
-  /** Say "waiting for a worker on task queue …" while no worker has picked the run up. */
-  pickup?: { taskQueue: string; say?: (line: string) => void };
+  /** The run's task queue: say "waiting for a worker on task queue …" while no worker has picked the run up. */
+  taskQueue?: string;
+  /** How to tell the user about waiting and reconnecting (default: a yellow line on stderr). */
+  say?: (line: string) => void;
   /** Called every `everyMs` until the run ends; failures (no workflow task yet, a busy worker) are ignored. */
   tick?: () => Promise<void>;
   everyMs?: number;
@@ -228,10 +266,9 @@ export async function followRun<T>(
   o: FollowOptions,
 ): Promise<T> {
   let done = false;
+  const say = o.say ?? sayLine;
   const stopWatching =
-    o.pickup && handle.describe
-      ? watchPickup(handle as Pick<WorkflowHandle, 'describe'>, o.pickup.taskQueue, o.pickup.say ?? sayLine)
-      : () => {};
+    o.taskQueue && handle.describe ? watchPickup(handle as Pick<WorkflowHandle, 'describe'>, o.taskQueue, say) : () => {};
   const loop = async () => {
     while (!done) {
       try {
@@ -251,7 +288,7 @@ export async function followRun<T>(
   process.once('SIGINT', detach);
   let finished = false;
   try {
-    const result = await handle.result();
+    const result = await reconnecting(() => handle.result(), handle.workflowId, say);
     finished = true;
     return result;
   } catch (err) {
@@ -274,17 +311,18 @@ export async function followRun<T>(
 export async function followUntil<R>(
   handle: WorkflowHandle,
   poll: () => Promise<R | undefined>,
-  o: { everyMs?: number; pickup?: FollowOptions['pickup'] } = {},
+  o: { everyMs?: number } & Pick<FollowOptions, 'taskQueue' | 'say'> = {},
 ): Promise<R | undefined> {
-  const stopWatching = o.pickup ? watchPickup(handle, o.pickup.taskQueue, o.pickup.say ?? sayLine) : () => {};
+  const say = o.say ?? sayLine;
+  const stopWatching = o.taskQueue ? watchPickup(handle, o.taskQueue, say) : () => {};
   try {
     for (;;) {
       try {
         const value = await poll();
         if (value !== undefined) return value;
       } catch {
-        // No workflow task has run yet — or the run ended before it could answer: look.
-        if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+        // No workflow task has run yet — or the run ended before it could answer, or the server is away: look.
+        if ((await reconnecting(() => handle.describe(), handle.workflowId, say)).status.name !== 'RUNNING') return undefined;
       }
       await sleep(o.everyMs ?? 250);
     }

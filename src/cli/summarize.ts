@@ -163,7 +163,7 @@ export async function followSummarize(
       b?.stop();
     },
     detachHint: `the job goes on in Temporal: braid watch ${handle.workflowId}`,
-    ...(b && taskQueue ? { pickup: { taskQueue } } : {}),
+    taskQueue,
   });
   return result;
 }
