@@ -14,6 +14,19 @@ export const tableStyle = () => (pc.isColorSupported ? { head: ['bold'], border:
 
 export const ms = (n: number | undefined) => (n === undefined ? '' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 
+/**
+ * Time left at the rate so far, for progress bars: "–" until anything is done (cli-progress's own
+ * ETA prints "NFs" for an unknown rate), then "45 s", "3 min 05 s" or "1 h 05 min".
+ */
+export function etaText(done: number, total: number, elapsedMs: number): string {
+  if (done >= total) return '0 s';
+  if (!(done > 0) || !(elapsedMs > 0)) return '–';
+  const s = Math.ceil(((total - done) * elapsedMs) / done / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
 /** One line per turn: which branches are running or done. */
 export function progressLines(p: AgentProgress, now = Date.now()): string[] {
   const turns = new Map<number, Branch[]>();

@@ -24,7 +24,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
 import { intWithin, percentage, range } from './options';
-import { ms } from './render';
+import { etaText, ms } from './render';
 import { announceRun, followRun, startRun, withSession, workerFor, type Session } from './session';
 
 export interface SummarizeOptions {
@@ -106,18 +106,48 @@ export async function startSummarize(s: Session, { input, workflowId, inputs }: 
   }
 }
 
-function bar(): cliProgress.SingleBar {
+/** The bar's line: the phase, items done and failed, the rate and the time left (Braid's own ETA, see etaText). */
+export function progressBar(stream: NodeJS.WritableStream = process.stderr): cliProgress.SingleBar {
   return new cliProgress.SingleBar(
     {
-      format: ' {phase} |{bar}| {value}/{total} {unit} · {failed} failed · {rate}/s · ETA {eta_formatted}',
+      format: ' {phase} |{bar}| {value}/{total} {unit} · {failed} failed · {rate}/s · ETA {left}',
       barsize: 28,
       hideCursor: true,
       noTTYOutput: true,
       notTTYSchedule: 5000,
-      stream: process.stderr,
+      stream,
     },
     cliProgress.Presets.shades_classic,
   );
+}
+
+export interface BarState {
+  key: string;
+  value: number;
+  total: number;
+  payload: { phase: string; unit: string; failed: number; rate: string; left: string };
+}
+
+/** What the bar shows for a progress snapshot; `phaseStartedAt` is when this command saw the current reduce level begin. */
+export function barState(p: SummarizeProgress, now: number, phaseStartedAt = p.startedAt): BarState {
+  const map = p.phase === 'map';
+  const key = map ? 'map' : `reduce ${p.level}/${p.levels}`;
+  const [value, total, failed] = map
+    ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed]
+    : [p.levelGroups.done, p.levelGroups.total, 0];
+  const elapsed = Math.max(1, now - (map ? p.startedAt : phaseStartedAt));
+  return {
+    key,
+    value,
+    total,
+    payload: {
+      phase: key.padEnd(10),
+      unit: map ? 'chunks' : 'groups',
+      failed,
+      rate: ((value * 1000) / elapsed).toFixed(1),
+      left: etaText(value, total, elapsed),
+    },
+  };
 }
 
 /** Follows a summarize run to its end with a progress bar; Ctrl-C detaches. */
@@ -128,19 +158,12 @@ export async function followSummarize(
   taskQueue?: string,
 ): Promise<SummarizeResult> {
   if (!json) announceRun(handle.workflowId, webUiLink(handle.workflowId, undefined, target));
-  const b = json ? undefined : bar();
+  const b = json ? undefined : progressBar();
   let shown = '';
+  let phaseStartedAt = Date.now();
   const render = (p: SummarizeProgress) => {
-    const key = p.phase === 'map' ? 'map' : `reduce ${p.level}/${p.levels}`;
-    const [value, total, failed] =
-      p.phase === 'map' ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed] : [p.levelGroups.done, p.levelGroups.total, 0];
-    const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
-    const payload = {
-      phase: key.padEnd(10),
-      unit: p.phase === 'map' ? 'chunks' : 'groups',
-      failed,
-      rate: p.phase === 'map' ? (value / secs).toFixed(1) : '–',
-    };
+    if (p.phase !== 'map' && `reduce ${p.level}/${p.levels}` !== shown) phaseStartedAt = Date.now();
+    const { key, value, total, payload } = barState(p, Date.now(), phaseStartedAt);
     if (key !== shown) {
       // Close the finished phase on its final count (the map's stays in the query during reduce).
       if (shown === 'map') b?.update(p.chunks.done + p.chunks.failed, { failed: p.chunks.failed });
