@@ -27,6 +27,7 @@ import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
 import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
+import { SIMULATOR_HEADER } from '../simulator/http';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -125,7 +126,8 @@ export function createLlmActivities(deps: LlmDeps) {
           stopReason: message.stop_reason ?? 'end_turn',
           usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
           requestId: stream.request_id ?? null,
-          simulated: deps.simulated,
+          // What answered says what it is: the simulator marks its responses (also behind ANTHROPIC_BASE_URL with a key set).
+          simulated: stream.response ? stream.response.headers.get(SIMULATOR_HEADER) !== null : deps.simulated,
           startedAt,
           endedAt: Date.now(),
           attempt: ctx.info.attempt,

@@ -20,7 +20,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
 import { UsageError } from './errors';
 import { intIn, list } from './options';
-import { errorsOf, LiveBlock, progressLines, timingTable } from './render';
+import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 
 export interface AskOptions extends AgentInput {
@@ -90,9 +90,7 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
     return;
   }
   const r = o.result;
-  const model = r.simulated
-    ? pc.yellow("simulated model (no ANTHROPIC_API_KEY set; answers come from Braid's simulator, not Claude)")
-    : `Claude: ${r.models.join(', ')}`;
+  const model = r.simulated ? pc.yellow(SIMULATED_LABEL) : `Claude: ${r.models.join(', ')}`;
   console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}\n`);
   const failed = errorsOf(r);
   if (failed.length)

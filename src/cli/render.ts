@@ -12,6 +12,9 @@ const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc
 /** cli-table3 colours on its own; follow picocolors, which honours NO_COLOR and non-TTY output. */
 export const tableStyle = () => (pc.isColorSupported ? { head: ['bold'], border: ['grey'] } : { head: [], border: [] });
 
+/** How an answer from Braid's simulator is labelled (the simulator marks its responses; see llmTurn). */
+export const SIMULATED_LABEL = "simulated model (the answer came from Braid's simulator, not Claude)";
+
 export const ms = (n: number | undefined) => (n === undefined ? '' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 
 /**

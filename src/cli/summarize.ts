@@ -24,7 +24,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
 import { intWithin, percentage, range } from './options';
-import { etaText, ms } from './render';
+import { etaText, ms, SIMULATED_LABEL } from './render';
 import { announceRun, followRun, startRun, withSession, workerFor, type Session } from './session';
 
 export interface SummarizeOptions {
@@ -193,7 +193,7 @@ export async function followSummarize(
 
 export function printSummary(workflowId: string, r: SummarizeResult, json: boolean, webUi?: string): void {
   if (json) return void process.stdout.write(`${JSON.stringify({ workflowId, webUi, ...r })}\n`);
-  const model = r.simulated ? pc.yellow('simulated model (no ANTHROPIC_API_KEY set)') : 'Claude';
+  const model = r.simulated ? pc.yellow(SIMULATED_LABEL) : 'Claude';
   console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}`);
   if (r.points.length) console.log(r.points.map((p) => `  • ${p}`).join('\n'));
   console.log(`\n${pc.bold('Sources')}`);
