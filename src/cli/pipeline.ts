@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import pc from 'picocolors';
+import { fsProblem } from '../fs-errors';
 import {
   chainStageQuery,
   MAX_CONCURRENCY,
@@ -35,14 +36,20 @@ export function readTopicsFile(file: string): string[] {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
-  } catch {
-    throw new UsageError(`cannot read topics file ${file}: no such file`);
+  } catch (err) {
+    throw new UsageError(`cannot read topics file ${file}: ${fsProblem(err)}`);
   }
   if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
   if (stat.size > MAX_TOPICS_FILE_BYTES)
     throw new UsageError(`topics file ${file} is ${stat.size} bytes; the limit is ${MAX_TOPICS_FILE_BYTES}: split it into several runs`);
+  let text: string;
   try {
-    return parseTopics(fs.readFileSync(file, 'utf8'), `topics file ${file}`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read topics file ${file}: ${fsProblem(err)}`);
+  }
+  try {
+    return parseTopics(text, `topics file ${file}`);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

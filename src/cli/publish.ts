@@ -15,6 +15,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { config } from '../config';
+import { fsProblem } from '../fs-errors';
 import {
   AWAITING_APPROVAL,
   MAX_DOCUMENT_BYTES,
@@ -41,16 +42,17 @@ function readDocuments(files: string[]): PublishDocument[] {
   let total = 0;
   for (const file of files) {
     let stat: fs.Stats;
+    let text: string;
     try {
       stat = fs.statSync(file);
-    } catch {
-      throw new UsageError(`cannot read document ${file}: no such file`);
+      if (!stat.isFile()) throw new UsageError(`cannot read document ${file}: not a file`);
+      total += stat.size;
+      if (total > MAX_DOCUMENT_BYTES)
+        throw new UsageError(`the documents exceed ${MAX_DOCUMENT_BYTES / 1024} KB together; publish fewer or smaller ones`);
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw err instanceof UsageError ? err : new UsageError(`cannot read document ${file}: ${fsProblem(err)}`);
     }
-    if (!stat.isFile()) throw new UsageError(`cannot read document ${file}: not a file`);
-    total += stat.size;
-    if (total > MAX_DOCUMENT_BYTES)
-      throw new UsageError(`the documents exceed ${MAX_DOCUMENT_BYTES / 1024} KB together; publish fewer or smaller ones`);
-    const text = fs.readFileSync(file, 'utf8');
     if (!text.trim()) throw new UsageError(`document ${file} is empty`);
     if (text.includes('\uFFFD')) throw new UsageError(`document ${file} is not UTF-8 text`);
     const name = path.relative(process.cwd(), path.resolve(file)) || path.basename(file);

@@ -25,7 +25,7 @@ export interface Corpus {
 export function shortPaths(paths: string[]): string[] {
   const dirs = paths.map((p) => p.split('/').slice(0, -1));
   let shared = 0;
-  while (dirs.every((d) => d.length > shared && d[shared] === dirs[0]![shared])) shared++;
+  while (dirs.length && dirs.every((d) => d.length > shared && d[shared] === dirs[0]![shared])) shared++;
   return paths.map((p) => p.split('/').slice(shared).join('/'));
 }
 
