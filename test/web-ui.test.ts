@@ -293,6 +293,26 @@ describe('the Web UI journey', () => {
         expect(await textOf(), r.kind).not.toMatch(/No summary available/i);
         await page.screenshot({ path: path.join(SHOTS, `${name}-metadata.png`), fullPage: true });
       }
+      // Deciding from the UI, as the README and the run's details say: More Actions → Send an Update.
+      {
+        const waiting = runs.find((r) => r.status === 'awaiting_approval')!;
+        const d = await h.client.workflow.getHandle(waiting.workflowId).describe();
+        await page.goto(`${ui()}/namespaces/default/workflows/${encodeURIComponent(waiting.workflowId)}/${d.runId}/history`);
+        await page.getByRole('button', { name: 'More Actions' }).filter({ visible: true }).first().click();
+        await page.getByText('Send an Update', { exact: true }).filter({ visible: true }).first().click();
+        const dialog = page.getByRole('dialog').filter({ visible: true }).first();
+        await dialog
+          .getByTestId('update-select-button')
+          .click({ timeout: 15_000 })
+          .catch(async (e: Error) => {
+            throw new Error(
+              `the update list did not open (${e.message.split('\n')[0]}); the dialog: ${await dialog.innerHTML().catch(() => '?')}`,
+            );
+          });
+        await waitForText((t) => /\bdecide\s+Approve or reject the report/.test(t), '4b-publish-send-update'); // named and described
+        await page.screenshot({ path: path.join(SHOTS, '4b-publish-send-update.png'), fullPage: true });
+        await page.keyboard.press('Escape');
+      }
       // Children: a map leaf names each chunk's file, a pipeline chain each stage's topic.
       const parts: [string, string, RegExp][] = [
         ['7-summarize-map-leaf', `${runs[1]!.workflowId}/map-0`, /map shipping\.md, chunk 1 of \d+/],
