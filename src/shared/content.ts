@@ -26,3 +26,6 @@ export function gist(value: unknown, max = 80): string {
   text = text.replace(/\s+/g, ' ').trim();
   return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1)).trimEnd()}…`;
 }
+
+/** `n` and the noun, plural when `n` is not 1: "1 document", "3 documents", "2 reduce levels". */
+export const counted = (n: number, noun: string, plural = `${noun}s`): string => `${n} ${n === 1 ? noun : plural}`;

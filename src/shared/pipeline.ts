@@ -4,7 +4,7 @@
  * Imported by workflow code: no Node APIs, no runtime dependencies beyond the workflow package.
  */
 import { defineQuery } from '@temporalio/workflow';
-import { gist } from './content';
+import { counted, gist } from './content';
 import type { ModelRole, RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/pipeline.ts (frozen). */
@@ -107,7 +107,7 @@ export const chainStageQuery = defineQuery<{ stage: StageName | 'writing-file' |
 export function pipelineLabels(input: PipelineInput): RunLabels {
   const t = input.topics;
   return {
-    summary: `pipeline: ${t.length} topic(s), ${input.concurrency} at once — ${gist(t.slice(0, 3).join('; '), 80)}${t.length > 3 ? ' …' : ''}`,
+    summary: `pipeline: ${counted(t.length, 'topic')}, ${input.concurrency} at once — ${gist(t.slice(0, 3).join('; '), 80)}${t.length > 3 ? ' …' : ''}`,
     details: [
       `**Topics:** ${gist(t.map((topic, i) => `${i + 1}. ${topic}`).join('; '), 400)}`,
       `Each researched, written and edited by the ${input.role ?? 'fast'} model, ${input.concurrency} at once; ${input.outDir ? `files in ${input.outDir}` : 'no files written (no `--out`)'}.`,

@@ -9,7 +9,7 @@
  * applies the same checks and ignores, with a log line, what it would have refused.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { gist } from './content';
+import { counted, gist } from './content';
 import type { RunLabels, UsageSummary } from './types';
 
 /** The workflow type: the name of the workflow function in src/workflows/publish.ts (frozen). */
@@ -145,10 +145,10 @@ export function publishLabels(input: PublishInput): RunLabels {
   const names = input.documents.map((d) => shortName(d.name));
   const who = input.reviewers?.length ? input.reviewers.join(', ') : 'anyone';
   return {
-    summary: `publish ${names.length} document(s) to ${shortName(input.destination)}: ${gist(names.join(', '), 80)}`,
+    summary: `publish ${counted(names.length, 'document')} to ${shortName(input.destination)}: ${gist(names.join(', '), 80)}`,
     details: [
       `**Documents:** ${gist(names.join(', '), 300)} → ${input.destination}`,
-      `**Decided by** ${who}: a reminder after ${hours(input.remindAfterMs)}, then **${input.defaultDecision ?? 'reject'}** by default after ${hours(input.decideWithinMs)}. Decide with *Send an Update* → \`decide\`.`,
+      `**Decided by** ${who}: a reminder after ${hours(input.remindAfterMs)}, then **${input.defaultDecision ?? 'reject'}** by default after ${hours(input.decideWithinMs)}. Decide with *More Actions → Send an Update* → \`decide\`.`,
     ].join('\n\n'),
   };
 }

@@ -4,7 +4,7 @@
  * Everything here is small; corpora and intermediate results travel as blob references.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { gist } from './content';
+import { counted, gist } from './content';
 import type { RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/summarize.ts (frozen). */
@@ -112,7 +112,7 @@ export function spansWithin(spans: readonly ChunkSpan[] | undefined, start: numb
 export function summarizeLabels(input: SummarizeInput, inputs: string[] = []): RunLabels {
   const files = input.chunkSpans?.map((s) => s.path) ?? inputs;
   return {
-    summary: `summarize ${input.sourceCount} file(s), ${input.chunkCount} chunk(s): ${gist(input.task, 90)}`,
+    summary: `summarize ${counted(input.sourceCount, 'file')}, ${counted(input.chunkCount, 'chunk')}: ${gist(input.task, 90)}`,
     details: [
       `**Task:** ${gist(input.task, 300)}`,
       `**Files:** ${gist(files.join(', '), 300)}`,

@@ -23,7 +23,7 @@ import {
   type AgentResult,
   type AgentStopReason,
 } from '../shared/ask';
-import { gist, textOf } from '../shared/content';
+import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { ChatMessage, ToolResultBlock, ToolUseBlock } from '../shared/types';
@@ -114,7 +114,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
 
     phase = 'tools';
     const calls = res.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
-    status.set(phase, `${turnOf()}: ${calls.length} tool call(s) at once — ${calls.map((c) => c.name).join(', ')}.`);
+    status.set(phase, `${turnOf()}: ${counted(calls.length, 'tool call')} at once — ${calls.map((c) => c.name).join(', ')}.`);
     const settled = await fanOut(calls, async (call) => {
       const b = log_.start(call.id, turn, 'tool', call.name);
       const timeoutMs = timeouts.get(call.name);
@@ -151,7 +151,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   phase = 'done';
   if (stopReason === 'max_turns' && !answer)
     answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
-  status.set(RUN_STATUS.done, `**Done** after ${turn} model turn(s) (stop: ${stopReason}): ${gist(answer, 200)}`);
+  status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
   return {
     answer,
     stopReason,

@@ -7,6 +7,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FlowSnapshot } from '../flow';
+import { counted } from '../shared/content';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { healthCheck, labelled } from './profiles';
 import { RunStatus } from './status';
@@ -22,7 +23,7 @@ export async function flowHealth(): Promise<FlowSnapshot | null> {
     status.set(
       RUN_STATUS.done,
       snapshot
-        ? `**Done**: ${snapshot.backend === 'redis' ? 'shared (Redis)' : 'in-process'} rate limiter with ${snapshot.budgets.length} model budget(s); ${open ? `**${open} circuit breaker(s) open or half-open**` : 'every circuit breaker closed'}.`
+        ? `**Done**: ${snapshot.backend === 'redis' ? 'shared (Redis)' : 'in-process'} rate limiter with ${counted(snapshot.budgets.length, 'model budget')}; ${open ? `**${counted(open, 'circuit breaker')} open or half-open**` : 'every circuit breaker closed'}.`
         : '**Done**: the worker that answered runs without flow control.',
     );
     return snapshot;

@@ -43,7 +43,7 @@ import {
   type StageRecord,
 } from '../shared/pipeline';
 import { revisionPrompt, STAGE_SYSTEM, stagePrompt } from '../prompts/pipeline';
-import { gist, textOf } from '../shared/content';
+import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { ChatMessage } from '../shared/types';
@@ -165,7 +165,7 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
     const running = chains.filter((c) => c.status === 'running' || c.status === 'retrying');
     const head =
       phase === 'retrying'
-        ? `**Retrying** ${running.length + n('retry-queued')} failed chain(s) once`
+        ? `**Retrying** ${counted(running.length + n('retry-queued'), 'failed chain')} once`
         : `**${n('ok')} of ${chains.length} topics done**`;
     const parts = [`${n('failed')} failed`, `${running.length} running (at most ${input.concurrency})`, `${n('queued')} waiting`];
     const now = running.slice(0, 5).map((c) => `"${gist(c.topic, 40)}"`);

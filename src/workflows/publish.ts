@@ -32,7 +32,7 @@ import {
   type Verdict,
 } from '../shared/publish';
 import { analysisPrompt, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportPrompt } from '../prompts/publish';
-import { gist, textOf } from '../shared/content';
+import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import type { LlmResult, UsageSummary } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
@@ -162,7 +162,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   }
 
   // 1. Analyse every document at once; results stay in document order whatever finishes first.
-  setStage('analyzing', `**Analysing** ${names.length} document(s) at once: ${gist(names.map(shortName).join(', '), 300)}.`);
+  setStage('analyzing', `**Analysing** ${counted(names.length, 'document')} at once: ${gist(names.map(shortName).join(', '), 300)}.`);
   const usage: UsageSummary = noUsageSummary();
   let simulated = false;
   const settled = await fanOut(v.documents, async (doc) => {
@@ -215,7 +215,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   const waitingFor = (now: number, reminded: boolean) =>
     [
       `**Awaiting a decision** from ${who} until ${iso(now + v.decideWithinMs)} (then: ${v.defaultDecision}).${reminded ? ' The reviewers were reminded.' : ''}`,
-      'Decide with *Send an Update* → `decide` and the input `{"verdict":"approve","reviewer":"<name>"}` — or `"verdict":"reject"` with a `"reason"`.',
+      'Decide with *More Actions → Send an Update* → `decide` and the input `{"verdict":"approve","reviewer":"<name>"}` — or `"verdict":"reject"` with a `"reason"`.',
     ].join('\n\n');
   const waitStart = Date.now();
   setStage('awaiting_approval', waitingFor(waitStart, false));

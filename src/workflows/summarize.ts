@@ -55,7 +55,7 @@ import {
   type SummarizeResult,
   type TreeOptions,
 } from '../shared/summarize';
-import { gist } from '../shared/content';
+import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
@@ -404,7 +404,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   const missingCount = progress.chunks.failed;
   status.set(
     RUN_STATUS.done,
-    `**Done**: ${input.chunkCount} chunks, ${s.level} reduce level(s)${missingCount ? `; **${missingCount} chunk(s) missing** from the answer` : ''}. ${gist(final.summary, 200)}`,
+    `**Done**: ${counted(input.chunkCount, 'chunk')}, ${counted(s.level, 'reduce level')}${missingCount ? `; **${counted(missingCount, 'chunk')} missing** from the answer` : ''}. ${gist(final.summary, 200)}`,
   );
   return {
     answer: final.summary,
