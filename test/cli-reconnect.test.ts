@@ -4,14 +4,13 @@
  * and started again while `braid ask` waits for a slow model turn.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../src/simulator';
-import { startDevServer, stopDevServer, type DevServerOptions } from '../src/temporal/dev-server';
+import { freePort, startDevServer, stopDevServer, type DevServerOptions } from '../src/temporal/dev-server';
 import { ToolRegistry } from '../src/tools';
 import { braid } from './cli-helpers';
 import { quietRuntime, sleep, startSimulator, startWorker, type TestWorker } from './helpers';
@@ -21,17 +20,6 @@ let server: DevServerOptions;
 let native: NativeConnection;
 let sim: Simulator;
 let worker: TestWorker;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   quietRuntime();

@@ -6,10 +6,10 @@
  * whose workflow time must move fast start their own time-skipping test server, which is fetched
  * here once when it is not cached yet.
  */
-import net from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
+import { freePort } from '../src/temporal/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../src/shared/search-attributes';
 import { resolveTestServer } from './fixtures/test-server';
 
@@ -22,17 +22,6 @@ declare module 'vitest' {
     /** The time-skipping test server's wrapper script (see fixtures/test-server.ts). */
     temporalTestServer: string;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
