@@ -118,8 +118,23 @@ describe('braid ask when the worker has stopped', () => {
     for (let i = 0; i < 50 && !(await polled()); i++) await sleep(100);
     await gone.shutdown(); // its poller stays listed for minutes
 
-    const asking = braid(['ask', 'Say hello.'], { TEMPORAL_ADDRESS: inject('temporalAddress'), BRAID_TASK_QUEUE: taskQueue });
-    await sleep(5000);
+    const workflowId = `ask-waiting-${taskQueue}`;
+    const asking = braid(['ask', '--id', workflowId, 'Say hello.'], {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      BRAID_TASK_QUEUE: taskQueue,
+    });
+    // Bring a worker back only once the run has waited unclaimed for a while (the CLI may be slow to start under load).
+    const started = async () => {
+      try {
+        return (await h.client.workflow.getHandle(workflowId).describe()).startTime.getTime();
+      } catch {
+        return undefined;
+      }
+    };
+    let since: number | undefined;
+    for (let i = 0; i < 600 && !(since = await started()); i++) await sleep(100);
+    expect(since, 'braid ask never started its run').toBeDefined();
+    await sleep(Math.max(0, since! + 5000 - Date.now()));
     const back = await startWorker(h, registry(), sim, { BRAID_TASK_QUEUE: taskQueue });
     try {
       const r = await asking;
