@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable, saying what it does: checks Node, installs the npm dependencies
 // when they are missing or older than package-lock.json, makes sure redis-server, Java and Maven
-// are installed for the tests (`--tests`; apt-get, when root), and makes sure the Temporal CLI is
+// and Chromium are installed for the tests (`--tests`; apt-get, when root), and makes sure the Temporal CLI is
 // available (building it from Go modules into a cache outside the repository on first use).
 // Plain Node on purpose: it has to run before any dependency is installed.
 import { spawnSync } from 'node:child_process';
@@ -37,8 +37,9 @@ if (stale) {
 
 // Tools only the tests need (`--tests`), Debian packages installed here when missing and we are
 // root, otherwise the user is told how: redis-server, the shared rate limiter's backend in the tests
-// (and for REDIS_URL deployments); Java and Maven, to fetch and run Temporal's time-skipping test
-// server (test/fixtures/test-server.ts). The demo and benchmarks need none of them.
+// (and for REDIS_URL deployments); Chromium, to look at the Web UI; Java and Maven, to fetch and run
+// Temporal's time-skipping test server (test/fixtures/test-server.ts). The demo and benchmarks need
+// none of them.
 const forTests = process.argv.includes('--tests');
 const runs = (cmd, arg) => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
 function ensurePackages(what, present, packages) {
@@ -58,6 +59,8 @@ function ensurePackages(what, present, packages) {
 }
 if (forTests) {
   ensurePackages('redis-server is', () => runs('redis-server', '--version'), ['redis-server']);
+  // Headless Chromium for test/web-ui.test.ts's screenshots of the Web UI (skipped, loudly, without it).
+  ensurePackages('Chromium is', () => runs('chromium', '--version'), ['chromium']);
   ensurePackages('Java and Maven are', () => runs('java', '-version') && runs('mvn', '-v'), ['default-jre-headless', 'maven']);
 }
 

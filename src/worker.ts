@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   const w = await createBraidWorker({ connection, namespace: target.namespace, cfg });
   const model = w.model.simulated
     ? `simulated model at ${w.model.endpoint} (set ANTHROPIC_API_KEY for Claude)`
-    : `Claude (${cfg.models.fast}, ${cfg.models.capable})`;
+    : `${cfg.anthropicBaseUrl ? `the Messages API at ${w.model.endpoint}` : 'Claude'} (${cfg.models.fast}, ${cfg.models.capable})`;
   console.log(
     `braid worker: task queue "${cfg.taskQueue}" on ${target.address} (${target.namespace}); model: ${model}; tools: ${w.registry.names().join(', ')}`,
   );

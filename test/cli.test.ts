@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { braid, expectOneLineError, server } from './cli-helpers';
+import { startSimulator } from './helpers';
 
 describe('braid ask', () => {
   it('answers with a worker inside the command and prints one JSON result, then lists the run', async () => {
@@ -33,6 +34,20 @@ describe('braid ask', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(listed.find((w: { workflowId: string }) => w.workflowId === out.workflowId)?.status).toBe('COMPLETED');
+  });
+
+  it('labels an answer by what gave it: the simulator behind ANTHROPIC_BASE_URL, with a key set, is not Claude', async () => {
+    const sim = await startSimulator();
+    try {
+      const env = { ...server(), ANTHROPIC_API_KEY: 'sk-ant-not-a-real-key', ANTHROPIC_BASE_URL: sim.url };
+      const r = await braid(['ask', '--with-worker', 'What is 2 + 2?'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Answer — simulated model \(the answer came from Braid's simulator, not Claude\)/);
+      expect(r.stdout).not.toMatch(/Claude:/);
+      expect(r.stderr).toMatch(/the Messages API at http/); // the worker's banner names the endpoint, not "Claude"
+    } finally {
+      await sim.close();
+    }
   });
 
   it('refuses to start a run nobody would pick up', async () => {

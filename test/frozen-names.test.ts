@@ -12,7 +12,13 @@ import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
-import { progressSignal, SUMMARIZE_NODE_WORKFLOW, SUMMARIZE_WORKFLOW, summarizeProgressQuery } from '../src/shared/summarize';
+import {
+  leafProgressSignal,
+  progressSignal,
+  SUMMARIZE_NODE_WORKFLOW,
+  SUMMARIZE_WORKFLOW,
+  summarizeProgressQuery,
+} from '../src/shared/summarize';
 import { ToolRegistry } from '../src/tools';
 import * as workflows from '../src/workflows';
 
@@ -72,6 +78,11 @@ describe('frozen names', () => {
         (q) => q.name,
       ),
     ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus', 'ensembleProgress']);
-    expect([progressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual(['progress', 'decision', 'decide']);
+    expect([progressSignal.name, leafProgressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual([
+      'progress',
+      'internal.leafProgress',
+      'decision',
+      'decide',
+    ]);
   });
 });

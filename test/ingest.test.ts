@@ -108,7 +108,7 @@ describe('bad files', () => {
     const abs = await write('secret.txt', 'top secret');
     await chmod(abs, 0o000);
     try {
-      expect(reasonFor(await one('secret.txt'), 'secret.txt')).toBe('unreadable: EACCES');
+      expect(reasonFor(await one('secret.txt'), 'secret.txt')).toBe('unreadable: permission denied (EACCES)');
     } finally {
       await chmod(abs, 0o644);
     }

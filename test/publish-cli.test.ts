@@ -156,7 +156,7 @@ describe('bad input: one line, non-zero exit, nothing done', () => {
 
   it('refuses unreadable documents and unusable destinations before anything runs', async () => {
     const before = sim.ledger().length;
-    const [missing, scheme, emptyDoc, unreachable, badDuration, tooMany] = await Promise.all([
+    const [missing, scheme, emptyDoc, unreachable, badDuration, tooMany, underFile] = await Promise.all([
       braid(['publish', 'missing.md', '--to', 'x.db']),
       braid(['publish', docs[0]!, '--to', 'https://example.com/reports']),
       (async () => {
@@ -166,12 +166,15 @@ describe('bad input: one line, non-zero exit, nothing done', () => {
       braid(['publish', docs[0]!, '--to', path.join(dir, 'no-such-dir', 'reports.db')]),
       braid(['publish', docs[0]!, '--to', 'x.db', '--remind-after', 'soon']),
       braid(['publish', ...Array.from({ length: 51 }, () => docs[0]!), '--to', 'x.db']),
+      braid(['publish', `${docs[0]!}/inside.md`, '--to', 'x.db']),
     ]);
     expectOneLineError(missing, 2, /cannot read document missing\.md: no such file/);
     expectOneLineError(scheme, 2, /unsupported destination https:\/\/example\.com\/reports/);
     expectOneLineError(emptyDoc, 2, /document empty\.md is empty/);
     expectOneLineError(badDuration, 2, /--remind-after.*expected a duration such as 90s/);
     expectOneLineError(tooMany, 2, /51 documents; the limit is 50 per run/);
+    // Read errors name the document and say what is wrong in words (as root, EACCES cannot be provoked; ENOTDIR can).
+    expectOneLineError(underFile, 2, /cannot read document .*\/inside\.md: part of the path is not a directory \(ENOTDIR\)$/);
     // The worker checks the destination first: the run fails before any model call.
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr.trim().split('\n').at(-1)).toMatch(

@@ -68,8 +68,12 @@ describe('deadlines, with time skipping', () => {
     });
     const st = await rejecting.query(publishStatusQuery);
     expect(st.escalated).toBe(true);
-    expect(st.decideBy! - st.remindAt!).toBe(48 * HOUR);
-    expect(rejected.decision.at).toBeGreaterThanOrEqual(st.decideBy!); // workflow clock: the timer fired at the deadline
+    // Deadlines and decision times read as ISO-8601.
+    expect(st.decideBy).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(st.decideBy!) - Date.parse(st.remindAt!)).toBe(48 * HOUR);
+    expect(rejected.decision.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // Workflow clock: the timer fired at the deadline.
+    expect(Date.parse(rejected.decision.at)).toBeGreaterThanOrEqual(Date.parse(st.decideBy!));
     const s = storeSnapshot(destination('reject'), rejecting.workflowId);
     expect(s.outbox.map((m) => m.kind)).toEqual(['reminder']);
     expect(s.outbox[0]!.body).toMatch(/^alice: run .* awaits approval; .* rejected by default/);

@@ -84,7 +84,7 @@ describe('approve', () => {
     const status = await waitForStage(handle, 'awaiting_approval');
     expect(status.analyses.map((a) => [a.name, a.ok])).toEqual(DOCS.map((d) => [d.name, true]));
     expect(status.report).toMatch(/^# /);
-    expect(status.decideBy! - status.remindAt!).toBe(60_000);
+    expect(Date.parse(status.decideBy!) - Date.parse(status.remindAt!)).toBe(60_000);
 
     // One fast-model call per document, all received before the first one answered: in parallel.
     const fast = sim
@@ -191,6 +191,8 @@ describe('decisions', () => {
       const cause = (err as WorkflowUpdateFailedError).cause as ApplicationFailure;
       expect(cause.type).toBe(type);
       expect(cause.message).toMatch(message);
+      // The refusal is its reason, one line: no stack trace naming the worker's files (the Web UI shows it).
+      expect(cause.stack ?? '').not.toMatch(/\.ts\b|\/src\/|    at /);
     }
     // A signal cannot be refused; the workflow ignores it and says so in its status.
     await handle.signal(decisionSignal, { verdict: 'approve', reviewer: 'mallory' });

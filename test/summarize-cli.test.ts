@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { FsBlobStore } from '../src/blobs/store';
-import { buildCorpus, summarizeWorkflowId } from '../src/summarize/corpus';
+import { buildCorpus, shortPaths, summarizeWorkflowId } from '../src/summarize/corpus';
 import { Simulator } from '../src/simulator';
 import { braid, expectOneLineError, server } from './cli-helpers';
 
@@ -25,6 +25,15 @@ const norm = (s: string) =>
     .replace(/\s+/g, ' ')
     .replace(/^- /, '')
     .trim();
+
+describe('labels', () => {
+  it('name files without the directories they all share', () => {
+    expect(shortPaths(['/h/u/docs/a.md', '/h/u/docs/sub/b.md'])).toEqual(['a.md', 'sub/b.md']);
+    expect(shortPaths(['/h/u/docs/a.md'])).toEqual(['a.md']);
+    expect(shortPaths(['a.md', 'b/c.md'])).toEqual(['a.md', 'b/c.md']);
+    expect(shortPaths([])).toEqual([]);
+  });
+});
 
 describe('braid summarize', () => {
   it('summarises the bundled handbook, then returns the same run for the same input unless --fresh', async () => {
@@ -105,6 +114,17 @@ describe('braid summarize', () => {
     });
     expectOneLineError(r, 2, /nothing to summarize \(.*missing-1\.txt: not found; .*missing-2\.pdf: not found\)/);
   }, 60_000);
+
+  it('names BRAID_BLOB_DIR when the blob store cannot be written, before anything starts', async () => {
+    const file = path.join(tmp, 'a-file');
+    fs.writeFileSync(file, 'not a directory');
+    const r = await braid(['summarize', 'data/docs/shipping.md', '--task', 'x'], { ...server(), BRAID_BLOB_DIR: path.join(file, 'blobs') });
+    expectOneLineError(
+      r,
+      2,
+      /cannot write to the blob store at .*a-file\/blobs \(BRAID_BLOB_DIR\): part of the path is not a directory \(ENOTDIR\)/,
+    );
+  });
 
   it.each([
     [['summarize', 'data/docs'], /required option '--task <instruction>'/],

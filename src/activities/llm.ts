@@ -38,6 +38,7 @@ import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../f
 import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
 import { previewOf, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
+import { SIMULATOR_HEADER } from '../simulator/http';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -202,7 +203,8 @@ export function createLlmActivities(deps: LlmDeps) {
           stopReason: message.stop_reason ?? 'end_turn',
           usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
           requestId: stream.request_id ?? null,
-          simulated: deps.simulated,
+          // What answered says what it is: the simulator marks its responses (also behind ANTHROPIC_BASE_URL with a key set).
+          simulated: stream.response ? stream.response.headers.get(SIMULATOR_HEADER) !== null : deps.simulated,
           startedAt,
           endedAt: Date.now(),
           attempt: ctx.info.attempt,

@@ -144,7 +144,8 @@ export function createPublishActivities(deps: PublishDeps) {
       destination: string;
       title: string;
       reviewers: string[];
-      decideBy: number;
+      /** ISO-8601 (epoch ms from runs started before deadlines were ISO). */
+      decideBy: string | number;
       defaultDecision: string;
     }): Promise<EffectRecord> {
       const who = req.reviewers.length ? req.reviewers.join(', ') : 'any reviewer';

@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsProblem } from '../fs-errors';
 
 export type BlobRef = `sha256:${string}`;
 
@@ -23,6 +24,11 @@ export interface BlobStore {
 
 export class BlobNotFound extends Error {
   override name = 'BlobNotFound';
+}
+
+/** The store's directory cannot be written or read (its permissions, a file in its path, a full disk). */
+export class BlobStoreUnavailable extends Error {
+  override name = 'BlobStoreUnavailable';
 }
 
 const REF = /^sha256:([0-9a-f]{64})$/;
@@ -50,11 +56,15 @@ export class FsBlobStore implements BlobStore {
     } catch {
       // not there yet
     }
-    await fs.mkdir(path.dirname(file), { recursive: true });
     // Write to a private name and rename, so readers never see a half-written blob.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(tmp, data);
+      await fs.rename(tmp, file);
+    } catch (err) {
+      throw new BlobStoreUnavailable(`cannot write to the blob store at ${this.location} (BRAID_BLOB_DIR): ${fsProblem(err)}`);
+    }
     return ref;
   }
 
@@ -66,7 +76,7 @@ export class FsBlobStore implements BlobStore {
         throw new BlobNotFound(
           `blob ${ref} is missing from ${this.location}: the workers and the CLI must share one blob store (BRAID_BLOB_DIR), and this local store serves one host`,
         );
-      throw err;
+      throw new BlobStoreUnavailable(`cannot read the blob store at ${this.location} (BRAID_BLOB_DIR): ${fsProblem(err)}`);
     }
   }
 

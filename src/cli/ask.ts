@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import pc from 'picocolors';
 import {
   agentProgressQuery,
+  askLabels,
   ASK_WORKFLOW,
   DEFAULT_MAX_TURNS,
   MAX_QUESTION_CHARS,
@@ -20,7 +21,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
 import { UsageError } from './errors';
 import { intIn, list } from './options';
-import { errorsOf, LiveBlock, progressLines, timingTable } from './render';
+import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
 
@@ -58,8 +59,9 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     workflowId: opts.workflowId ?? newRunId('ask'),
     args: [input],
     kind: 'ask',
+    labels: askLabels(input),
   });
-  return followAgent(handle, s.target, Boolean(opts.json));
+  return followAgent(handle, s.target, Boolean(opts.json), s.taskQueue);
 }
 
 /** The result with a stored answer read back from the blob store, whole. */
@@ -68,7 +70,12 @@ async function withWholeAnswer(result: AgentResult): Promise<AgentResult> {
 }
 
 /** Shows a running agent's branches live until it ends; Ctrl-C detaches. */
-export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, target: Target, json: boolean): Promise<AskOutcome> {
+export async function followAgent(
+  handle: WorkflowHandle<typeof toolAgent>,
+  target: Target,
+  json: boolean,
+  taskQueue?: string,
+): Promise<AskOutcome> {
   const runId = 'firstExecutionRunId' in handle ? String(handle.firstExecutionRunId) : undefined;
   const webUi = webUiLink(handle.workflowId, runId, target);
   const live = json ? undefined : new LiveBlock();
@@ -78,6 +85,8 @@ export async function followAgent(handle: WorkflowHandle<typeof toolAgent>, targ
     tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
     stop: () => live?.clear(),
     detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
+    taskQueue,
+    ...(live ? { say: (line: string) => live.note(pc.yellow(line)) } : {}),
   });
   return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result: await withWholeAnswer(result) };
 }
@@ -88,9 +97,7 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
     return;
   }
   const r = o.result;
-  const model = r.simulated
-    ? pc.yellow("simulated model (no ANTHROPIC_API_KEY set; answers come from Braid's simulator, not Claude)")
-    : `Claude: ${r.models.join(', ')}`;
+  const model = r.simulated ? pc.yellow(SIMULATED_LABEL) : `Claude: ${r.models.join(', ')}`;
   console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}\n`);
   const failed = errorsOf(r);
   if (failed.length)

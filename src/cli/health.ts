@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { FlowSnapshot } from '../flow';
-import { HEALTH_WORKFLOW } from '../shared/health';
+import { HEALTH_LABELS, HEALTH_WORKFLOW } from '../shared/health';
 import type { flowHealth } from '../workflows';
 import { runFailure } from './errors';
 import { tableStyle } from './render';
@@ -67,6 +67,7 @@ export function healthCommand(): Command {
             workflowId: newRunId('health'),
             args: [],
             kind: 'health',
+            labels: HEALTH_LABELS,
             options: { workflowExecutionTimeout: '1 minute' },
           });
           snapshot = await handle.result();

@@ -10,12 +10,14 @@ import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import pc from 'picocolors';
+import { fsProblem } from '../fs-errors';
 import {
   chainStageQuery,
   MAX_CONCURRENCY,
   MAX_TOPICS_FILE_BYTES,
   parseTopics,
   PIPELINE_WORKFLOW,
+  pipelineLabels,
   pipelineProgressQuery,
   type ChainState,
   type PipelineProgress,
@@ -33,8 +35,14 @@ import { announceRun, followRun, newRunId, startRun, withSession, workerFor } fr
 /** Reads and checks a topics file; every problem is a UsageError naming the file (and line). */
 export function readTopicsFile(file: string): string[] {
   checkInputFile(file, 'topics file', MAX_TOPICS_FILE_BYTES, ': split it into several runs');
+  let text: string;
   try {
-    return parseTopics(fs.readFileSync(file, 'utf8'), `topics file ${file}`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read topics file ${file}: ${fsProblem(err)}`);
+  }
+  try {
+    return parseTopics(text, `topics file ${file}`);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -132,7 +140,12 @@ export function pipelineCommand(): Command {
           minWords: o.minWords,
         };
         const workflowId = o.id ?? newRunId('pipeline');
-        const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, { workflowId, args: [input], kind: 'pipeline' });
+        const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, {
+          workflowId,
+          args: [input],
+          kind: 'pipeline',
+          labels: pipelineLabels(input),
+        });
         if (!o.json)
           announceRun(
             handle.workflowId,
@@ -145,6 +158,8 @@ export function pipelineCommand(): Command {
           everyMs: 500,
           stop: () => live?.clear(),
           detachHint: `the pipeline goes on in Temporal: ${handle.workflowId}`,
+          taskQueue: s.taskQueue,
+          ...(live ? { say: (line: string) => live.note(pc.yellow(line)) } : {}),
         });
         if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...result }));
         else console.log(summaryTable(result));

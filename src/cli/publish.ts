@@ -18,6 +18,7 @@ import pc from 'picocolors';
 import { FsBlobStore } from '../blobs/store';
 import { config } from '../config';
 import { INLINE_MAX_CHARS, previewOf } from '../shared/blobs';
+import { fsProblem } from '../fs-errors';
 import {
   AWAITING_APPROVAL,
   MAX_DOCUMENT_BYTES,
@@ -25,6 +26,7 @@ import {
   MAX_INLINE_DOCUMENT_CHARS,
   PUBLISH_WORKFLOW,
   PublishFailure,
+  publishLabels,
   publishStatusQuery,
   reportText,
   type PublishDocument,
@@ -47,16 +49,17 @@ function readDocuments(files: string[]): PublishDocument[] {
   let total = 0;
   for (const file of files) {
     let stat: fs.Stats;
+    let text: string;
     try {
       stat = fs.statSync(file);
-    } catch {
-      throw new UsageError(`cannot read document ${file}: no such file`);
+      if (!stat.isFile()) throw new UsageError(`cannot read document ${file}: not a file`);
+      total += stat.size;
+      if (total > MAX_DOCUMENT_BYTES)
+        throw new UsageError(`the documents exceed ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB together; publish fewer or smaller ones`);
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw err instanceof UsageError ? err : new UsageError(`cannot read document ${file}: ${fsProblem(err)}`);
     }
-    if (!stat.isFile()) throw new UsageError(`cannot read document ${file}: not a file`);
-    total += stat.size;
-    if (total > MAX_DOCUMENT_BYTES)
-      throw new UsageError(`the documents exceed ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB together; publish fewer or smaller ones`);
-    const text = fs.readFileSync(file, 'utf8');
     if (!text.trim()) throw new UsageError(`document ${file} is empty`);
     if (text.includes('\uFFFD')) throw new UsageError(`document ${file} is not UTF-8 text`);
     const name = path.relative(process.cwd(), path.resolve(file)) || path.basename(file);
@@ -195,18 +198,23 @@ export function publishCommand(): Command {
           args: [input],
           kind: 'publish',
           status: 'checking',
+          labels: publishLabels(input),
           options: { memo: { destination: input.destination, documents: input.documents.map((d) => d.name) } },
           onUnlabelled: unlabelledWarning,
         });
         const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, s.target);
         if (!json) announceRun(handle.workflowId, webUi);
         let shown: string | undefined;
-        const status = await followUntil(handle, async () => {
-          const st = await handle.query(publishStatusQuery);
-          if (st.stage !== shown && !json) process.stderr.write(`${pc.dim('stage')} ${st.stage}\n`);
-          shown = st.stage;
-          return FOLLOWING.has(st.stage) ? undefined : st;
-        });
+        const status = await followUntil(
+          handle,
+          async () => {
+            const st = await handle.query(publishStatusQuery);
+            if (st.stage !== shown && !json) process.stderr.write(`${pc.dim('stage')} ${st.stage}\n`);
+            shown = st.stage;
+            return FOLLOWING.has(st.stage) ? undefined : st;
+          },
+          { taskQueue: s.taskQueue },
+        );
         if (status?.stage !== AWAITING_APPROVAL || o.wait) {
           let result: PublishResult;
           try {
@@ -225,7 +233,7 @@ export function publishCommand(): Command {
         const failed = status.analyses.filter((a) => !a.ok);
         if (failed.length)
           console.log(pc.red(`${failed.length} document analysis(es) failed: ${failed.map((a) => `${a.name}: ${a.error}`).join('; ')}\n`));
-        const deadline = status.decideBy ? new Date(status.decideBy).toISOString() : '?';
+        const deadline = status.decideBy ?? '?';
         console.log(`${pc.bold('awaiting a decision')} until ${deadline} (then: ${input.defaultDecision})`);
         console.log(`  braid approve ${handle.workflowId} [--comment "…"]\n  braid reject ${handle.workflowId} --reason "…"`);
       });

@@ -12,7 +12,23 @@ const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc
 /** cli-table3 colours on its own; follow picocolors, which honours NO_COLOR and non-TTY output. */
 export const tableStyle = () => (pc.isColorSupported ? { head: ['bold'], border: ['grey'] } : { head: [], border: [] });
 
+/** How an answer from Braid's simulator is labelled (the simulator marks its responses; see llmTurn). */
+export const SIMULATED_LABEL = "simulated model (the answer came from Braid's simulator, not Claude)";
+
 export const ms = (n: number | undefined) => (n === undefined ? '' : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+
+/**
+ * Time left at the rate so far, for progress bars: "–" until anything is done (cli-progress's own
+ * ETA prints "NFs" for an unknown rate), then "45 s", "3 min 05 s" or "1 h 05 min".
+ */
+export function etaText(done: number, total: number, elapsedMs: number): string {
+  if (done >= total) return '0 s';
+  if (!(done > 0) || !(elapsedMs > 0)) return '–';
+  const s = Math.ceil(((total - done) * elapsedMs) / done / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
 
 /** One line per turn: which branches are running or done. */
 export function progressLines(p: AgentProgress, now = Date.now()): string[] {
@@ -21,7 +37,7 @@ export function progressLines(p: AgentProgress, now = Date.now()): string[] {
   const lines: string[] = [];
   for (const [turn, branches] of turns) {
     const parts = branches.map((b) => `${mark[b.status]} ${b.name} ${pc.dim(ms(b.durationMs ?? Math.max(0, now - b.startedAt)))}`);
-    lines.push(`${pc.dim(`turn ${turn}`)}  ${parts.join('  ')}`);
+    lines.push(`${pc.dim(turn === 0 ? 'queued' : `turn ${turn}`)}  ${parts.join('  ')}`);
   }
   if (!lines.length) lines.push(pc.dim('starting…'));
   return lines;
@@ -49,6 +65,14 @@ export class LiveBlock {
     if (this.out.isTTY && this.height) this.out.write(`\x1b[${this.height}F\x1b[0J`);
     this.height = 0;
   }
+
+  /** Prints a line above the block, which is redrawn below it. */
+  note(line: string): void {
+    const last = this.last;
+    this.clear();
+    this.out.write(`${line}\n`);
+    if (last && this.out.isTTY) this.update(last.split('\n'));
+  }
 }
 
 function timeline(b: Branch, t0: number, total: number, width = 24): string {
@@ -56,7 +80,8 @@ function timeline(b: Branch, t0: number, total: number, width = 24): string {
   const from = Math.floor(((b.startedAt - t0) / total) * width);
   const len = Math.max(1, Math.round((b.durationMs / total) * width));
   const bar = ' '.repeat(Math.min(width, from)) + '█'.repeat(Math.min(len, width - Math.min(width, from)));
-  return (b.kind === 'llm' ? pc.magenta : b.status === 'ok' ? pc.green : pc.red)(bar.padEnd(width));
+  const colour = b.kind === 'queue' ? pc.gray : b.kind === 'llm' ? pc.magenta : b.status === 'ok' ? pc.green : pc.red;
+  return colour(bar.padEnd(width));
 }
 
 export function timingTable(r: AgentResult): string {
@@ -65,7 +90,7 @@ export function timingTable(r: AgentResult): string {
   for (const b of r.branches) {
     const tokens = b.usage ? `${b.usage.inputTokens}/${b.usage.outputTokens}` : '';
     table.push([
-      b.turn,
+      b.kind === 'queue' ? '' : b.turn,
       b.name,
       `${mark[b.status]} ${b.status}`,
       `+${ms(b.startedAt - t0)}`,
@@ -77,8 +102,9 @@ export function timingTable(r: AgentResult): string {
   const t = r.timing;
   const speedup = t.totalMs > 0 ? t.sequentialMs / t.totalMs : 1;
   const gain = speedup >= 1.05 ? ` (${speedup.toFixed(1)}× from parallelism)` : '';
+  const queued = r.branches.some((b) => b.kind === 'queue') ? ` (${ms(t.queuedMs)} waiting for a worker)` : '';
   const summary = [
-    `total ${ms(t.totalMs)} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
+    `total ${ms(t.totalMs)}${queued} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
     `tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out · ${r.turns} model turn(s) · stop: ${r.stopReason}`,
   ];
   return `${table.toString()}\n${summary.join('\n')}`;

@@ -8,11 +8,12 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Workf
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { FsBlobStore } from '../blobs/store';
+import { BlobStoreUnavailable, FsBlobStore } from '../blobs/store';
 import { config } from '../config';
 import {
   SUMMARIZE_LIMITS,
   SUMMARIZE_WORKFLOW,
+  summarizeLabels,
   summarizeProgressQuery,
   type SummarizeInput,
   type SourceCitation,
@@ -24,7 +25,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
 import { intWithin, percentage, range } from './options';
-import { ms } from './render';
+import { etaText, ms, SIMULATED_LABEL } from './render';
 import { announceRun, followRun, startRun, withSession, workerFor, type Session } from './session';
 
 export interface SummarizeOptions {
@@ -48,12 +49,16 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 export interface Prepared {
   input: SummarizeInput;
   workflowId: string;
+  /** The files, directories and globs given. */
+  inputs: string[];
 }
 
 /** Reads, checks and chunks the inputs into the blob store; fails before anything starts when nothing is readable. */
 export async function prepareSummarize(inputs: string[], o: SummarizeOptions, quiet = false): Promise<Prepared> {
   if (!o.task.trim()) throw new UsageError('--task is empty: say what to do with the documents');
-  const corpus = await buildCorpus(inputs, new FsBlobStore(config().blobDir), { maxTokens: o.chunkTokens });
+  const corpus = await buildCorpus(inputs, new FsBlobStore(config().blobDir), { maxTokens: o.chunkTokens }).catch((err: unknown) => {
+    throw err instanceof BlobStoreUnavailable ? new UsageError(err.message) : err;
+  });
   if (!corpus.chunkCount) {
     const why = corpus.badFiles.map((b) => `${b.path}: ${b.reason}`).join('; ');
     throw new UsageError(`nothing to summarize${why ? ` (${why})` : ''}`);
@@ -69,11 +74,12 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     group: o.group,
     tolerate: o.tolerate,
     badFiles: corpus.badFiles,
+    ...(corpus.chunkSpans ? { chunkSpans: corpus.chunkSpans } : {}),
   };
-  return { input, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
+  return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
 }
 
-export async function startSummarize(s: Session, { input, workflowId }: Prepared, fresh = false): Promise<Started> {
+export async function startSummarize(s: Session, { input, workflowId, inputs }: Prepared, fresh = false): Promise<Started> {
   let how: Started['how'] = 'new';
   if (!fresh) {
     try {
@@ -88,6 +94,7 @@ export async function startSummarize(s: Session, { input, workflowId }: Prepared
       workflowId,
       args: [input],
       kind: 'summarize',
+      labels: summarizeLabels(input, inputs),
       // Same input, same run: join a running job, return a completed one, retry a failed one.
       options: {
         workflowIdConflictPolicy: fresh ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
@@ -102,18 +109,48 @@ export async function startSummarize(s: Session, { input, workflowId }: Prepared
   }
 }
 
-function bar(): cliProgress.SingleBar {
+/** The bar's line: the phase, items done and failed, the rate and the time left (Braid's own ETA, see etaText). */
+export function progressBar(stream: NodeJS.WritableStream = process.stderr): cliProgress.SingleBar {
   return new cliProgress.SingleBar(
     {
-      format: ' {phase} |{bar}| {value}/{total} {unit} · {failed} failed · {rate}/s · ETA {eta_formatted}',
+      format: ' {phase} |{bar}| {value}/{total} {unit} · {failed} failed · {rate}/s · ETA {left}',
       barsize: 28,
       hideCursor: true,
       noTTYOutput: true,
       notTTYSchedule: 5000,
-      stream: process.stderr,
+      stream,
     },
     cliProgress.Presets.shades_classic,
   );
+}
+
+export interface BarState {
+  key: string;
+  value: number;
+  total: number;
+  payload: { phase: string; unit: string; failed: number; rate: string; left: string };
+}
+
+/** What the bar shows for a progress snapshot; `phaseStartedAt` is when this command saw the current reduce level begin. */
+export function barState(p: SummarizeProgress, now: number, phaseStartedAt = p.startedAt): BarState {
+  const map = p.phase === 'map';
+  const key = map ? 'map' : `reduce ${p.level}/${p.levels}`;
+  const [value, total, failed] = map
+    ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed]
+    : [p.levelGroups.done, p.levelGroups.total, 0];
+  const elapsed = Math.max(1, now - (map ? p.startedAt : phaseStartedAt));
+  return {
+    key,
+    value,
+    total,
+    payload: {
+      phase: key.padEnd(10),
+      unit: map ? 'chunks' : 'groups',
+      failed,
+      rate: ((value * 1000) / elapsed).toFixed(1),
+      left: etaText(value, total, elapsed),
+    },
+  };
 }
 
 /** Follows a summarize run to its end with a progress bar; Ctrl-C detaches. */
@@ -121,21 +158,15 @@ export async function followSummarize(
   handle: WorkflowHandle<typeof summarizeCorpus>,
   target: Target,
   json: boolean,
+  taskQueue?: string,
 ): Promise<SummarizeResult> {
   if (!json) announceRun(handle.workflowId, webUiLink(handle.workflowId, undefined, target));
-  const b = json ? undefined : bar();
+  const b = json ? undefined : progressBar();
   let shown = '';
+  let phaseStartedAt = Date.now();
   const render = (p: SummarizeProgress) => {
-    const key = p.phase === 'map' ? 'map' : `reduce ${p.level}/${p.levels}`;
-    const [value, total, failed] =
-      p.phase === 'map' ? [p.chunks.done + p.chunks.failed, p.chunks.total, p.chunks.failed] : [p.levelGroups.done, p.levelGroups.total, 0];
-    const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
-    const payload = {
-      phase: key.padEnd(10),
-      unit: p.phase === 'map' ? 'chunks' : 'groups',
-      failed,
-      rate: p.phase === 'map' ? (value / secs).toFixed(1) : '–',
-    };
+    if (p.phase !== 'map' && `reduce ${p.level}/${p.levels}` !== shown) phaseStartedAt = Date.now();
+    const { key, value, total, payload } = barState(p, Date.now(), phaseStartedAt);
     if (key !== shown) {
       // Close the finished phase on its final count (the map's stays in the query during reduce).
       if (shown === 'map') b?.update(p.chunks.done + p.chunks.failed, { failed: p.chunks.failed });
@@ -158,13 +189,14 @@ export async function followSummarize(
       b?.stop();
     },
     detachHint: `the job goes on in Temporal: braid watch ${handle.workflowId}`,
+    taskQueue,
   });
   return result;
 }
 
 export function printSummary(workflowId: string, r: SummarizeResult, json: boolean, webUi?: string): void {
   if (json) return void process.stdout.write(`${JSON.stringify({ workflowId, webUi, ...r })}\n`);
-  const model = r.simulated ? pc.yellow('simulated model (no ANTHROPIC_API_KEY set)') : 'Claude';
+  const model = r.simulated ? pc.yellow(SIMULATED_LABEL) : 'Claude';
   console.log(`\n${pc.bold('Answer')} ${pc.dim(`— ${model}`)}\n${r.answer}`);
   if (r.points.length) console.log(r.points.map((p) => `  • ${p}`).join('\n'));
   const ranges = (c: SourceCitation) => `${c.source}:${c.ranges.map(([a, b]) => `${a}-${b}`).join(',')}`;
@@ -225,7 +257,7 @@ export function summarizeCommand(): Command {
                 : 'this exact job ran before: returning its result (--fresh starts over)',
             ),
           );
-        const result = await followSummarize(handle, s.target, json);
+        const result = await followSummarize(handle, s.target, json, s.taskQueue);
         printSummary(handle.workflowId, result, json, webUiLink(handle.workflowId, undefined, s.target));
       });
     });

@@ -17,12 +17,12 @@ export function watchCommand(): Command {
     .action((workflowId: string, o: { json?: boolean }) =>
       withSession({ worker: 'none' }, async ({ client, target }) => {
         const json = Boolean(o.json);
-        const { type } = await describeRun(client, workflowId);
+        const { type, taskQueue } = await describeRun(client, workflowId);
         if (type === SUMMARIZE_WORKFLOW) {
-          const result = await followSummarize(client.workflow.getHandle<typeof summarizeCorpus>(workflowId), target, json);
+          const result = await followSummarize(client.workflow.getHandle<typeof summarizeCorpus>(workflowId), target, json, taskQueue);
           printSummary(workflowId, result, json, webUiLink(workflowId, undefined, target));
         } else if (type === ASK_WORKFLOW) {
-          printOutcome(await followAgent(client.workflow.getHandle<typeof toolAgent>(workflowId), target, json), json);
+          printOutcome(await followAgent(client.workflow.getHandle<typeof toolAgent>(workflowId), target, json, taskQueue), json);
         } else {
           throw new UsageError(`${workflowId} is a ${type} run; braid watch follows summarize and ask runs`);
         }

@@ -19,7 +19,7 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
   const w = await createBraidWorker({ connection, namespace: target.namespace });
   const model = w.model.simulated
     ? pc.yellow(`simulated model at ${w.model.endpoint}`)
-    : `Claude (${config().models.fast}, ${config().models.capable})`;
+    : `${config().anthropicBaseUrl ? `the Messages API at ${w.model.endpoint}` : 'Claude'} (${config().models.fast}, ${config().models.capable})`;
   const line = `worker on task queue "${config().taskQueue}" at ${target.address}; model: ${model}`;
   process.stderr.write(`${announce ? 'braid ' : pc.dim('started a ')}${line}\n`);
   const done = w.run().finally(() => connection.close());

@@ -6,11 +6,13 @@
 // than with fast-glob so that symlinked directories are followed without looping (each real
 // directory is visited once). Inside a directory or a glob, unsupported files are skipped
 // silently; given explicitly, they are reported. A directory or glob that yields no supported file
-// is itself reported, so a typo never passes as an empty corpus.
+// is itself reported, so a typo never passes as an empty corpus; a directory that cannot be read
+// (its permissions) is reported as unreadable, never as empty.
 import fg from 'fast-glob';
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { errnoCode, fsProblem } from '../fs-errors';
 import { extensionOf, kindOf } from './kinds';
 import type { BadFile, SourceKind } from './types';
 
@@ -28,8 +30,7 @@ export const isBadFile = (item: { path: string }): item is BadFile => 'reason' i
 
 const SKIPPED_DIRS = new Set(['node_modules']);
 
-const errorCode = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+const errorCode = errnoCode;
 
 /** One short clause for a failed file-system call. */
 export const fsReason = (err: unknown): string => {
@@ -37,8 +38,7 @@ export const fsReason = (err: unknown): string => {
   if (code === 'ENOENT' || code === 'ENOTDIR') return 'not found';
   if (code === 'EISDIR') return 'is a directory';
   if (code === 'ELOOP') return 'unreadable: symlink loop';
-  if (code !== undefined) return `unreadable: ${code}`;
-  return `unreadable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  return `unreadable: ${fsProblem(err)}`;
 };
 
 /** The display path: relative to cwd (POSIX separators) when inside it, else absolute. */
@@ -53,9 +53,13 @@ const noFilesReason = (unsupported: Set<string>): string =>
 
 const byPath = (a: Candidate, b: Candidate): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-/** Every supported file under `root`, skipping dot entries and node_modules, each real dir once. */
-async function walk(root: string, cwd: string, unsupported: Set<string>): Promise<Candidate[]> {
+/**
+ * Every supported file under `root`, skipping dot entries and node_modules, each real dir once;
+ * directories that cannot be read are listed with the reason.
+ */
+async function walk(root: string, cwd: string, unsupported: Set<string>): Promise<{ found: Candidate[]; unreadable: BadFile[] }> {
   const found: Candidate[] = [];
+  const unreadable: BadFile[] = [];
   const seen = new Set<string>();
   const visit = async (dir: string): Promise<void> => {
     const real = await realpath(dir).catch(() => undefined);
@@ -64,8 +68,9 @@ async function walk(root: string, cwd: string, unsupported: Set<string>): Promis
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return; // an unreadable subdirectory holds nothing we can use
+    } catch (err) {
+      unreadable.push({ path: displayPath(cwd, dir), reason: `unreadable directory: ${fsProblem(err)}` });
+      return;
     }
     for (const entry of entries) {
       if (entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name)) continue;
@@ -88,16 +93,18 @@ async function walk(root: string, cwd: string, unsupported: Set<string>): Promis
     }
   };
   await visit(root);
-  return found.sort(byPath);
+  return { found: found.sort(byPath), unreadable };
 }
 
 async function glob(pattern: string, cwd: string, unsupported: Set<string>): Promise<Candidate[]> {
+  // fast-glob passes over missing directories itself; any other error (a directory it may not read)
+  // reaches the caller, which reports the pattern as unreadable rather than as matching nothing.
   const matches = await fg(pattern, {
     cwd,
     onlyFiles: true,
     dot: false,
     unique: true,
-    suppressErrors: true,
+    suppressErrors: false,
     followSymbolicLinks: true,
     ignore: pattern.includes('node_modules') ? [] : ['**/node_modules/**'],
   });
@@ -111,8 +118,8 @@ async function glob(pattern: string, cwd: string, unsupported: Set<string>): Pro
   return found.sort(byPath);
 }
 
-/** Expands one argument into candidates, or says why it yields nothing. */
-async function expandOne(arg: string, cwd: string): Promise<Candidate[] | BadFile> {
+/** Expands one argument into candidates (and directories under it that could not be read), or says why it yields nothing. */
+async function expandOne(arg: string, cwd: string): Promise<(Candidate | BadFile)[] | BadFile> {
   if (arg.trim() === '') return { path: arg, reason: 'empty path' };
   const abs = resolve(cwd, arg);
   const path = displayPath(cwd, abs);
@@ -132,7 +139,12 @@ async function expandOne(arg: string, cwd: string): Promise<Candidate[] | BadFil
         return { path, reason: 'not found (broken symlink)' };
       if (fg.isDynamicPattern(arg)) {
         const unsupported = new Set<string>();
-        const found = await glob(arg, cwd, unsupported);
+        let found: Candidate[];
+        try {
+          found = await glob(arg, cwd, unsupported);
+        } catch (globErr) {
+          return { path: arg, reason: `unreadable: ${fsProblem(globErr)}` };
+        }
         return found.length > 0 ? found : { path: arg, reason: noFilesReason(unsupported) };
       }
     }
@@ -140,8 +152,10 @@ async function expandOne(arg: string, cwd: string): Promise<Candidate[] | BadFil
   }
   if (info.isDirectory()) {
     const unsupported = new Set<string>();
-    const found = await walk(abs, cwd, unsupported);
-    return found.length > 0 ? found : { path, reason: noFilesReason(unsupported) };
+    const { found, unreadable } = await walk(abs, cwd, unsupported);
+    if (unreadable[0]?.path === path) return unreadable[0]; // the directory itself
+    if (found.length > 0) return [...found, ...unreadable];
+    return unreadable.length ? unreadable : { path, reason: noFilesReason(unsupported) };
   }
   const kind = kindOf(abs);
   if (kind === undefined) {
@@ -166,10 +180,15 @@ export async function expandArgs(args: readonly string[], cwd: string): Promise<
       seenBad.add(result.path);
       continue;
     }
-    for (const candidate of result) {
-      if (seen.has(candidate.absPath)) continue;
-      seen.add(candidate.absPath);
-      items.push(candidate);
+    for (const item of result) {
+      if (isBadFile(item)) {
+        if (!seenBad.has(item.path)) items.push(item);
+        seenBad.add(item.path);
+        continue;
+      }
+      if (seen.has(item.absPath)) continue;
+      seen.add(item.absPath);
+      items.push(item);
     }
   }
   return items;

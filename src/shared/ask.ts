@@ -4,7 +4,8 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
-import type { Branch, ChatMessage, ModelRole, RunTiming, ToolInfo, UsageSummary } from './types';
+import { gist } from './content';
+import type { Branch, ChatMessage, ModelRole, RunLabels, RunTiming, ToolInfo, UsageSummary } from './types';
 
 /** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
 export const MAX_QUESTION_CHARS = 20_000;
@@ -75,6 +76,17 @@ export interface AgentProgress {
 }
 
 export const agentProgressQuery = defineQuery<AgentProgress>('progress');
+
+/** The run's static summary and details, for whoever starts it. */
+export function askLabels(input: AgentInput): RunLabels {
+  return {
+    summary: `ask: ${gist(input.question, 100)}`,
+    details: [
+      `**Question:** ${gist(input.question, 500)}`,
+      `**Up to** ${input.maxTurns ?? DEFAULT_MAX_TURNS} model turns · **model:** ${input.role ?? 'capable'} · **tools:** ${input.tools?.join(', ') || "all the worker's"}`,
+    ].join('\n\n'),
+  };
+}
 
 /** The workflow type: the name of the workflow function in src/workflows/ask.ts (frozen, see docs/ARCHITECTURE.md). */
 export const ASK_WORKFLOW = 'toolAgent';

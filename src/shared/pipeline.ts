@@ -4,7 +4,8 @@
  * Imported by workflow code: no Node APIs, no runtime dependencies beyond the workflow package.
  */
 import { defineQuery } from '@temporalio/workflow';
-import type { ModelRole, TokenUsage } from './types';
+import { counted, gist } from './content';
+import type { ModelRole, RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/pipeline.ts (frozen). */
 export const PIPELINE_WORKFLOW = 'contentPipeline';
@@ -101,6 +102,18 @@ export interface PipelineResult {
 
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
 export const chainStageQuery = defineQuery<{ stage: StageName | 'writing-file' | 'done'; revising: boolean }>('chainStage');
+
+/** The run's static summary and details, for whoever starts it. */
+export function pipelineLabels(input: PipelineInput): RunLabels {
+  const t = input.topics;
+  return {
+    summary: `pipeline: ${counted(t.length, 'topic')}, ${input.concurrency} at once — ${gist(t.slice(0, 3).join('; '), 80)}${t.length > 3 ? ' …' : ''}`,
+    details: [
+      `**Topics:** ${gist(t.map((topic, i) => `${i + 1}. ${topic}`).join('; '), 400)}`,
+      `Each researched, written and edited by the ${input.role ?? 'fast'} model, ${input.concurrency} at once; ${input.outDir ? `files in ${input.outDir}` : 'no files written (no `--out`)'}.`,
+    ].join('\n\n'),
+  };
+}
 
 /** Why a list of topics cannot run, or undefined when it can. */
 export function topicsProblem(topics: unknown): string | undefined {

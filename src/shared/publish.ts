@@ -4,13 +4,14 @@
  *
  * A decision travels two ways on purpose. The update (`decide`) is what Braid's CLI sends: its
  * validator answers at once — accepted, or refused with the reason — and a refused decision leaves
- * no trace in the run's history. The signal (`decision`) is for senders that cannot wait for an
- * answer (the Web UI, scripts, other workflows); the workflow applies the same checks and ignores,
- * with a log line, what it would have refused.
+ * no trace in the run's history; it is also what the Web UI's *Send an Update* sends. The signal
+ * (`decision`) is for senders that cannot wait for an answer (scripts, other workflows); the workflow
+ * applies the same checks and ignores, with a log line, what it would have refused.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
-import type { UsageSummary } from './types';
+import { counted, gist } from './content';
+import type { RunLabels, UsageSummary } from './types';
 
 /** The workflow type: the name of the workflow function in src/workflows/publish.ts (frozen). */
 export const PUBLISH_WORKFLOW = 'publishWorkflow';
@@ -69,8 +70,8 @@ export interface DecisionRequest {
 }
 
 export interface Decision extends DecisionRequest {
-  /** Workflow-clock time (epoch ms) when the decision was recorded. */
-  at: number;
+  /** Workflow-clock time (ISO-8601) when the decision was recorded. */
+  at: string;
   via: 'update' | 'signal' | 'deadline';
 }
 
@@ -133,9 +134,9 @@ export interface PublishStatus {
   report?: string;
   reportStored?: StoredReport;
   decision?: Decision;
-  /** Workflow-clock epoch ms of the two deadlines, once the run waits. */
-  remindAt?: number;
-  decideBy?: number;
+  /** The two deadlines (workflow clock, ISO-8601), once the run waits. */
+  remindAt?: string;
+  decideBy?: string;
   escalated: boolean;
   /** Signals that were ignored because the update validator would have refused them. */
   ignoredSignals: { request: DecisionRequest; reason: string }[];
@@ -158,6 +159,24 @@ export interface PublishResult {
 export const decideUpdate = defineUpdate<DecisionReceipt, [DecisionRequest]>('decide');
 export const decisionSignal = defineSignal<[DecisionRequest]>('decision');
 export const publishStatusQuery = defineQuery<PublishStatus>('publishStatus');
+
+const hours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
+/** A document's name without its directories, for labels ("pricing.md"). */
+export const shortName = (name: string): string => name.split('/').pop() || name;
+
+/** The run's static summary and details, for whoever starts it. */
+export function publishLabels(input: PublishInput): RunLabels {
+  const names = input.documents.map((d) => shortName(d.name));
+  const who = input.reviewers?.length ? input.reviewers.join(', ') : 'anyone';
+  return {
+    summary: `publish ${counted(names.length, 'document')} to ${shortName(input.destination)}: ${gist(names.join(', '), 80)}`,
+    details: [
+      `**Documents:** ${gist(names.join(', '), 300)} → ${input.destination}`,
+      `**Decided by** ${who}: a reminder after ${hours(input.remindAfterMs)}, then **${input.defaultDecision ?? 'reject'}** by default after ${hours(input.decideWithinMs)}. Decide with *More Actions → Send an Update* → \`decide\`.`,
+    ].join('\n\n'),
+  };
+}
 
 /** Failure types a publish run or a refused decision carries. */
 export const PublishFailure = {

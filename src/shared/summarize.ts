@@ -4,7 +4,8 @@
  * Everything here is small; corpora and intermediate results travel as blob references.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { TokenUsage } from './types';
+import { counted, gist } from './content';
+import type { RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/summarize.ts (frozen). */
 export const SUMMARIZE_WORKFLOW = 'summarizeCorpus';
@@ -56,6 +57,19 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400 };
 
+/**
+ * The chunks `first`…`first + count - 1` come from `path` (the manifest keeps each file's chunks
+ * together); `path` is shortened for labels (the directories all files share are left out).
+ */
+export interface ChunkSpan {
+  path: string;
+  first: number;
+  count: number;
+}
+
+/** Most spans a run's input carries for labels; a corpus of more files is labelled by chunk number only. */
+export const MAX_LABELLED_SPANS = 2000;
+
 export interface SummarizeInput {
   manifestRef: string;
   chunkCount: number;
@@ -71,6 +85,40 @@ export interface SummarizeInput {
   tree?: Partial<TreeOptions>;
   /** Continue as new at a phase boundary once history passes this many events (default 4,000). */
   continueAsNewAfterEvents?: number;
+  /** Which file each chunk comes from, for the Web UI's labels ("map shipping.md, chunk 2 of 5"); optional. */
+  chunkSpans?: ChunkSpan[];
+}
+
+/** "shipping.md, chunk 2 of 5" for a chunk index, or "chunk 17" when the spans do not say. */
+export function chunkLabel(spans: readonly ChunkSpan[] | undefined, index: number): string {
+  let lo = 0;
+  let hi = (spans?.length ?? 0) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = spans![mid]!;
+    if (index < s.first) hi = mid - 1;
+    else if (index >= s.first + s.count) lo = mid + 1;
+    else return `${s.path}, chunk ${index - s.first + 1} of ${s.count}`;
+  }
+  return `chunk ${index + 1}`;
+}
+
+/** The spans that cover chunks start…end-1 (what a node of the tree passes on to its children). */
+export function spansWithin(spans: readonly ChunkSpan[] | undefined, start: number, end: number): ChunkSpan[] | undefined {
+  return spans?.filter((s) => s.first < end && s.first + s.count > start);
+}
+
+/** The run's static summary and details, for whoever starts it. */
+export function summarizeLabels(input: SummarizeInput, inputs: string[] = []): RunLabels {
+  const files = input.chunkSpans?.map((s) => s.path) ?? inputs;
+  return {
+    summary: `summarize ${counted(input.sourceCount, 'file')}, ${counted(input.chunkCount, 'chunk')}: ${gist(input.task, 90)}`,
+    details: [
+      `**Task:** ${gist(input.task, 300)}`,
+      `**Files:** ${gist(files.join(', '), 300)}`,
+      `Up to ${input.concurrency} model calls at once, ${input.group} results per reduce call, ${input.tolerate} % failed chunks tolerated.`,
+    ].join('\n\n'),
+  };
 }
 
 export interface MissingChunk {
@@ -185,5 +233,12 @@ export interface ProgressDelta {
   failed: number;
 }
 
+/**
+ * Internal: a leaf's report to the root. Named so the Web UI's timeline and signal list show it as
+ * internal; leaves of runs started before the rename still send `progress` (frozen), which the root
+ * keeps handling.
+ */
+export const leafProgressSignal = defineSignal<[ProgressDelta]>('internal.leafProgress');
+/** The name leaves used before `internal.leafProgress` (frozen: running and recorded runs use it). */
 export const progressSignal = defineSignal<[ProgressDelta]>('progress');
 export const summarizeProgressQuery = defineQuery<SummarizeProgress>('summarizeProgress');

@@ -164,10 +164,11 @@ export interface ToolCallResult {
   endedAt: number;
 }
 
-export type BranchKind = 'llm' | 'tool';
+/** `queue`: the run waiting for a worker to pick it up. */
+export type BranchKind = 'llm' | 'tool' | 'queue';
 export type BranchStatus = 'running' | 'ok' | 'error' | 'timeout';
 
-/** One branch of a run: a model turn or a tool call, timed on the workflow clock. */
+/** One branch of a run: a model turn, a tool call, or waiting for a worker (see workflows/branches.ts for the clock). */
 export interface Branch {
   id: string;
   turn: number;
@@ -184,12 +185,23 @@ export interface Branch {
 }
 
 export interface RunTiming {
-  /** Wall time of the whole run on the workflow clock. */
+  /** Wall time of the whole run on the workflow clock, from its start (waiting for a worker included) to its last branch's end. */
   totalMs: number;
   /** Sum over turns of the model call plus the slowest tool branch: what parallelism cannot remove. */
   criticalPathMs: number;
   /** What the same branches would take one after another. */
   sequentialMs: number;
+  /** How long the run waited for a worker to pick it up (absent in results of older runs). */
+  queuedMs?: number;
+}
+
+/**
+ * How a run presents itself in the Web UI and `temporal workflow describe`: the static summary (one
+ * line, in run lists and at the top of the run's page) and details (Temporal markdown) set at start.
+ */
+export interface RunLabels {
+  summary: string;
+  details: string;
 }
 
 export interface UsageSummary {

@@ -5,6 +5,13 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/**
+ * Every simulator response carries this header, so whoever reads an answer can tell it came from the
+ * simulator — also when ANTHROPIC_BASE_URL points at one and a key is set (the model-call activity
+ * labels its result by it).
+ */
+export const SIMULATOR_HEADER = 'x-braid-simulator';
+
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',

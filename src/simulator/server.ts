@@ -14,7 +14,19 @@ import { ConfigInvalid, parseConfigPatch, type ConfigPatch } from './config';
 import { readPdfTexts } from './content';
 import { FaultBook } from './faults';
 import { finishReply } from './generation';
-import { BodyTooLarge, ClientGone, closeSignal, errorBody, newMessageId, newRequestId, readBody, sendError, sendJson, sleep } from './http';
+import {
+  BodyTooLarge,
+  ClientGone,
+  closeSignal,
+  errorBody,
+  newMessageId,
+  newRequestId,
+  readBody,
+  sendError,
+  sendJson,
+  SIMULATOR_HEADER,
+  sleep,
+} from './http';
 import { ModelCatalog, PageInvalid, paginate } from './models';
 import { Mind } from './mind';
 import { planReply } from './planner';
@@ -176,6 +188,7 @@ export class Simulator {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
     res.setHeader('request-id', requestId);
+    res.setHeader(SIMULATOR_HEADER, 'braid');
     const url = new URL(req.url ?? '/', 'http://simulator');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';

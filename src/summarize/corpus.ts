@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { putJson, type BlobStore } from '../blobs/store';
 import { chunkCorpus, ingest, type IngestOptions } from '../ingest';
-import type { BadFileEntry, CorpusManifest } from '../shared/summarize';
+import { MAX_LABELLED_SPANS, type BadFileEntry, type ChunkSpan, type CorpusManifest } from '../shared/summarize';
 
 export interface Corpus {
   manifestRef: string;
@@ -17,6 +17,16 @@ export interface Corpus {
   sourceCount: number;
   badFiles: BadFileEntry[];
   tokens: number;
+  /** Which file each run of chunks comes from, for labels; absent above MAX_LABELLED_SPANS files. */
+  chunkSpans?: ChunkSpan[];
+}
+
+/** Paths without the directories they all share ("shipping.md" rather than "/home/…/docs/shipping.md"), for labels. */
+export function shortPaths(paths: string[]): string[] {
+  const dirs = paths.map((p) => p.split('/').slice(0, -1));
+  let shared = 0;
+  while (dirs.length && dirs.every((d) => d.length > shared && d[shared] === dirs[0]![shared])) shared++;
+  return paths.map((p) => p.split('/').slice(shared).join('/'));
 }
 
 export async function buildCorpus(args: string[], blobs: BlobStore, opts: IngestOptions & { maxTokens?: number } = {}): Promise<Corpus> {
@@ -29,12 +39,21 @@ export async function buildCorpus(args: string[], blobs: BlobStore, opts: Ingest
     chunks: chunks.map((c, i) => ({ id: c.id, source: c.source, start: c.start, end: c.end, tokens: c.tokens, ref: refs[i]! })),
     sources: sources.map((s) => ({ path: s.path, sha256: s.sha256, chars: s.text.length })),
   };
+  const spans: ChunkSpan[] = [];
+  chunks.forEach((c, i) => {
+    const last = spans.at(-1);
+    if (last?.path === c.source) last.count++;
+    else spans.push({ path: c.source, first: i, count: 1 });
+  });
+  const short = shortPaths(spans.map((s) => s.path));
+  spans.forEach((s, i) => (s.path = short[i]!));
   return {
     manifestRef: chunks.length ? await putJson(blobs, manifest) : '',
     chunkCount: chunks.length,
     sourceCount: sources.length,
     badFiles: bad,
     tokens: chunks.reduce((n, c) => n + c.tokens, 0),
+    ...(spans.length <= MAX_LABELLED_SPANS ? { chunkSpans: spans } : {}),
   };
 }
 

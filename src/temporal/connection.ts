@@ -61,7 +61,12 @@ export async function connectWorker(target = temporalTarget()): Promise<NativeCo
   }
 }
 
-/** Link to a run in the Web UI: the local UI, BRAID_WEB_UI_URL, or Temporal Cloud's UI. */
+/**
+ * Link to a run in the Web UI: the local UI, BRAID_WEB_UI_URL, or Temporal Cloud's UI. The UI's
+ * routes are `/namespaces/<ns>/workflows/<id>` (it looks up the latest run and goes there) and
+ * `/namespaces/<ns>/workflows/<id>/<runId>/history`: the segment after the workflow id is always a
+ * run id, so a link without one ends at the workflow id.
+ */
 export function webUiLink(workflowId: string, runId: string | undefined, target = temporalTarget()): string | undefined {
   const base =
     config().webUiUrl?.replace(/\/$/, '') ??
@@ -71,6 +76,6 @@ export function webUiLink(workflowId: string, runId: string | undefined, target 
         ? 'https://cloud.temporal.io'
         : undefined);
   if (!base) return undefined;
-  const id = encodeURIComponent(workflowId);
-  return `${base}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${id}${runId ? `/${runId}` : ''}/history`;
+  const run = runId ? `/${encodeURIComponent(runId)}/history` : '';
+  return `${base}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}${run}`;
 }

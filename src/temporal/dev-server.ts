@@ -174,7 +174,8 @@ export async function stopDevServer(o: DevServerOptions): Promise<{ stopped: boo
   return { stopped: true, pid };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);

@@ -7,6 +7,9 @@
  * nothing; a different verdict after the fact is refused. At the first deadline the gate runs the
  * reminder it was given (an escalation to the reviewers) without blocking a decision that arrives
  * meanwhile; at the last deadline it takes the configured default decision itself.
+ *
+ * A refusal reaches the sender — the CLI, or the Web UI's *Send an Update* dialog — as its one-line
+ * reason: the failure carries no stack trace, which would only show the worker's file paths.
  */
 import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
 import {
@@ -25,10 +28,21 @@ export interface WaitOptions {
   remindAfterMs: number;
   decideWithinMs: number;
   defaultDecision: Verdict;
-  remind: (decideBy: number) => Promise<unknown>;
+  /** Posts the reminder; `decideBy` is the last deadline, ISO-8601. */
+  remind: (decideBy: string) => Promise<unknown>;
 }
 
 const past: Record<Verdict, string> = { approve: 'approved', reject: 'rejected' };
+
+/** A refusal as the sender sees it: its type and message, no stack trace. */
+function refusal(r: Refusal): ApplicationFailure {
+  const failure = ApplicationFailure.create({ type: r.type, message: r.message, nonRetryable: true });
+  failure.stack = '';
+  return failure;
+}
+
+/** Workflow-clock time as ISO-8601, for people reading a query or a result. */
+export const iso = (ms: number): string => new Date(ms).toISOString();
 
 export class ApprovalGate {
   decision: Decision | undefined;
@@ -43,17 +57,28 @@ export class ApprovalGate {
     /** Describes what the run is doing when a decision comes too early, e.g. "analysing the documents". */
     private readonly activity: () => string,
   ) {
-    setHandler(decideUpdate, (req) => this.receive(req, 'update'), { validator: (req) => this.validate(req) });
-    setHandler(decisionSignal, (req) => {
-      const r = this.check(req);
-      if (r === 'duplicate') return;
-      if (r) {
-        log.warn('decision signal ignored', { reason: r.message });
-        this.ignoredSignals.push({ request: req, reason: r.message });
-        return;
-      }
-      this.record(req, 'signal');
+    setHandler(decideUpdate, (req) => this.receive(req, 'update'), {
+      validator: (req) => this.validate(req),
+      description:
+        'Approve or reject the report: {"verdict":"approve","reviewer":"<name>","comment":"…"} or {"verdict":"reject","reviewer":"<name>","reason":"…"}. Answers with the decision recorded, or the reason it was refused.',
     });
+    setHandler(
+      decisionSignal,
+      (req) => {
+        const r = this.check(req);
+        if (r === 'duplicate') return;
+        if (r) {
+          log.warn('decision signal ignored', { reason: r.message });
+          this.ignoredSignals.push({ request: req, reason: r.message });
+          return;
+        }
+        this.record(req, 'signal');
+      },
+      {
+        description:
+          'The same decision as `decide`, for senders that cannot wait for an answer; one the update would refuse is ignored and listed in publishStatus. Prefer the update.',
+      },
+    );
   }
 
   /** Undefined: a new decision to record; 'duplicate': the same verdict is already recorded. */
@@ -71,7 +96,7 @@ export class ApprovalGate {
       };
     }
     if (req.verdict === 'reject' && !(typeof req.reason === 'string' && req.reason.trim())) {
-      return { type: PublishFailure.InvalidDecision, message: 'a rejection needs a reason' };
+      return { type: PublishFailure.InvalidDecision, message: 'a rejection needs a reason: add "reason" to the decision' };
     }
     const d = this.decision;
     if (d) {
@@ -88,18 +113,18 @@ export class ApprovalGate {
 
   private validate(req: DecisionRequest): void {
     const r = this.check(req);
-    if (r && r !== 'duplicate') throw ApplicationFailure.create({ type: r.type, message: r.message, nonRetryable: true });
+    if (r && r !== 'duplicate') throw refusal(r);
   }
 
   private receive(req: DecisionRequest, via: Decision['via']): DecisionReceipt {
     const r = this.check(req);
     if (r === 'duplicate') return { accepted: true, duplicate: true, decision: this.decision! };
-    if (r) throw ApplicationFailure.create({ type: r.type, message: r.message, nonRetryable: true });
+    if (r) throw refusal(r);
     return { accepted: true, duplicate: false, decision: this.record(req, via) };
   }
 
   private record(req: DecisionRequest, via: Decision['via']): Decision {
-    const decision: Decision = { verdict: req.verdict, reviewer: req.reviewer.trim(), at: Date.now(), via };
+    const decision: Decision = { verdict: req.verdict, reviewer: req.reviewer.trim(), at: iso(Date.now()), via };
     if (req.comment?.trim()) decision.comment = req.comment.trim();
     if (req.reason?.trim()) decision.reason = req.reason.trim();
     this.decision = decision;
@@ -113,13 +138,17 @@ export class ApprovalGate {
     this.remindAt = start + o.remindAfterMs;
     this.decideBy = start + o.decideWithinMs;
     this.waiting = true;
-    if (!(await condition(() => this.decision !== undefined, o.remindAfterMs))) {
+    const decided = () => this.decision !== undefined;
+    if (!(await condition(decided, o.remindAfterMs, { summary: `remind the reviewers at ${iso(this.remindAt)} unless decided` }))) {
       this.escalated = true;
       const reminding = o
-        .remind(this.decideBy)
+        .remind(iso(this.decideBy))
         .catch((err: unknown) => log.warn('the reminder could not be posted', { error: String(err) }));
       const remaining = this.decideBy - Date.now();
-      if (remaining > 0) await condition(() => this.decision !== undefined, remaining);
+      if (remaining > 0)
+        await condition(decided, remaining, {
+          summary: `take the default decision (${o.defaultDecision}) at ${iso(this.decideBy)} unless decided`,
+        });
       // The deadline has passed: decide now, so no late decision can win while a slow reminder retries.
       this.decideByDefault(o);
       await reminding;

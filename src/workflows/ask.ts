@@ -43,16 +43,17 @@ import {
   type AgentStopReason,
 } from '../shared/ask';
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
-import { textOf } from '../shared/content';
+import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
+import { RUN_STATUS } from '../shared/search-attributes';
 import type { ToolCallResult, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { Conversation } from './conversation';
 import { fanOut } from './fanout';
-import { modelCall, toolCall, workerLookup } from './profiles';
+import { labelled, modelCall, toolCall, workerLookup } from './profiles';
+import { RunStatus } from './status';
 
-const llm = proxyActivities<Activities>(modelCall);
-const meta = proxyActivities<Activities>(workerLookup);
+const meta = proxyActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
 
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns'>> {
   const question = typeof input?.question === 'string' ? input.question.trim() : '';
@@ -88,16 +89,25 @@ function historyIsLong(input: AgentInput): boolean {
 }
 
 export async function toolAgent(input: AgentInput): Promise<AgentResult> {
+  const status = new RunStatus('braid-status-ask');
+  return status.around(() => agent(input, status));
+}
+
+async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult> {
   const { question, maxTurns } = validate(input);
   // Runs started before large content went by reference keep everything inline, and never continue as new.
   const byReference = patched('ask-by-reference');
   const storeAbove = byReference ? INLINE_MAX_CHARS : undefined;
   const carry = byReference ? input.carry : undefined;
   const role = input.role ?? 'capable';
-  const log_ = new BranchLog(carry?.branches, carry?.startedAt);
+  const log_ = new BranchLog(carry && { branches: carry.branches, startedAt: carry.startedAt });
   let phase: AgentPhase = 'starting';
   let turn = carry?.turn ?? 0;
-  setHandler(agentProgressQuery, () => ({ phase, turn, maxTurns, branches: log_.snapshot() }));
+  setHandler(agentProgressQuery, () => ({ phase, turn, maxTurns, branches: log_.snapshot() }), {
+    description: 'Phase, turn and every branch so far (model turns and tool calls, with times and token usage).',
+  });
+  const model = role === 'fast' ? 'model (fast)' : 'model';
+  const turnOf = () => `**Turn ${turn} of ${maxTurns}**`;
 
   const tools = carry?.tools ?? (await meta.listTools(input.tools));
   const toolNames = tools.map((t) => t.name);
@@ -129,16 +139,24 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
     }
     turn++;
     phase = 'thinking';
-    const branch = log_.start(`turn-${turn}/model`, turn, 'llm', role === 'fast' ? 'model (fast)' : 'model');
+    status.set(phase, `${turnOf()}: the ${model} is thinking (${toolNames.length} tools offered).`);
+    const branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
     let res;
     const sent = conversation.request();
     try {
-      res = await llm.llmTurn({ role, system: input.system, ...sent, tools: toolNames, maxTokens: input.maxTokens, storeAbove });
+      res = await proxyActivities<Activities>(labelled(modelCall, `turn ${turn}: ${model}`)).llmTurn({
+        role,
+        system: input.system,
+        ...sent,
+        tools: toolNames,
+        maxTokens: input.maxTokens,
+        storeAbove,
+      });
     } catch (err) {
       if (!isCancellation(err)) log_.finish(branch, 'error', { error: failureMessage(err) });
       throw err;
     }
-    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt });
+    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt }, res);
     models.add(res.model);
     simulated ||= res.simulated;
     conversation.settle(sent, res);
@@ -153,6 +171,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
 
     phase = 'tools';
     const calls = res.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    status.set(phase, `${turnOf()}: ${counted(calls.length, 'tool call')} at once — ${calls.map((c) => c.name).join(', ')}.`);
     const settled = await fanOut(calls, async (call) => {
       const b = log_.start(call.id, turn, 'tool', call.name);
       const timeoutMs = timeouts.get(call.name);
@@ -162,13 +181,13 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
         return { content: message, isError: true };
       }
       try {
-        const r: ToolCallResult = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name} (${call.id})`)).runTool({
+        const r: ToolCallResult = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name}: ${gist(call.input)}`)).runTool({
           toolUseId: call.id,
           name: call.name,
           input: call.input,
           ...(storeAbove ? { storeAbove } : {}),
         });
-        log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {});
+        log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {}, r);
         return r;
       } catch (err) {
         if (isCancellation(err)) throw err;
@@ -198,6 +217,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
   phase = 'done';
   if (stopReason === 'max_turns' && !answer)
     answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
+  status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
   return {
     answer,
     ...(answerStored ? { answerStored } : {}),

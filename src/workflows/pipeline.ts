@@ -14,7 +14,15 @@
  * stays far from history limits. Model calls go to `llmTaskQueue` (the worker's `<queue>-llm`),
  * where the shared rate limiter and the queue's server-side rate limit apply.
  */
-import { ApplicationFailure, executeChild, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   chainStageQuery,
@@ -35,21 +43,27 @@ import {
   type StageRecord,
 } from '../shared/pipeline';
 import { revisionPrompt, STAGE_SYSTEM, stagePrompt } from '../prompts/pipeline';
-import { textOf } from '../shared/content';
+import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
+import { RUN_STATUS } from '../shared/search-attributes';
 import type { ChatMessage } from '../shared/types';
 import { addUsage, noUsage, sumUsage } from '../shared/usage';
-import { fileWrite, modelCall } from './profiles';
+import { fileWrite, labelled, modelCall } from './profiles';
+import { RunStatus } from './status';
 import { slidingWindow } from './window';
 
-const files = proxyActivities<Activities>(fileWrite);
+const STAGE_DOING: Record<StageName, string> = { research: 'researching', write: 'writing', edit: 'editing' };
 
 /** One topic's research → write → edit chain. */
 export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
-  const llm = proxyActivities<Activities>({ ...modelCall, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}) });
+  const topic = `"${gist(input.topic, 80)}"`;
+  const llm = (summary: string) =>
+    proxyActivities<Activities>(labelled({ ...modelCall, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}) }, summary));
   let current: StageName | 'writing-file' | 'done' = 'research';
   let revising = false;
-  setHandler(chainStageQuery, () => ({ stage: current, revising }));
+  setHandler(chainStageQuery, () => ({ stage: current, revising }), {
+    description: 'The stage this chain is in (research, write, edit, writing-file, done) and whether the quality gate sent it back.',
+  });
 
   const stages: StageRecord[] = [];
   const usage = noUsage();
@@ -62,7 +76,13 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
     const messages: ChatMessage[] = [{ role: 'user', content: stagePrompt(stage, input.topic, text) }];
     let gateNote: string | undefined;
     for (;;) {
-      const res = await llm.llmTurn({ role: input.role, system: STAGE_SYSTEM[stage], messages, maxTokens: input.maxTokens });
+      setCurrentDetails(`**${STAGE_DOING[stage]}** ${topic}${revising ? ' again: the quality gate sent the first draft back' : ''}.`);
+      const res = await llm(`${stage}${revising ? ' (revision)' : ''}: ${topic}`).llmTurn({
+        role: input.role,
+        system: STAGE_SYSTEM[stage],
+        messages,
+        maxTokens: input.maxTokens,
+      });
       addUsage(stageUsage, res.usage);
       const out = textOf(res.content);
       const gate = qualityGate(stage, out, res.stopReason, input.minWords);
@@ -90,9 +110,18 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
   if (input.outDir) {
     current = 'writing-file';
     const body = `# ${input.topic}\n\n${text}\n`;
-    file = (await files.writePipelineOutput({ dir: input.outDir, file: outputFileName(input.index, input.topic), content: body })).path;
+    const name = outputFileName(input.index, input.topic);
+    setCurrentDetails(`**Writing** ${name}.`);
+    file = (
+      await proxyActivities<Activities>(labelled(fileWrite, `write ${name}`)).writePipelineOutput({
+        dir: input.outDir,
+        file: name,
+        content: body,
+      })
+    ).path;
   }
   current = 'done';
+  setCurrentDetails(`**Done**: ${topic}, ${wordCount(text)} words${file ? ` in ${file}` : ''}.`);
   return { stages, usage, file, words: wordCount(text) };
 }
 
@@ -110,6 +139,11 @@ function validate(input: PipelineInput): void {
 }
 
 export async function contentPipeline(input: PipelineInput): Promise<PipelineResult> {
+  const status = new RunStatus('braid-status-pipeline');
+  return status.around(() => pipeline(input, status));
+}
+
+async function pipeline(input: PipelineInput, status: RunStatus): Promise<PipelineResult> {
   validate(input);
   const t0 = Date.now();
   const parentId = workflowInfo().workflowId;
@@ -123,7 +157,24 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
   let phase: PipelineProgress['phase'] = 'first-pass';
   let running = 0;
   let peakRunning = 0;
-  setHandler(pipelineProgressQuery, () => ({ concurrency: input.concurrency, phase, chains: chains.map((c) => ({ ...c })) }));
+  setHandler(pipelineProgressQuery, () => ({ concurrency: input.concurrency, phase, chains: chains.map((c) => ({ ...c })) }), {
+    description: 'Every chain: topic, status, attempt, child workflow id, times, stages and tokens.',
+  });
+  const show = () => {
+    const n = (s: ChainState['status']) => chains.filter((c) => c.status === s).length;
+    const running = chains.filter((c) => c.status === 'running' || c.status === 'retrying');
+    const head =
+      phase === 'retrying'
+        ? `**Retrying** ${counted(running.length + n('retry-queued'), 'failed chain')} once`
+        : `**${n('ok')} of ${chains.length} topics done**`;
+    const parts = [`${n('failed')} failed`, `${running.length} running (at most ${input.concurrency})`, `${n('queued')} waiting`];
+    const now = running.slice(0, 5).map((c) => `"${gist(c.topic, 40)}"`);
+    status.set(
+      phase === 'retrying' ? 'retrying' : 'running',
+      `${head}: ${parts.join(', ')}.${now.length ? ` Now: ${now.join(', ')}${running.length > 5 ? ' …' : ''}.` : ''}`,
+    );
+  };
+  show();
 
   const runChain = async (c: ChainState, attempt: 1 | 2): Promise<void> => {
     c.attempt = attempt;
@@ -132,6 +183,7 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
     c.endedAt = undefined;
     c.workflowId = `${parentId}/chain-${c.index + 1}${attempt === 2 ? '-retry' : ''}`;
     peakRunning = Math.max(peakRunning, ++running);
+    show();
     const args: ChainInput = {
       topic: c.topic,
       index: c.index,
@@ -143,7 +195,11 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
       minWords: input.minWords ?? 30,
     };
     try {
-      const out = await executeChild(pipelineChain, { workflowId: c.workflowId, args: [args] });
+      const out = await executeChild(pipelineChain, {
+        workflowId: c.workflowId,
+        staticSummary: `topic ${c.index + 1}: "${gist(c.topic, 80)}" — research → write → edit${attempt === 2 ? ' (second attempt)' : ''}`,
+        args: [args],
+      });
       Object.assign(c, { status: 'ok', stages: out.stages, usage: out.usage, file: out.file, error: undefined });
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -152,6 +208,7 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
     } finally {
       running--;
       c.endedAt = Date.now();
+      show();
     }
   };
 
@@ -164,12 +221,17 @@ export async function contentPipeline(input: PipelineInput): Promise<PipelineRes
       c.firstAttempt = { startedAt: c.startedAt!, endedAt: c.endedAt!, error: c.error ?? 'failed' };
       c.status = 'retry-queued';
     }
+    show();
     await slidingWindow(failed, input.concurrency, (c) => runChain(c, 2));
   }
   phase = 'done';
 
   const usage = sumUsage(chains.map((c) => c.usage));
   const ok = chains.filter((c) => c.status === 'ok').length;
+  status.set(
+    RUN_STATUS.done,
+    `**Done**: ${ok} of ${chains.length} topics written${ok < chains.length ? `, **${chains.length - ok} failed**` : ''}${input.outDir ? ` (files in ${input.outDir})` : ''}.`,
+  );
   return {
     chains,
     ok,

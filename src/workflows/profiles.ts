@@ -4,12 +4,23 @@
  * pattern that happens to make the call, so patterns share them from here instead of each writing
  * its own. A workflow declares its proxies from these at the top of its file:
  * `const llm = proxyActivities<Activities>(modelCall);` — adding a per-call field (an activity id,
- * a task queue, a summary for the Web UI) spreads a profile: `{ ...modelCall, taskQueue }`.
+ * a task queue) spreads a profile: `{ ...modelCall, taskQueue }`; `labelled(profile, summary)` adds
+ * the summary that names the call in the Web UI's timeline and event history.
  *
  * Replay checks an activity's type and id, not these options: changing a value here breaks no
  * running workflow, and applies to the calls scheduled after a worker runs the new code.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
+import { gist } from '../shared/content';
+
+/**
+ * A profile with the one-line summary the Web UI shows for the call instead of its activity type
+ * ("turn 2: model", "analyse pricing.md"), cut to fit a line.
+ */
+export const labelled = <P extends ActivityOptions>(profile: P, summary: string): P & { summary: string } => ({
+  ...profile,
+  summary: gist(summary, 120),
+});
 
 /**
  * A model call (`llmTurn`): streamed, heartbeating, retried with backoff (the activity adds jitter
@@ -61,16 +72,18 @@ export const healthCheck = {
 /**
  * One tool call: the tool's budget (`timeoutMs`) bounds the whole call, retries included, so a
  * flaky tool is retried inside it but a hung one cannot hold the turn longer. `summary` labels the
- * branch in the Web UI's timeline with the tool's name instead of "runTool".
+ * branch in the Web UI's timeline (the tool's name and the gist of its input) instead of "runTool".
  */
 export function toolCall(timeoutMs: number, summary: string): ActivityOptions {
-  return {
+  return labelled(
+    {
+      scheduleToCloseTimeout: timeoutMs,
+      startToCloseTimeout: timeoutMs,
+      heartbeatTimeout: Math.min(timeoutMs, 10_000),
+      retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 },
+    },
     summary,
-    scheduleToCloseTimeout: timeoutMs,
-    startToCloseTimeout: timeoutMs,
-    heartbeatTimeout: Math.min(timeoutMs, 10_000),
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumAttempts: 3 },
-  };
+  );
 }
 
 /** Opening a destination before any work is done: a bad one should fail the run at once. */

@@ -11,22 +11,14 @@
  * the compensations run in reverse order and the run fails as PublishCompensated, with the cause.
  *
  * The BraidStatus search attribute follows the stage, so `braid pending` and the Web UI can list
- * runs awaiting a decision. It is only written when the run was started with it — a namespace
- * without the attribute registered would otherwise fail every workflow task.
+ * runs awaiting a decision (status.ts: written only when the run was started with it); the current
+ * details say the same in words, and while the run waits, how to decide.
  *
  * Large content stays out of history: a document the CLI stored arrives as a reference and is read
  * by the analysis call's activity; an analysis or a report too long to keep inline comes back
  * stored, and the publication steps read the report from the blob store (src/shared/blobs.ts).
  */
-import {
-  ApplicationFailure,
-  isCancellation,
-  log,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
   idempotencyKey,
@@ -37,6 +29,7 @@ import {
   PublishFailure,
   publishStatusQuery,
   reportText,
+  shortName,
   type DocumentAnalysis,
   type EffectRecord,
   type PublishInput,
@@ -47,22 +40,34 @@ import {
 } from '../shared/publish';
 import { analysisContent, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportContent } from '../prompts/publish';
 import { INLINE_MAX_CHARS } from '../shared/blobs';
-import { textOf } from '../shared/content';
+import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
-import { BraidStatus } from '../shared/search-attributes';
 import type { LlmResult, UsageSummary } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
-import { ApprovalGate } from './approval';
+import { ApprovalGate, iso } from './approval';
 import { fanOut } from './fanout';
-import { destinationCheck, modelCall, sideEffect, sideEffectUndo } from './profiles';
+import { destinationCheck, labelled, modelCall, sideEffect, sideEffectUndo } from './profiles';
 import { Saga } from './saga';
+import { RunStatus } from './status';
 
-const llm = proxyActivities<Activities>(modelCall);
-const check = proxyActivities<Activities>(destinationCheck);
+const llm = (summary: string) => proxyActivities<Activities>(labelled(modelCall, summary));
+
+/** What each step does, for the Web UI's labels. */
+const STEP_LABELS: Record<string, string> = {
+  'store-report': 'store the report',
+  'post-notification': 'post the notification',
+  'index-report': 'index the report for search',
+  'remind-reviewers': 'remind the reviewers',
+  'retract-report': 'undo: delete the stored report',
+  'retract-notification': 'undo: post a retraction',
+  'unindex-report': 'undo: remove the index entry',
+};
 
 /** A proxy whose calls carry `activityId`: the step's name, part of its idempotency key. */
-const effect = (activityId: string) => proxyActivities<Activities>({ ...sideEffect, activityId });
-const undo = (activityId: string) => proxyActivities<Activities>({ ...sideEffectUndo, activityId });
+const effect = (activityId: string) =>
+  proxyActivities<Activities>(labelled({ ...sideEffect, activityId }, STEP_LABELS[activityId] ?? activityId));
+const undo = (activityId: string) =>
+  proxyActivities<Activities>(labelled({ ...sideEffectUndo, activityId }, STEP_LABELS[activityId] ?? activityId));
 
 function invalid(message: string): never {
   throw ApplicationFailure.nonRetryable(message, PublishFailure.InvalidInput);
@@ -113,7 +118,9 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   const v = validate(input);
   const info = workflowInfo();
   const keyOf = (activityId: string) => idempotencyKey(info.workflowId, info.runId, activityId);
-  const tracksStatus = info.typedSearchAttributes.get(BraidStatus) !== undefined;
+  const check = proxyActivities<Activities>(labelled(destinationCheck, `check the destination ${v.destination}`));
+  const status = new RunStatus();
+  const names = v.documents.map((d) => d.name);
 
   let stage: PublishStage = 'checking';
   let report: string | undefined = undefined; // set once written; the status query reads it before
@@ -122,9 +129,9 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   let error: string | undefined;
   const effects: EffectRecord[] = [];
   const compensations: EffectRecord[] = [];
-  const setStage = (s: PublishStage) => {
+  const setStage = (s: PublishStage, details: string) => {
     stage = s;
-    if (tracksStatus) upsertSearchAttributes([{ key: BraidStatus, value: s }]);
+    status.set(s, details);
   };
   const doing: Partial<Record<PublishStage, string>> = {
     checking: 'checking the destination',
@@ -132,25 +139,30 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     reporting: 'writing the report',
   };
   const gate = new ApprovalGate(v.reviewers, () => doing[stage] ?? stage);
-  setHandler(publishStatusQuery, () => ({
-    stage,
-    destination: v.destination,
-    documents: v.documents.map((d) => d.name),
-    analyses,
-    report,
-    ...(reportStored ? { reportStored } : {}),
-    decision: gate.decision,
-    remindAt: gate.remindAt,
-    decideBy: gate.decideBy,
-    escalated: gate.escalated,
-    ignoredSignals: gate.ignoredSignals,
-    effects,
-    compensations,
-    error,
-  }));
+  setHandler(
+    publishStatusQuery,
+    () => ({
+      stage,
+      destination: v.destination,
+      documents: names,
+      analyses,
+      report,
+      ...(reportStored ? { reportStored } : {}),
+      decision: gate.decision,
+      remindAt: gate.remindAt === undefined ? undefined : iso(gate.remindAt),
+      decideBy: gate.decideBy === undefined ? undefined : iso(gate.decideBy),
+      escalated: gate.escalated,
+      ignoredSignals: gate.ignoredSignals,
+      effects,
+      compensations,
+      error,
+    }),
+    { description: 'Stage, analyses, report, decision, deadlines (ISO-8601), side effects and compensations.' },
+  );
+  status.details(`**Checking** the destination ${v.destination} before any work.`);
   const fail = (type: string, message: string, cause?: unknown): never => {
     error = message;
-    setStage('failed');
+    setStage('failed', `**Failed:** ${message}`);
     throw ApplicationFailure.create({ type, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
   };
 
@@ -162,11 +174,11 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   }
 
   // 1. Analyse every document at once; results stay in document order whatever finishes first.
-  setStage('analyzing');
+  setStage('analyzing', `**Analysing** ${counted(names.length, 'document')} at once: ${gist(names.map(shortName).join(', '), 300)}.`);
   const usage: UsageSummary = noUsageSummary();
   let simulated = false;
   const settled = await fanOut(v.documents, async (doc) => {
-    const r = await llm.llmTurn({
+    const r = await llm(`analyse ${shortName(doc.name)}`).llmTurn({
       role: 'fast',
       system: ANALYSIS_SYSTEM,
       messages: [{ role: 'user', content: analysisContent(doc) }],
@@ -200,11 +212,15 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     log.warn('document analysis failed; the report says so', { document: a.name, error: a.error });
 
   // 2. One report from all analyses, by the capable model.
-  setStage('reporting');
   const title = v.title ?? parsed.find((a) => a.title)?.title ?? `Report on ${v.documents.length} document(s)`;
+  const failedAnalyses = analyses.filter((a) => !a.ok).length;
+  setStage(
+    'reporting',
+    `**Writing the report** "${gist(title, 100)}" from ${analyses.length - failedAnalyses} analyses${failedAnalyses ? ` (${failedAnalyses} failed)` : ''}.`,
+  );
   let written: LlmResult;
   try {
-    written = await llm.llmTurn({
+    written = await llm(`write the report "${title}"`).llmTurn({
       role: 'capable',
       system: REPORT_SYSTEM,
       messages: [{ role: 'user', content: reportContent(title, analyses) }],
@@ -220,7 +236,14 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   if (written.storedText) reportStored = { title, body: written.storedText };
 
   // 3. Wait for a human.
-  setStage('awaiting_approval');
+  const who = v.reviewers.length ? v.reviewers.join(', ') : 'any reviewer';
+  const waitingFor = (now: number, reminded: boolean) =>
+    [
+      `**Awaiting a decision** from ${who} until ${iso(now + v.decideWithinMs)} (then: ${v.defaultDecision}).${reminded ? ' The reviewers were reminded.' : ''}`,
+      'Decide with *More Actions → Send an Update* → `decide` and the input `{"verdict":"approve","reviewer":"<name>"}` — or `"verdict":"reject"` with a `"reason"`.',
+    ].join('\n\n');
+  const waitStart = Date.now();
+  setStage('awaiting_approval', waitingFor(waitStart, false));
   const decision = await gate.wait({
     remindAfterMs: v.remindAfterMs,
     decideWithinMs: v.decideWithinMs,
@@ -235,8 +258,10 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
           defaultDecision: v.defaultDecision,
         }),
       );
+      if (stage === 'awaiting_approval') status.details(waitingFor(waitStart, true));
     },
   });
+  const by = decision.via === 'deadline' ? 'by default at the deadline' : `by ${decision.reviewer}`;
   const result = (outcome: PublishResult['outcome']): PublishResult => ({
     outcome,
     decision,
@@ -248,12 +273,12 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     simulated,
   });
   if (decision.verdict === 'reject') {
-    setStage('rejected');
+    setStage('rejected', `**Rejected** ${by}: ${decision.reason ?? ''}`);
     return result('rejected');
   }
 
   // 4. Publish as a saga: every step registered with its compensation before it runs.
-  setStage('publishing');
+  setStage('publishing', `**Publishing** to ${v.destination} (approved ${by}): store the report, post the notification, index it.`);
   const saga = new Saga<EffectRecord>();
   const [store, notify, index] = PUBLISH_STEPS;
   const pub = { destination: v.destination, title, report, ...(reportStored ? { reportStored: reportStored.body } : {}) };
@@ -288,14 +313,14 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   } catch (err) {
     const failedStep = saga.current ?? 'publishing';
     const cause = isCancellation(err) ? 'the run was cancelled' : failureMessage(err);
-    setStage('compensating');
+    setStage('compensating', `**Undoing** what was published: ${failedStep} failed (${cause}).`);
     const outcomes = await saga.compensate();
     for (const o of outcomes) if (o.value) compensations.push(o.value);
     const stuck = outcomes.filter((o) => !o.ok);
     const undone = outcomes.map((o) => o.name).join(', ');
     if (stuck.length) {
       error = `publication failed at ${failedStep} (${cause}); compensation failed for ${stuck.map((o) => `${o.name}: ${o.error}`).join('; ')} — undo by hand`;
-      setStage('failed');
+      setStage('failed', `**Failed:** ${error}`);
       if (isCancellation(err)) throw err;
       throw ApplicationFailure.create({
         type: PublishFailure.CompensationFailed,
@@ -306,7 +331,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
       });
     }
     error = `publication failed at ${failedStep} (${cause}); compensated in reverse order: ${undone}`;
-    setStage('compensated');
+    setStage('compensated', `**Compensated:** ${error}`);
     if (isCancellation(err)) throw err;
     throw ApplicationFailure.create({
       type: PublishFailure.Compensated,
@@ -316,6 +341,6 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
       details: [{ compensations }],
     });
   }
-  setStage('published');
+  setStage('published', `**Published** to ${v.destination} (approved ${by}): stored, notified, indexed.`);
   return result('published');
 }

@@ -30,33 +30,50 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PartFile } from '../activities/summarize';
 import {
+  chunkLabel,
   DEFAULT_TREE,
+  leafProgressSignal,
   progressSignal,
+  spansWithin,
   SUMMARIZE_LIMITS,
   summarizeProgressQuery,
+  type ChunkSpan,
   type MissingChunk,
+  type ProgressDelta,
   type PhaseStat,
   type SummarizeInput,
   type SummarizeProgress,
   type SummarizeResult,
   type TreeOptions,
 } from '../shared/summarize';
+import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
+import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
 import { addUsage, noUsage, sumUsage } from '../shared/usage';
-import { blobStore, summarizeItem } from './profiles';
+import { blobStore, labelled, summarizeItem } from './profiles';
+import { RunStatus } from './status';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
 import { slidingWindow } from './window';
 
-const item = proxyActivities<Activities>(summarizeItem);
-const store = proxyActivities<Activities>(blobStore);
+const item = (summary: string) => proxyActivities<Activities>(labelled(summarizeItem, summary));
+const store = (summary: string) => proxyActivities<Activities>(labelled(blobStore, summary));
+
+/** "map chunks 1–250 of 10,000 (a.md … f.md)", "reduce level 2: results 1–100": a node's label in the Web UI. */
+function nodeLabel(phase: 'map' | 'reduce', level: number, range: Range, total: number, spans?: readonly ChunkSpan[]): string {
+  const what = phase === 'map' ? 'map chunks' : `reduce level ${level}: groups`;
+  const files = spans?.length ? ` (${spans.length === 1 ? spans[0]!.path : `${spans[0]!.path} … ${spans.at(-1)!.path}`})` : '';
+  return `${what} ${range.start + 1}–${range.end} of ${total}${files}`;
+}
 
 interface PhaseJob {
   task: string;
@@ -75,6 +92,10 @@ export interface NodeInput {
   budget: number;
   tree: TreeOptions;
   job: PhaseJob;
+  /** Which files this node's chunks come from (map only; for labels). */
+  spans?: ChunkSpan[];
+  /** Items in the whole phase (for labels). */
+  total?: number;
 }
 
 export interface NodeResult {
@@ -90,12 +111,14 @@ export async function mapReduceNode(input: NodeInput): Promise<NodeResult> {
 }
 
 async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
-  const settled = await slidingWindow(plan.children, plan.lanes, (range, _i, lane) =>
-    executeChild(mapReduceNode, {
+  const settled = await slidingWindow(plan.children, plan.lanes, (range, _i, lane) => {
+    const spans = spansWithin(input.spans, range.start, range.end);
+    return executeChild(mapReduceNode, {
       workflowId: `${input.rootId}/${input.phase}-${input.level}/${range.start}-${range.end}`,
-      args: [{ ...input, range, budget: plan.laneBudgets[lane]! }],
-    }),
-  );
+      staticSummary: nodeLabel(input.phase, input.level, range, input.total ?? input.range.end, spans),
+      args: [{ ...input, range, budget: plan.laneBudgets[lane]!, ...(spans ? { spans } : {}) }],
+    });
+  });
   // A child that failed is an infrastructure failure (its items' own failures are inside its parts).
   const failed = settled.find((s) => !s.ok);
   if (failed?.ok === false) throw failed.error;
@@ -124,13 +147,20 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
       pending.done = 0;
       pending.failed = 0;
       try {
-        await root.signal(progressSignal, delta);
+        await root.signal(patched('internal-leaf-progress') ? leafProgressSignal : progressSignal, delta);
       } catch (err) {
         if (isCancellation(err)) throw err; // a missing root only costs progress display
       }
     }
   })();
 
+  const settledCount = { done: 0, failed: 0 };
+  const what = input.phase === 'map' ? 'chunks' : 'groups';
+  const show = () =>
+    setCurrentDetails(
+      `**${settledCount.done + settledCount.failed} of ${n} ${what} done**${settledCount.failed ? `, ${settledCount.failed} failed` : ''} (up to ${lanes} at once).`,
+    );
+  show();
   const indexes = Array.from({ length: n }, (_, k) => start + k);
   const work = slidingWindow(
     indexes,
@@ -138,8 +168,8 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
     (index) => {
       const g = groups[index];
       return input.phase === 'map'
-        ? item.mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
-        : item.reduceGroup({
+        ? item(`map ${chunkLabel(input.spans, index)}`).mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
+        : item(`reduce level ${input.level}: results ${g!.start + 1}–${g!.end}`).reduceGroup({
             levelRef: input.job.inputRef,
             start: g!.start,
             count: g!.end - g!.start,
@@ -148,7 +178,14 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
             task: input.job.task,
           });
     },
-    { onSettle: (_index, ok) => void (ok ? pending.done++ : pending.failed++) },
+    {
+      onSettle: (_index, ok) => {
+        if (ok) pending.done++;
+        else pending.failed++;
+        settledCount[ok ? 'done' : 'failed']++;
+        show();
+      },
+    },
   ).finally(() => {
     finished = true;
   });
@@ -162,7 +199,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
     addUsage(usage, s.value.usage);
     simulated ||= s.value.simulated;
   }
-  const ref = await store.savePart({ start, end, entries });
+  const ref = await store(`save the results of ${start + 1}–${end}`).savePart({ start, end, entries });
   return { parts: [{ start, end, ref }], usage, simulated };
 }
 
@@ -201,6 +238,22 @@ const listMissing = (m: MissingChunk[], total: number) =>
     .join('; ')}${total > 10 ? `; and ${total - 10} more` : ''}`;
 
 export async function summarizeCorpus(input: SummarizeInput, carried?: Carried): Promise<SummarizeResult> {
+  const status = new RunStatus('braid-status-summarize');
+  return status.around(() => summarizeRoot(input, carried, status));
+}
+
+/** The current details: the phase and its progress, in words. */
+function progressDetails(p: SummarizeProgress, concurrency: number): string {
+  const c = p.chunks;
+  if (p.phase === 'map')
+    return `**Map**: ${c.done + c.failed} of ${c.total} chunks done${c.failed ? `, ${c.failed} failed` : ''} (up to ${concurrency} model calls at once).`;
+  const g = p.levelGroups;
+  const mapped = `Map done: ${c.done} of ${c.total} chunks${c.failed ? ` (${c.failed} failed)` : ''}.`;
+  if (g.total === 1) return `**Final reduce** (level ${p.level}): one capable-model call combines the results. ${mapped}`;
+  return `**Reduce level ${p.level} of ${p.levels}**: ${g.done} of ${g.total} groups done. ${mapped}`;
+}
+
+async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined, status: RunStatus): Promise<SummarizeResult> {
   validate(input);
   const tree = { ...DEFAULT_TREE, ...input.tree };
   const rootId = workflowInfo().workflowId;
@@ -224,19 +277,28 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     },
   };
   const progress = s.progress;
-  setHandler(summarizeProgressQuery, () => progress);
-  setHandler(progressSignal, (d) => {
+  const show = () => status.set(progress.phase, progressDetails(progress, input.concurrency));
+  setHandler(summarizeProgressQuery, () => progress, {
+    description: 'Phase (map, reduce, done), chunks done and failed, the reduce level and its groups done.',
+  });
+  const onLeafProgress = (d: ProgressDelta) => {
     if (d.phase === 'map' && progress.phase === 'map') {
       progress.chunks.done += d.done;
       progress.chunks.failed += d.failed;
     } else if (d.phase === 'reduce' && d.level === progress.level) {
       progress.levelGroups.done += d.done + d.failed;
     }
-  });
+    show();
+  };
+  const internal = "Internal, not for people: the tree's leaf workflows report items done; sent by hand it only skews the progress shown.";
+  setHandler(leafProgressSignal, onLeafProgress, { description: internal });
+  setHandler(progressSignal, onLeafProgress, { description: `${internal} (The name leaves used before internal.leafProgress.)` });
+  show();
 
   const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
     executeChild(mapReduceNode, {
       workflowId: `${rootId}/${phase}-${level}`,
+      staticSummary: nodeLabel(phase, level, { start: 0, end: items }, items, phase === 'map' ? input.chunkSpans : undefined),
       args: [
         {
           rootId,
@@ -246,6 +308,8 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
           budget: input.concurrency,
           tree,
           job: { task: input.task, inputRef, inputCount, group: input.group },
+          total: items,
+          ...(phase === 'map' && input.chunkSpans ? { spans: input.chunkSpans } : {}),
         },
       ],
     });
@@ -264,7 +328,11 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     const t0 = Date.now();
     const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount);
     absorb(r);
-    const a = await store.assembleLevel({ parts: r.parts, count: input.chunkCount, manifestRef: input.manifestRef });
+    const a = await store(`assemble the map's ${input.chunkCount} results`).assembleLevel({
+      parts: r.parts,
+      count: input.chunkCount,
+      manifestRef: input.manifestRef,
+    });
     if (a.ok + a.failed !== input.chunkCount) {
       throw ApplicationFailure.nonRetryable(
         `the map returned ${a.ok + a.failed} results for ${input.chunkCount} chunks`,
@@ -296,9 +364,10 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
       levels: s.level - 1 + reduceLevels(s.count, input.group).length,
       levelGroups: { total: groups, done: 0 },
     });
+    show();
     const t0 = Date.now();
     if (groups === 1) {
-      const out = await item.reduceGroup({
+      const out = await item(`final reduce: ${s.count} results (level ${s.level})`).reduceGroup({
         levelRef: s.levelRef,
         start: 0,
         count: s.count,
@@ -315,7 +384,7 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     }
     const r = await runPhase('reduce', s.level, s.levelRef, groups, s.count);
     absorb(r);
-    const a = await store.assembleLevel({ parts: r.parts, count: groups });
+    const a = await store(`assemble reduce level ${s.level}: ${groups} results`).assembleLevel({ parts: r.parts, count: groups });
     if (a.failed > 0) {
       throw ApplicationFailure.nonRetryable(
         `reduce level ${s.level}: ${a.failed} of ${groups} groups failed: ${a.failures
@@ -330,9 +399,13 @@ export async function summarizeCorpus(input: SummarizeInput, carried?: Carried):
     await maybeContinue();
   }
 
-  const final = await store.loadResult(finalRef);
+  const final = await store('load the final answer').loadResult(finalRef);
   progress.phase = 'done';
   const missingCount = progress.chunks.failed;
+  status.set(
+    RUN_STATUS.done,
+    `**Done**: ${counted(input.chunkCount, 'chunk')}, ${counted(s.level, 'reduce level')}${missingCount ? `; **${counted(missingCount, 'chunk')} missing** from the answer` : ''}. ${gist(final.summary, 200)}`,
+  );
   return {
     answer: final.summary,
     points: final.points,
