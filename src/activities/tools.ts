@@ -18,7 +18,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ToolCall, ToolCallResult, ToolInfo } from '../shared/types';
 import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
-import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools';
+import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools/registry';
 
 /** Tool output beyond this is cut, with a note, to keep history payloads small. */
 export const MAX_TOOL_RESULT_CHARS = 64_000;

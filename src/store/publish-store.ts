@@ -10,10 +10,14 @@
  * row and the undo are one transaction keyed by the compensation's own key, so an undo happens at
  * most once however often the compensation runs, and undoing something that never landed is a
  * recorded no-op.
+ *
+ * better-sqlite3 is loaded when the first destination opens, not with this module: the library
+ * package declares it an optional peer, so a worker that never publishes to SQLite needs no native
+ * module.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
 export type OutboxKind = 'published' | 'retraction' | 'reminder';
 
@@ -104,6 +108,17 @@ CREATE TABLE IF NOT EXISTS compensations (
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );`;
 
+function sqlite(destination: string): typeof Database {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('better-sqlite3') as typeof Database;
+  } catch {
+    throw new DestinationError(
+      `destination ${destination} needs the better-sqlite3 package; install it with \`npm install better-sqlite3\``,
+    );
+  }
+}
+
 /** Distinct lower-case words of four letters or more: what the index stores for lookup. */
 function terms(text: string): string {
   return [...new Set(text.toLowerCase().match(/[a-z0-9]{4,}/g) ?? [])].slice(0, 500).join(' ');
@@ -115,8 +130,9 @@ export class SqlitePublishStore {
   constructor(readonly destination: string) {
     const dir = path.dirname(destination);
     if (!fs.existsSync(dir)) throw new DestinationError(`destination ${destination} is unreachable: directory ${dir} does not exist`);
+    const Sqlite = sqlite(destination);
     try {
-      this.db = new Database(destination);
+      this.db = new Sqlite(destination);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
