@@ -72,22 +72,48 @@ export interface BraidWorkerPluginOptions {
 
 /** The workflows barrel, next to this module whether it runs from src/ (tsx) or dist/ (tsc). */
 const BRAID_WORKFLOWS = path.join(__dirname, '..', 'workflows', `index${path.extname(__filename)}`);
+const COMBINED_DIR = path.join(os.tmpdir(), 'braid-workflows');
+
+/** True when the path already registers Braid's workflows (Braid's barrel or a combined module). */
+const includesBraid = (workflowsPath: string) => workflowsPath === BRAID_WORKFLOWS || path.dirname(workflowsPath) === COMBINED_DIR;
 
 /**
  * A module exporting Braid's workflows and then the user's, for a worker that bundles both; written
  * once per pair of paths (its name is a hash of its content), atomically, so concurrent workers agree.
  */
 function combinedWorkflows(userPath: string): string {
+  if (includesBraid(userPath)) return userPath;
   const code = `// Written by Braid's worker plugin: Braid's workflows, then yours.\nmodule.exports = { ...require(${JSON.stringify(BRAID_WORKFLOWS)}), ...require(${JSON.stringify(path.resolve(userPath))}) };\n`;
-  const dir = path.join(os.tmpdir(), 'braid-workflows');
-  const file = path.join(dir, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`);
+  const file = path.join(COMBINED_DIR, `${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(COMBINED_DIR, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, file);
   }
   return file;
+}
+
+/** The node_modules directory that holds the Temporal SDK this module uses. */
+function sdkModulesDir(): string {
+  let dir = path.dirname(require.resolve('@temporalio/workflow'));
+  while (path.basename(dir) !== 'node_modules' && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+type WebpackHook = NonNullable<BundleOptions['webpackConfigHook']>;
+
+/**
+ * Temporal's bundler writes its entry module beside the workflows module and resolves the SDK from
+ * there; for a combined module in the temp directory, webpack is told where the SDK lives.
+ */
+function resolvingSdk(hook: WebpackHook | undefined): WebpackHook {
+  const modules = sdkModulesDir();
+  return (config) => {
+    const listed = config.resolve?.modules ?? ['node_modules'];
+    const withSdk = { ...config, resolve: { ...config.resolve, modules: listed.includes(modules) ? listed : [...listed, modules] } };
+    return hook ? hook(withSdk) : withSdk;
+  };
 }
 
 /**
@@ -215,7 +241,8 @@ export class BraidWorkerPlugin extends SimplePlugin {
 
   override configureBundler(options: BundleOptions): BundleOptions {
     const o = super.configureBundler(options);
-    return this.addWorkflows ? { ...o, workflowsPath: combinedWorkflows(o.workflowsPath) } : o;
+    if (!this.addWorkflows || includesBraid(o.workflowsPath)) return o;
+    return { ...o, workflowsPath: combinedWorkflows(o.workflowsPath), webpackConfigHook: resolvingSdk(o.webpackConfigHook) };
   }
 
   /**
@@ -232,8 +259,11 @@ export class BraidWorkerPlugin extends SimplePlugin {
     });
   }
 
-  private withWorkflows<O extends { workflowsPath?: string; workflowBundle?: unknown }>(o: O): O {
+  private withWorkflows<O extends WorkerOptions | ReplayWorkerOptions>(o: O): O {
     if (!this.addWorkflows || o.workflowBundle !== undefined) return o;
-    return { ...o, workflowsPath: o.workflowsPath ? combinedWorkflows(o.workflowsPath) : BRAID_WORKFLOWS };
+    if (!o.workflowsPath) return { ...o, workflowsPath: BRAID_WORKFLOWS };
+    if (includesBraid(o.workflowsPath)) return o;
+    const bundlerOptions = { ...o.bundlerOptions, webpackConfigHook: resolvingSdk(o.bundlerOptions?.webpackConfigHook) };
+    return { ...o, workflowsPath: combinedWorkflows(o.workflowsPath), bundlerOptions };
   }
 }

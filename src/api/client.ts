@@ -1,0 +1,243 @@
+/**
+ * `@braid-agents/braid/client` — Braid from your own Temporal client: a client plugin (payload
+ * codecs), Braid's search attributes, typed helpers that start Braid's workflows labelled for the
+ * Web UI and read their results, and the corpus writer the map-reduce workflow reads from.
+ *
+ * Braid's CLI starts every run through `startBraidWorkflow` (src/cli/session.ts): what it can do,
+ * a client of this module can.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  Client,
+  WorkflowHandle,
+  WorkflowHandleWithFirstExecutionRunId,
+  WorkflowOptions,
+  WorkflowStartOptions,
+} from '@temporalio/client';
+import { TypedSearchAttributes, type DataConverter, type PayloadCodec, type Workflow } from '@temporalio/common';
+import { SimplePlugin } from '@temporalio/plugin';
+import { config } from '../config';
+import { ASK_WORKFLOW, type AgentInput, type AgentResult } from '../shared/ask';
+import { HEALTH_WORKFLOW } from '../shared/health';
+import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../shared/pipeline';
+import {
+  decideUpdate,
+  PUBLISH_WORKFLOW,
+  type DecisionReceipt,
+  type DecisionRequest,
+  type PublishInput,
+  type PublishResult,
+} from '../shared/publish';
+import { BraidKind, BraidStatus, SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { SUMMARIZE_WORKFLOW, type SummarizeInput, type SummarizeResult } from '../shared/summarize';
+import type { FlowSnapshot } from '../flow';
+
+export { BraidKind, BraidStatus, SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+export { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult, type AgentProgress } from '../shared/ask';
+export { HEALTH_WORKFLOW } from '../shared/health';
+export {
+  PIPELINE_WORKFLOW,
+  pipelineProgressQuery,
+  type PipelineInput,
+  type PipelineResult,
+  type PipelineProgress,
+} from '../shared/pipeline';
+export {
+  PUBLISH_WORKFLOW,
+  publishStatusQuery,
+  decideUpdate,
+  decisionSignal,
+  type PublishInput,
+  type PublishResult,
+  type PublishStatus,
+  type Decision,
+  type DecisionReceipt,
+  type DecisionRequest,
+} from '../shared/publish';
+export {
+  SUMMARIZE_WORKFLOW,
+  SUMMARIZE_LIMITS,
+  summarizeProgressQuery,
+  type SummarizeInput,
+  type SummarizeResult,
+  type SummarizeProgress,
+} from '../shared/summarize';
+export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } from '../summarize/manifest';
+export { FsBlobStore, type BlobStore } from '../blobs/store';
+export type { FlowSnapshot } from '../flow';
+
+/** Braid's ask agent as Temporal sees it: `toolAgent(input) → result`. */
+export type AskWorkflow = (input: AgentInput) => Promise<AgentResult>;
+/** Braid's document map-reduce: `summarizeCorpus(input) → result`. */
+export type SummarizeWorkflow = (input: SummarizeInput) => Promise<SummarizeResult>;
+/** Braid's research → write → edit pipeline: `contentPipeline(input) → result`. */
+export type PipelineWorkflow = (input: PipelineInput) => Promise<PipelineResult>;
+/** Braid's publish-with-approval saga: `publishWorkflow(input) → result`. */
+export type PublishWorkflow = (input: PublishInput) => Promise<PublishResult>;
+/** The flow-control status of whichever worker answers: `flowHealth() → snapshot`. */
+export type HealthWorkflow = () => Promise<FlowSnapshot>;
+
+/** Options of Braid's client plugin. */
+export interface BraidClientPluginOptions {
+  /** Codecs (encryption, compression) applied to every payload, after any the client already has; give the worker the same. */
+  payloadCodecs?: PayloadCodec[];
+}
+
+/**
+ * Braid's client plugin: `new Client({ connection, plugins: [new BraidClientPlugin({ payloadCodecs })] })`.
+ * It adds the payload codecs a Braid worker was given, so both sides read each other's payloads.
+ */
+export class BraidClientPlugin extends SimplePlugin {
+  constructor(options: BraidClientPluginOptions = {}) {
+    const codecs = options.payloadCodecs ?? [];
+    super({
+      name: 'braid',
+      dataConverter: codecs.length
+        ? (existing: DataConverter | undefined): DataConverter => ({
+            ...existing,
+            payloadCodecs: [...(existing?.payloadCodecs ?? []), ...codecs],
+          })
+        : undefined,
+    });
+  }
+}
+
+/** A run of one of Braid's workflows, labelled with Braid's search attributes. */
+export interface BraidStart<T extends Workflow> {
+  workflowId: string;
+  args: Parameters<T>;
+  /** The task queue Braid's workers poll; default BRAID_TASK_QUEUE (`braid`). */
+  taskQueue?: string;
+  /** The BraidKind search attribute (`ask`, `summarize`, …). */
+  kind: string;
+  /** The initial BraidStatus, for workflows that keep it up to date (publish). */
+  status?: string;
+  /** Further start options (id conflict policies, memo, …). */
+  options?: Partial<WorkflowOptions>;
+  /** Called when the namespace has not registered Braid's search attributes and the run starts unlabelled. */
+  onUnlabelled?: () => void;
+}
+
+/**
+ * Starts `workflowType` labelled with BraidKind (and BraidStatus) — and unlabelled when the
+ * namespace has not registered them (a cluster or Temporal Cloud before `registerSearchAttributes`):
+ * the run still works, it is only missing from filters such as `BraidKind = "ask"`.
+ */
+export async function startBraidWorkflow<T extends Workflow>(
+  client: Client,
+  workflowType: string,
+  r: BraidStart<T>,
+): Promise<WorkflowHandleWithFirstExecutionRunId<T>> {
+  const start = (labelled: boolean) =>
+    client.workflow.start<T>(workflowType, {
+      taskQueue: r.taskQueue ?? config().taskQueue,
+      workflowId: r.workflowId,
+      args: r.args,
+      ...r.options,
+      ...(labelled
+        ? {
+            typedSearchAttributes: new TypedSearchAttributes([
+              { key: BraidKind, value: r.kind },
+              ...(r.status === undefined ? [] : [{ key: BraidStatus, value: r.status }]),
+            ]),
+          }
+        : {}),
+    } as unknown as WorkflowStartOptions<T>);
+  try {
+    return await start(true);
+  } catch (err) {
+    if (!(err instanceof Error && /search attribute/i.test(err.message))) throw err;
+    r.onUnlabelled?.();
+    return start(false);
+  }
+}
+
+/** Where and as what a typed helper starts a run; every field is optional. */
+export interface StartOptions {
+  /** Default: `<kind>-<uuid>`. */
+  workflowId?: string;
+  /** Default: BRAID_TASK_QUEUE (`braid`). */
+  taskQueue?: string;
+  /** Further start options (id conflict policies, memo, timeouts, …). */
+  options?: Partial<WorkflowOptions>;
+}
+
+const started = <T extends Workflow>(client: Client, type: string, kind: string, args: Parameters<T>, o: StartOptions, status?: string) =>
+  startBraidWorkflow<T>(client, type, {
+    workflowId: o.workflowId ?? `${kind}-${randomUUID()}`,
+    taskQueue: o.taskQueue,
+    options: o.options,
+    args,
+    kind,
+    status,
+  });
+
+/** Starts Braid's tool-calling agent; `await handle.result()` is its answer, branches, timing and usage. */
+export function startAsk(
+  client: Client,
+  input: AgentInput,
+  o: StartOptions = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<AskWorkflow>> {
+  return started<AskWorkflow>(client, ASK_WORKFLOW, 'ask', [input], o);
+}
+
+/** Starts Braid's document map-reduce over a corpus written with `storeCorpus` to the workers' blob store. */
+export function startSummarize(
+  client: Client,
+  input: SummarizeInput,
+  o: StartOptions = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<SummarizeWorkflow>> {
+  return started<SummarizeWorkflow>(client, SUMMARIZE_WORKFLOW, 'summarize', [input], o);
+}
+
+/** Starts Braid's research → write → edit pipeline; the workers write the articles to `input.outDir`. */
+export function startPipeline(
+  client: Client,
+  input: PipelineInput,
+  o: StartOptions = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<PipelineWorkflow>> {
+  return started<PipelineWorkflow>(client, PIPELINE_WORKFLOW, 'pipeline', [input], o);
+}
+
+/** Starts Braid's publish saga; it waits for a decision (`decide`) before publishing. */
+export function startPublish(
+  client: Client,
+  input: PublishInput,
+  o: StartOptions = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<PublishWorkflow>> {
+  return started<PublishWorkflow>(client, PUBLISH_WORKFLOW, 'publish', [input], o, 'checking');
+}
+
+/** Asks a Braid worker for its limiter budgets and breaker states (a short workflow answered by whichever worker picks it up). */
+export async function flowHealth(client: Client, o: StartOptions = {}): Promise<FlowSnapshot> {
+  const handle = await started<HealthWorkflow>(client, HEALTH_WORKFLOW, 'health', [], {
+    ...o,
+    options: { workflowExecutionTimeout: '1 minute', ...o.options },
+  });
+  return handle.result();
+}
+
+/**
+ * Approves or rejects a publish run through its `decide` update: resolves with the recorded decision,
+ * or rejects at once with the reason it was refused (not awaiting approval yet, unknown reviewer, …).
+ */
+export function decide(client: Client, workflowId: string, request: DecisionRequest): Promise<DecisionReceipt> {
+  const handle: WorkflowHandle<PublishWorkflow> = client.workflow.getHandle(workflowId);
+  return handle.executeUpdate(decideUpdate, { args: [request] });
+}
+
+/**
+ * Registers Braid's search attributes (BraidKind, BraidStatus: Keyword) in the client's namespace,
+ * once per namespace, as `temporal operator search-attribute create` would; registered already is fine.
+ */
+export async function registerSearchAttributes(client: Client): Promise<void> {
+  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  try {
+    await client.connection.operatorService.addSearchAttributes({
+      namespace: client.options.namespace,
+      searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((name) => [name, KEYWORD])),
+    });
+  } catch (err) {
+    if (!(err instanceof Error && /already exists/i.test(err.message))) throw err;
+  }
+}
