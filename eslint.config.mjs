@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -65,6 +65,15 @@ export {
 export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } from '../summarize/manifest';
 export { FsBlobStore, type BlobStore } from '../blobs/store';
 export type { FlowSnapshot } from '../flow';
+export type { AgentPhase, AgentStopReason } from '../shared/ask';
+export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, SummarizePhase, TreeOptions } from '../shared/summarize';
+export type { ChainState } from '../shared/pipeline';
+export type { DocumentAnalysis, EffectRecord, PublishDocument, PublishStage, Verdict } from '../shared/publish';
+export type { Branch, ModelRole, RunTiming, TokenUsage, UsageSummary } from '../shared/types';
+export type { BlobRef } from '../blobs/store';
+export type { BreakerSnapshot } from '../flow/breaker';
+export type { BudgetSnapshot } from '../flow/buckets';
+export type { RedisStatus } from '../flow/redis-limiter';
 
 /** Braid's ask agent as Temporal sees it: `toolAgent(input) → result`. */
 export type AskWorkflow = (input: AgentInput) => Promise<AgentResult>;

@@ -49,6 +49,14 @@ export {
   type ToolSpec,
 } from '../tools/registry';
 export { llmTaskQueue } from '../shared/task-queues';
+export type { AttemptPolicy } from '../flow/attempts';
+export type { BackoffOptions } from '../flow/backoff';
+export type { BreakerOptions } from '../flow/breaker';
+export type { BudgetSnapshot, ModelLimits } from '../flow/buckets';
+export type { CostInput, LimiterOptions, Waiter } from '../flow/limiter';
+export type { RedisBackend, RedisStatus } from '../flow/redis-limiter';
+export type { EffectOutcome, SqlitePublishStore } from '../store/publish-store';
+export type { ModelPrice } from '../shared/pricing';
 
 /** What the worker plugin is built from; everything is optional and defaults to Braid's settings. */
 export interface BraidWorkerPluginOptions {
@@ -195,10 +203,12 @@ function codecs(payloadCodecs: PayloadCodec[] | undefined) {
  * its rate limiter, breakers and model client); see the module comment for how workflows register.
  *
  * @example
+ * ```ts
  * const worker = await Worker.create({
  *   connection, taskQueue: 'orders', workflowsPath: require.resolve('./workflows'),
  *   plugins: [new BraidWorkerPlugin({ tools: new ToolRegistry().register(lookupOrder) })],
  * });
+ * ```
  */
 export class BraidWorkerPlugin extends SimplePlugin {
   private readonly parts: SharedParts;

@@ -37,6 +37,8 @@ export type {
   ToolUseBlock,
 } from '../shared/types';
 export type { SummarizeInput, SummarizeResult } from '../shared/summarize';
+export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, TreeOptions } from '../shared/summarize';
+export type { FailureMessageOptions } from '../shared/failures';
 export { textOf } from '../shared/content';
 export { failureMessage, timedOut } from '../shared/failures';
 

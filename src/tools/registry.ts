@@ -31,7 +31,7 @@ export interface ToolContext {
 export type ToolOutput = string | Record<string, unknown> | unknown[];
 
 export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
-  /** Matches ^[a-zA-Z0-9_-]{1,64}$, the Anthropic API's rule for tool names. */
+  /** Matches `^[a-zA-Z0-9_-]{1,64}$`, the Anthropic API's rule for tool names. */
   name: string;
   /** What Claude reads when deciding whether and how to call the tool. */
   description: string;
