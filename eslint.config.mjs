@@ -29,10 +29,10 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code and the modules it imports (contracts, prompts) run in Temporal's deterministic
-    // sandbox. They import values only from each other and the Temporal workflow/common packages;
+    // Workflow code and the modules it imports (contracts, prompts, the public workflow API) run in
+    // Temporal's deterministic sandbox. They import values only from each other and the Temporal workflow/common packages;
     // anything else in src/ (activities, flow, config, temporal, …) is reachable as types alone.
-    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/prompts/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/prompts/**/*.ts', 'src/api/workflow.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
