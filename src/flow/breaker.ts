@@ -22,6 +22,7 @@ export interface BreakerOptions {
   clock?: () => number;
 }
 
+/** One breaker's state for `braid health` and `flowSnapshot`. */
 export interface BreakerSnapshot {
   key: string;
   state: BreakerState;
@@ -40,6 +41,7 @@ interface Entry {
   lastError?: string;
 }
 
+/** A call refused without being made because its breaker is open. */
 export class CircuitOpenError extends Error {
   override name = 'CircuitOpen';
   constructor(
@@ -53,6 +55,7 @@ export class CircuitOpenError extends Error {
   }
 }
 
+/** Per-key circuit breakers (one per model and per tool) of one worker process. */
 export class Breakers {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: () => number;

@@ -80,6 +80,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** Requests/min and tokens/min per model, in Redis (shared by every worker) or in process; calls wait for budget before they are sent. */
 export class RateLimiter {
   private readonly avgOutput = new Map<string, number>();
   private readonly random: () => number;

@@ -10,6 +10,7 @@ export const MAX_QUESTION_CHARS = 20_000;
 export const MAX_TURNS = 50;
 export const DEFAULT_MAX_TURNS = 6;
 
+/** The ask agent's input: the question, and optionally the tools, system prompt, model role and limits. */
 export interface AgentInput {
   question: string;
   /** Model turns allowed (1–MAX_TURNS) before the run stops with stopReason 'max_turns'. Default 6. */
@@ -23,6 +24,7 @@ export interface AgentInput {
 
 export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn';
 
+/** The ask agent's result: the answer, why it stopped, every branch with its timing, and token usage. */
 export interface AgentResult {
   answer: string;
   stopReason: AgentStopReason;
@@ -36,6 +38,7 @@ export interface AgentResult {
 
 export type AgentPhase = 'starting' | 'thinking' | 'tools' | 'done';
 
+/** What the agent's `progress` query answers while it runs. */
 export interface AgentProgress {
   phase: AgentPhase;
   turn: number;

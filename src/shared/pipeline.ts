@@ -19,6 +19,7 @@ export const MAX_TOPIC_CHARS = 300;
 export const MAX_TOPICS_FILE_BYTES = 256 * 1024;
 export const MAX_CONCURRENCY = 100;
 
+/** The pipeline's input: topics, how many chains run at once, and where the articles go. */
 export interface PipelineInput {
   topics: string[];
   /** Chains running at once (1–100). */
@@ -82,12 +83,14 @@ export interface ChainState {
   error?: string;
 }
 
+/** What the pipeline's `pipelineProgress` query answers while it runs. */
 export interface PipelineProgress {
   concurrency: number;
   phase: 'first-pass' | 'retrying' | 'done';
   chains: ChainState[];
 }
 
+/** The pipeline's result: every chain's status, attempts, time, tokens and file. */
 export interface PipelineResult {
   chains: ChainState[];
   ok: number;

@@ -24,6 +24,7 @@ export const MAX_TOTAL_CHARS = 1_000_000;
  */
 export const MAX_DOCUMENT_BYTES = 512 * 1024;
 
+/** A reviewer's verdict on a publish run. */
 export type Verdict = 'approve' | 'reject';
 
 export interface PublishDocument {
@@ -32,6 +33,7 @@ export interface PublishDocument {
   text: string;
 }
 
+/** The publish saga's input: the documents, the destination, the reviewers and the approval deadlines. */
 export interface PublishInput {
   documents: PublishDocument[];
   /** Where to publish: the path of a SQLite database file on the workers' disk (created if absent). */
@@ -48,6 +50,7 @@ export interface PublishInput {
   title?: string;
 }
 
+/** A decision as a reviewer sends it (update `decide` or signal `decision`); a rejection needs a reason. */
 export interface DecisionRequest {
   verdict: Verdict;
   reviewer: string;
@@ -56,12 +59,14 @@ export interface DecisionRequest {
   reason?: string;
 }
 
+/** A decision as the run recorded it: by whom, when, and how it arrived. */
 export interface Decision extends DecisionRequest {
   /** Workflow-clock time (epoch ms) when the decision was recorded. */
   at: number;
   via: 'update' | 'signal' | 'deadline';
 }
 
+/** The `decide` update's answer: the recorded decision, and whether this request repeated it. */
 export interface DecisionReceipt {
   accepted: true;
   /** True when the same verdict had already been recorded: nothing changed. */
@@ -102,6 +107,7 @@ export interface EffectRecord {
   attempt: number;
 }
 
+/** What the `publishStatus` query answers: the stage, analyses, report, decision and deadlines. */
 export interface PublishStatus {
   stage: PublishStage;
   destination: string;
@@ -120,6 +126,7 @@ export interface PublishStatus {
   error?: string;
 }
 
+/** The publish saga's result: published or rejected, with the decision and the effects applied. */
 export interface PublishResult {
   outcome: 'published' | 'rejected';
   decision: Decision;

@@ -56,6 +56,7 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE: TreeOptions = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400 };
 
+/** The map-reduce job's input: a stored corpus (see `storeCorpus`), the task, and the tree's knobs. */
 export interface SummarizeInput {
   manifestRef: string;
   chunkCount: number;
@@ -105,6 +106,7 @@ export interface PhaseStat {
   ms: number;
 }
 
+/** The map-reduce job's result: the answer with its citations, completeness, and the missing chunks. */
 export interface SummarizeResult {
   answer: string;
   points: string[];
@@ -124,6 +126,7 @@ export interface SummarizeResult {
 
 export type SummarizePhase = 'map' | 'reduce' | 'done';
 
+/** What the job's `summarizeProgress` query answers while it runs. */
 export interface SummarizeProgress {
   phase: SummarizePhase;
   chunks: { total: number; done: number; failed: number };

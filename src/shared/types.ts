@@ -8,16 +8,19 @@
 
 export type ModelRole = 'fast' | 'capable';
 
+/** Tokens one model call (or a sum of calls) used. */
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
 }
 
+/** Text in a message. */
 export interface TextBlock {
   type: 'text';
   text: string;
 }
 
+/** The model's request to call a tool, keyed by its `id`. */
 export interface ToolUseBlock {
   type: 'tool_use';
   id: string;
@@ -25,6 +28,7 @@ export interface ToolUseBlock {
   input: unknown;
 }
 
+/** A tool's result for the model, keyed by the `tool_use_id` it answers. */
 export interface ToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
@@ -32,8 +36,10 @@ export interface ToolResultBlock {
   is_error?: boolean;
 }
 
+/** The parts of a message Braid keeps in history: text, tool calls and tool results. */
 export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock;
 
+/** One turn of a conversation with the model. */
 export interface ChatMessage {
   role: 'user' | 'assistant';
   content: string | ContentBlock[];
@@ -49,6 +55,7 @@ export interface LlmRequest {
   maxTokens?: number;
 }
 
+/** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */
 export interface LlmResult {
   model: string;
   content: ContentBlock[];
@@ -63,18 +70,21 @@ export interface LlmResult {
   attempt: number;
 }
 
+/** A tool as the worker offers it: name, description and time budget. */
 export interface ToolInfo {
   name: string;
   description: string;
   timeoutMs: number;
 }
 
+/** One tool call for the tool activity: which tool, with what input, answering which `tool_use` id. */
 export interface ToolCall {
   toolUseId: string;
   name: string;
   input: unknown;
 }
 
+/** A tool call's outcome: its content for the model, and whether it is an error or ran out of time. */
 export interface ToolCallResult {
   /** Tool output serialised for the model (JSON for structured outputs). */
   content: string;

@@ -68,6 +68,7 @@ export interface StoreSnapshot {
   compensations: CompensationRow[];
 }
 
+/** A publish destination that cannot be opened or written. */
 export class DestinationError extends Error {
   override name = 'DestinationError';
 }
@@ -239,6 +240,7 @@ export interface PublishStores {
   close(): void;
 }
 
+/** Publish destinations as SQLite files, opened on first use and kept open; needs the optional `better-sqlite3` package. */
 export function sqlitePublishStores(): PublishStores {
   const open = new Map<string, SqlitePublishStore>();
   return {

@@ -21,6 +21,7 @@ import {
 
 type Refusal = { type: string; message: string };
 
+/** The gate's deadlines: a reminder after `remindAfterMs`, the default decision after `decideWithinMs`. */
 export interface WaitOptions {
   remindAfterMs: number;
   decideWithinMs: number;
@@ -30,6 +31,10 @@ export interface WaitOptions {
 
 const past: Record<Verdict, string> = { approve: 'approved', reject: 'rejected' };
 
+/**
+ * Waits for a human decision, taken by the `decide` update (validated) or the `decision` signal, with a
+ * reminder and a default decision at the deadlines.
+ */
 export class ApprovalGate {
   decision: Decision | undefined;
   waiting = false;
