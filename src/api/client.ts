@@ -171,57 +171,42 @@ export interface StartOptions {
   options?: Partial<WorkflowOptions>;
 }
 
-const started = <T extends Workflow>(client: Client, type: string, kind: string, args: Parameters<T>, o: StartOptions, status?: string) =>
-  startBraidWorkflow<T>(client, type, {
-    workflowId: o.workflowId ?? `${kind}-${randomUUID()}`,
-    taskQueue: o.taskQueue,
-    options: o.options,
-    args,
-    kind,
-    status,
-  });
-
-/** Starts Braid's tool-calling agent; `await handle.result()` is its answer, branches, timing and usage. */
-export function startAsk(
+/** A typed starter of one of Braid's workflows: `(client, input, options?) → handle`; `await handle.result()` is the result. */
+export type Starter<T extends Workflow> = (
   client: Client,
-  input: AgentInput,
-  o: StartOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<AskWorkflow>> {
-  return started<AskWorkflow>(client, ASK_WORKFLOW, 'ask', [input], o);
-}
+  input: Parameters<T>[0],
+  o?: StartOptions,
+) => Promise<WorkflowHandleWithFirstExecutionRunId<T>>;
 
+const starter =
+  <T extends Workflow>(type: string, kind: string, status?: string): Starter<T> =>
+  (client, input, o = {}) =>
+    startBraidWorkflow<T>(client, type, {
+      workflowId: o.workflowId ?? `${kind}-${randomUUID()}`,
+      taskQueue: o.taskQueue,
+      options: o.options,
+      args: [input] as Parameters<T>,
+      kind,
+      status,
+    });
+
+/** Starts Braid's tool-calling agent; its result is the answer, every branch with its timing, and usage. */
+export const startAsk: Starter<AskWorkflow> = starter(ASK_WORKFLOW, 'ask');
 /** Starts Braid's document map-reduce over a corpus written with `storeCorpus` to the workers' blob store. */
-export function startSummarize(
-  client: Client,
-  input: SummarizeInput,
-  o: StartOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<SummarizeWorkflow>> {
-  return started<SummarizeWorkflow>(client, SUMMARIZE_WORKFLOW, 'summarize', [input], o);
-}
-
+export const startSummarize: Starter<SummarizeWorkflow> = starter(SUMMARIZE_WORKFLOW, 'summarize');
 /** Starts Braid's research → write → edit pipeline; the workers write the articles to `input.outDir`. */
-export function startPipeline(
-  client: Client,
-  input: PipelineInput,
-  o: StartOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<PipelineWorkflow>> {
-  return started<PipelineWorkflow>(client, PIPELINE_WORKFLOW, 'pipeline', [input], o);
-}
-
+export const startPipeline: Starter<PipelineWorkflow> = starter(PIPELINE_WORKFLOW, 'pipeline');
 /** Starts Braid's publish saga; it waits for a decision (`decide`) before publishing. */
-export function startPublish(
-  client: Client,
-  input: PublishInput,
-  o: StartOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId<PublishWorkflow>> {
-  return started<PublishWorkflow>(client, PUBLISH_WORKFLOW, 'publish', [input], o, 'checking');
-}
+export const startPublish: Starter<PublishWorkflow> = starter(PUBLISH_WORKFLOW, 'publish', 'checking');
 
 /** Asks a Braid worker for its limiter budgets and breaker states (a short workflow answered by whichever worker picks it up). */
 export async function flowHealth(client: Client, o: StartOptions = {}): Promise<FlowSnapshot> {
-  const handle = await started<HealthWorkflow>(client, HEALTH_WORKFLOW, 'health', [], {
-    ...o,
+  const handle = await startBraidWorkflow<HealthWorkflow>(client, HEALTH_WORKFLOW, {
+    workflowId: o.workflowId ?? `health-${randomUUID()}`,
+    taskQueue: o.taskQueue,
     options: { workflowExecutionTimeout: '1 minute', ...o.options },
+    args: [],
+    kind: 'health',
   });
   return handle.result();
 }

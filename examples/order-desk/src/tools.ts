@@ -33,13 +33,13 @@ export const orderLookup = defineTool({
 
 export const shipmentTracking = defineTool({
   name: 'shipment_tracking',
-  description: "The carrier's latest tracking event for an order that has shipped.",
+  description: 'The carrier and its latest tracking event for an order that has shipped.',
   input: orderId,
   timeoutMs: 5_000,
   async handler({ orderId }) {
-    const event = TRACKING[orderId];
-    if (!event) throw new ToolError(`order ${orderId} has no shipment yet`);
-    return event;
+    const carrier = ORDERS[orderId]?.carrier;
+    if (!carrier) throw new ToolError(`order ${orderId} has no shipment yet`);
+    return { orderId, carrier, latest: TRACKING[orderId] ?? 'label created, not yet scanned' };
   },
 });
 
