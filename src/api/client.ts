@@ -113,7 +113,9 @@ export class BraidClientPlugin extends SimplePlugin {
 
 /** A run of one of Braid's workflows, labelled with Braid's search attributes. */
 export interface BraidStart<T extends Workflow> {
+  /** The run's workflow id. */
   workflowId: string;
+  /** The workflow's arguments. */
   args: Parameters<T>;
   /** The task queue Braid's workers poll; default BRAID_TASK_QUEUE (`braid`). */
   taskQueue?: string;

@@ -241,14 +241,17 @@ export class BraidWorkerPlugin extends SimplePlugin {
     return this.parts.get().flow;
   }
 
+  /** Adds Braid's activities, codecs and (unless `workflows: false` or a prebuilt bundle) workflows to a worker's options. */
   override configureWorker(options: WorkerOptions): WorkerOptions {
     return this.withWorkflows(super.configureWorker(options));
   }
 
+  /** The same for a replay worker: Braid's workflows beside yours, so histories of both replay. */
   override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
     return this.withWorkflows(super.configureReplayWorker(options));
   }
 
+  /** For `bundleWorkflowCode({ workflowsPath, plugins: [braid] })`: bundles Braid's workflows beside yours. */
   override configureBundler(options: BundleOptions): BundleOptions {
     const o = super.configureBundler(options);
     if (!this.addWorkflows || includesBraid(o.workflowsPath)) return o;

@@ -13,7 +13,9 @@ import type { BadFileEntry, CorpusManifest } from '../shared/summarize';
 
 /** One document of a corpus: a name to cite it by (a path, a URL, a title) and its plain text. */
 export interface CorpusDocument {
+  /** How results cite the document: a path, a URL, a title. */
   path: string;
+  /** Its plain text (UTF-8); offsets in citations count characters of it. */
   text: string;
 }
 
@@ -21,7 +23,9 @@ export interface CorpusDocument {
 export interface Corpus {
   /** The manifest blob's reference (`sha256:…`); empty when there was nothing to chunk. */
   manifestRef: string;
+  /** Chunks written. */
   chunkCount: number;
+  /** Documents the chunks came from. */
   sourceCount: number;
   /** Inputs that were refused, with their reasons (passed through for the result's list). */
   badFiles: BadFileEntry[];
