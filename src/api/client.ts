@@ -37,6 +37,7 @@ export { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult, ty
 export { HEALTH_WORKFLOW } from '../shared/health';
 export {
   PIPELINE_WORKFLOW,
+  STAGES,
   pipelineProgressQuery,
   type PipelineInput,
   type PipelineResult,
@@ -67,11 +68,11 @@ export { FsBlobStore, type BlobStore } from '../blobs/store';
 export type { FlowSnapshot } from '../flow';
 export type { AgentPhase, AgentStopReason } from '../shared/ask';
 export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, SummarizePhase, TreeOptions } from '../shared/summarize';
-export type { ChainState } from '../shared/pipeline';
+export type { ChainState, ChainStatus, StageName, StageRecord } from '../shared/pipeline';
 export type { DocumentAnalysis, EffectRecord, PublishDocument, PublishStage, Verdict } from '../shared/publish';
-export type { Branch, ModelRole, RunTiming, TokenUsage, UsageSummary } from '../shared/types';
+export type { Branch, BranchKind, BranchStatus, ModelRole, RunTiming, TokenUsage, UsageSummary } from '../shared/types';
 export type { BlobRef } from '../blobs/store';
-export type { BreakerSnapshot } from '../flow/breaker';
+export type { BreakerSnapshot, BreakerState } from '../flow/breaker';
 export type { BudgetSnapshot } from '../flow/buckets';
 export type { RedisStatus } from '../flow/redis-limiter';
 

@@ -52,10 +52,20 @@ export { llmTaskQueue } from '../shared/task-queues';
 export type { AttemptPolicy } from '../flow/attempts';
 export type { BackoffOptions } from '../flow/backoff';
 export type { BreakerOptions } from '../flow/breaker';
-export type { BudgetSnapshot, ModelLimits } from '../flow/buckets';
+export type { BudgetSnapshot, LimiterBackend, ModelLimits } from '../flow/buckets';
 export type { CostInput, LimiterOptions, Waiter } from '../flow/limiter';
-export type { RedisBackend, RedisStatus } from '../flow/redis-limiter';
-export type { EffectOutcome, SqlitePublishStore } from '../store/publish-store';
+export type { RedisBackend, RedisBackendOptions, RedisStatus } from '../flow/redis-limiter';
+export type {
+  CompensationRow,
+  EffectOutcome,
+  IndexRow,
+  OutboxKind,
+  OutboxRow,
+  PublishOperation,
+  ReportRow,
+  SqlitePublishStore,
+  StoreSnapshot,
+} from '../store/publish-store';
 export type { ModelPrice } from '../shared/pricing';
 
 /** What the worker plugin is built from; everything is optional and defaults to Braid's settings. */

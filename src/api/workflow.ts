@@ -19,7 +19,7 @@ import { modelCall, toolCall, workerLookup } from '../workflows/profiles';
 export { fanOut, type Settled } from '../workflows/fanout';
 export { slidingWindow, type WindowHooks } from '../workflows/window';
 export { Saga, type CompensationOutcome } from '../workflows/saga';
-export { ApprovalGate, type WaitOptions } from '../workflows/approval';
+export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
 export { modelCall, sideEffect, sideEffectUndo, toolCall } from '../workflows/profiles';
 export { decideUpdate, decisionSignal, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
 export type {

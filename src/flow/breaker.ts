@@ -13,8 +13,10 @@
  * of its own, and a process never fails fast on another's stale verdict.
  */
 
+/** A circuit breaker's state: calls pass (closed), fail fast (open), or one probe passes (half-open). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** A breaker opens after `failures` failures within `windowMs`, and probes again after `cooldownMs`. */
 export interface BreakerOptions {
   failures: number;
   windowMs: number;

@@ -21,6 +21,7 @@
  */
 import type { BudgetSnapshot, LimiterBackend, ModelLimits } from './buckets';
 
+/** A rate limiter's budget store, per-model budgets, burst window and waits. */
 export interface LimiterOptions {
   backend: LimiterBackend;
   /** Budgets for models without their own entry in `models`. */
@@ -34,6 +35,7 @@ export interface LimiterOptions {
   random?: () => number;
 }
 
+/** Who waits for budget: an abort signal that ends the wait, and a heartbeat sent while waiting. */
 export interface Waiter {
   signal?: AbortSignal;
   heartbeat?: () => void;

@@ -22,6 +22,7 @@ export interface AgentInput {
   maxTokens?: number;
 }
 
+/** Why the agent stopped: the model's own stop reason, or `max_turns` when the run hit its turn limit. */
 export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn';
 
 /** The ask agent's result: the answer, why it stopped, every branch with its timing, and token usage. */
@@ -36,6 +37,7 @@ export interface AgentResult {
   models: string[];
 }
 
+/** What the agent is doing: starting, waiting for the model, running tools, or done. */
 export type AgentPhase = 'starting' | 'thinking' | 'tools' | 'done';
 
 /** What the agent's `progress` query answers while it runs. */
@@ -46,6 +48,7 @@ export interface AgentProgress {
   branches: Branch[];
 }
 
+/** The ask agent's progress query (`progress`): phase, turn and branches so far. */
 export const agentProgressQuery = defineQuery<AgentProgress>('progress');
 
 /** The workflow type: the name of the workflow function in src/workflows/ask.ts (frozen, see docs/ARCHITECTURE.md). */

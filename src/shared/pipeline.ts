@@ -10,7 +10,9 @@ import type { ModelRole, TokenUsage } from './types';
 export const PIPELINE_WORKFLOW = 'contentPipeline';
 export const CHAIN_WORKFLOW = 'pipelineChain';
 
+/** A chain's stages, in order. */
 export const STAGES = ['research', 'write', 'edit'] as const;
+/** One of a chain's stages. */
 export type StageName = (typeof STAGES)[number];
 
 /** Limits the CLI checks on a topics file and the workflow checks again on its input. */
@@ -47,6 +49,7 @@ export interface ChainInput {
   minWords: number;
 }
 
+/** One stage of a chain (research, write, edit) as it ran: time, tokens, whether the gate sent it back. */
 export interface StageRecord {
   stage: StageName;
   ms: number;
@@ -63,8 +66,10 @@ export interface ChainOutput {
   words: number;
 }
 
+/** Where a chain is: queued, running, done (ok or failed), or queued for and running its retry. */
 export type ChainStatus = 'queued' | 'running' | 'ok' | 'failed' | 'retry-queued' | 'retrying';
 
+/** One topic's chain as the pipeline tracks it: status, attempt, times, tokens, stages and output file. */
 export interface ChainState {
   index: number;
   topic: string;
@@ -102,6 +107,7 @@ export interface PipelineResult {
   peakRunning: number;
 }
 
+/** The pipeline's progress query (`pipelineProgress`): phase and every chain's state. */
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
 export const chainStageQuery = defineQuery<{ stage: StageName | 'writing-file' | 'done'; revising: boolean }>('chainStage');
 

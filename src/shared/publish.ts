@@ -27,6 +27,7 @@ export const MAX_DOCUMENT_BYTES = 512 * 1024;
 /** A reviewer's verdict on a publish run. */
 export type Verdict = 'approve' | 'reject';
 
+/** One document to publish: a name for the report and its text. */
 export interface PublishDocument {
   /** Shown in the report and the status query, e.g. the file name. */
   name: string;
@@ -74,6 +75,7 @@ export interface DecisionReceipt {
   decision: Decision;
 }
 
+/** A publish run's stage; the run also sets it as its BraidStatus search attribute. */
 export type PublishStage =
   | 'checking'
   | 'analyzing'
@@ -89,6 +91,7 @@ export type PublishStage =
 /** Values of the BraidStatus search attribute; `awaiting_approval` is what `braid pending` lists. */
 export const AWAITING_APPROVAL: PublishStage = 'awaiting_approval';
 
+/** The model's analysis of one document: a summary and key points, or the error that stopped it. */
 export interface DocumentAnalysis {
   name: string;
   ok: boolean;
@@ -137,8 +140,11 @@ export interface PublishResult {
   simulated: boolean;
 }
 
+/** The `decide` update: a validated decision, refused with the reason when it does not apply. */
 export const decideUpdate = defineUpdate<DecisionReceipt, [DecisionRequest]>('decide');
+/** The `decision` signal: a decision sent without waiting for an answer; an invalid one is ignored and counted. */
 export const decisionSignal = defineSignal<[DecisionRequest]>('decision');
+/** The publish run's status query (`publishStatus`). */
 export const publishStatusQuery = defineQuery<PublishStatus>('publishStatus');
 
 /** Failure types a publish run or a refused decision carries. */

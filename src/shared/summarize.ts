@@ -22,6 +22,7 @@ export const SUMMARIZE_LIMITS = {
   chunkTokens: { min: 100, max: 8000 },
 } as const;
 
+/** An input file that could not be read or extracted, and why. */
 export interface BadFileEntry {
   path: string;
   reason: string;
@@ -74,6 +75,7 @@ export interface SummarizeInput {
   continueAsNewAfterEvents?: number;
 }
 
+/** A chunk left out of the answer (a tolerated failure): where it is in its source, and why. */
 export interface MissingChunk {
   chunkId: string;
   source: string;
@@ -82,6 +84,7 @@ export interface MissingChunk {
   reason: string;
 }
 
+/** A source the answer draws on, with the character ranges of the chunks used. */
 export interface SourceCitation {
   source: string;
   /** Character ranges of the chunks the answer draws on, merged where adjacent. */
@@ -100,6 +103,7 @@ export interface PartialResult {
   sources: SourceCitation[];
 }
 
+/** How many items a phase (map, a reduce level) handled and how long it took. */
 export interface PhaseStat {
   name: string;
   items: number;
@@ -124,6 +128,7 @@ export interface SummarizeResult {
   totalMs: number;
 }
 
+/** The map-reduce job's phase. */
 export type SummarizePhase = 'map' | 'reduce' | 'done';
 
 /** What the job's `summarizeProgress` query answers while it runs. */
@@ -146,4 +151,5 @@ export interface ProgressDelta {
 }
 
 export const progressSignal = defineSignal<[ProgressDelta]>('progress');
+/** The map-reduce job's progress query (`summarizeProgress`), answered by its root workflow. */
 export const summarizeProgressQuery = defineQuery<SummarizeProgress>('summarizeProgress');

@@ -96,7 +96,9 @@ export interface ToolCallResult {
   endedAt: number;
 }
 
+/** A branch is a model turn (`llm`) or a tool call (`tool`). */
 export type BranchKind = 'llm' | 'tool';
+/** A branch's state: running, or how it ended. */
 export type BranchStatus = 'running' | 'ok' | 'error' | 'timeout';
 
 /** One branch of a run: a model turn or a tool call, timed on the workflow clock. */
@@ -115,6 +117,7 @@ export interface Branch {
   attempts?: number;
 }
 
+/** A run's wall time beside what its branches would take one after another, and its critical path. */
 export interface RunTiming {
   /** Wall time of the whole run on the workflow clock. */
   totalMs: number;
@@ -124,6 +127,7 @@ export interface RunTiming {
   sequentialMs: number;
 }
 
+/** Tokens a run used, in total and per model. */
 export interface UsageSummary {
   total: TokenUsage;
   byModel: Record<string, TokenUsage>;

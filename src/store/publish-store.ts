@@ -19,13 +19,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 
+/** What an outbox message announces. */
 export type OutboxKind = 'published' | 'retraction' | 'reminder';
 
+/** Whether a side effect was applied now or had been already (its key was present). */
 export interface EffectOutcome {
   /** False when the key was already present: the effect had been applied by an earlier attempt. */
   applied: boolean;
 }
 
+/** A published report. */
 export interface ReportRow {
   key: string;
   workflow_id: string;
@@ -34,6 +37,7 @@ export interface ReportRow {
   created_at: string;
 }
 
+/** A message in the destination's outbox. */
 export interface OutboxRow {
   id: number;
   key: string;
@@ -44,6 +48,7 @@ export interface OutboxRow {
   ref_key: string | null;
 }
 
+/** A report's entry in the destination's search index. */
 export interface IndexRow {
   key: string;
   workflow_id: string;
@@ -52,6 +57,7 @@ export interface IndexRow {
   terms: string;
 }
 
+/** An undo the saga applied. */
 export interface CompensationRow {
   id: number;
   key: string;
@@ -61,6 +67,7 @@ export interface CompensationRow {
   undone: number;
 }
 
+/** Everything a destination holds, for tests and inspection. */
 export interface StoreSnapshot {
   reports: ReportRow[];
   outbox: OutboxRow[];
@@ -125,6 +132,7 @@ function terms(text: string): string {
   return [...new Set(text.toLowerCase().match(/[a-z0-9]{4,}/g) ?? [])].slice(0, 500).join(' ');
 }
 
+/** A publish destination in one SQLite file: every effect keyed, so a repeated step applies once. */
 export class SqlitePublishStore {
   private readonly db: Database.Database;
 
@@ -227,11 +235,12 @@ export class SqlitePublishStore {
   }
 }
 
-type Operations = 'storeReport' | 'postMessage' | 'indexReport' | 'retractReport' | 'retractNotification' | 'unindexReport';
+/** The effects (and undos) a publish destination applies. */
+export type PublishOperation = 'storeReport' | 'postMessage' | 'indexReport' | 'retractReport' | 'retractNotification' | 'unindexReport';
 
 /** The store operations the publish activities use; another store (or a test double) may answer asynchronously. */
 export type PublishStore = { readonly destination: string } & {
-  [K in Operations]: (...args: Parameters<SqlitePublishStore[K]>) => EffectOutcome | Promise<EffectOutcome>;
+  [K in PublishOperation]: (...args: Parameters<SqlitePublishStore[K]>) => EffectOutcome | Promise<EffectOutcome>;
 };
 
 /** Opens destinations on demand and keeps them open for the worker's lifetime. */

@@ -70,6 +70,7 @@ export class ToolTimeoutError extends ToolError {
   override name = 'ToolTimeoutError';
 }
 
+/** A tool's time budget when its definition names none. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 

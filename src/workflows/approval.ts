@@ -19,7 +19,8 @@ import {
   type Verdict,
 } from '../shared/publish';
 
-type Refusal = { type: string; message: string };
+/** Why the gate refuses a decision: a failure type and a one-line message for the sender. */
+export type Refusal = { type: string; message: string };
 
 /** The gate's deadlines: a reminder after `remindAfterMs`, the default decision after `decideWithinMs`. */
 export interface WaitOptions {
