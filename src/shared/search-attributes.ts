@@ -10,7 +10,6 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /** Braid's search attributes and their types, as a namespace must register them (`registerSearchAttributes`). */
 export const SEARCH_ATTRIBUTES = { BraidKind: 'Keyword', BraidStatus: 'Keyword' } as const;
 
-/** Which of Braid's workflows a run is (`ask`, `summarize`, `pipeline`, `publish`, `health`). */
 export const BraidKind = defineSearchAttributeKey('BraidKind', SearchAttributeType.KEYWORD);
 
 /** A publish run's stage (`awaiting_approval`, `published`, …); `braid pending` filters on it. */

@@ -96,9 +96,7 @@ export interface ToolCallResult {
   endedAt: number;
 }
 
-/** A branch is a model turn (`llm`) or a tool call (`tool`). */
 export type BranchKind = 'llm' | 'tool';
-/** A branch's state: running, or how it ended. */
 export type BranchStatus = 'running' | 'ok' | 'error' | 'timeout';
 
 /** One branch of a run: a model turn or a tool call, timed on the workflow clock. */
