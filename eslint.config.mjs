@@ -7,7 +7,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'coverage/**', '**/*.mjs', '**/*.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -29,10 +29,10 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code and the modules it imports (contracts, prompts) run in Temporal's deterministic
-    // sandbox. They import values only from each other and the Temporal workflow/common packages;
+    // Workflow code and the modules it imports (contracts, prompts, the public workflow API) run in
+    // Temporal's deterministic sandbox. They import values only from each other and the Temporal workflow/common packages;
     // anything else in src/ (activities, flow, config, temporal, …) is reachable as types alone.
-    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/prompts/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/prompts/**/*.ts', 'src/api/workflow.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -127,8 +127,10 @@ function parseJsonSetting<T>(v: string | undefined, ctx: z.RefinementCtx, schema
   return z.NEVER;
 }
 
+/** Braid's settings as `readConfig` returns them (models, limits, timeouts, flow control, publish defaults). */
 export type BraidConfig = ReturnType<typeof readConfig>;
 
+/** A setting that does not parse; the message names the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

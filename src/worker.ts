@@ -1,6 +1,7 @@
 /**
- * The Braid worker: wires the model client, the tool registry and the activities to a Temporal
- * task queue. `createBraidWorker` is used by the CLI, the demo, benchmarks and tests; run this file
+ * The Braid worker of the CLI: the public worker plugin (src/api/worker.ts) with the example tools
+ * and, without a model endpoint configured, a simulator started in this process. `createBraidWorker`
+ * is used by the CLI, the demo, benchmarks and tests; run this file
  * (`npm run worker` or `braid worker`) for a standalone worker process. Add workers on more
  * machines, pointed at the same Temporal cluster, to scale out: Temporal spreads the tasks.
  *
@@ -10,20 +11,17 @@
  * without also throttling tools. Both queues share one set of activities, and so one rate limiter
  * and one set of circuit breakers (src/flow).
  */
-import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities';
-import { FsBlobStore, type BlobStore } from './blobs/store';
+import { BraidWorkerPlugin } from './api/worker';
+import type { BlobStore } from './blobs/store';
 import { config, type BraidConfig } from './config';
-import { createFlowControl, type FlowControl } from './flow';
-import { createModelClient, type ModelClient } from './model-client';
-import { sqlitePublishStores, type PublishStores } from './store/publish-store';
+import type { FlowControl } from './flow';
+import { modelClientFor, simulatorModel, type ModelClient } from './model-client';
+import type { PublishStores } from './store/publish-store';
 import { llmTaskQueue } from './shared/task-queues';
+import { Simulator } from './simulator';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
-
-/** The workflows barrel, next to this file whether it runs from src/ (tsx) or dist/ (tsc). */
-const WORKFLOWS_PATH = path.join(__dirname, 'workflows', `index${path.extname(__filename)}`);
 
 export interface BraidWorkerOptions {
   connection: NativeConnection;
@@ -32,6 +30,7 @@ export interface BraidWorkerOptions {
   cfg?: BraidConfig;
   /** Default: the four example tools; a registry passed in is the caller's to close(). */
   registry?: ToolRegistry;
+  /** Default: Claude with ANTHROPIC_API_KEY, the simulator at BRAID_SIMULATOR_URL, else a simulator started in this process. */
   model?: ModelClient;
   /** Rate limiter, breakers, backoff; default: built from cfg (Redis-backed when REDIS_URL is set). */
   flow?: FlowControl;
@@ -57,31 +56,36 @@ export interface BraidWorker {
   shutdown(): Promise<void>;
 }
 
+/** The CLI's model: the one the settings name, or — with neither a key nor a simulator URL — a simulator started in this process. */
+async function cliModel(cfg: BraidConfig): Promise<ModelClient> {
+  const named = modelClientFor(cfg);
+  if (named) return named;
+  const simulator = await Simulator.start({ quiet: true });
+  return { ...simulatorModel(simulator.url, cfg.llmRequestTimeoutMs), close: () => simulator.close() };
+}
+
+/**
+ * A Braid worker pair built with the public worker plugin (src/api/worker.ts) — the CLI has no other
+ * way in: the main worker with Braid's workflows and activities, and the activity-only worker on the
+ * model-call queue, sharing one plugin and so one limiter, breakers and model client.
+ */
 export async function createBraidWorker(opts: BraidWorkerOptions): Promise<BraidWorker> {
   const cfg = opts.cfg ?? config();
   const registry = opts.registry ?? createDefaultRegistry({ filesDir: cfg.filesDir });
-  const model = opts.model ?? (await createModelClient(cfg));
-  const publishStores = opts.publishStores ?? sqlitePublishStores();
-  const flow = opts.flow ?? createFlowControl(cfg);
-  await flow.ready(); // says once, before polling, if the shared budget store is unreachable
-  const activities = createActivities({
-    claude: model.claude,
-    models: cfg.models,
-    maxTokens: cfg.maxTokens,
-    simulated: model.simulated,
-    registry,
-    requestTimeoutMs: cfg.llmRequestTimeoutMs,
-    streamIdleTimeoutMs: cfg.streamIdleTimeoutMs,
-    flow,
-    publishStores,
-    blobs: opts.blobs ?? new FsBlobStore(cfg.blobDir),
+  const model = opts.model ?? (await cliModel(cfg));
+  const plugin = new BraidWorkerPlugin({
+    config: cfg,
+    model,
+    tools: registry,
+    flow: opts.flow,
+    publishStores: opts.publishStores,
+    blobs: opts.blobs,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
   const base = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    activities,
     maxConcurrentActivityTaskExecutions: 200,
     // Model calls are slow and many run at once: let the pollers scale with the backlog instead of
     // the default fixed 10, which caps dispatch at roughly 100 activities/s on a busy host.
@@ -92,10 +96,9 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const worker = await Worker.create({
     ...base,
     taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    plugins: [plugin],
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
   });
-  // Start the tools' sandbox processes now rather than on their first call; a failure shows on that call.
-  registry.warm().catch(() => undefined);
   // Created by run(), so a caller that only drives `worker` (e.g. runUntil) holds no second worker.
   let llmWorker: Worker | undefined;
   let stopping = false;
@@ -103,11 +106,10 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     stopping = true;
     for (const w of [worker, llmWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
   };
-  const ownsModel = opts.model === undefined;
   let running: Promise<void> | undefined;
   return {
     worker,
-    flow,
+    flow: plugin.flow,
     model,
     registry,
     run() {
@@ -117,6 +119,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
           llmWorker = await Worker.create({
             ...base,
             taskQueue: llmTaskQueue(taskQueue),
+            plugins: [plugin.modelCallQueue()],
             ...(cfg.flow.llmQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: cfg.flow.llmQueueActivitiesPerSecond } : {}),
           });
         } catch (err) {
@@ -132,9 +135,8 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
           await Promise.allSettled(both);
         }
       })().finally(async () => {
-        if (!opts.flow) await flow.close();
-        if (ownsModel) await model.close();
-        if (!opts.publishStores) publishStores.close();
+        // The plugin closes what it built (flow, publish stores); the model and registry made here are closed here.
+        if (!opts.model) await model.close();
         if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
       });
       return running;

@@ -29,7 +29,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall } from '../shared/types';
-import type { ToolRegistry } from '../tools';
+import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
 import { toLlmFailure } from './llm-errors';
 import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';

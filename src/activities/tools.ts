@@ -21,7 +21,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ToolCall, ToolCallResult, ToolInfo } from '../shared/types';
 import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
-import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools';
+import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools/registry';
 import { storeText, type BlobTexts } from '../blobs/content';
 
 /** Tool output beyond this is cut, with a note: it is what the model reads of one result. */

@@ -12,8 +12,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fsProblem } from '../fs-errors';
 
+/** A content address in the blob store: `sha256:` and the hex digest of the bytes. */
 export type BlobRef = `sha256:${string}`;
 
+/** Where large content lives so that only references travel in payloads; an S3 backend would implement the same. */
 export interface BlobStore {
   put(data: string | Uint8Array): Promise<BlobRef>;
   get(ref: string): Promise<Buffer>;
@@ -22,6 +24,7 @@ export interface BlobStore {
   readonly location: string;
 }
 
+/** Thrown for a reference the store does not hold (the failure type `BlobNotFound` is not retried). */
 export class BlobNotFound extends Error {
   override name = 'BlobNotFound';
 }
@@ -37,6 +40,7 @@ function blobRef(data: string | Uint8Array): BlobRef {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** A content-addressed blob store in a directory (BRAID_BLOB_DIR), shared by the clients and workers of one host. */
 export class FsBlobStore implements BlobStore {
   constructor(readonly location: string) {}
 

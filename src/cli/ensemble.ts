@@ -18,6 +18,7 @@ import {
   DEFAULT_MEMBER_TIMEOUT_MS,
   DEFAULT_MEMBERS,
   ENSEMBLE_WORKFLOW,
+  ensembleLabels,
   ensembleProblem,
   ensembleProgressQuery,
   majorityOf,
@@ -338,9 +339,7 @@ export function ensembleCommand(): Command {
           args: [input],
           kind: 'ensemble',
           status: 'voting',
-          options: {
-            staticSummary: `ensemble: ${input.items ? `${n} items` : 'one prompt'} × ${input.members.length} models (${input.aggregate === 'judge' ? `judge ${input.judge}` : 'majority vote'})`,
-          },
+          labels: ensembleLabels(input),
         });
         const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, s.target);
         if (!o.json)

@@ -17,14 +17,11 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
-  type WorkflowOptions,
-  type WorkflowStartOptions,
 } from '@temporalio/client';
-import { TypedSearchAttributes, type Workflow } from '@temporalio/common';
+import type { Workflow } from '@temporalio/common';
 import pc from 'picocolors';
 import { config } from '../config';
-import { BraidKind, BraidStatus, RUN_STATUS } from '../shared/search-attributes';
-import type { RunLabels } from '../shared/types';
+import { startBraidWorkflow, type BraidStart } from '../api/client';
 import { connectClient, temporalTarget, type Target } from '../temporal/connection';
 import { oneLine, runFailure, UsageError } from './errors';
 import { startEmbeddedWorker } from './worker';
@@ -175,54 +172,19 @@ export function newRunId(prefix: string): string {
   return `${prefix}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-export interface StartRun<T extends Workflow> {
-  workflowId: string;
-  args: Parameters<T>;
-  /** The BraidKind search attribute; BraidStatus starts as `status` (default `queued`) and the workflow keeps it up to date. */
-  kind: string;
-  status?: string;
-  /** The static summary and details the Web UI shows for the run. */
-  labels?: RunLabels;
-  /** Further start options (id conflict policies, memo, …). */
-  options?: Partial<WorkflowOptions>;
-  /** Called when the namespace has not registered Braid's search attributes and the run starts unlabelled. */
-  onUnlabelled?: () => void;
-}
+/** A run to start on the session's task queue. */
+export type StartRun<T extends Workflow> = Omit<BraidStart<T>, 'taskQueue'>;
 
 /**
- * Starts a run on the session's task queue, labelled with Braid's search attributes — and
- * unlabelled when the namespace has not registered them (a cluster or Temporal Cloud before
- * `temporal operator search-attribute create`): the run still works, it is only missing from
- * filters such as `braid pending`.
+ * Starts a run on the session's task queue through the public client API (src/api/client.ts),
+ * labelled with Braid's search attributes — or unlabelled when the namespace has not registered them.
  */
-export async function startRun<T extends Workflow>(
+export function startRun<T extends Workflow>(
   s: Session,
   workflowType: string,
   r: StartRun<T>,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<T>> {
-  const start = (labelled: boolean) =>
-    s.client.workflow.start<T>(workflowType, {
-      taskQueue: s.taskQueue,
-      workflowId: r.workflowId,
-      args: r.args,
-      ...(r.labels ? { staticSummary: r.labels.summary, staticDetails: r.labels.details } : {}),
-      ...r.options,
-      ...(labelled
-        ? {
-            typedSearchAttributes: new TypedSearchAttributes([
-              { key: BraidKind, value: r.kind },
-              { key: BraidStatus, value: r.status ?? RUN_STATUS.queued },
-            ]),
-          }
-        : {}),
-    } as unknown as WorkflowStartOptions<T>);
-  try {
-    return await start(true);
-  } catch (err) {
-    if (!(err instanceof Error && /search attribute/i.test(err.message))) throw err;
-    r.onUnlabelled?.();
-    return start(false);
-  }
+  return startBraidWorkflow<T>(s.client, workflowType, { ...r, taskQueue: s.taskQueue });
 }
 
 /** The run's description, or a one-line usage error when there is no such run. */

@@ -29,6 +29,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { finalFailure, fullJitterDelay, retryAfter, type BackoffOptions } from './backoff';
 
+/** When a model call gives up: after so many charged attempts, or after waiting out an outage this long. */
 export interface AttemptPolicy {
   /** Charged (failed) attempts after which a model call fails for good. */
   maxAttempts: number;

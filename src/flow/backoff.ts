@@ -15,6 +15,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 
+/** Full-jitter backoff: the n-th retry waits a random time up to min(maxMs, baseMs · 2^(n−1)). */
 export interface BackoffOptions {
   baseMs: number;
   maxMs: number;

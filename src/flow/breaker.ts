@@ -13,8 +13,10 @@
  * of its own, and a process never fails fast on another's stale verdict.
  */
 
+/** A circuit breaker's state: calls pass (closed), fail fast (open), or one probe passes (half-open). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** A breaker opens after `failures` failures within `windowMs`, and probes again after `cooldownMs`. */
 export interface BreakerOptions {
   failures: number;
   windowMs: number;
@@ -22,6 +24,7 @@ export interface BreakerOptions {
   clock?: () => number;
 }
 
+/** One breaker's state for `braid health` and `flowSnapshot`. */
 export interface BreakerSnapshot {
   key: string;
   state: BreakerState;
@@ -40,6 +43,7 @@ interface Entry {
   lastError?: string;
 }
 
+/** A call refused without being made because its breaker is open. */
 export class CircuitOpenError extends Error {
   override name = 'CircuitOpen';
   constructor(
@@ -53,6 +57,7 @@ export class CircuitOpenError extends Error {
   }
 }
 
+/** Per-key circuit breakers (one per model and per tool) of one worker process. */
 export class Breakers {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: () => number;

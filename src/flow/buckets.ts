@@ -37,6 +37,7 @@ export function waitFor(level: number, amount: number, perMinute: number, cap: n
   return Math.ceil(((need - level) * 60_000) / perMinute);
 }
 
+/** One model's budget right now: its limits, what is available, and any pause. */
 export interface BudgetSnapshot {
   model: string;
   requestsPerMinute?: number;

@@ -20,6 +20,7 @@ export type { BreakerSnapshot } from './breaker';
 export type { BudgetSnapshot, ModelLimits } from './buckets';
 export type { RedisStatus } from './redis-limiter';
 
+/** What a worker's model and tool activities share: the rate limiter, the breakers, backoff settings and the attempt policy. */
 export interface FlowControl {
   limiter: RateLimiter;
   breakers: Breakers;
@@ -34,6 +35,7 @@ export interface FlowControl {
   close(): Promise<void>;
 }
 
+/** The limiter's budgets and the breakers' states as one worker sees them. */
 export interface FlowSnapshot {
   backend: 'memory' | 'redis';
   budgets: BudgetSnapshot[];
@@ -44,11 +46,13 @@ export interface FlowSnapshot {
   at: number;
 }
 
+/** Options of `createFlowControl`. */
 export interface FlowControlOptions {
   /** Where one-line state changes (Redis unreachable, back) go; default: stderr. */
   log?: (line: string) => void;
 }
 
+/** Builds flow control from the settings: a Redis-backed budget with REDIS_URL, an in-process one otherwise. */
 export function createFlowControl(cfg: BraidConfig, opts: FlowControlOptions = {}): FlowControl {
   const f = cfg.flow;
   const redis = f.redisUrl ? RedisBackend.connect(f.redisUrl, { log: opts.log }) : undefined;
@@ -66,6 +70,7 @@ export function createFlowControl(cfg: BraidConfig, opts: FlowControlOptions = {
   };
 }
 
+/** A snapshot of `flow` for the given models (what `braid health` shows). */
 export async function flowSnapshot(flow: FlowControl, models: string[]): Promise<FlowSnapshot> {
   return {
     backend: flow.limiter.backendKind,

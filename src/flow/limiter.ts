@@ -21,6 +21,7 @@
  */
 import type { BudgetSnapshot, LimiterBackend, ModelLimits } from './buckets';
 
+/** A rate limiter's budget store, per-model budgets, burst window and waits. */
 export interface LimiterOptions {
   backend: LimiterBackend;
   /** Budgets for models without their own entry in `models`. */
@@ -34,6 +35,7 @@ export interface LimiterOptions {
   random?: () => number;
 }
 
+/** Who waits for budget: an abort signal that ends the wait, and a heartbeat sent while waiting. */
 export interface Waiter {
   signal?: AbortSignal;
   heartbeat?: () => void;
@@ -82,6 +84,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** Requests/min and tokens/min per model, in Redis (shared by every worker) or in process; calls wait for budget before they are sent. */
 export class RateLimiter {
   private readonly avgOutput = new Map<string, number>();
   private readonly random: () => number;

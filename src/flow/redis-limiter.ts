@@ -78,6 +78,7 @@ return redis.error_reply('unknown op ' .. op)
 
 type Runner = (keys: string[], args: (string | number)[]) => Promise<unknown>;
 
+/** The shared budget store's connection, as `braid health` reports it. */
 export interface RedisStatus {
   /** The URL without its password. */
   url: string;
@@ -88,6 +89,7 @@ export interface RedisStatus {
   error?: string;
 }
 
+/** Where the Redis budget store connects (default REDIS_URL) and where it reports changes of state. */
 export interface RedisBackendOptions {
   url?: string;
   /** Where the one-line state changes go; default: stderr. */
@@ -105,6 +107,7 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The budget store every worker shares, in Redis; while Redis is unreachable each worker falls back to its own budget. */
 export class RedisBackend implements LimiterBackend {
   readonly kind = 'redis' as const;
   private readonly run: Runner;

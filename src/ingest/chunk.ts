@@ -30,7 +30,7 @@ const budgetOf = (opts: ChunkOptions | undefined): number => {
   return maxTokens;
 };
 
-export function chunkSource(source: Source, sourceIndex: number, opts?: ChunkOptions): Chunk[] {
+export function chunkSource(source: Pick<Source, 'path' | 'text'>, sourceIndex: number, opts?: ChunkOptions): Chunk[] {
   const maxChars = budgetOf(opts) * CHARS_PER_TOKEN;
   const headingMinChars = maxChars / 4;
   const { text } = source;
@@ -84,7 +84,7 @@ export function chunkSource(source: Source, sourceIndex: number, opts?: ChunkOpt
 }
 
 /** Chunks of every source; ids are `${index in sources}:${ordinal}`, unique across the corpus. */
-export function chunkCorpus(sources: Source[], opts?: ChunkOptions): Chunk[] {
+export function chunkCorpus(sources: readonly Pick<Source, 'path' | 'text'>[], opts?: ChunkOptions): Chunk[] {
   budgetOf(opts);
   return sources.flatMap((source, i) => chunkSource(source, i, opts));
 }

@@ -19,6 +19,7 @@ export const DEFAULT_MAX_TURNS = 6;
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 4_000;
 export const CONTINUE_AS_NEW_AFTER_BYTES = 2 * 1024 * 1024;
 
+/** The ask agent's input: the question, and optionally the tools, system prompt, model role and limits. */
 export interface AgentInput {
   question: string;
   /** Model turns allowed (1–MAX_TURNS) before the run stops with stopReason 'max_turns'. Default 6. */
@@ -49,8 +50,10 @@ export interface AgentCarry {
   runs: number;
 }
 
+/** Why the agent stopped: the model's own stop reason, or `max_turns` when the run hit its turn limit. */
 export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn';
 
+/** The ask agent's result: the answer, why it stopped, every branch with its timing, and token usage. */
 export interface AgentResult {
   /** The answer; only its preview when it is stored (`answerStored`) — the CLI reads it back. */
   answer: string;
@@ -66,8 +69,10 @@ export interface AgentResult {
   runs?: number;
 }
 
+/** What the agent is doing: starting, waiting for the model, running tools, or done. */
 export type AgentPhase = 'starting' | 'thinking' | 'tools' | 'done';
 
+/** What the agent's `progress` query answers while it runs. */
 export interface AgentProgress {
   phase: AgentPhase;
   turn: number;
@@ -75,6 +80,7 @@ export interface AgentProgress {
   branches: Branch[];
 }
 
+/** The ask agent's progress query (`progress`): phase, turn and branches so far. */
 export const agentProgressQuery = defineQuery<AgentProgress>('progress');
 
 /** The run's static summary and details, for whoever starts it. */

@@ -8,7 +8,8 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { CostSummary, ModelPrice } from './pricing';
-import type { FallbackRoute, RoutedCall, TokenUsage, UsageSummary } from './types';
+import { gist } from './content';
+import type { FallbackRoute, RoutedCall, RunLabels, TokenUsage, UsageSummary } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/ensemble.ts (frozen). */
 export const ENSEMBLE_WORKFLOW = 'modelEnsemble';
@@ -82,6 +83,19 @@ export interface EnsembleInput {
   maxTokens?: number;
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). */
   prices?: Record<string, ModelPrice>;
+}
+
+/** The run's static summary and details, for whoever starts it. */
+export function ensembleLabels(input: EnsembleInput): RunLabels {
+  const how = input.aggregate === 'judge' ? `judge ${input.judge ?? DEFAULT_JUDGE}` : 'majority vote';
+  const what = input.items ? `${input.items.length} items` : 'one prompt';
+  return {
+    summary: `ensemble: ${what} × ${input.members.length} models (${how})`,
+    details: [
+      input.prompt ? `**Prompt:** ${gist(input.prompt, 500)}` : `**Items:** ${input.items?.length ?? 0}`,
+      `**Models:** ${input.members.map((m) => m.model).join(', ')} · **decided by:** ${how}${input.labels ? ` · **labels:** ${input.labels.join(', ')}` : ''}`,
+    ].join('\n\n'),
+  };
 }
 
 /** One item's ensemble, as the run hands it to the item's workflow (a batch) or decides it itself (one prompt). */

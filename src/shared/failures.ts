@@ -7,6 +7,7 @@
  */
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState, TimeoutFailure } from '@temporalio/common';
 
+/** How `failureMessage` shortens and labels a failure's message. */
 export interface FailureMessageOptions {
   /** Append the innermost ApplicationFailure's type, e.g. "… (TooManyFailures)". */
   withType?: boolean;

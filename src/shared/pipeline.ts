@@ -11,7 +11,9 @@ import type { ModelRole, RunLabels, TokenUsage } from './types';
 export const PIPELINE_WORKFLOW = 'contentPipeline';
 export const CHAIN_WORKFLOW = 'pipelineChain';
 
+/** A chain's stages, in order. */
 export const STAGES = ['research', 'write', 'edit'] as const;
+/** One of a chain's stages. */
 export type StageName = (typeof STAGES)[number];
 
 /** Limits the CLI checks on a topics file and the workflow checks again on its input. */
@@ -20,6 +22,7 @@ export const MAX_TOPIC_CHARS = 300;
 export const MAX_TOPICS_FILE_BYTES = 256 * 1024;
 export const MAX_CONCURRENCY = 100;
 
+/** The pipeline's input: topics, how many chains run at once, and where the articles go. */
 export interface PipelineInput {
   topics: string[];
   /** Chains running at once (1–100). */
@@ -47,6 +50,7 @@ export interface ChainInput {
   minWords: number;
 }
 
+/** One stage of a chain (research, write, edit) as it ran: time, tokens, whether the gate sent it back. */
 export interface StageRecord {
   stage: StageName;
   ms: number;
@@ -63,8 +67,10 @@ export interface ChainOutput {
   words: number;
 }
 
+/** Where a chain is: queued, running, done (ok or failed), or queued for and running its retry. */
 export type ChainStatus = 'queued' | 'running' | 'ok' | 'failed' | 'retry-queued' | 'retrying';
 
+/** One topic's chain as the pipeline tracks it: status, attempt, times, tokens, stages and output file. */
 export interface ChainState {
   index: number;
   topic: string;
@@ -83,12 +89,14 @@ export interface ChainState {
   error?: string;
 }
 
+/** What the pipeline's `pipelineProgress` query answers while it runs. */
 export interface PipelineProgress {
   concurrency: number;
   phase: 'first-pass' | 'retrying' | 'done';
   chains: ChainState[];
 }
 
+/** The pipeline's result: every chain's status, attempts, time, tokens and file. */
 export interface PipelineResult {
   chains: ChainState[];
   ok: number;
@@ -100,6 +108,7 @@ export interface PipelineResult {
   peakRunning: number;
 }
 
+/** The pipeline's progress query (`pipelineProgress`): phase and every chain's state. */
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
 export const chainStageQuery = defineQuery<{ stage: StageName | 'writing-file' | 'done'; revising: boolean }>('chainStage');
 

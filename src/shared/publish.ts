@@ -35,8 +35,10 @@ export const MAX_INLINE_DOCUMENT_CHARS = 256 * 1024;
  */
 export const MAX_INLINE_ANALYSIS_CHARS = 8 * 1024;
 
+/** A reviewer's verdict on a publish run. */
 export type Verdict = 'approve' | 'reject';
 
+/** One document to publish: a name for the report and its text. */
 export interface PublishDocument {
   /** Shown in the report and the status query, e.g. the file name. */
   name: string;
@@ -45,6 +47,7 @@ export interface PublishDocument {
   stored?: StoredText;
 }
 
+/** The publish saga's input: the documents, the destination, the reviewers and the approval deadlines. */
 export interface PublishInput {
   documents: PublishDocument[];
   /** Where to publish: the path of a SQLite database file on the workers' disk (created if absent). */
@@ -61,6 +64,7 @@ export interface PublishInput {
   title?: string;
 }
 
+/** A decision as a reviewer sends it (update `decide` or signal `decision`); a rejection needs a reason. */
 export interface DecisionRequest {
   verdict: Verdict;
   reviewer: string;
@@ -69,12 +73,14 @@ export interface DecisionRequest {
   reason?: string;
 }
 
+/** A decision as the run recorded it: by whom, when, and how it arrived. */
 export interface Decision extends DecisionRequest {
   /** Workflow-clock time (ISO-8601) when the decision was recorded. */
   at: string;
   via: 'update' | 'signal' | 'deadline';
 }
 
+/** The `decide` update's answer: the recorded decision, and whether this request repeated it. */
 export interface DecisionReceipt {
   accepted: true;
   /** True when the same verdict had already been recorded: nothing changed. */
@@ -82,6 +88,7 @@ export interface DecisionReceipt {
   decision: Decision;
 }
 
+/** A publish run's stage; the run also sets it as its BraidStatus search attribute. */
 export type PublishStage =
   | 'checking'
   | 'analyzing'
@@ -97,6 +104,7 @@ export type PublishStage =
 /** Values of the BraidStatus search attribute; `awaiting_approval` is what `braid pending` lists. */
 export const AWAITING_APPROVAL: PublishStage = 'awaiting_approval';
 
+/** The model's analysis of one document: a summary and key points, or the error that stopped it. */
 export interface DocumentAnalysis {
   name: string;
   ok: boolean;
@@ -126,6 +134,7 @@ export interface EffectRecord {
   attempt: number;
 }
 
+/** What the `publishStatus` query answers: the stage, analyses, report, decision and deadlines. */
 export interface PublishStatus {
   stage: PublishStage;
   destination: string;
@@ -145,6 +154,7 @@ export interface PublishStatus {
   error?: string;
 }
 
+/** The publish saga's result: published or rejected, with the decision and the effects applied. */
 export interface PublishResult {
   outcome: 'published' | 'rejected';
   decision: Decision;
@@ -156,8 +166,11 @@ export interface PublishResult {
   simulated: boolean;
 }
 
+/** The `decide` update: a validated decision, refused with the reason when it does not apply. */
 export const decideUpdate = defineUpdate<DecisionReceipt, [DecisionRequest]>('decide');
+/** The `decision` signal: a decision sent without waiting for an answer; an invalid one is ignored and counted. */
 export const decisionSignal = defineSignal<[DecisionRequest]>('decision');
+/** The publish run's status query (`publishStatus`). */
 export const publishStatusQuery = defineQuery<PublishStatus>('publishStatus');
 
 const hours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);

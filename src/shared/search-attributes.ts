@@ -9,6 +9,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
+/** Braid's search attributes and their types, as a namespace must register them (`registerSearchAttributes`). */
 export const SEARCH_ATTRIBUTES = { BraidKind: 'Keyword', BraidStatus: 'Keyword' } as const;
 
 /** What kind of run: `ask`, `summarize`, `pipeline`, `publish`, `health`. */

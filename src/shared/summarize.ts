@@ -23,6 +23,7 @@ export const SUMMARIZE_LIMITS = {
   chunkTokens: { min: 100, max: 8000 },
 } as const;
 
+/** An input file that could not be read or extracted, and why. */
 export interface BadFileEntry {
   path: string;
   reason: string;
@@ -70,6 +71,7 @@ export interface ChunkSpan {
 /** Most spans a run's input carries for labels; a corpus of more files is labelled by chunk number only. */
 export const MAX_LABELLED_SPANS = 2000;
 
+/** The map-reduce job's input: a stored corpus (see `storeCorpus`), the task, and the tree's knobs. */
 export interface SummarizeInput {
   manifestRef: string;
   chunkCount: number;
@@ -121,6 +123,7 @@ export function summarizeLabels(input: SummarizeInput, inputs: string[] = []): R
   };
 }
 
+/** A chunk left out of the answer (a tolerated failure): where it is in its source, and why. */
 export interface MissingChunk {
   chunkId: string;
   source: string;
@@ -129,6 +132,7 @@ export interface MissingChunk {
   reason: string;
 }
 
+/** A source the answer draws on, with the character ranges of the chunks used. */
 export interface SourceCitation {
   source: string;
   /**
@@ -180,12 +184,14 @@ export interface PartialResult {
   omittedRanges?: number;
 }
 
+/** How many items a phase (map, a reduce level) handled and how long it took. */
 export interface PhaseStat {
   name: string;
   items: number;
   ms: number;
 }
 
+/** The map-reduce job's result: the answer with its citations, completeness, and the missing chunks. */
 export interface SummarizeResult {
   /** The answer; each claim in it is followed by its number in `claims`, as [n]. */
   answer: string;
@@ -213,8 +219,10 @@ export interface SummarizeResult {
   totalMs: number;
 }
 
+/** The map-reduce job's phase. */
 export type SummarizePhase = 'map' | 'reduce' | 'done';
 
+/** What the job's `summarizeProgress` query answers while it runs. */
 export interface SummarizeProgress {
   phase: SummarizePhase;
   chunks: { total: number; done: number; failed: number };
@@ -241,4 +249,5 @@ export interface ProgressDelta {
 export const leafProgressSignal = defineSignal<[ProgressDelta]>('internal.leafProgress');
 /** The name leaves used before `internal.leafProgress` (frozen: running and recorded runs use it). */
 export const progressSignal = defineSignal<[ProgressDelta]>('progress');
+/** The map-reduce job's progress query (`summarizeProgress`), answered by its root workflow. */
 export const summarizeProgressQuery = defineQuery<SummarizeProgress>('summarizeProgress');

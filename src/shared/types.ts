@@ -13,6 +13,7 @@ import type { StoredText } from './blobs';
 
 export type ModelRole = 'fast' | 'capable';
 
+/** Tokens one model call (or a sum of calls) used. */
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
@@ -32,6 +33,7 @@ export interface CharCitation {
   end_char_index: number;
 }
 
+/** Text in a message. */
 export interface TextBlock {
   type: 'text';
   /** Set when the text is in the blob store: `text` is then only its preview. */
@@ -41,6 +43,7 @@ export interface TextBlock {
   citations?: CharCitation[];
 }
 
+/** The model's request to call a tool, keyed by its `id`. */
 export interface ToolUseBlock {
   type: 'tool_use';
   id: string;
@@ -48,6 +51,7 @@ export interface ToolUseBlock {
   input: unknown;
 }
 
+/** A tool's result for the model, keyed by the `tool_use_id` it answers. */
 export interface ToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
@@ -57,6 +61,7 @@ export interface ToolResultBlock {
   stored?: StoredText;
 }
 
+/** The parts of a message Braid keeps in history: text, tool calls and tool results. */
 export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock;
 
 /** A plain-text document in a request; with citations enabled the reply cites it by character range. */
@@ -67,6 +72,7 @@ export interface DocumentBlock {
   citations?: { enabled: boolean };
 }
 
+/** One turn of a conversation with the model. */
 export interface ChatMessage {
   role: 'user' | 'assistant';
   content: string | (ContentBlock | DocumentBlock)[];
@@ -117,6 +123,7 @@ export interface LlmRequest {
   storeAbove?: number;
 }
 
+/** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */
 export interface LlmResult {
   model: string;
   content: ContentBlock[];
@@ -137,12 +144,14 @@ export interface LlmResult {
   messagesRef?: string;
 }
 
+/** A tool as the worker offers it: name, description and time budget. */
 export interface ToolInfo {
   name: string;
   description: string;
   timeoutMs: number;
 }
 
+/** One tool call for the tool activity: which tool, with what input, answering which `tool_use` id. */
 export interface ToolCall {
   toolUseId: string;
   name: string;
@@ -151,6 +160,7 @@ export interface ToolCall {
   storeAbove?: number;
 }
 
+/** A tool call's outcome: its content for the model, and whether it is an error or ran out of time. */
 export interface ToolCallResult {
   /** Tool output serialised for the model (JSON for structured outputs). */
   content: string;
@@ -184,6 +194,7 @@ export interface Branch {
   attempts?: number;
 }
 
+/** A run's wall time beside what its branches would take one after another, and its critical path. */
 export interface RunTiming {
   /** Wall time of the whole run on the workflow clock, from its start (waiting for a worker included) to its last branch's end. */
   totalMs: number;
@@ -204,6 +215,7 @@ export interface RunLabels {
   details: string;
 }
 
+/** Tokens a run used, in total and per model. */
 export interface UsageSummary {
   total: TokenUsage;
   byModel: Record<string, TokenUsage>;

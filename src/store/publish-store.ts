@@ -10,18 +10,25 @@
  * row and the undo are one transaction keyed by the compensation's own key, so an undo happens at
  * most once however often the compensation runs, and undoing something that never landed is a
  * recorded no-op.
+ *
+ * better-sqlite3 is loaded when the first destination opens, not with this module: the library
+ * package declares it an optional peer, so a worker that never publishes to SQLite needs no native
+ * module.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
+/** What an outbox message announces. */
 export type OutboxKind = 'published' | 'retraction' | 'reminder';
 
+/** Whether a side effect was applied now or had been already (its key was present). */
 export interface EffectOutcome {
   /** False when the key was already present: the effect had been applied by an earlier attempt. */
   applied: boolean;
 }
 
+/** A published report. */
 export interface ReportRow {
   key: string;
   workflow_id: string;
@@ -30,6 +37,7 @@ export interface ReportRow {
   created_at: string;
 }
 
+/** A message in the destination's outbox. */
 export interface OutboxRow {
   id: number;
   key: string;
@@ -40,6 +48,7 @@ export interface OutboxRow {
   ref_key: string | null;
 }
 
+/** A report's entry in the destination's search index. */
 export interface IndexRow {
   key: string;
   workflow_id: string;
@@ -48,6 +57,7 @@ export interface IndexRow {
   terms: string;
 }
 
+/** An undo the saga applied. */
 export interface CompensationRow {
   id: number;
   key: string;
@@ -57,6 +67,7 @@ export interface CompensationRow {
   undone: number;
 }
 
+/** Everything a destination holds, for tests and inspection. */
 export interface StoreSnapshot {
   reports: ReportRow[];
   outbox: OutboxRow[];
@@ -64,6 +75,7 @@ export interface StoreSnapshot {
   compensations: CompensationRow[];
 }
 
+/** A publish destination that cannot be opened or written. */
 export class DestinationError extends Error {
   override name = 'DestinationError';
 }
@@ -104,19 +116,32 @@ CREATE TABLE IF NOT EXISTS compensations (
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );`;
 
+function sqlite(destination: string): typeof Database {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('better-sqlite3') as typeof Database;
+  } catch {
+    throw new DestinationError(
+      `destination ${destination} needs the better-sqlite3 package; install it with \`npm install better-sqlite3\``,
+    );
+  }
+}
+
 /** Distinct lower-case words of four letters or more: what the index stores for lookup. */
 function terms(text: string): string {
   return [...new Set(text.toLowerCase().match(/[a-z0-9]{4,}/g) ?? [])].slice(0, 500).join(' ');
 }
 
+/** A publish destination in one SQLite file: every effect keyed, so a repeated step applies once. */
 export class SqlitePublishStore {
   private readonly db: Database.Database;
 
   constructor(readonly destination: string) {
     const dir = path.dirname(destination);
     if (!fs.existsSync(dir)) throw new DestinationError(`destination ${destination} is unreachable: directory ${dir} does not exist`);
+    const Sqlite = sqlite(destination);
     try {
-      this.db = new Database(destination);
+      this.db = new Sqlite(destination);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
@@ -210,11 +235,12 @@ export class SqlitePublishStore {
   }
 }
 
-type Operations = 'storeReport' | 'postMessage' | 'indexReport' | 'retractReport' | 'retractNotification' | 'unindexReport';
+/** The effects (and undos) a publish destination applies. */
+export type PublishOperation = 'storeReport' | 'postMessage' | 'indexReport' | 'retractReport' | 'retractNotification' | 'unindexReport';
 
 /** The store operations the publish activities use; another store (or a test double) may answer asynchronously. */
 export type PublishStore = { readonly destination: string } & {
-  [K in Operations]: (...args: Parameters<SqlitePublishStore[K]>) => EffectOutcome | Promise<EffectOutcome>;
+  [K in PublishOperation]: (...args: Parameters<SqlitePublishStore[K]>) => EffectOutcome | Promise<EffectOutcome>;
 };
 
 /** Opens destinations on demand and keeps them open for the worker's lifetime. */
@@ -223,6 +249,7 @@ export interface PublishStores {
   close(): void;
 }
 
+/** Publish destinations as SQLite files, opened on first use and kept open; needs the optional `better-sqlite3` package. */
 export function sqlitePublishStores(): PublishStores {
   const open = new Map<string, SqlitePublishStore>();
   return {

@@ -16,6 +16,7 @@
 // that compute on model input do it in a sandbox process (sandbox.ts) that the abort kills.
 import { z } from 'zod';
 
+/** What a tool's handler gets besides its input: an abort signal, its deadline, a heartbeat. */
 export interface ToolContext {
   /** Aborted when the caller cancels or the call's deadline passes. */
   signal: AbortSignal;
@@ -28,10 +29,12 @@ export interface ToolContext {
   deadline?: number;
 }
 
+/** A tool's result: text, or JSON the registry serialises for the model. */
 export type ToolOutput = string | Record<string, unknown> | unknown[];
 
+/** A tool: its name, the description the model reads, a zod input schema, a time budget and its handler. */
 export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
-  /** Matches ^[a-zA-Z0-9_-]{1,64}$, the Anthropic API's rule for tool names. */
+  /** Matches `^[a-zA-Z0-9_-]{1,64}$`, the Anthropic API's rule for tool names. */
   name: string;
   /** What Claude reads when deciding whether and how to call the tool. */
   description: string;
@@ -67,6 +70,7 @@ export class ToolTimeoutError extends ToolError {
   override name = 'ToolTimeoutError';
 }
 
+/** A tool's time budget when its definition names none. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -88,6 +92,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : '(input)'}: ${issue.message}`).join('; ');
 }
 
+/** The tools a worker offers: validates inputs, enforces each call's deadline, and gives the model their JSON schemas. */
 export class ToolRegistry {
   private readonly tools = new Map<string, { def: ToolDefinition; spec: ToolSpec }>();
 

@@ -22,8 +22,10 @@ import {
   type Verdict,
 } from '../shared/publish';
 
-type Refusal = { type: string; message: string };
+/** Why the gate refuses a decision: a failure type and a one-line message for the sender. */
+export type Refusal = { type: string; message: string };
 
+/** The gate's deadlines: a reminder after `remindAfterMs`, the default decision after `decideWithinMs`. */
 export interface WaitOptions {
   remindAfterMs: number;
   decideWithinMs: number;
@@ -44,6 +46,10 @@ function refusal(r: Refusal): ApplicationFailure {
 /** Workflow-clock time as ISO-8601, for people reading a query or a result. */
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * Waits for a human decision, taken by the `decide` update (validated) or the `decision` signal, with a
+ * reminder and a default decision at the deadlines.
+ */
 export class ApprovalGate {
   decision: Decision | undefined;
   waiting = false;

@@ -8,8 +8,13 @@
  */
 import { slidingWindow } from './window';
 
+/** One branch's outcome: its value, or the error it failed with. */
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/**
+ * Runs `branch` over every item at once; results in input order, a failed branch as `{ ok: false, error }`
+ * (cancellation still propagates).
+ */
 export function fanOut<I, T>(items: readonly I[], branch: (item: I, index: number) => Promise<T>): Promise<Settled<T>[]> {
   return slidingWindow(items, Math.max(1, items.length), branch);
 }

@@ -12,6 +12,7 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 import { failureMessage } from '../shared/failures';
 
+/** What one compensation did: its value, or the error it still failed with after its retries. */
 export interface CompensationOutcome<C> {
   name: string;
   ok: boolean;
@@ -19,6 +20,7 @@ export interface CompensationOutcome<C> {
   error?: string;
 }
 
+/** Steps with compensations, each registered before its step runs; `compensate()` undoes them newest first, even while cancelling. */
 export class Saga<C = unknown> {
   private readonly compensations: { name: string; run: () => Promise<C> }[] = [];
   /** The step that is running or last failed. */

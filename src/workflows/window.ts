@@ -11,6 +11,7 @@
 import { isCancellation } from '@temporalio/workflow';
 import type { Settled } from './fanout';
 
+/** Callbacks as items start and settle, for progress displays and bookkeeping. */
 export interface WindowHooks {
   /** Called as an item starts and settles (for progress and "peak in flight" bookkeeping). */
   onStart?(index: number): void;
