@@ -8,6 +8,7 @@ import { summarizeBench } from './summarize';
 import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
+import { ceilingBench, overheadBench } from './overhead';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -15,6 +16,13 @@ const msList = (v: string) => {
     throw new InvalidArgumentError('expected comma-separated milliseconds, e.g. 200,500,3000');
   return xs;
 };
+
+const jitter = (v: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0 || x > 2) throw new InvalidArgumentError('expected a spread from 0 to 2, e.g. 0.3');
+  return x;
+};
+const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
 const program = new Command('bench')
   .description('Braid benchmarks')
@@ -61,8 +69,10 @@ program
   .option('--topics <n,...>', 'topic counts', intList, [10, 50, 100])
   .option('--concurrency <n,...>', 'chains at once', intList, [5, 10, 25])
   .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', intAtLeast(1), 200)
+  .option('--runs <n>', 'runs per cell (median reported)', intAtLeast(1), 3)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'one JSON object per cell')
-  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; json?: boolean }) =>
+  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; runs: number; jitter: number; json?: boolean }) =>
     pipelineBench({ ...o, json: Boolean(o.json) }),
   );
 
@@ -77,6 +87,35 @@ program
   .option('--json', 'one JSON object per variant')
   .action((o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean }) =>
     rateLimitBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
+
+const dbKind = (v: string) => {
+  if (v !== 'memory' && v !== 'file') throw new InvalidArgumentError('expected memory or file');
+  return v;
+};
+
+program
+  .command('overhead')
+  .description('ms per step of a serial chain of zero-work steps: activities, local activities, child workflows')
+  .option('--steps <k>', 'steps per chain', intAtLeast(1), 50)
+  .option('--runs <n>', 'measured runs (median reported)', intAtLeast(1), 5)
+  .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')
+  .option('--compare', 'also measure on a dev server as the Temporal CLI starts it, in the same run')
+  .option('--json', 'print one JSON object')
+  .action((o: { steps: number; runs: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
+    overheadBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
+
+program
+  .command('ceiling')
+  .description('most zero-work activities per second one worker and the dev server sustain, and where the CPU goes')
+  .option('--chains <n,...>', 'workflows running chains at once', intList, [10, 25, 50])
+  .option('--activities <n>', 'activities per measurement', intAtLeast(100), 2000)
+  .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')
+  .option('--compare', 'also measure on a dev server as the Temporal CLI starts it, in the same run')
+  .option('--json', 'print one JSON object')
+  .action((o: { chains: number[]; activities: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
+    ceilingBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

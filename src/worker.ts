@@ -5,10 +5,12 @@
  * machines, pointed at the same Temporal cluster, to scale out: Temporal spreads the tasks.
  *
  * Each Braid worker also polls a second, activity-only task queue, `<queue>-llm`, for model calls
- * of workflows that route them there (the pipeline). It exists so that the server-side
- * `maxTaskQueueActivitiesPerSecond` (BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND) can cap model calls
- * without also throttling tools. Both queues share one set of activities, and so one rate limiter
- * and one set of circuit breakers (src/flow).
+ * of workflows that route them there (the pipeline, when that queue carries a rate limit). It
+ * exists so that the server-side `maxTaskQueueActivitiesPerSecond`
+ * (BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND) can cap model calls without also throttling tools; without
+ * a limit, model calls stay on the main queue, where eager dispatch saves a push per call. Every
+ * worker polls it either way, so a run that routes there never waits for a poller. Both queues
+ * share one set of activities, and so one rate limiter and one set of circuit breakers (src/flow).
  */
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -24,6 +26,18 @@ import { createDefaultRegistry, type ToolRegistry } from './tools';
 
 /** The workflows barrel, next to this file whether it runs from src/ (tsx) or dist/ (tsc). */
 const WORKFLOWS_PATH = path.join(__dirname, 'workflows', `index${path.extname(__filename)}`);
+
+/**
+ * The worker settings every Braid worker starts from (benchmarks use them too, so their figures
+ * are Braid's). Model calls are slow and many run at once: 200 activity slots, and pollers that
+ * scale with the backlog instead of the SDK's fixed 10, which capped dispatch at roughly 100
+ * activities/s on a busy host.
+ */
+export const WORKER_DEFAULTS = {
+  maxConcurrentActivityTaskExecutions: 200,
+  activityTaskPollerBehavior: { type: 'autoscaling', maximum: 100 },
+  workflowTaskPollerBehavior: { type: 'autoscaling', maximum: 50 },
+} as const satisfies Partial<WorkerOptions>;
 
 export interface BraidWorkerOptions {
   connection: NativeConnection;
@@ -82,11 +96,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     activities,
-    maxConcurrentActivityTaskExecutions: 200,
-    // Model calls are slow and many run at once: let the pollers scale with the backlog instead of
-    // the default fixed 10, which caps dispatch at roughly 100 activities/s on a busy host.
-    activityTaskPollerBehavior: { type: 'autoscaling', maximum: 100 },
-    workflowTaskPollerBehavior: { type: 'autoscaling', maximum: 50 },
+    ...WORKER_DEFAULTS,
     ...opts.tuning,
   } satisfies Partial<WorkerOptions>;
   const worker = await Worker.create({
