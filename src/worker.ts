@@ -29,14 +29,19 @@ const WORKFLOWS_PATH = path.join(__dirname, 'workflows', `index${path.extname(__
 
 /**
  * The worker settings every Braid worker starts from (benchmarks use them too, so their figures
- * are Braid's). Model calls are slow and many run at once: 200 activity slots, and pollers that
- * scale with the backlog instead of the SDK's fixed 10, which capped dispatch at roughly 100
- * activities/s on a busy host.
+ * are Braid's). Model calls are slow and many run at once: 200 activity slots. Pollers are fixed
+ * counts: autoscaling pollers were as fast in the median but in 3 of 5 map-reduce runs left one
+ * poller draining a burst of 100 reduce calls (1.5 s became 3.5 s); fixed ones never did (README,
+ * Benchmarks). Most activities do not reach a poller at all: every activity slot may be reserved
+ * for eager dispatch (the SDK reserves 3 per workflow task), so a map leaf that schedules 50 calls
+ * in one workflow task gets all 50 back with the task's completion instead of 3 back and 47
+ * through the task queue — which also cut the server's CPU per call by about a quarter.
  */
 export const WORKER_DEFAULTS = {
   maxConcurrentActivityTaskExecutions: 200,
-  activityTaskPollerBehavior: { type: 'autoscaling', maximum: 100 },
-  workflowTaskPollerBehavior: { type: 'autoscaling', maximum: 50 },
+  maxEagerActivityReservationsPerWorkflowTask: 200,
+  activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 20 },
+  workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 10 },
 } as const satisfies Partial<WorkerOptions>;
 
 export interface BraidWorkerOptions {
@@ -92,11 +97,13 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
+  const slots = opts.tuning?.maxConcurrentActivityTaskExecutions ?? WORKER_DEFAULTS.maxConcurrentActivityTaskExecutions;
   const base = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     activities,
     ...WORKER_DEFAULTS,
+    maxEagerActivityReservationsPerWorkflowTask: slots, // follows the slots when a caller changes them
     ...opts.tuning,
   } satisfies Partial<WorkerOptions>;
   const worker = await Worker.create({
