@@ -9,6 +9,7 @@ import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
 import { ceilingBench, overheadBench } from './overhead';
+import { fanoutWideBench } from './fanout-wide';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -51,9 +52,17 @@ program
   .option('--latency <ms>', 'simulated latency of every model call', intAtLeast(1), 1000)
   .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 200)
   .option('--group <n>', 'results per reduce call', intAtLeast(2), 10)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object per size')
-  .action((o: { n: number[]; latency: number; concurrency: number; group: number; json?: boolean }) =>
-    summarizeBench({ sizes: o.n, latencyMs: o.latency, concurrency: o.concurrency, group: o.group, json: Boolean(o.json) }),
+  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean }) =>
+    summarizeBench({
+      sizes: o.n,
+      latencyMs: o.latency,
+      concurrency: o.concurrency,
+      group: o.group,
+      jitter: o.jitter,
+      json: Boolean(o.json),
+    }),
   );
 
 const intList = (v: string) => {
@@ -116,6 +125,19 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { chains: number[]; activities: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
     ceilingBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
+
+program
+  .command('fanout-wide')
+  .description('one workflow fanning out N model calls of L at C in flight: Braid vs Promise.all + p-limit vs ideal')
+  .option('--n <n>', 'branches (model calls)', intAtLeast(1), 500)
+  .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 500)
+  .option('--latency <ms>', 'simulated latency of every model call', intAtLeast(1), 1000)
+  .option('--runs <n>', 'measured runs (median reported)', intAtLeast(1), 3)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
+  .option('--json', 'print one JSON object')
+  .action((o: { n: number; concurrency: number; latency: number; runs: number; jitter: number; json?: boolean }) =>
+    fanoutWideBench({ ...o, latencyMs: o.latency, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
