@@ -36,9 +36,10 @@ program
   .option('--runs <n>', 'measured rounds (median reported)', intAtLeast(1), 3)
   .option('--tools <ms,...>', 'tool latencies in ms', msList, [200, 500, 900, 1400, 2000, 3000])
   .option('--model-ttft <ms>', 'simulated model time to first token', intAtLeast(0), 400)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object')
-  .action((o: { runs: number; tools: number[]; modelTtft: number; json?: boolean }) =>
-    toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, json: Boolean(o.json) }),
+  .action((o: { runs: number; tools: number[]; modelTtft: number; jitter: number; json?: boolean }) =>
+    toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, jitter: o.jitter, json: Boolean(o.json) }),
   );
 
 program
