@@ -11,6 +11,8 @@ import { rateLimitBench } from './rate-limit';
 import { ensembleBench } from './ensemble';
 import { DEFAULT_MEMBERS } from '../src/shared/ensemble';
 import { list } from '../src/cli/options';
+import { ceilingBench, overheadBench } from './overhead';
+import { fanoutWideBench } from './fanout-wide';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -18,6 +20,13 @@ const msList = (v: string) => {
     throw new InvalidArgumentError('expected comma-separated milliseconds, e.g. 200,500,3000');
   return xs;
 };
+
+const jitter = (v: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0 || x > 2) throw new InvalidArgumentError('expected a spread from 0 to 2, e.g. 0.3');
+  return x;
+};
+const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
 const program = new Command('bench')
   .description('Braid benchmarks')
@@ -30,9 +39,10 @@ program
   .option('--runs <n>', 'measured rounds (median reported)', intAtLeast(1), 3)
   .option('--tools <ms,...>', 'tool latencies in ms', msList, [200, 500, 900, 1400, 2000, 3000])
   .option('--model-ttft <ms>', 'simulated model time to first token', intAtLeast(0), 400)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object')
-  .action((o: { runs: number; tools: number[]; modelTtft: number; json?: boolean }) =>
-    toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, json: Boolean(o.json) }),
+  .action((o: { runs: number; tools: number[]; modelTtft: number; jitter: number; json?: boolean }) =>
+    toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, jitter: o.jitter, json: Boolean(o.json) }),
   );
 
 program
@@ -46,9 +56,17 @@ program
   .option('--latency <ms>', 'simulated latency of every model call', intAtLeast(1), 1000)
   .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 200)
   .option('--group <n>', 'results per reduce call', intAtLeast(2), 10)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object per size')
-  .action((o: { n: number[]; latency: number; concurrency: number; group: number; json?: boolean }) =>
-    summarizeBench({ sizes: o.n, latencyMs: o.latency, concurrency: o.concurrency, group: o.group, json: Boolean(o.json) }),
+  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean }) =>
+    summarizeBench({
+      sizes: o.n,
+      latencyMs: o.latency,
+      concurrency: o.concurrency,
+      group: o.group,
+      jitter: o.jitter,
+      json: Boolean(o.json),
+    }),
   );
 
 const intList = (v: string) => {
@@ -64,8 +82,10 @@ program
   .option('--topics <n,...>', 'topic counts', intList, [10, 50, 100])
   .option('--concurrency <n,...>', 'chains at once', intList, [5, 10, 25])
   .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', intAtLeast(1), 200)
+  .option('--runs <n>', 'runs per cell (median reported)', intAtLeast(1), 3)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'one JSON object per cell')
-  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; json?: boolean }) =>
+  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; runs: number; jitter: number; json?: boolean }) =>
     pipelineBench({ ...o, json: Boolean(o.json) }),
   );
 
@@ -94,6 +114,48 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean }) =>
     ensembleBench({ ...o, json: Boolean(o.json) }),
+  );
+
+const dbKind = (v: string) => {
+  if (v !== 'memory' && v !== 'file') throw new InvalidArgumentError('expected memory or file');
+  return v;
+};
+
+program
+  .command('overhead')
+  .description('ms per step of a serial chain of zero-work steps: activities, local activities, child workflows')
+  .option('--steps <k>', 'steps per chain', intAtLeast(1), 50)
+  .option('--runs <n>', 'measured runs (median reported)', intAtLeast(1), 5)
+  .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')
+  .option('--compare', 'also measure on a dev server as the Temporal CLI starts it, in the same run')
+  .option('--json', 'print one JSON object')
+  .action((o: { steps: number; runs: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
+    overheadBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
+
+program
+  .command('ceiling')
+  .description('most zero-work activities per second one worker and the dev server sustain, and where the CPU goes')
+  .option('--chains <n,...>', 'workflows running chains at once', intList, [10, 25, 50])
+  .option('--activities <n>', 'activities per measurement', intAtLeast(100), 2000)
+  .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')
+  .option('--compare', 'also measure on a dev server as the Temporal CLI starts it, in the same run')
+  .option('--json', 'print one JSON object')
+  .action((o: { chains: number[]; activities: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
+    ceilingBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  );
+
+program
+  .command('fanout-wide')
+  .description('one workflow fanning out N model calls of L at C in flight: Braid vs Promise.all + p-limit vs ideal')
+  .option('--n <n>', 'branches (model calls)', intAtLeast(1), 500)
+  .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 500)
+  .option('--latency <ms>', 'simulated latency of every model call', intAtLeast(1), 1000)
+  .option('--runs <n>', 'measured runs (median reported)', intAtLeast(1), 3)
+  .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
+  .option('--json', 'print one JSON object')
+  .action((o: { n: number; concurrency: number; latency: number; runs: number; jitter: number; json?: boolean }) =>
+    fanoutWideBench({ ...o, latencyMs: o.latency, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

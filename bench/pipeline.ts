@@ -1,20 +1,22 @@
 /**
  * `npm run bench -- pipeline`: the seed's throughput table for the content pipeline — 10, 50 and
  * 100 topics × 5, 10 and 25 chains at once, three stages each — with the stage time scaled down
- * (10 s → 200 ms by default). Each stage is one model call to the simulator whose latency is the
- * stage time; the quality gate is set so it never sends a draft back, so every chain is exactly
- * three stages. Per cell it prints the sequential time (N·3·L), Braid's measured time (client
- * start → result, through a real Temporal server), the semaphore ideal ⌈N/C⌉·3·L, and the seed's
- * own figure scaled by L / 10 s.
+ * (10 s → 200 ms by default). Each stage is one model call to the simulator, which runs in a
+ * process of its own as a real API does, and whose latency is the stage time (`--jitter` spreads it
+ * log-normally around that median); the quality gate is set so it never sends a draft back, so
+ * every chain is exactly three stages. Per cell it prints the sequential time (N·3·L), Braid's
+ * makespan (client start request → result received, through a real Temporal server, median of
+ * `--runs`), the ideal (⌈N/C⌉·3·L at a fixed latency; see ideal.ts with jitter), and the seed's own
+ * figure scaled by L / 10 s. The CLI routes model calls as it would without a queue rate limit:
+ * on the workflow's own queue.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
-import { benchTemporal } from './harness';
+import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess } from './harness';
+import { idealMs } from './ideal';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
-import { llmTaskQueue } from '../src/shared/task-queues';
-import { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
 
@@ -22,6 +24,8 @@ export interface PipelineBenchOptions {
   topics: number[];
   concurrency: number[];
   stageMs: number;
+  runs: number;
+  jitter: number;
   json: boolean;
 }
 
@@ -36,14 +40,14 @@ const SEED: Record<number, Record<number, number>> = {
 
 export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
-  const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.stageMs, perTokenMs: 0 } });
+  const latency = latencyDist(o.stageMs, o.jitter);
+  const sim = await startSimulatorProcess({ latency: { ttftMs: latency, perTokenMs: 0 } });
   const temporal = await benchTemporal(log);
-  const native = temporal.native;
   const client = temporal.client;
   const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-pipeline' });
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 });
   const worker = await createBraidWorker({
-    connection: native,
+    connection: temporal.native,
     cfg,
     registry: new ToolRegistry(),
     model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
@@ -55,7 +59,6 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     const input: PipelineInput = {
       topics: Array.from({ length: n }, (_, i) => `Benchmark topic ${i + 1}`),
       concurrency: c,
-      llmTaskQueue: llmTaskQueue(cfg.taskQueue),
       minWords: 0,
     };
     const t0 = Date.now();
@@ -71,37 +74,53 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     n: number;
     c: number;
     stageMs: number;
+    jitter: number;
     sequentialMs: number;
     idealMs: number;
     braidMs: number;
+    samples: number[];
     seedMs?: number;
     seedSequentialMs?: number;
     overIdeal: number;
     peakRunning: number;
+    loadAverage: number;
   }[] = [];
+  const t0 = Date.now();
   try {
-    log(`simulator ${sim.url}: every stage (model call) takes ${o.stageMs} ms; seed figures scaled by ${o.stageMs}/${SEED_STAGE_MS}`);
+    log(
+      `simulator ${sim.url} (own process): every stage (model call) takes ${o.stageMs} ms${o.jitter ? ` (median; log-normal σ ${o.jitter})` : ''}; seed figures scaled by ${o.stageMs}/${SEED_STAGE_MS}`,
+    );
     await runPipeline(4, 2, `bench-warmup-${Date.now()}`);
     for (const n of o.topics) {
       for (const c of o.concurrency) {
-        const { ms, peak } = await runPipeline(n, c, `bench-pipeline-${n}x${c}-${Date.now()}`);
-        const idealMs = Math.ceil(n / c) * 3 * o.stageMs;
+        const samples: number[] = [];
+        let peak = 0;
+        for (let r = 0; r < o.runs; r++) {
+          const run = await runPipeline(n, c, `bench-pipeline-${n}x${c}-${r}-${Date.now()}`);
+          samples.push(run.ms);
+          peak = Math.max(peak, run.peak);
+        }
+        const ms = median(samples);
+        const ideal = idealMs([{ items: n, steps: 3, c }], latency);
         const seed = SEED[c]?.[n];
         const cell = {
           n,
           c,
           stageMs: o.stageMs,
+          jitter: o.jitter,
           sequentialMs: n * 3 * o.stageMs,
-          idealMs,
+          idealMs: ideal,
           braidMs: ms,
+          samples,
           seedMs: seed === undefined ? undefined : Math.round(seed * 1000 * scale),
           seedSequentialMs: SEED[1]?.[n] === undefined ? undefined : Math.round(SEED[1][n] * 1000 * scale),
-          overIdeal: +(ms / idealMs).toFixed(3),
+          overIdeal: +(ms / ideal).toFixed(3),
           peakRunning: peak,
+          loadAverage: loadAverage(),
         };
         cells.push(cell);
         if (o.json) console.log(JSON.stringify(cell));
-        else log(`N=${n} C=${c}: Braid ${ms} ms (ideal ${idealMs} ms, seed ${cell.seedMs ?? '–'} ms)`);
+        else log(`N=${n} C=${c}: Braid ${ms} ms (runs ${samples.join(', ')}; ideal ${ideal} ms, seed ${cell.seedMs ?? '–'} ms)`);
       }
     }
   } finally {
@@ -116,8 +135,8 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
       'topics',
       'concurrency',
       'sequential N·3L',
-      'Braid (measured)',
-      'ideal ⌈N/C⌉·3L',
+      'Braid (median)',
+      o.jitter ? 'ideal (jittered)' : 'ideal ⌈N/C⌉·3L',
       'Braid / ideal',
       'seed (scaled)',
       'speed-up vs sequential',
@@ -137,6 +156,6 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     ]);
   console.log(t.toString());
   console.log(
-    `stage time ${o.stageMs} ms (the seed's 10 s scaled by ${scale}); each chain is 3 model calls through the rate-limited LLM queue, as child workflows in a sliding window.`,
+    `stage time ${o.stageMs} ms${o.jitter ? ` median, log-normal σ ${o.jitter}` : ''} (the seed's 10 s scaled by ${scale}); each chain is 3 model calls, as child workflows in a sliding window; median of ${o.runs} runs per cell; ${Math.round((Date.now() - t0) / 1000)} s in all; load average up to ${Math.max(...cells.map((c) => c.loadAverage))}.`,
   );
 }

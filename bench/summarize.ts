@@ -1,13 +1,16 @@
 /**
  * `npm run bench -- summarize`: N chunks (default 1,000 and 10,000), every model call taking L
- * (default 1 s) at the simulator, C calls in flight (default 200). In one run per N it measures
- * Braid's makespan through the real server, the same work as a plain Promise.all + p-limit loop
- * without Temporal, and the ideal ⌈N/C⌉·L plus ⌈groups/C⌉·L per reduce level; then reads every
- * history of Braid's run back from the server for the largest history and the most pending.
+ * (default 1 s; `--jitter` spreads it log-normally around that median) at the simulator, which runs
+ * in a process of its own as a real API does, C calls in flight (default 200). In one run per N it
+ * measures Braid's makespan (client start request → result received) through the real server, the
+ * same work as a plain Promise.all + p-limit loop without Temporal, and the ideal ⌈N/C⌉·L plus
+ * ⌈groups/C⌉·L per reduce level (ideal.ts); then reads every history of Braid's run back from the
+ * server for the largest history and the most pending.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
-import { benchTemporal } from './harness';
+import { benchTemporal, latencyDist, loadAverage, startSimulatorProcess } from './harness';
+import { idealMs } from './ideal';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +22,6 @@ import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
 import { SUMMARIZE_WORKFLOW, type Claim, type CorpusManifest, type ManifestChunk } from '../src/shared/summarize';
 import { chunkDocument, findingsDocument, readReply } from '../src/summarize/citations';
-import { Simulator } from '../src/simulator';
 import { treeStats } from '../src/summarize/tree-stats';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
@@ -31,6 +33,7 @@ export interface SummarizeBenchOptions {
   latencyMs: number;
   concurrency: number;
   group: number;
+  jitter: number;
   json: boolean;
 }
 
@@ -88,7 +91,8 @@ async function plainMapReduce(
 export async function summarizeBench(o: SummarizeBenchOptions) {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-bench-mr-'));
-  const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.latencyMs, perTokenMs: 0 } });
+  const latency = latencyDist(o.latencyMs, o.jitter);
+  const sim = await startSimulatorProcess({ latency: { ttftMs: latency, perTokenMs: 0 } });
   const temporal = await benchTemporal(log);
   const native = temporal.native;
   const client = temporal.client;
@@ -129,7 +133,10 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
       };
       const manifestRef = await putJson(blobs, manifest);
       const levels = reduceLevels(n, o.group);
-      const idealMs = (Math.ceil(n / o.concurrency) + levels.reduce((a, g) => a + Math.ceil(g / o.concurrency), 0)) * o.latencyMs;
+      const ideal = idealMs(
+        [n, ...levels].map((items) => ({ items, steps: 1, c: o.concurrency })),
+        latency,
+      );
 
       log(`N=${n}: Braid…`);
       const t0 = Date.now();
@@ -151,8 +158,9 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         n,
         c: o.concurrency,
         latencyMs: o.latencyMs,
+        jitter: o.jitter,
         reduceLevels: levels.length,
-        idealMs,
+        idealMs: ideal,
         braidMs,
         baselineMs,
         chunksPerSecond: +((n * 1000) / braidMs).toFixed(1),
@@ -161,9 +169,10 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         workflows: stats.workflows,
         maxPayloadBytes: stats.maxPayloadBytes,
         phases: result.phases,
+        loadAverage: loadAverage(),
       });
       log(
-        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${idealMs} ms`,
+        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${ideal} ms`,
       );
     }
   } finally {
@@ -195,5 +204,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     ]);
   }
   console.log(t.toString());
-  console.log(`L = ${o.latencyMs} ms per model call, C = ${o.concurrency}, groups of ${o.group}; ideal = ⌈N/C⌉·L + Σ levels ⌈groups/C⌉·L`);
+  console.log(
+    `L = ${o.latencyMs} ms per model call${o.jitter ? ` (median; log-normal σ ${o.jitter}, ideal = median of simulated schedules)` : ''}, C = ${o.concurrency}, groups of ${o.group}; ideal = ⌈N/C⌉·L + Σ levels ⌈groups/C⌉·L; load average up to ${Math.max(...rows.map((r) => r.loadAverage))}`,
+  );
 }

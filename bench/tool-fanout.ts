@@ -4,15 +4,15 @@
  * so each is real HTTP I/O), then a synthesis turn. In one run, alternating variants each round, it
  * measures: the calls one after another, a plain Promise.all loop without Temporal, Braid's
  * workflow (client start → result, through the real server), and the ideal — the slowest tool
- * plus the model turns as measured in the baseline.
+ * plus the model turns as measured in the baseline. The simulator runs in a process of its own, as a
+ * real API does; `--jitter` spreads the model's time to first token log-normally.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
-import { benchTemporal } from './harness';
+import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess, type SimulatorProcess } from './harness';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
 import { ASK_WORKFLOW, type AgentResult } from '../src/shared/ask';
-import { Simulator } from '../src/simulator';
 import { defineTool, ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
 import { plainAgent } from './plain-agent';
@@ -22,16 +22,11 @@ export interface FanoutOptions {
   runs: number;
   toolLatenciesMs: number[];
   modelTtftMs: number;
+  jitter: number;
   json: boolean;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
-};
-
-function remoteTools(sim: Simulator, latencies: number[]): ToolRegistry {
+function remoteTools(sim: SimulatorProcess, latencies: number[]): ToolRegistry {
   const registry = new ToolRegistry();
   latencies.forEach((_, i) => {
     const name = `source_${i + 1}`;
@@ -60,8 +55,10 @@ function remoteTools(sim: Simulator, latencies: number[]): ToolRegistry {
 export async function toolFanout(o: FanoutOptions) {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
   const tools = Object.fromEntries(o.toolLatenciesMs.map((ms, i) => [`source_${i + 1}`, ms]));
-  const sim = await Simulator.start({ quiet: true, latency: { ttftMs: o.modelTtftMs, perTokenMs: 1, tools } });
-  log(`simulator ${sim.url}: model first token ${o.modelTtftMs} ms + 1 ms/token; tools ${o.toolLatenciesMs.join(', ')} ms`);
+  const sim = await startSimulatorProcess({ latency: { ttftMs: latencyDist(o.modelTtftMs, o.jitter), perTokenMs: 1, tools } });
+  log(
+    `simulator ${sim.url} (own process): model first token ${o.modelTtftMs} ms${o.jitter ? ` (median; log-normal σ ${o.jitter})` : ''} + 1 ms/token; tools ${o.toolLatenciesMs.join(', ')} ms`,
+  );
   const temporal = await benchTemporal(log);
   const native = temporal.native;
   const env = { client: temporal.client };
@@ -108,11 +105,13 @@ export async function toolFanout(o: FanoutOptions) {
     runs: o.runs,
     toolLatenciesMs: o.toolLatenciesMs,
     modelTtftMs: o.modelTtftMs,
+    jitter: o.jitter,
     sequentialMs: median(samples.sequential),
     baselineMs: median(samples.baseline),
     braidMs: median(samples.braid),
     idealMs: median(samples.ideal),
     samples,
+    loadAverage: loadAverage(),
   };
   const ratios = {
     speedupVsSequential: +(result.sequentialMs / result.braidMs).toFixed(2),
@@ -132,6 +131,6 @@ export async function toolFanout(o: FanoutOptions) {
   row('ideal: slowest tool + model turns', result.idealMs, samples.ideal);
   console.log(t.toString());
   console.log(
-    `Braid is ${ratios.speedupVsSequential}× faster than sequential; ${ratios.temporalOverheadMs} ms (${((ratios.braidOverBaseline - 1) * 100).toFixed(1)}%) slower than an in-memory Promise.all, which is the price of durability; ${((ratios.braidOverIdeal - 1) * 100).toFixed(1)}% above ideal.`,
+    `Braid is ${ratios.speedupVsSequential}× faster than sequential; ${ratios.temporalOverheadMs} ms (${((ratios.braidOverBaseline - 1) * 100).toFixed(1)}%) slower than an in-memory Promise.all, which is the price of durability; ${((ratios.braidOverIdeal - 1) * 100).toFixed(1)}% above ideal (load average ${result.loadAverage}).`,
   );
 }

@@ -6,10 +6,12 @@
  * machines, pointed at the same Temporal cluster, to scale out: Temporal spreads the tasks.
  *
  * Each Braid worker also polls a second, activity-only task queue, `<queue>-llm`, for model calls
- * of workflows that route them there (the pipeline). It exists so that the server-side
- * `maxTaskQueueActivitiesPerSecond` (BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND) can cap model calls
- * without also throttling tools. Both queues share one set of activities, and so one rate limiter
- * and one set of circuit breakers (src/flow).
+ * of workflows that route them there (the pipeline, when that queue carries a rate limit). It
+ * exists so that the server-side `maxTaskQueueActivitiesPerSecond`
+ * (BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND) can cap model calls without also throttling tools; without
+ * a limit, model calls stay on the main queue, where eager dispatch saves a push per call. Every
+ * worker polls it either way, so a run that routes there never waits for a poller. Both queues
+ * share one set of activities, and so one rate limiter and one set of circuit breakers (src/flow).
  */
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { BraidWorkerPlugin } from './api/worker';
@@ -22,6 +24,23 @@ import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
+
+/**
+ * The worker settings every Braid worker starts from (benchmarks use them too, so their figures
+ * are Braid's). Model calls are slow and many run at once: 200 activity slots. Pollers are fixed
+ * counts: autoscaling pollers were as fast in the median but in 3 of 5 map-reduce runs left one
+ * poller draining a burst of 100 reduce calls (1.5 s became 3.5 s); fixed ones never did (README,
+ * Benchmarks). Most activities do not reach a poller at all: every activity slot may be reserved
+ * for eager dispatch (the SDK reserves 3 per workflow task), so a map leaf that schedules 50 calls
+ * in one workflow task gets all 50 back with the task's completion instead of 3 back and 47
+ * through the task queue — which also cut the server's CPU per call by about a quarter.
+ */
+export const WORKER_DEFAULTS = {
+  maxConcurrentActivityTaskExecutions: 200,
+  maxEagerActivityReservationsPerWorkflowTask: 200,
+  activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 20 },
+  workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 10 },
+} as const satisfies Partial<WorkerOptions>;
 
 export interface BraidWorkerOptions {
   connection: NativeConnection;
@@ -83,14 +102,12 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
+  const slots = opts.tuning?.maxConcurrentActivityTaskExecutions ?? WORKER_DEFAULTS.maxConcurrentActivityTaskExecutions;
   const base = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    maxConcurrentActivityTaskExecutions: 200,
-    // Model calls are slow and many run at once: let the pollers scale with the backlog instead of
-    // the default fixed 10, which caps dispatch at roughly 100 activities/s on a busy host.
-    activityTaskPollerBehavior: { type: 'autoscaling', maximum: 100 },
-    workflowTaskPollerBehavior: { type: 'autoscaling', maximum: 50 },
+    ...WORKER_DEFAULTS,
+    maxEagerActivityReservationsPerWorkflowTask: slots, // follows the slots when a caller changes them
     ...opts.tuning,
   } satisfies Partial<WorkerOptions>;
   const worker = await Worker.create({

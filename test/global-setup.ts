@@ -9,7 +9,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
-import { freePort } from '../src/temporal/dev-server';
+import { devServerTuningArgs, freePort } from '../src/temporal/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../src/shared/search-attributes';
 import { resolveTestServer } from './fixtures/test-server';
 
@@ -35,6 +35,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       uiPort,
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
       log: { format: 'pretty', level: 'error' },
+      // The settings `braid server start` uses, so tests run on the server Braid ships.
+      extraArgs: devServerTuningArgs({ dbFile: false }),
     },
   });
   project.provide('temporalAddress', env.address);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowSnapshot } from '../src/flow';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
+import { pipelineLlmQueue } from '../src/cli/pipeline';
 import { llmTaskQueue } from '../src/shared/task-queues';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
@@ -105,7 +106,31 @@ describe('content pipeline', () => {
   });
 });
 
+/** Waits until some worker polls the queue for activities, so the server has seen its poll's settings. */
+async function polled(queue: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const res = await h.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: queue }, taskQueueType: 2 });
+    if (res.pollers?.length) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nobody polled ${queue}`);
+}
+
 describe('LLM task queue rate limit', () => {
+  it("routes the pipeline's model calls to <queue>-llm only when that queue carries a rate limit", async () => {
+    await polled(llmTaskQueue(worker.taskQueue));
+    expect(await pipelineLlmQueue(h.client, worker.taskQueue, undefined)).toBeUndefined();
+    expect(await pipelineLlmQueue(h.client, worker.taskQueue, 5)).toBe(llmTaskQueue(worker.taskQueue));
+    const paced = await startWorker(h, new ToolRegistry(), sim, { BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: '5' });
+    try {
+      await polled(llmTaskQueue(paced.taskQueue));
+      // Set by the other worker's polls: a CLI without the setting still routes there.
+      expect(await pipelineLlmQueue(h.client, paced.taskQueue, undefined)).toBe(llmTaskQueue(paced.taskQueue));
+    } finally {
+      await paced.shutdown();
+    }
+  });
+
   it("paces the pipeline's model calls at BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND across the queue", async () => {
     const paced = await startWorker(h, new ToolRegistry(), sim, { BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: '5' });
     try {

@@ -145,12 +145,14 @@ export function createLlmActivities(deps: LlmDeps) {
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       let idle: NodeJS.Timeout | undefined;
+      // One timer, pushed back on every event (refresh) rather than replaced: a stream has many events.
       const touch = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => {
-          stalled = true;
-          abort.abort();
-        }, deps.streamIdleTimeoutMs);
+        if (idle) idle.refresh();
+        else
+          idle = setTimeout(() => {
+            stalled = true;
+            abort.abort();
+          }, deps.streamIdleTimeoutMs);
       };
       const ticker = setInterval(beat, deps.heartbeatEveryMs ?? 2000);
       const startedAt = Date.now();

@@ -7,6 +7,7 @@
  * The disk implementation is shared by every worker of one host (and the CLI, which writes the
  * corpus); the `BlobStore` interface is what an S3-style backend would implement for many hosts.
  */
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -36,13 +37,30 @@ export class BlobStoreUnavailable extends Error {
 
 const REF = /^sha256:([0-9a-f]{64})$/;
 
-function blobRef(data: string | Uint8Array): BlobRef {
+function blobRef(data: Uint8Array): BlobRef {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** A content-addressed blob store in a directory (BRAID_BLOB_DIR), shared by the clients and workers of one host. */
 export class FsBlobStore implements BlobStore {
-  constructor(readonly location: string) {}
+  /**
+   * Recently written or read blobs, kept in memory up to a byte budget (least recently used out
+   * first). A blob never changes under its name, so a cached copy is never stale: a map-reduce reads
+   * back what the same worker wrote moments before without touching the disk.
+   */
+  private readonly recent: LRUCache<string, Buffer>;
+  /** The 256 fan-out directories already made, so a write does not ask for them again. */
+  private readonly dirs = new Set<string>();
+
+  /** `cacheBytes`: how much of the recently written or read blobs to keep in memory (default 64 MB). */
+  constructor(
+    readonly location: string,
+    o: { cacheBytes?: number } = {},
+  ) {
+    const budget = o.cacheBytes ?? 64 * 1024 * 1024;
+    // A blob above a sixteenth of the budget is not kept: one large read would push out many small ones.
+    this.recent = new LRUCache({ maxSize: budget, maxEntrySize: budget / 16, sizeCalculation: (b) => Math.max(1, b.length) });
+  }
 
   private file(ref: string): string {
     const m = REF.exec(ref);
@@ -52,10 +70,13 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(data: string | Uint8Array): Promise<BlobRef> {
-    const ref = blobRef(data);
+    const bytes = Buffer.from(data); // a copy: the cache must not change with the caller's array
+    const ref = blobRef(bytes);
+    if (this.recent.get(ref)) return ref; // written or read by this process: already on disk
     const file = this.file(ref);
     try {
       await fs.access(file);
+      this.recent.set(ref, bytes);
       return ref; // same bytes, same name: already there
     } catch {
       // not there yet
@@ -63,18 +84,28 @@ export class FsBlobStore implements BlobStore {
     // Write to a private name and rename, so readers never see a half-written blob.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(tmp, data);
+      const dir = path.dirname(file);
+      if (!this.dirs.has(dir)) {
+        await fs.mkdir(dir, { recursive: true });
+        this.dirs.add(dir);
+      }
+      await fs.writeFile(tmp, bytes);
       await fs.rename(tmp, file);
     } catch (err) {
       throw new BlobStoreUnavailable(`cannot write to the blob store at ${this.location} (BRAID_BLOB_DIR): ${fsProblem(err)}`);
     }
+    this.recent.set(ref, bytes);
     return ref;
   }
 
+  /** The blob's bytes; callers must not modify the buffer (it may be the cached copy). */
   async get(ref: string): Promise<Buffer> {
+    const hit = this.recent.get(ref);
+    if (hit) return hit;
     try {
-      return await fs.readFile(this.file(ref));
+      const b = await fs.readFile(this.file(ref));
+      this.recent.set(ref, b);
+      return b;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         throw new BlobNotFound(
@@ -85,6 +116,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async has(ref: string): Promise<boolean> {
+    if (this.recent.get(ref)) return true;
     try {
       await fs.access(this.file(ref));
       return true;

@@ -24,6 +24,7 @@ import {
   type PipelineResult,
 } from '../shared/pipeline';
 import { llmTaskQueue } from '../shared/task-queues';
+import { config } from '../config';
 import { webUiLink } from '../temporal/connection';
 import type { contentPipeline } from '../workflows';
 import { UsageError } from './errors';
@@ -104,6 +105,28 @@ function summaryTable(r: PipelineResult): string {
   return lines.join('\n');
 }
 
+/** DescribeTaskQueue's activity queue type, and the sources of a rate limit someone set (API, worker). */
+const ACTIVITY_QUEUE = 2;
+const SET_RATE_LIMIT_SOURCES = new Set([1, 2]);
+
+/**
+ * Where the pipeline's model calls go: `<queue>-llm` only when that queue carries a rate limit — set
+ * in this process (BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND, which an embedded worker applies) or one
+ * the server reports as set by a worker or through its API; otherwise the main queue (undefined),
+ * where the activities a workflow task schedules go straight back to the worker that scheduled
+ * them (eager dispatch) — one push from the server per model call instead of two.
+ */
+export async function pipelineLlmQueue(client: Client, taskQueue: string, limitHere: number | undefined): Promise<string | undefined> {
+  const queue = llmTaskQueue(taskQueue);
+  if (limitHere) return queue;
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: queue },
+    taskQueueType: ACTIVITY_QUEUE,
+  });
+  return SET_RATE_LIMIT_SOURCES.has(res.effectiveRateLimit?.rateLimitSource ?? 0) ? queue : undefined;
+}
+
 interface PipelineCliOptions {
   concurrency: number;
   out?: string;
@@ -135,7 +158,7 @@ export function pipelineCommand(): Command {
           topics,
           concurrency: o.concurrency,
           outDir,
-          llmTaskQueue: llmTaskQueue(s.taskQueue),
+          llmTaskQueue: await pipelineLlmQueue(client, s.taskQueue, config().flow.llmQueueActivitiesPerSecond),
           role: o.capable ? ('capable' as const) : ('fast' as const),
           minWords: o.minWords,
         };

@@ -29,7 +29,7 @@ export interface PipelineInput {
   concurrency: number;
   /** Absolute directory, on the workers' file system, for one Markdown file per topic; none = no files. */
   outDir?: string;
-  /** Task queue for model calls; default the workflow's own. The CLI uses `<queue>-llm`. */
+  /** Task queue for model calls; default the workflow's own. The CLI gives `<queue>-llm` when that queue is rate-limited. */
   llmTaskQueue?: string;
   role?: ModelRole;
   maxTokens?: number;

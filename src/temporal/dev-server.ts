@@ -12,18 +12,56 @@ import { Connection } from '@temporalio/client';
 import { resolveTemporalCli, type ResolveOptions } from './cli-binary';
 import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
-/**
- * Server settings Braid's dev servers run with. Eager activity dispatch hands activities scheduled
- * by a workflow task straight back to the worker that completed it, skipping a dispatch and a poll:
- * with hundreds of short-lived slots refilling at once (a map phase), that round trip is most of the
- * gap between one call ending and the next starting.
- */
-const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+/** What a dev server is started with beyond its defaults: dynamic config, and SQLite pragmas when it uses a file. */
+export interface DevServerTuning {
+  dynamicConfig: Readonly<Record<string, number | boolean>>;
+  sqlitePragmas: Readonly<Record<string, string>>;
+}
 
-function serverArgs(): string[] {
+/**
+ * Braid's dev servers (`braid server start`, the tests' server, benchmarks) are tuned for latency.
+ *
+ * Dynamic config: a dev server has one history shard, and its queue processors read new tasks at
+ * most 20 times a second by default, so every push from the server to a worker (a workflow task
+ * after an activity completes, a child's start and its result, a timer firing) waited up to 50 ms
+ * for the next read. At up to 1,000 reads a second that wait is gone; the processors read when new
+ * tasks are written, so an idle server does not read more often. Eager activity dispatch hands
+ * activities scheduled by a workflow task straight back to the worker that completed it, skipping
+ * a dispatch and a poll.
+ *
+ * SQLite, for a server that keeps its data in a file: write-ahead logging commits by appending to
+ * the log instead of rewriting pages through a rollback journal, and `synchronous=NORMAL` syncs the
+ * log at checkpoints rather than at every commit. A crash of the server process loses nothing
+ * committed (the log is already the OS's); a power cut or OS crash can lose the last commits since
+ * a checkpoint but does not corrupt the file. `synchronous=OFF` would risk a corrupt file on power
+ * loss for little more speed, so Braid does not use it.
+ *
+ * What each setting buys is measured by `npm run bench -- overhead --compare` (README, Benchmarks).
+ * A self-hosted cluster has many shards and its operator's settings, which Braid leaves alone.
+ */
+export const BRAID_DEV_SERVER_TUNING: DevServerTuning = {
+  dynamicConfig: {
+    'system.enableActivityEagerExecution': true,
+    'history.transferProcessorMaxPollRPS': 1000,
+    'history.timerProcessorMaxPollRPS': 1000,
+    'history.visibilityProcessorMaxPollRPS': 1000,
+    'history.outboundProcessorMaxPollRPS': 1000,
+  },
+  sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
+};
+
+/** `temporal server start-dev` flags for a tuning; the pragmas only when the server keeps its data in a file. */
+export function devServerTuningArgs(o: { dbFile: boolean }, tuning: DevServerTuning = BRAID_DEV_SERVER_TUNING): string[] {
+  const args: string[] = [];
+  for (const [k, v] of Object.entries(tuning.dynamicConfig)) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
+  if (o.dbFile) for (const [k, v] of Object.entries(tuning.sqlitePragmas)) args.push('--sqlite-pragma', `${k}=${v}`);
+  return args;
+}
+
+function serverArgs(o: { dbFile: boolean }, tuning?: DevServerTuning): string[] {
   const args: string[] = [];
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  for (const kv of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', kv);
+  args.push(...devServerTuningArgs(o, tuning));
   return args;
 }
 
@@ -136,7 +174,7 @@ export async function startDevServer(o: DevServerOptions, resolve: ResolveOption
     o.namespace ?? 'default',
     '--log-level',
     'warn',
-    ...serverArgs(),
+    ...serverArgs({ dbFile: true }),
   ];
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', log, log] });
   fs.closeSync(log);
@@ -188,18 +226,42 @@ export function freePort(): Promise<number> {
 
 export interface EphemeralServer {
   address: string;
+  /** The server's process id (benchmarks read its CPU time). */
+  pid: number;
   close(): Promise<void>;
 }
 
+export interface EphemeralServerOptions {
+  /** Keep the data in this SQLite file (with Braid's pragmas) instead of in memory. */
+  dbFile?: string;
+  /** Default Braid's; benchmarks compare others (the Temporal CLI's defaults are `{ dynamicConfig: {}, sqlitePragmas: {} }`). */
+  tuning?: DevServerTuning;
+}
+
 /**
- * A throwaway in-memory dev server on free ports, with its output kept off stdout (benchmarks
- * print JSON there). Tests use the SDK's TestWorkflowEnvironment.createLocal instead.
+ * A throwaway dev server on free ports, in memory unless `dbFile` is given, with its output kept
+ * off stdout (benchmarks print JSON there). Tests start theirs through the SDK's
+ * TestWorkflowEnvironment.createLocal with `devServerTuningArgs`.
  */
-export async function startEphemeralServer(resolve: ResolveOptions = {}): Promise<EphemeralServer> {
+export async function startEphemeralServer(resolve: ResolveOptions = {}, o: EphemeralServerOptions = {}): Promise<EphemeralServer> {
   const binary = await resolveTemporalCli(resolve);
   const port = await freePort();
-  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', ...serverArgs()];
+  const args = [
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-level',
+    'error',
+    ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
+    ...serverArgs({ dbFile: o.dbFile !== undefined }, o.tuning),
+  ];
   const child = spawn(binary, args, { stdio: 'ignore' });
+  if (child.pid === undefined) throw new Error(`could not start ${binary}`);
+  const pid = child.pid;
   const address = `127.0.0.1:${port}`;
   const close = async () => {
     if (child.exitCode !== null) return;
@@ -210,7 +272,7 @@ export async function startEphemeralServer(resolve: ResolveOptions = {}): Promis
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the Temporal dev server exited during start-up (code ${child.exitCode})`);
-    if (await temporalHealthy(address, 1000)) return { address, close };
+    if (await temporalHealthy(address, 1000)) return { address, pid, close };
     await new Promise((r) => setTimeout(r, 200));
   }
   await close();

@@ -11,8 +11,9 @@
  * work with its own identity (`<parent>/chain-7`), history, status and failure in the Web UI; a
  * failed chain fails only its child, which isolates it by construction; and the parent's history
  * grows by a few events per chain rather than by every model call, so a run of a thousand topics
- * stays far from history limits. Model calls go to `llmTaskQueue` (the worker's `<queue>-llm`),
- * where the shared rate limiter and the queue's server-side rate limit apply.
+ * stays far from history limits. Model calls pass the shared rate limiter; they go to `llmTaskQueue`
+ * (the worker's `<queue>-llm`) when the CLI found a server-side rate limit on it, and otherwise stay
+ * on the workflow's own queue, where they are dispatched eagerly.
  */
 import {
   ApplicationFailure,

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench -- fanout-wide`: one workflow fans out N model calls (Braid's `llmTurn`, through
+ * the sliding window at C in flight) to the simulator, which runs in a process of its own and
+ * answers each after L (`--jitter` spreads L log-normally). The worker gets C activity slots, as an
+ * operator running such a load would give it. Reported: Braid's makespan (client start request →
+ * result received, median of `--runs`) against the ideal ⌈N/C⌉·L (ideal.ts with jitter), and the
+ * same calls made by a plain Promise.all + p-limit(C) loop over the SDK without Temporal.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import Table from 'cli-table3';
+import pLimit from 'p-limit';
+import { randomUUID } from 'node:crypto';
+import { tableStyle } from '../src/cli/render';
+import { readConfig } from '../src/config';
+import { ToolRegistry } from '../src/tools';
+import { createBraidWorker } from '../src/worker';
+import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess } from './harness';
+import { idealMs } from './ideal';
+import { benchBundle } from './overhead';
+
+export interface FanoutWideOptions {
+  n: number;
+  concurrency: number;
+  latencyMs: number;
+  runs: number;
+  jitter: number;
+  json: boolean;
+}
+
+export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
+  const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
+  const latency = latencyDist(o.latencyMs, o.jitter);
+  const sim = await startSimulatorProcess({ latency: { ttftMs: latency, perTokenMs: 0 } });
+  const temporal = await benchTemporal(log);
+  const cfg = readConfig({ BRAID_TASK_QUEUE: `bench-fanout-wide-${randomUUID()}` });
+  const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
+  const worker = await createBraidWorker({
+    connection: temporal.native,
+    cfg,
+    registry: new ToolRegistry(),
+    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+    workflowBundle: await benchBundle(),
+    tuning: { maxConcurrentActivityTaskExecutions: Math.max(o.concurrency, 200) },
+  });
+  const running = worker.run();
+  const braid = async () => {
+    const t0 = Date.now();
+    const ok = await temporal.client.workflow.execute('benchWideFanout', {
+      taskQueue: cfg.taskQueue,
+      workflowId: `fanout-wide-${randomUUID()}`,
+      args: [o.n, o.concurrency, 'fast'],
+    });
+    if (ok !== o.n) throw new Error(`${o.n - Number(ok)} of ${o.n} model calls failed during the benchmark`);
+    return Date.now() - t0;
+  };
+  const plain = async () => {
+    const limit = pLimit(o.concurrency);
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: o.n }, (_, i) =>
+        limit(() =>
+          claude.messages
+            .stream({
+              model: cfg.models.fast,
+              max_tokens: 16,
+              messages: [{ role: 'user', content: `Say one word about the number ${i}.` }],
+            })
+            .finalMessage(),
+        ),
+      ),
+    );
+    return Date.now() - t0;
+  };
+  const samples = { braid: [] as number[], baseline: [] as number[] };
+  const load = [loadAverage()];
+  try {
+    log(
+      `simulator ${sim.url} (own process): every model call takes ${o.latencyMs} ms${o.jitter ? ` (median; log-normal σ ${o.jitter})` : ''}`,
+    );
+    await braid(); // warm-up: workflow cache, connections, JIT
+    for (let r = 0; r < o.runs; r++) {
+      samples.braid.push(await braid());
+      samples.baseline.push(await plain());
+      load.push(loadAverage());
+      log(`run ${r + 1}/${o.runs}: Braid ${samples.braid.at(-1)} ms, Promise.all + p-limit ${samples.baseline.at(-1)} ms`);
+    }
+  } finally {
+    await worker.shutdown();
+    await running;
+    await temporal.close();
+    await sim.close();
+  }
+  const out = {
+    scenario: 'fanout-wide',
+    n: o.n,
+    c: o.concurrency,
+    latencyMs: o.latencyMs,
+    jitter: o.jitter,
+    braidMs: median(samples.braid),
+    idealMs: idealMs([{ items: o.n, steps: 1, c: o.concurrency }], latency),
+    baselineMs: median(samples.baseline),
+    samples,
+    loadAverage: Math.max(...load),
+  };
+  if (o.json) return void console.log(JSON.stringify(out));
+  const t = new Table({ head: ['variant', 'median', 'runs (ms)', '/ ideal'], style: tableStyle() });
+  t.push(['Braid: one workflow, N branches', `${out.braidMs} ms`, samples.braid.join(', '), (out.braidMs / out.idealMs).toFixed(2)]);
+  t.push([
+    'Promise.all + p-limit, no Temporal',
+    `${out.baselineMs} ms`,
+    samples.baseline.join(', '),
+    (out.baselineMs / out.idealMs).toFixed(2),
+  ]);
+  t.push([o.jitter ? 'ideal (jittered)' : 'ideal ⌈N/C⌉·L', `${out.idealMs} ms`, '', '1.00']);
+  console.log(t.toString());
+  console.log(`N = ${o.n} model calls, C = ${o.concurrency}, L = ${o.latencyMs} ms; load average up to ${out.loadAverage}`);
+}
