@@ -3,6 +3,7 @@
  * run's critical path. The workflow clock is the start time of the workflow task that observed
  * each event: deterministic on replay, and accurate to the moment the workflow could act on it.
  */
+import { criticalPath } from '../shared/critical-path';
 import type { Branch, BranchKind, BranchStatus, RunTiming, UsageSummary } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 
@@ -25,18 +26,12 @@ export class BranchLog {
   }
 
   timing(): RunTiming {
-    const turns = new Map<number, { llm: number; slowestTool: number }>();
     let sequentialMs = 0;
-    for (const b of this.branches) {
-      const d = b.durationMs ?? 0;
-      sequentialMs += d;
-      const t = turns.get(b.turn) ?? { llm: 0, slowestTool: 0 };
-      if (b.kind === 'llm') t.llm += d;
-      else t.slowestTool = Math.max(t.slowestTool, d);
-      turns.set(b.turn, t);
-    }
-    let criticalPathMs = 0;
-    for (const t of turns.values()) criticalPathMs += t.llm + t.slowestTool;
+    for (const b of this.branches) sequentialMs += b.durationMs ?? 0;
+    // Each turn's tools begin when its model call ends, the next turn when its tools end.
+    const { ms: criticalPathMs } = criticalPath(
+      this.branches.map((b) => ({ id: b.id, from: b.startedAt, to: b.endedAt ?? Infinity, durationMs: b.durationMs ?? 0 })),
+    );
     return { totalMs: Date.now() - this.startedAt, criticalPathMs, sequentialMs };
   }
 
