@@ -67,10 +67,9 @@ describe('criticalPath', () => {
   });
 
   it('finds the longest chain of any set of branches, and names a chain that adds up to it', () => {
-    const spans = fc.array(
-      fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 100 })),
-      { maxLength: 25 },
-    );
+    const spans = fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 100 })), {
+      maxLength: 25,
+    });
     fc.assert(
       fc.property(spans, (raw) => {
         const input = raw.map(([from, len, d], i) => span(`s${i}`, from, from + len, d));

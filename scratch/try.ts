@@ -1,0 +1,13 @@
+import fs from 'node:fs';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { analyzeRun, type FetchedRun } from '../src/report/analyze';
+const dir = '/work/wt/report/test/histories';
+const load = (f: string) => historyFromJSON(JSON.parse(fs.readFileSync(`${dir}/${f}`, 'utf8')));
+const name = process.argv[2]!;
+const kids = fs.readdirSync(dir).filter((f) => f.startsWith(name + '--'));
+const root: FetchedRun = { workflowId: name, runId: 'r', history: load(name + '.json'), children: new Map() };
+for (const k of kids) root.children.set(`${name}.json/${k.slice(name.length + 2, -5)}`, { workflowId: k, runId: 'x', history: load(k), children: new Map() });
+const r = analyzeRun(root, { now: Date.now() });
+for (const s of r.spans) console.log(s.id, s.kind, s.type, JSON.stringify(s.label), s.status, s.attempts, (s.endedAt ?? 0) - s.scheduledAt, s.startedAt ? s.startedAt - s.scheduledAt : '-', s.model, JSON.stringify(s.usage), s.usd);
+const { spans, ...rest } = r;
+console.log(JSON.stringify(rest, null, 1).slice(0, 3000));
