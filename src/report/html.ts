@@ -134,6 +134,16 @@ function tree(r: RunReport): string {
 <ul class="tree"><li><b>${esc(r.workflowType)}</b> ${esc(r.workflowId)}${list(undefined)}</li></ul>`;
 }
 
+/** A child whose branches are in the report shows their sum, muted: the total counts them once, inside. */
+function tokenCells(s: Span): string {
+  if (!s.usage) return '<td></td><td></td><td></td>';
+  const sub = s.kind === 'child' && s.expanded;
+  const cls = sub ? 'num note" title="the sum of the branches inside, counted there' : 'num';
+  return `<td class="${cls}">${tokens(s.usage.inputTokens)}</td><td class="${cls}">${tokens(s.usage.outputTokens)}</td><td class="num">${
+    s.usd !== undefined ? formatUsd(s.usd) : ''
+  }</td>`;
+}
+
 function branchTable(r: RunReport, critical: Set<string>): string {
   const rows = r.spans
     .map((s) => {
@@ -145,8 +155,7 @@ function branchTable(r: RunReport, critical: Set<string>): string {
 <td>${esc(KIND_NAMES[s.kind])}</td><td class="${s.status === 'ok' ? 'ok' : s.status === 'running' ? 'running' : 'failed'}">${esc(s.status)}${s.error ? ` <span class="note">${esc(s.error)}</span>` : ''}</td>
 <td class="num">${s.attempts}</td><td class="num">${wait === undefined ? '' : duration(wait)}</td><td class="num">${duration(ran)}</td>
 <td>${esc(s.model ?? '')}${s.modelAssumed ? ' <span class="note">(assumed)</span>' : ''}</td>
-<td class="num">${s.usage ? tokens(s.usage.inputTokens) : ''}</td><td class="num">${s.usage ? tokens(s.usage.outputTokens) : ''}</td>
-<td class="num">${s.usd !== undefined ? formatUsd(s.usd) : ''}</td></tr>`;
+${tokenCells(s)}</tr>`;
     })
     .join('\n');
   return `<h2>Every branch</h2>
@@ -184,7 +193,7 @@ export function renderHtml(r: RunReport, opts: { generatedAt: number }): string 
 <div class="cards">
 ${card(duration(wall), r.running ? 'so far' : 'wall time')}
 ${card(duration(r.criticalPath.ms), 'critical path')}
-${card(duration(sequential), 'one after another')}
+${card(duration(sequential), 'branch time, added up')}
 ${card(String(r.spans.length), 'branches')}
 ${card(String(r.maxWidth), 'most at once')}
 ${card(tokens(r.usage.inputTokens + r.usage.outputTokens), `tokens (${tokens(r.usage.inputTokens)} in, ${tokens(r.usage.outputTokens)} out)`)}
