@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { criticalPath, type PathSpan } from '../src/shared/critical-path';
+import type { Branch } from '../src/shared/types';
+import { BranchLog } from '../src/workflows/branches';
 
 const span = (id: string, from: number, to: number, durationMs = to - from): PathSpan => ({ id, from, to, durationMs });
 
@@ -80,5 +82,25 @@ describe('criticalPath', () => {
         for (let i = 1; i < chain.length; i++) expect(chain[i - 1]!.to).toBeLessThanOrEqual(chain[i]!.from);
       }),
     );
+  });
+
+  it("gives the ask's timing table its critical path and sequential time", () => {
+    const b = (id: string, turn: number, kind: Branch['kind'], startedAt: number, endedAt: number): Branch => ({
+      id,
+      turn,
+      kind,
+      name: id,
+      status: 'ok',
+      startedAt,
+      endedAt,
+      durationMs: endedAt - startedAt,
+    });
+    const log = new BranchLog(
+      [b('m1', 1, 'llm', 1000, 1200), b('t1', 1, 'tool', 1200, 1300), b('t2', 1, 'tool', 1200, 1700), b('m2', 2, 'llm', 1710, 1800)],
+      1000,
+    );
+    const t = log.timing();
+    expect(t.criticalPathMs).toBe(200 + 500 + 90);
+    expect(t.sequentialMs).toBe(200 + 100 + 500 + 90);
   });
 });
