@@ -226,6 +226,11 @@ describe('braid report', () => {
       expect(shown.listPath.at(-1)).toBe(shown.running.at(-1));
     }
     ok(await started);
+    expectOneLineError(
+      await braid(['report', workflowId, '--run', '01a22f87-0000-7000-8000-000000000000', '--out', html]),
+      2,
+      new RegExp(`no run with id ${workflowId} and run id 01a22f87-0000-7000-8000-000000000000`),
+    );
   }, 120_000);
 
   it('refuses bad input with one line and exit code 2', async () => {
@@ -241,5 +246,10 @@ describe('braid report', () => {
       /cannot write --out .*no such directory/,
     );
     expectOneLineError(await braid(['report', 'whatever', '--svg', dir]), 2, /--svg .* is a directory/);
+    expectOneLineError(
+      await braid(['report', 'whatever', '--run', 'latest', '--svg', path.join(dir, 'x.svg')]),
+      2,
+      /--run latest is not a run id/,
+    );
   }, 60_000);
 });

@@ -15,6 +15,8 @@ import { formatUsd } from '../shared/pricing';
 import { UsageError } from './errors';
 import { withSession } from './session';
 
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 interface ReportOptions {
   run?: string;
   out?: string;
@@ -55,6 +57,8 @@ export function reportCommand(): Command {
     )
     .action((workflowId: string, o: ReportOptions) => {
       if (!o.out && !o.svg) throw new UsageError('say where to write the report: --out <file.html> and/or --svg <file.svg>');
+      if (o.run !== undefined && !RUN_ID.test(o.run))
+        throw new UsageError(`--run ${o.run} is not a run id (a UUID, as \`braid runs --json\` shows)`);
       if (o.out) checkWritable(o.out, '--out');
       if (o.svg) checkWritable(o.svg, '--svg');
       const cfg = config();
