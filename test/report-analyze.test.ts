@@ -129,4 +129,18 @@ describe('analyzeRun', () => {
     expect(r.criticalPath.ids.at(-1)).toBe(open[0]!.id);
     expect(r.width.at(-2)).toEqual({ t: open[0]!.scheduledAt, n: 4 });
   });
+
+  it('labels branches by the summary the Web UI shows', () => {
+    const r = analyzeRun(recorded('ensemble-judge'), { now: 0 });
+    const labels = r.spans.filter((s) => s.type === 'llmTurn').map((s) => s.label);
+    expect(labels).toContain('member 1: claude-haiku-4-5');
+    expect(labels.every((l) => !l.startsWith('llmTurn'))).toBe(true);
+  });
+
+  it('says which run a run continued as', () => {
+    const r = analyzeRun(recorded('ask-by-reference'), { now: 0 });
+    expect(r.continuedAs).toBe('89a6ddfe-3717-4563-b4eb-5d835da8bbb1');
+    expect(r.status).toBe('ok');
+    expect(r.running).toBe(false);
+  });
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { config } from '../config';
-import { analyzeRun } from '../report/analyze';
+import { analyzeRun, runState } from '../report/analyze';
 import { fetchRun } from '../report/fetch';
 import { renderHtml } from '../report/html';
 import { duration, renderSvg } from '../report/svg';
@@ -70,7 +70,7 @@ export function reportCommand(): Command {
         if (o.svg) fs.writeFileSync(o.svg, renderSvg(report));
         const written = [o.out, o.svg].filter(Boolean).join(' and ');
         console.log(
-          `${workflowId}: ${report.running ? 'running' : report.status}, ${report.spans.length} branches, critical path ${duration(report.criticalPath.ms)} of ${duration(
+          `${workflowId}: ${runState(report)}, ${report.spans.length} branches, critical path ${duration(report.criticalPath.ms)} of ${duration(
             report.endedAt - report.startedAt,
           )}, up to ${report.maxWidth} at once, ${formatUsd(report.cost.totalUsd)} — wrote ${written}`,
         );

@@ -310,6 +310,10 @@ export function childRunsOf(history: History): { workflowId: string; runId: stri
 
 const idIn = (prefix: string, id: number | string) => (prefix ? `${prefix}/${id}` : String(id));
 
+/** What a run's state is called in the report: running, continued as new, or how it closed. */
+export const runState = (r: Pick<RunReport, 'running' | 'continuedAs' | 'status'>): string =>
+  r.running ? 'running' : r.continuedAs ? 'continued as new' : r.status;
+
 const duration = (s: Span, now: number) => Math.max(0, (s.endedAt ?? now) - s.scheduledAt);
 
 export interface AnalyzeOptions {

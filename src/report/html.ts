@@ -5,7 +5,7 @@
  * the critical path step by step, the tree of child workflows, and every branch in a table.
  */
 import { formatUsd, PRICES_CHECKED_ON } from '../shared/pricing';
-import type { RunReport, Span, TimeCategory } from './analyze';
+import { runState, type RunReport, type Span, type TimeCategory } from './analyze';
 import { CRITICAL, duration, esc, KIND_COLOURS, KIND_NAMES, renderSvg } from './svg';
 
 const CATEGORY_NAMES: Record<TimeCategory, string> = {
@@ -62,6 +62,10 @@ const SCRIPT = `
   });
 })();
 `;
+
+/** Green for done, amber for running, grey for cancelled (a timer a decision made moot), red for the rest. */
+const statusClass = (status: string) =>
+  status === 'ok' || status === 'continued as new' ? 'ok' : status === 'running' ? 'running' : status === 'cancelled' ? 'note' : 'failed';
 
 const tokens = (n: number) => n.toLocaleString('en-US');
 
@@ -124,7 +128,7 @@ function tree(r: RunReport): string {
         const detail = s.expanded
           ? `${ls.length} branch${ls.length === 1 ? '' : 'es'} inside`
           : 'history not fetched (over the report’s bound)';
-        return `<li data-span-id="${esc(s.id)}"><span class="swatch" style="background:${KIND_COLOURS.child}"></span>${esc(s.label)} <span class="${s.status === 'ok' ? 'ok' : s.status === 'running' ? 'running' : 'failed'}">${esc(s.status)}</span> <span class="note">${duration(
+        return `<li data-span-id="${esc(s.id)}"><span class="swatch" style="background:${KIND_COLOURS.child}"></span>${esc(s.label)} <span class="${statusClass(s.status)}">${esc(s.status)}</span> <span class="note">${duration(
           (s.endedAt ?? r.endedAt) - s.scheduledAt,
         )} · ${detail}${s.usage ? ` · ${tokens(s.usage.inputTokens + s.usage.outputTokens)} tokens` : ''}</span>${list(s.id)}</li>`;
       })
@@ -152,7 +156,7 @@ function branchTable(r: RunReport, critical: Set<string>): string {
       const ran = s.startedAt !== undefined && s.kind !== 'queue' ? end - s.startedAt : end - s.scheduledAt;
       return `<tr data-span-id="${esc(s.id)}" class="${critical.has(s.id) ? 'critical' : ''}">
 <td style="padding-left:${8 + s.depth * 16}px"><span class="swatch" style="background:${KIND_COLOURS[s.kind]}"></span>${esc(s.label)}</td>
-<td>${esc(KIND_NAMES[s.kind])}</td><td class="${s.status === 'ok' ? 'ok' : s.status === 'running' ? 'running' : 'failed'}">${esc(s.status)}${s.error ? ` <span class="note">${esc(s.error)}</span>` : ''}</td>
+<td>${esc(KIND_NAMES[s.kind])}</td><td class="${statusClass(s.status)}">${esc(s.status)}${s.error ? ` <span class="note">${esc(s.error)}</span>` : ''}</td>
 <td class="num">${s.attempts}</td><td class="num">${wait === undefined ? '' : duration(wait)}</td><td class="num">${duration(ran)}</td>
 <td>${esc(s.model ?? '')}${s.modelAssumed ? ' <span class="note">(assumed)</span>' : ''}</td>
 ${tokenCells(s)}</tr>`;
@@ -170,7 +174,7 @@ export function renderHtml(r: RunReport, opts: { generatedAt: number }): string 
   const sequential = r.spans
     .filter((s) => s.kind !== 'child' || !s.expanded)
     .reduce((sum, s) => sum + ((s.endedAt ?? r.endedAt) - s.scheduledAt), 0);
-  const status = r.running ? 'running' : r.status;
+  const status = runState(r);
   const assumed = [...new Set(r.spans.filter((s) => s.modelAssumed).map((s) => s.model))];
   const notes = [
     r.running ? `The run is still going: open branches are drawn to ${new Date(r.endedAt).toISOString()} and marked running.` : '',
@@ -189,7 +193,7 @@ export function renderHtml(r: RunReport, opts: { generatedAt: number }): string 
 <title>${esc(`Braid run report · ${r.workflowId}`)}</title><style>${CSS}</style></head>
 <body data-workflow-id="${esc(r.workflowId)}" data-run-id="${esc(r.runId)}" data-status="${esc(status)}">
 <h1>${esc(r.workflowType)} <span class="note">${esc(r.workflowId)}</span></h1>
-<div class="sub">run ${esc(r.runId)} · started ${esc(new Date(r.startedAt).toISOString())} · <span class="${status === 'ok' ? 'ok' : status === 'running' ? 'running' : 'failed'}">${esc(status)}</span> · report made ${esc(new Date(opts.generatedAt).toISOString())}</div>
+<div class="sub">run ${esc(r.runId)} · started ${esc(new Date(r.startedAt).toISOString())} · <span class="${statusClass(status)}">${esc(status)}</span> · report made ${esc(new Date(opts.generatedAt).toISOString())}</div>
 <div class="cards">
 ${card(duration(wall), r.running ? 'so far' : 'wall time')}
 ${card(duration(r.criticalPath.ms), 'critical path')}

@@ -5,7 +5,7 @@
  * (`data-span-id`, `data-kind`, `data-status`, `data-critical`) so tests and scripts can read it.
  */
 import { formatUsd } from '../shared/pricing';
-import type { RunReport, Span, SpanKind } from './analyze';
+import { runState, type RunReport, type Span, type SpanKind } from './analyze';
 
 export const KIND_COLOURS: Record<SpanKind, string> = {
   model: '#3d6fe0',
@@ -90,7 +90,7 @@ export function renderSvg(r: RunReport, opts: { width?: number } = {}): string {
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="12" y="20" font-size="14" font-weight="600">${esc(`${r.workflowType} · ${r.workflowId}`)}</text>`,
     `<text x="12" y="38" fill="#555">${esc(
-      `${r.running ? 'running' : r.status} · ${duration(r.endedAt - r.startedAt)} total · critical path ${duration(r.criticalPath.ms)} · ${r.spans.length} branches · up to ${r.maxWidth} at once`,
+      `${runState(r)} · ${duration(r.endedAt - r.startedAt)} total · critical path ${duration(r.criticalPath.ms)} · ${r.spans.length} branches · up to ${r.maxWidth} at once`,
     )}</text>`,
   );
   // Time axis: grid lines and labels.
