@@ -98,12 +98,17 @@ describe('analyzeRun', () => {
     expect(r.maxWidth).toBe(2); // the recorded pipeline ran two chains at a time
   });
 
-  it('counts a wait for a decision as timer time', () => {
+  it('counts a wait for a decision as timer time, and puts what followed the decision after it', () => {
     const r = analyzeRun(recorded('publish-approved'), { now: 0 });
     const timers = r.spans.filter((s) => s.kind === 'timer');
     expect(timers.length).toBeGreaterThan(0);
     expect(timers.some((s) => s.status === 'cancelled')).toBe(true);
     expect(r.timeWent.timers).toBe(timers.reduce((sum, s) => sum + s.endedAt! - s.scheduledAt, 0));
+    // The side effects the decision let through follow the wait on the critical path.
+    const cancelled = timers.find((s) => s.status === 'cancelled')!;
+    const path = r.criticalPath.ids.map((id) => r.spans.find((s) => s.id === id)!);
+    const at = path.indexOf(cancelled);
+    expect(path.slice(at, at + 3).map((s) => s.type)).toEqual(['timer', 'storeReport', 'postNotification']);
   });
 
   it('draws a running run to now, its open branches marked running', () => {

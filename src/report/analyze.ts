@@ -10,8 +10,9 @@
  *
  * The critical-path rule: a branch depends on every branch whose end the workflow had seen when it
  * scheduled it — whose closing event precedes the workflow task that scheduled it (history event
- * ids give the order). The critical path is the chain of such dependencies with the most time in
- * it (src/shared/critical-path.ts); a child workflow on it is followed into its own critical path.
+ * ids give the order); a timer the workflow cancelled (a wait a decision ended) counts as ended at
+ * the task that cancelled it. The critical path is the chain of such dependencies with the most time
+ * in it (src/shared/critical-path.ts); a child workflow on it is followed into its own critical path.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -248,7 +249,12 @@ function parseHistory(history: History, prefix: string, depth: number, parent: s
     } else if (t === E.EVENT_TYPE_TIMER_FIRED) {
       close(e.timerFiredEventAttributes!.startedEventId, e, 'ok');
     } else if (t === E.EVENT_TYPE_TIMER_CANCELED) {
-      close(e.timerCanceledEventAttributes!.startedEventId, e, 'cancelled');
+      // The workflow cancelled the wait when what it waited for came (a decision): what that task
+      // scheduled follows the wait, so the wait ends, for ordering, at the task that cancelled it.
+      const a = e.timerCanceledEventAttributes!;
+      close(a.startedEventId, e, 'cancelled');
+      const s = open.get(Number(a.startedEventId));
+      if (s) s.to = taskOf(a.workflowTaskCompletedEventId);
     } else if (t === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
       const a = e.startChildWorkflowExecutionInitiatedEventAttributes!;
       const type = a.workflowType?.name ?? 'child';
