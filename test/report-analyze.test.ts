@@ -148,4 +148,15 @@ describe('analyzeRun', () => {
     expect(r.status).toBe('ok');
     expect(r.running).toBe(false);
   });
+
+  it("takes a child's reported cost when its history is not fetched (an ensemble's items)", () => {
+    const run = recorded('ensemble-batch');
+    expect(run.children.size).toBe(1);
+    const r = analyzeRun(run, { now: 0, assumedModel: 'claude-opus-4-6' });
+    const result = resultOf(run) as { cost: { totalUsd: number; byModel: Record<string, unknown> } };
+    expect(r.childrenNotFetched).toBe(2);
+    expect(r.spans.some((s) => s.modelAssumed)).toBe(false);
+    expect(r.cost.totalUsd).toBeCloseTo(result.cost.totalUsd, 7);
+    expect(Object.keys(r.cost.byModel).sort()).toEqual(Object.keys(result.cost.byModel).sort());
+  });
 });

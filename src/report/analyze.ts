@@ -17,7 +17,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { criticalPath, type PathSpan } from '../shared/critical-path';
-import { addCall, emptyCost, usdFor, type CostSummary, type PriceTable } from '../shared/pricing';
+import { addCall, emptyCost, mergeCosts, usdFor, type CostSummary, type PriceTable } from '../shared/pricing';
 import type { TokenUsage } from '../shared/types';
 
 type History = temporal.api.history.v1.IHistory;
@@ -47,6 +47,8 @@ export interface Span {
   model?: string;
   usage?: TokenUsage;
   usd?: number;
+  /** The cost a child workflow reported in its result (used when its own history is not in the report). */
+  cost?: CostSummary;
   /** True when history names no model for the call, so it was priced as the report's assumed model. */
   modelAssumed?: boolean;
   error?: string;
@@ -120,6 +122,12 @@ const usageOf = (result: unknown): TokenUsage | undefined => {
   return typeof t.inputTokens === 'number' && typeof t.outputTokens === 'number'
     ? { inputTokens: t.inputTokens, outputTokens: t.outputTokens }
     : undefined;
+};
+
+/** A result's own `cost`, when it carries one in the CostSummary shape. */
+const costOf = (result: unknown): CostSummary | undefined => {
+  const c = rec(rec(result)?.cost);
+  return c && typeof c.totalUsd === 'number' && rec(c.byModel) ? (c as unknown as CostSummary) : undefined;
 };
 
 /** The model an input names (`model`, or the first of `models`). */
@@ -272,7 +280,8 @@ function parseHistory(history: History, prefix: string, depth: number, parent: s
       if (s) s.startedAt = ms(e.eventTime);
     } else if (t === E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED) {
       const a = e.childWorkflowExecutionCompletedEventAttributes!;
-      close(a.initiatedEventId, e, 'ok', { usage: usageOf(first(a.result)) });
+      const result = first(a.result);
+      close(a.initiatedEventId, e, 'ok', { usage: usageOf(result), cost: costOf(result) });
     } else if (t === E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED) {
       const a = e.childWorkflowExecutionFailedEventAttributes!;
       close(a.initiatedEventId, e, 'failed', { error: failureText(a.failure) });
@@ -362,7 +371,7 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
   const top = walk(root, '', 0, undefined);
   const endedAt = top.endedAt ?? opts.now;
 
-  const cost = emptyCost();
+  let cost = emptyCost();
   const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   const timeWent: Record<TimeCategory, number> = {
     model: 0,
@@ -392,6 +401,12 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
     if (counts && s.usage) {
       usage.inputTokens += s.usage.inputTokens;
       usage.outputTokens += s.usage.outputTokens;
+      if (s.cost) {
+        // A child not fetched that reported its own cost (an ensemble item): take its word.
+        cost = mergeCosts(cost, s.cost);
+        s.usd = s.cost.totalUsd;
+        continue;
+      }
       if (!s.model && opts.assumedModel) Object.assign(s, { model: opts.assumedModel, modelAssumed: true });
       if (s.model) {
         s.usd = usdFor(s.model, s.usage, { table: opts.prices });
