@@ -195,6 +195,12 @@ describe('braid report', () => {
       expect(shown.bars).toBe(expected.spans.length);
       expect(shown.listPath).toEqual(expected.criticalPath.ids);
       expect(shown.listAttr.split(' ')).toEqual(expected.criticalPath.ids);
+      // The SVG alone is a well-formed picture (an XML error would leave no bars to find).
+      const alone = await browser.newPage();
+      await alone.goto(`file://${svg}`);
+      expect(await alone.locator('g.bar').count()).toBe(expected.spans.length);
+      await alone.screenshot({ path: path.join(SHOTS, `${kind}-svg.png`) });
+      await alone.close();
       // The bars come in timeline order, the path in dependency order: the same set.
       expect([...shown.barPath].sort()).toEqual([...expected.criticalPath.ids].sort());
     },
