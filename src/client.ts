@@ -14,6 +14,7 @@ import { pendingCommand } from './cli/pending';
 import { pipelineCommand } from './cli/pipeline';
 import { publishCommand } from './cli/publish';
 import { rejectCommand } from './cli/reject';
+import { reportCommand } from './cli/report';
 import { runsCommand } from './cli/runs';
 import { serverCommand } from './cli/server';
 import { summarizeCommand } from './cli/summarize';
@@ -43,6 +44,7 @@ const commands = [
   watchCommand,
   cancelCommand,
   runsCommand,
+  reportCommand,
   serverCommand,
   pipelineCommand,
   ensembleCommand,

@@ -15,6 +15,7 @@
  * A run reset in the middle shows the pause before the reset as a gap between its branches.
  */
 import { workflowInfo } from '@temporalio/workflow';
+import { criticalPath } from '../shared/critical-path';
 import type { Branch, BranchKind, BranchStatus, RunTiming, UsageSummary } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 
@@ -78,20 +79,16 @@ export class BranchLog {
   }
 
   timing(): RunTiming {
-    const turns = new Map<number, { llm: number; slowestTool: number }>();
     let sequentialMs = 0;
     let lastEnd = this.startedAt;
     for (const b of this.branches) {
-      const d = b.durationMs ?? 0;
-      sequentialMs += d;
+      sequentialMs += b.durationMs ?? 0;
       lastEnd = Math.max(lastEnd, b.endedAt ?? Date.now());
-      const t = turns.get(b.turn) ?? { llm: 0, slowestTool: 0 };
-      if (b.kind === 'tool') t.slowestTool = Math.max(t.slowestTool, d);
-      else t.llm += d;
-      turns.set(b.turn, t);
     }
-    let criticalPathMs = 0;
-    for (const t of turns.values()) criticalPathMs += t.llm + t.slowestTool;
+    // Each turn's tools begin when its model call ends, the next turn when its tools end.
+    const { ms: criticalPathMs } = criticalPath(
+      this.branches.map((b) => ({ id: b.id, from: b.startedAt, to: b.endedAt ?? Infinity, durationMs: b.durationMs ?? 0 })),
+    );
     const totalMs = (this.branches.length ? lastEnd : Date.now()) - this.startedAt;
     return { totalMs, criticalPathMs, sequentialMs, queuedMs: this.queuedMs };
   }
