@@ -21,6 +21,7 @@ import { sqlitePublishStores, type PublishStores } from './store/publish-store';
 import { llmTaskQueue } from './shared/task-queues';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
+import { createDefaultSources, type SourceRegistry } from './search';
 
 /** The workflows barrel, next to this file whether it runs from src/ (tsx) or dist/ (tsc). */
 const WORKFLOWS_PATH = path.join(__dirname, 'workflows', `index${path.extname(__filename)}`);
@@ -32,6 +33,8 @@ export interface BraidWorkerOptions {
   cfg?: BraidConfig;
   /** Default: the four example tools; a registry passed in is the caller's to close(). */
   registry?: ToolRegistry;
+  /** `braid search`'s sources; default: handbook, database, tickets and web. Passed in, the caller's to close(). */
+  sources?: SourceRegistry;
   model?: ModelClient;
   /** Rate limiter, breakers, backoff; default: built from cfg (Redis-backed when REDIS_URL is set). */
   flow?: FlowControl;
@@ -61,6 +64,9 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const cfg = opts.cfg ?? config();
   const registry = opts.registry ?? createDefaultRegistry({ filesDir: cfg.filesDir });
   const model = opts.model ?? (await createModelClient(cfg));
+  // Without a search API of its own, a simulated worker's `web` source searches the simulated web.
+  const webUrl = cfg.searchWebUrl ?? (model.simulated ? `${model.endpoint.replace(/\/+$/, '')}/_sim/tools/web_search` : undefined);
+  const sources = opts.sources ?? createDefaultSources({ webUrl });
   const publishStores = opts.publishStores ?? sqlitePublishStores();
   const flow = opts.flow ?? createFlowControl(cfg);
   await flow.ready(); // says once, before polling, if the shared budget store is unreachable
@@ -75,6 +81,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     flow,
     publishStores,
     blobs: opts.blobs ?? new FsBlobStore(cfg.blobDir),
+    sources,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
@@ -96,6 +103,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   });
   // Start the tools' sandbox processes now rather than on their first call; a failure shows on that call.
   registry.warm().catch(() => undefined);
+  sources.warm().catch(() => undefined);
   // Created by run(), so a caller that only drives `worker` (e.g. runUntil) holds no second worker.
   let llmWorker: Worker | undefined;
   let stopping = false;
@@ -136,6 +144,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         if (ownsModel) await model.close();
         if (!opts.publishStores) publishStores.close();
         if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
+        if (!opts.sources) await sources.close();
       });
       return running;
     },

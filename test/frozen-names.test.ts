@@ -12,6 +12,7 @@ import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
+import { SEARCH_WORKFLOW, searchProgressQuery } from '../src/shared/search';
 import { progressSignal, SUMMARIZE_NODE_WORKFLOW, SUMMARIZE_WORKFLOW, summarizeProgressQuery } from '../src/shared/summarize';
 import { ToolRegistry } from '../src/tools';
 import * as workflows from '../src/workflows';
@@ -26,6 +27,7 @@ const WORKFLOW_TYPES = [
   HEALTH_WORKFLOW,
   ENSEMBLE_WORKFLOW,
   ENSEMBLE_ITEM_WORKFLOW,
+  SEARCH_WORKFLOW,
 ];
 
 /** What the committed histories name, read from their events. */
@@ -68,10 +70,16 @@ describe('frozen names', () => {
 
   it('keeps the query, signal and update names clients and running workflows use', () => {
     expect(
-      [agentProgressQuery, summarizeProgressQuery, pipelineProgressQuery, chainStageQuery, publishStatusQuery, ensembleProgressQuery].map(
-        (q) => q.name,
-      ),
-    ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus', 'ensembleProgress']);
+      [
+        agentProgressQuery,
+        summarizeProgressQuery,
+        pipelineProgressQuery,
+        chainStageQuery,
+        publishStatusQuery,
+        ensembleProgressQuery,
+        searchProgressQuery,
+      ].map((q) => q.name),
+    ).toEqual(['progress', 'summarizeProgress', 'pipelineProgress', 'chainStage', 'publishStatus', 'ensembleProgress', 'searchProgress']);
     expect([progressSignal.name, decisionSignal.name, decideUpdate.name]).toEqual(['progress', 'decision', 'decide']);
   });
 });

@@ -95,7 +95,10 @@ function searchQueries(question: string, instructions: string): string[] {
   const most = Number(/\b(?:at most|up to|no more than)\s+(\d+)\b/i.exec(instructions)?.[1] ?? 5);
   const query = (clause: string) =>
     topicOf(clause)
-      .replace(/^(?:long|much|many|often|soon|far)\s+(?:(?:do|does|did|is|are|will|can|would|should)\s+)?/i, '')
+      .replace(
+        /^(?:long|much|many|often|soon|far)\s+(?:(?:do|does|did|is|are|will|can|would|should|until|before)\s+)?(?:(?:a|an|the)\s+)?/i,
+        '',
+      )
       .replace(/\s+/g, ' ')
       .trim();
   const queries = [...new Set(splitClauses(question).map(query))].filter(Boolean);
