@@ -15,6 +15,7 @@ import { pipelineCommand } from './cli/pipeline';
 import { publishCommand } from './cli/publish';
 import { rejectCommand } from './cli/reject';
 import { runsCommand } from './cli/runs';
+import { searchCommand } from './cli/search';
 import { serverCommand } from './cli/server';
 import { summarizeCommand } from './cli/summarize';
 import { toolsCommand } from './cli/tools';
@@ -46,6 +47,7 @@ const commands = [
   serverCommand,
   pipelineCommand,
   ensembleCommand,
+  searchCommand,
   healthCommand,
   publishCommand,
   pendingCommand,
