@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ndcgAt, recallAt } from '../bench/search';
 import { querySetJsonl, readQuerySet, searchQuerySet } from '../bench/search-set';
 import { webPages, webPagesJsonl } from '../src/simulator/fixtures/web-pages';
 
@@ -26,5 +27,21 @@ describe('the search benchmark set', () => {
     // Relevance spans sources: a fused list has something to gain over any single one.
     const spanning = set.filter((q) => new Set(Object.keys(q.relevant).map((id) => id.split(':')[0])).size > 1);
     expect(spanning.length).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe("the search benchmark's measures", () => {
+  const relevant = { a: 2, b: 1, c: 1 } as const;
+  it('recall@10: relevant passages in the top 10 over all relevant passages', () => {
+    expect(recallAt(['x', 'a', 'y', 'c'], relevant)).toBeCloseTo(2 / 3, 12);
+    expect(recallAt(['x', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8', 'x9', 'x10', 'a'], relevant)).toBe(0);
+    expect(recallAt([], relevant)).toBe(0);
+  });
+
+  it('nDCG@10: gain 2^grade − 1, discounted by log2(rank + 1), over the ideal order', () => {
+    expect(ndcgAt(['a', 'b', 'c'], relevant)).toBeCloseTo(1, 12);
+    const ideal = 3 + 1 / Math.log2(3) + 1 / Math.log2(4);
+    expect(ndcgAt(['b', 'x', 'a'], relevant)).toBeCloseTo((1 + 3 / Math.log2(4)) / ideal, 12);
+    expect(ndcgAt(['x'], relevant)).toBe(0);
   });
 });
