@@ -13,7 +13,11 @@ export interface BenchTemporal {
 }
 
 export async function benchTemporal(log: (line: string) => void, level: LogLevel = 'WARN'): Promise<BenchTemporal> {
-  Runtime.install({ logger: new DefaultLogger(level) });
+  // Core's own log lines go through the same logger (stderr) at the same level, never onto stdout, where `--json` prints.
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
+  });
   const server = await startEphemeralServer({ log });
   const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });

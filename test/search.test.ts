@@ -136,8 +136,8 @@ describe('search: every source at once, fused by rank', () => {
     expect(r.sources.filter((s) => s.source !== 'web').every((s) => s.status === 'ok' && s.hits > 0)).toBe(true);
     expect(r.hits.length).toBeGreaterThan(0);
     expect(r.hits.every((x) => x.source !== 'web')).toBe(true);
-    // It waited for the web's time, and not for its 20 s answer.
-    expect(r.fusedMs).toBeGreaterThanOrEqual(1_000);
+    // It waited for (nearly all of) the web's time — the worker gives up 50 ms early — and not for its 20 s answer.
+    expect(r.fusedMs).toBeGreaterThanOrEqual(950);
     expect(wall).toBeLessThan(10_000);
     expect(web.endedAt! - web.startedAt!).toBeLessThan(10_000);
   });
