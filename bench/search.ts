@@ -14,14 +14,12 @@
  *   one after another; makespanMs is the median wall-clock time of a search, client start to result,
  *   which should sit near the per-source timeout, not near the slow source's latency.
  */
-import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { benchTemporal } from './harness';
+import { simulatedBench } from './harness';
 import { readQuerySet, type LabelledQuery } from './search-set';
 import { tableStyle } from '../src/cli/render';
-import { readConfig } from '../src/config';
 import {
   DEFAULT_DEPTH,
   SEARCH_SOURCES,
@@ -30,9 +28,6 @@ import {
   type SearchResult,
   type SourceLists,
 } from '../src/shared/search';
-import { Simulator } from '../src/simulator';
-import { ToolRegistry } from '../src/tools';
-import { createBraidWorker } from '../src/worker';
 
 export interface SearchBenchOptions {
   queries: number;
@@ -93,22 +88,9 @@ export async function searchBench(o: SearchBenchOptions): Promise<void> {
   const set = readQuerySet();
   if (o.queries > set.length) throw new Error(`--queries is at most ${set.length} (the labelled set)`);
   const queries = set.slice(0, o.queries);
-  const sim = await Simulator.start({ quiet: true });
-  // The worker logs each web search it gives up on at WARN; the figures say so once.
-  const temporal = await benchTemporal(log, 'ERROR');
-  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-search' });
-  const worker = await createBraidWorker({
-    connection: temporal.native,
-    cfg,
-    registry: new ToolRegistry(),
-    model: {
-      claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
-      simulated: true,
-      endpoint: sim.url,
-      close: async () => {},
-    },
-  });
-  const running = worker.run();
+  // Errors only: the worker would log every web search it gives up on, and the slow phase gives up on each.
+  const bench = await simulatedBench({ log, taskQueue: 'bench-search', level: 'ERROR' });
+  const { sim, temporal, cfg } = bench;
   let n = 0;
   const search = async (input: Omit<SearchInput, 'k'>) => {
     const t0 = Date.now();
@@ -159,10 +141,7 @@ export async function searchBench(o: SearchBenchOptions): Promise<void> {
       slow.push({ wallMs, fusedMs: result.fusedMs, webStatus: web.status, webMs: (web.endedAt ?? 0) - (web.startedAt ?? 0) });
     }
   } finally {
-    await worker.shutdown();
-    await running;
-    await temporal.close();
-    await sim.close();
+    await bench.close();
   }
 
   const by = (pick: (s: { recall: number[]; ndcg: number[] }) => number[]) =>

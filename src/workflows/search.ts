@@ -46,20 +46,14 @@ import {
 import type { TokenUsage } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 import { modelCall, toolCall } from './profiles';
-import { quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
+import { outcomeOf, quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
 import { withStatus, type StatusKeeper } from './status';
 
-const SOURCE_STATUS: Record<QuorumStatus, SourceStatus> = {
-  counted: 'ok',
-  late: 'ok',
-  invalid: 'failed',
-  failed: 'failed',
-  'timed-out': 'timed-out',
-  cancelled: 'cancelled',
-  detached: 'cancelled',
-  'not-started': 'cancelled',
-  running: 'cancelled',
-};
+/** A source's status from its branch's: a refused result counts as a failure. */
+function sourceStatus(status: QuorumStatus): SourceStatus {
+  const outcome = outcomeOf(status);
+  return outcome === 'accepted' ? 'ok' : outcome === 'invalid' ? 'failed' : outcome;
+}
 
 /** Fused hits the progress query shows while sources are still arriving. */
 const PROGRESS_TOP = 5;
@@ -145,7 +139,7 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
       .join(' · ');
   const toReport = (r: QuorumBranchReport<SourceLists>): SourceReport => {
     const base = reports[r.index]!;
-    const status = SOURCE_STATUS[r.status];
+    const status = sourceStatus(r.status);
     return {
       source: base.source,
       status,
