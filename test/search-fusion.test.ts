@@ -43,7 +43,8 @@ describe('reciprocalRankFusion', () => {
     // Swap the lists: the list rule follows the new order, the id rule does not move.
     const swapped = reciprocalRankFusion([lists[1]!, lists[0]!, lists[3]!, lists[2]!], 60);
     expect(swapped.map((h) => h.id)).toEqual(['p', 'q', 's', 'r', 'u', 't']);
-    // Equal score (k = 0: 1/1 = 1/2 + 1/2), the better best rank first: a (once, first) before b (twice second), though b is met in an earlier list.
+    // Equal score (k = 0: 1/1 = 1/2 + 1/2), the better best rank first:
+    // a (once, first) before b (twice second), though b is met in an earlier list.
     expect(reciprocalRankFusion([list('x', ['c', 'b']), list('y', ['a', 'b'])], 0).map((h) => h.id)).toEqual(['c', 'a', 'b']);
     // Run twice: identical.
     expect(reciprocalRankFusion(lists, 60)).toEqual(fused);
