@@ -183,7 +183,7 @@ async function main(): Promise<void> {
         console.log(`recorded ${file}`);
       }
     }
-    sim.configure({ faults: [], answerRules: [], latency: { ttftMs: 20, perTokenMs: 0 } });
+    sim.configure({ faults: [], answerRules: [] });
     await recordPublishHistories(client, 'record', dir, wanted);
   });
   await registry.close();

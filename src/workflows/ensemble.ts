@@ -26,6 +26,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -57,11 +58,11 @@ import {
 } from '../shared/ensemble';
 import { failureMessage, outOfTime } from '../shared/failures';
 import { addCall, emptyCost, mergeCosts } from '../shared/pricing';
+import { BraidStatus } from '../shared/search-attributes';
 import type { LlmResult } from '../shared/types';
 import { addModelUsage, mergeUsageSummaries, noUsageSummary } from '../shared/usage';
 import { modelCall } from './profiles';
 import { quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
-import { withStatus } from './status';
 import { slidingWindow } from './window';
 
 const MODEL_CALL_START_TO_CLOSE_MS = 3 * 60_000;
@@ -280,8 +281,27 @@ export async function ensembleItem(x: EnsembleItemInput): Promise<ItemOutcome> {
   return outcome;
 }
 
+/** BraidStatus follows the phase, for runs started with it (cli/session.ts); current details say more. */
+function statusKeeper(): (word: string, details: string) => void {
+  let current = workflowInfo().typedSearchAttributes.get(BraidStatus);
+  const tracked = current !== undefined;
+  return (word, details) => {
+    setCurrentDetails(details);
+    if (!tracked || word === current) return;
+    current = word;
+    upsertSearchAttributes([{ key: BraidStatus, value: word }]);
+  };
+}
+
 export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResult> {
-  return withStatus((status) => ensemble(input, status));
+  const status = statusKeeper();
+  try {
+    return await ensemble(input, status);
+  } catch (err) {
+    if (isCancellation(err)) status('cancelled', '**Cancelled.**');
+    else status('failed', `**Failed:** ${failureMessage(err)}`);
+    throw err;
+  }
 }
 
 async function ensemble(input: EnsembleInput, status: (word: string, details: string) => void): Promise<EnsembleResult> {

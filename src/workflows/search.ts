@@ -44,10 +44,11 @@ import {
   type SourceStatus,
 } from '../shared/search';
 import type { TokenUsage } from '../shared/types';
+import { RUN_STATUS } from '../shared/search-attributes';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 import { modelCall, toolCall } from './profiles';
 import { outcomeOf, quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
-import { withStatus, type StatusKeeper } from './status';
+import { RunStatus } from './status';
 
 /** A source's status from its branch's: a refused result counts as a failure. */
 function sourceStatus(status: QuorumStatus): SourceStatus {
@@ -73,8 +74,12 @@ function listsOf(input: SearchInput, answered: Map<string, SourceLists>): Ranked
   return input.sources.flatMap((s) => (answered.get(s.name)?.lists ?? []).map((hits, query) => ({ source: s.name, query, hits })));
 }
 
+/** Sets BraidStatus to a phase word (for runs started with it) and the current details. */
+type StatusKeeper = (word: string, details: string) => void;
+
 export async function multiSourceSearch(input: SearchInput): Promise<SearchResult> {
-  return withStatus((status) => search(input, status));
+  const run = new RunStatus();
+  return run.around(() => search(input, (word, details) => run.set(word, details)));
 }
 
 async function search(input: SearchInput, status: StatusKeeper): Promise<SearchResult> {
@@ -196,7 +201,7 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
   }
   progress.phase = 'done';
   status(
-    'done',
+    RUN_STATUS.done,
     `**Done**: ${hits.length} fused hits from ${reports.length - missing.length} of ${reports.length} sources` +
       `${missing.length ? ` (missing: ${missing.join(', ')})` : ''}${answer ? `; answer ${answer.status}` : ''}.`,
   );

@@ -1,34 +1,59 @@
 /**
- * How a workflow shows where it is: `BraidStatus` (a search attribute, for runs started with it by
- * the CLI's session helpers) follows the phase as a word, and the Web UI's current details say more
- * in a line of Markdown. A run that fails or is cancelled ends with that word too.
+ * What a run tells the Web UI and `braid runs` about itself while it goes: the current details (a
+ * few lines of Temporal markdown on the run's page: phase, progress, what to do next) and the
+ * BraidStatus search attribute (one word, for filters such as `BraidKind = "ask" AND
+ * BraidStatus = "tools"`).
+ *
+ * Current details are not a command: they are answered from memory by the UI's metadata query, so
+ * setting them costs nothing in history. BraidStatus is a command (an upsert), so it is written only
+ * when the value changes, and only when the run was started with the attribute: a namespace that has
+ * not registered it would fail every workflow task that writes it, and a run started without it
+ * keeps the command sequence it always had. Runs started before a workflow kept BraidStatus are
+ * replayed without the upserts: the `patched()` marker says which runs write them.
  */
-import { isCancellation, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ContinueAsNew, isCancellation, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { failureMessage } from '../shared/failures';
-import { BraidStatus } from '../shared/search-attributes';
+import { BraidStatus, RUN_STATUS } from '../shared/search-attributes';
 
-/** Sets the current details, and BraidStatus when the word changes (only for runs that started with one). */
-export type StatusKeeper = (word: string, details: string) => void;
+export class RunStatus {
+  private current: string | undefined;
+  private tracks: boolean | undefined;
 
-export function statusKeeper(): StatusKeeper {
-  let current = workflowInfo().typedSearchAttributes.get(BraidStatus);
-  const tracked = current !== undefined;
-  return (word, details) => {
+  /**
+   * `patchId` guards the upserts of a workflow that did not always write BraidStatus; undefined for
+   * one that always did (publish).
+   */
+  constructor(private readonly patchId?: string) {
+    this.current = workflowInfo().typedSearchAttributes.get(BraidStatus);
+  }
+
+  get status(): string | undefined {
+    return this.current;
+  }
+
+  /** Sets the status word (an upsert when it changes and the run tracks it) and the current details. */
+  set(status: string, details: string): void {
     setCurrentDetails(details);
-    if (!tracked || word === current) return;
-    current = word;
-    upsertSearchAttributes([{ key: BraidStatus, value: word }]);
-  };
-}
+    if (status === this.current) return;
+    this.current = status;
+    this.tracks ??= workflowInfo().typedSearchAttributes.get(BraidStatus) !== undefined && (!this.patchId || patched(this.patchId));
+    if (this.tracks) upsertSearchAttributes([{ key: BraidStatus, value: status }]);
+  }
 
-/** Runs `body` with a status keeper; a failure or cancellation ends the status as `failed` or `cancelled`. */
-export async function withStatus<T>(body: (status: StatusKeeper) => Promise<T>): Promise<T> {
-  const status = statusKeeper();
-  try {
-    return await body(status);
-  } catch (err) {
-    if (isCancellation(err)) status('cancelled', '**Cancelled.**');
-    else status('failed', `**Failed:** ${failureMessage(err)}`);
-    throw err;
+  /** Updates the current details only (progress within a phase). */
+  details(details: string): void {
+    setCurrentDetails(details);
+  }
+
+  /** Runs a workflow body, marking the run failed or cancelled when it ends that way. */
+  async around<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      if (err instanceof ContinueAsNew) throw err;
+      if (isCancellation(err)) this.set(RUN_STATUS.cancelled, '**Cancelled.**');
+      else this.set(RUN_STATUS.failed, `**Failed:** ${failureMessage(err)}`);
+      throw err;
+    }
   }
 }
