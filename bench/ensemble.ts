@@ -12,22 +12,17 @@
  * each member alone (its votes), the vote, and the judge — with each model's tokens, dollars and
  * latency — and the ensemble's cost is set against the best single model's on the same prompts.
  */
-import Anthropic from '@anthropic-ai/sdk';
 import fs from 'node:fs';
 import path from 'node:path';
 import Table from 'cli-table3';
-import { benchTemporal } from './harness';
+import { simulatedBench } from './harness';
 import { tableStyle } from '../src/cli/render';
-import { readConfig } from '../src/config';
 import { ENSEMBLE_WORKFLOW, predictAccuracy, type EnsembleInput, type EnsembleResult, type ItemOutcome } from '../src/shared/ensemble';
 import { formatUsd, usdFor } from '../src/shared/pricing';
 import { llmTaskQueue } from '../src/shared/task-queues';
 import type { TokenUsage } from '../src/shared/types';
-import { Simulator } from '../src/simulator';
 import { fromJsonl, SUPPORT_TICKET_LABELS } from '../src/simulator/fixtures/support-tickets';
 import { Mind } from '../src/simulator/mind';
-import { ToolRegistry } from '../src/tools';
-import { createBraidWorker } from '../src/worker';
 
 export interface EnsembleBenchOptions {
   items: number;
@@ -58,21 +53,8 @@ export async function ensembleBench(o: EnsembleBenchOptions): Promise<void> {
   const N = set.items.length;
   const labels = [...SUPPORT_TICKET_LABELS];
   // The simulator's model table sets each model's latency, error rate and price.
-  const sim = await Simulator.start({ quiet: true, datasets: [set] });
-  const temporal = await benchTemporal(log);
-  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-ensemble' });
-  const worker = await createBraidWorker({
-    connection: temporal.native,
-    cfg,
-    registry: new ToolRegistry(),
-    model: {
-      claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
-      simulated: true,
-      endpoint: sim.url,
-      close: async () => {},
-    },
-  });
-  const running = worker.run();
+  const bench = await simulatedBench({ log, taskQueue: 'bench-ensemble', simulator: { datasets: [set] } });
+  const { sim, temporal, cfg } = bench;
   let r: EnsembleResult;
   try {
     log(`simulator ${sim.url}: ${N} labelled tickets, ${labels.length} labels; members ${o.models.join(', ')}; judge ${o.judge}`);
@@ -92,10 +74,7 @@ export async function ensembleBench(o: EnsembleBenchOptions): Promise<void> {
       args: [input],
     });
   } finally {
-    await worker.shutdown();
-    await running;
-    await temporal.close();
-    await sim.close();
+    await bench.close();
   }
   if (r.summary.noQuorum > 0 || r.summary.missingVotes > 0)
     throw new Error(`${r.summary.missingVotes} vote(s) went missing during the benchmark; its figures would not be comparable`);

@@ -9,10 +9,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import Anthropic from '@anthropic-ai/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import type { ModelClient } from '../src/model-client';
+import { readConfig, type BraidConfig } from '../src/config';
+import { Simulator } from '../src/simulator';
 import { startEphemeralServer, type EphemeralServerOptions } from '../src/temporal/dev-server';
 import type { Dist, LedgerEntry, SimulatorOptions } from '../src/simulator/types';
+import { ToolRegistry } from '../src/tools';
+import { createBraidWorker } from '../src/worker';
 
 export interface BenchTemporal {
   client: Client;
@@ -29,7 +35,12 @@ export async function benchTemporal(
   level: LogLevel = 'WARN',
   server: EphemeralServerOptions = {},
 ): Promise<BenchTemporal> {
-  if (!runtimeInstalled) Runtime.install({ logger: new DefaultLogger(level) });
+  // Core's own log lines go through the same logger (stderr) at the same level, never onto stdout, where `--json` prints.
+  if (!runtimeInstalled)
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
+    });
   runtimeInstalled = true;
   const s = await startEphemeralServer({ log }, server);
   const native = await NativeConnection.connect({ address: s.address });
@@ -134,3 +145,46 @@ const CLOCK_TICKS = 100;
 
 /** The 1-minute load average, to print beside figures measured on a shared machine. */
 export const loadAverage = () => +os.loadavg()[0]!.toFixed(1);
+
+/** A model client pointed at a simulator, as a worker without ANTHROPIC_API_KEY builds it. */
+export function simulatedModel(sim: Simulator): ModelClient {
+  return {
+    claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
+    simulated: true,
+    endpoint: sim.url,
+    close: async () => {},
+  };
+}
+
+export interface SimulatedBench {
+  temporal: BenchTemporal;
+  sim: Simulator;
+  cfg: BraidConfig;
+  /** Stops the worker, the server and the simulator. */
+  close(): Promise<void>;
+}
+
+/** A simulator, a throwaway server and a running Braid worker (no tools) on `taskQueue`, the simulator its model. */
+export async function simulatedBench(o: {
+  log: (line: string) => void;
+  taskQueue: string;
+  level?: LogLevel;
+  simulator?: SimulatorOptions;
+}): Promise<SimulatedBench> {
+  const sim = await Simulator.start({ quiet: true, ...o.simulator });
+  const temporal = await benchTemporal(o.log, o.level);
+  const cfg = readConfig({ BRAID_TASK_QUEUE: o.taskQueue });
+  const worker = await createBraidWorker({ connection: temporal.native, cfg, registry: new ToolRegistry(), model: simulatedModel(sim) });
+  const running = worker.run();
+  return {
+    temporal,
+    sim,
+    cfg,
+    async close() {
+      await worker.shutdown();
+      await running;
+      await temporal.close();
+      await sim.close();
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
 import { ensembleBench } from './ensemble';
+import { searchBench } from './search';
 import { DEFAULT_MEMBERS } from '../src/shared/ensemble';
 import { list } from '../src/cli/options';
 import { ceilingBench, overheadBench } from './overhead';
@@ -156,6 +157,22 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { n: number; concurrency: number; latency: number; runs: number; jitter: number; json?: boolean }) =>
     fanoutWideBench({ ...o, latencyMs: o.latency, json: Boolean(o.json) }),
+  );
+
+program
+  .command('search')
+  .description(
+    'the labelled query set searched in each source and fused by RRF: recall@10 and nDCG@10 of each vs RRF; latency with the web slower than its time',
+  )
+  .option('--queries <n>', 'labelled queries to run (1-62)', intAtLeast(1), 62)
+  .option('-k, --k <n>', "RRF's k", intAtLeast(0), 60)
+  .option('--timeout <ms>', "every source's time in the latency phase", intAtLeast(50), 1000)
+  .option('--slow-ms <ms>', "the web's latency in the latency phase", intAtLeast(1), 5000)
+  .option('--slow-runs <n>', 'searches in the latency phase, one at a time', intAtLeast(1), 10)
+  .option('--concurrency <n>', 'searches at once in the quality phase', intAtLeast(1), 8)
+  .option('--json', 'print one JSON object')
+  .action((o: { queries: number; k: number; timeout: number; slowMs: number; slowRuns: number; concurrency: number; json?: boolean }) =>
+    searchBench({ ...o, timeoutMs: o.timeout, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

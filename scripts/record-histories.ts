@@ -23,6 +23,8 @@ import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { PIPELINE_WORKFLOW } from '../src/shared/pipeline';
 import type { AnswerRule, FaultRule } from '../src/simulator';
 import { ENSEMBLE_WORKFLOW, type EnsembleInput } from '../src/shared/ensemble';
+import { SEARCH_WORKFLOW, type SearchInput } from '../src/shared/search';
+import type { LatencyConfig } from '../src/simulator/types';
 import { FsBlobStore } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
 import { buildCorpus } from '../src/summarize/corpus';
@@ -45,7 +47,7 @@ const scenarios: Record<string, AgentInput> = {
 /** Scenarios of other workflows; `children` names child workflows whose histories are recorded too. */
 const workflowScenarios: Record<
   string,
-  { workflow: string; args: unknown[]; faults?: FaultRule[]; answerRules?: AnswerRule[]; children?: string[] }
+  { workflow: string; args: unknown[]; faults?: FaultRule[]; answerRules?: AnswerRule[]; latency?: LatencyConfig; children?: string[] }
 > = {
   'pipeline-gate-and-retry': {
     workflow: PIPELINE_WORKFLOW,
@@ -90,6 +92,22 @@ const workflowScenarios: Record<
       } satisfies EnsembleInput,
     ],
     children: ['item-1'],
+  },
+  // Split into sub-queries, four sources at once, the web slower than its time (reported timed out), a cited answer.
+  'search-slow-web-answered': {
+    workflow: SEARCH_WORKFLOW,
+    args: [
+      {
+        query: 'How long until a refund appears on my card, and what are the express delivery prices?',
+        sources: [{ name: 'handbook' }, { name: 'database' }, { name: 'tickets' }, { name: 'web', timeoutMs: 500 }],
+        decompose: true,
+        depth: 5,
+        topK: 8,
+        answer: true,
+        answerTop: 3,
+      } satisfies SearchInput,
+    ],
+    latency: { ttftMs: 20, perTokenMs: 0, tools: { web_search: { fixed: 3_000 } } },
   },
 };
 
@@ -175,7 +193,7 @@ async function main(): Promise<void> {
     }
     for (const [name, s] of Object.entries(workflowScenarios)) {
       if (!wanted(name)) continue;
-      sim.configure({ faults: s.faults ?? [], answerRules: s.answerRules ?? [] });
+      sim.configure({ faults: s.faults ?? [], answerRules: s.answerRules ?? [], latency: s.latency ?? { ttftMs: 20, perTokenMs: 0 } });
       // The replay test replays each file with its file name as the workflow id, so a parent whose
       // child ids derive from its own id is recorded under that name.
       const handle = await client.workflow.start(s.workflow, { taskQueue: 'record', workflowId: `${name}.json`, args: s.args });

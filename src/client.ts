@@ -16,6 +16,7 @@ import { publishCommand } from './cli/publish';
 import { rejectCommand } from './cli/reject';
 import { reportCommand } from './cli/report';
 import { runsCommand } from './cli/runs';
+import { searchCommand } from './cli/search';
 import { serverCommand } from './cli/server';
 import { summarizeCommand } from './cli/summarize';
 import { toolsCommand } from './cli/tools';
@@ -48,6 +49,7 @@ const commands = [
   serverCommand,
   pipelineCommand,
   ensembleCommand,
+  searchCommand,
   healthCommand,
   publishCommand,
   pendingCommand,

@@ -46,6 +46,7 @@ const schema = z.object({
   BRAID_WEB_UI_URL: z.url().optional(),
   BRAID_LLM_REQUEST_TIMEOUT_MS: positiveMs.default(120_000),
   BRAID_STREAM_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
+  BRAID_SEARCH_WEB_URL: z.url().optional(),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   // braid publish: where reports go by default, the approval deadlines and the default decision.
   BRAID_PUBLISH_DB: z.string().min(1).optional(),
@@ -162,6 +163,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     webUiUrl: c.BRAID_WEB_UI_URL,
     llmRequestTimeoutMs: c.BRAID_LLM_REQUEST_TIMEOUT_MS,
     streamIdleTimeoutMs: c.BRAID_STREAM_IDLE_TIMEOUT_MS,
+    /** braid search's `web` source; default: the simulator's search endpoint when the model is simulated. */
+    searchWebUrl: c.BRAID_SEARCH_WEB_URL,
     temporalCliPath: c.TEMPORAL_CLI_PATH,
     publish: {
       db: c.BRAID_PUBLISH_DB ?? path.join(dataDir, 'publish.db'),

@@ -24,6 +24,7 @@ import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
+import { createDefaultSources, type SourceRegistry } from './search';
 
 /**
  * The worker settings every Braid worker starts from (benchmarks use them too, so their figures
@@ -49,6 +50,8 @@ export interface BraidWorkerOptions {
   cfg?: BraidConfig;
   /** Default: the four example tools; a registry passed in is the caller's to close(). */
   registry?: ToolRegistry;
+  /** `braid search`'s sources; default: handbook, database, tickets and web. Passed in, the caller's to close(). */
+  sources?: SourceRegistry;
   /** Default: Claude with ANTHROPIC_API_KEY, the simulator at BRAID_SIMULATOR_URL, else a simulator started in this process. */
   model?: ModelClient;
   /** Rate limiter, breakers, backoff; default: built from cfg (Redis-backed when REDIS_URL is set). */
@@ -92,10 +95,14 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const cfg = opts.cfg ?? config();
   const registry = opts.registry ?? createDefaultRegistry({ filesDir: cfg.filesDir });
   const model = opts.model ?? (await cliModel(cfg));
+  // Without a search API of its own, a simulated worker's `web` source searches the simulated web.
+  const webUrl = cfg.searchWebUrl ?? (model.simulated ? `${model.endpoint.replace(/\/+$/, '')}/_sim/tools/web_search` : undefined);
+  const sources = opts.sources ?? createDefaultSources({ webUrl });
   const plugin = new BraidWorkerPlugin({
     config: cfg,
     model,
     tools: registry,
+    sources,
     flow: opts.flow,
     publishStores: opts.publishStores,
     blobs: opts.blobs,
@@ -155,6 +162,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         // The plugin closes what it built (flow, publish stores); the model and registry made here are closed here.
         if (!opts.model) await model.close();
         if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
+        if (!opts.sources) await sources.close();
       });
       return running;
     },

@@ -10,6 +10,7 @@ import { createActivities, type ActivityDeps } from '../src/activities';
 import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
 import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from '../src/shared/ensemble';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
+import { SEARCH_WORKFLOW, searchProgressQuery } from '../src/shared/search';
 import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
 import {
@@ -32,6 +33,7 @@ const WORKFLOW_TYPES = [
   HEALTH_WORKFLOW,
   ENSEMBLE_WORKFLOW,
   ENSEMBLE_ITEM_WORKFLOW,
+  SEARCH_WORKFLOW,
 ];
 
 /** What the committed histories name, read from their events. */
@@ -84,5 +86,9 @@ describe('frozen names', () => {
       'decision',
       'decide',
     ]);
+  });
+
+  it("keeps search's progress query name", () => {
+    expect(searchProgressQuery.name).toBe('searchProgress');
   });
 });

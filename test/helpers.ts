@@ -3,7 +3,6 @@
  * workflow bundle per test file, a quiet runtime, workers on unique task queues, and small tools
  * with controllable latency and failures.
  */
-import Anthropic from '@anthropic-ai/sdk';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -12,7 +11,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
-import type { ModelClient } from '../src/model-client';
+import { simulatedModel } from '../bench/harness';
 import { Simulator, type SimulatorOptions } from '../src/simulator';
 import { defineTool, ToolError, ToolRegistry } from '../src/tools';
 import { createBraidWorker, type BraidWorker, type BraidWorkerOptions } from '../src/worker';
@@ -64,15 +63,8 @@ export const sleep = (ms: number, signal?: AbortSignal) =>
     });
   });
 
-/** A model client pointed at a simulator, as a worker without ANTHROPIC_API_KEY builds it. */
-export function simulatedModel(sim: Simulator): ModelClient {
-  return {
-    claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
-    simulated: true,
-    endpoint: sim.url,
-    close: async () => {},
-  };
-}
+/** A model client pointed at a simulator, as a worker without ANTHROPIC_API_KEY builds it (shared with the benchmarks). */
+export { simulatedModel };
 
 /** A fast, exact simulator for workflow tests: model turns cost ~20 ms. */
 export function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

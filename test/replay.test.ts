@@ -38,11 +38,11 @@ describe('replay', () => {
   });
 
   it.each([
-    ['ensemble-members-reordered.ts', 'the members asked in another order'],
-    ['ensemble-judge-changed.ts', 'another judge'],
-  ])('catches an unpatched change of a recorded ensemble (%s: %s)', async (fixture) => {
+    ['ensemble-members-reordered.ts', 'the members asked in another order', 'ensemble-judge.json'],
+    ['ensemble-judge-changed.ts', 'another judge', 'ensemble-judge.json'],
+    ['search-sources-reordered.ts', 'the sources asked in another order', 'search-slow-web-answered.json'],
+  ])('catches an unpatched change of a recorded pattern (%s: %s)', async (fixture, _what, file) => {
     quietRuntime();
-    const file = 'ensemble-judge.json';
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
     const bundle = await workflowBundle(path.join(__dirname, 'fixtures', fixture));
     const err = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: fixture }, history, file).catch((e: unknown) => e);

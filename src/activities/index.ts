@@ -9,9 +9,11 @@ import { createLlmActivities, type LlmDeps } from './llm';
 import { createSummarizeActivities } from './summarize';
 import { createPublishActivities, type PublishDeps } from './publish';
 import { createPipelineActivities } from './pipeline';
+import { createSearchActivities } from './search';
 import { createToolActivities } from './tools';
+import { SourceRegistry } from '../search/source';
 
-export type ActivityDeps = LlmDeps & PublishDeps & { blobs: BlobStore };
+export type ActivityDeps = LlmDeps & PublishDeps & { blobs: BlobStore; sources?: SourceRegistry };
 
 export const createActivities = (deps: ActivityDeps) => {
   // One cache of stored content for every activity of this worker.
@@ -24,6 +26,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores, texts }),
     ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
+    ...createSearchActivities({ sources: deps.sources ?? new SourceRegistry(), llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
   };
 };
 

@@ -22,6 +22,7 @@ import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import type { SourceRegistry } from '../search/source';
 import { FsBlobStore, type BlobStore } from '../blobs/store';
 import { config as processConfig, type BraidConfig } from '../config';
 import { createFlowControl, type FlowControl } from '../flow';
@@ -76,6 +77,8 @@ export interface BraidWorkerPluginOptions {
   model?: ModelClient;
   /** The tools `callModel` may offer and `callTool` runs; default: none. A registry passed in is yours to `close()`. */
   tools?: ToolRegistry;
+  /** The sources `braid search`'s workflow may ask (`defineSource`); default: none. A registry passed in is yours to `close()`. */
+  sources?: SourceRegistry;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
   /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR. */
@@ -177,9 +180,11 @@ class SharedParts {
       flow,
       publishStores,
       blobs: o.blobs ?? new FsBlobStore(cfg.blobDir),
+      sources: o.sources,
     });
-    // Start the tools' sandbox processes now rather than on their first call; a failure shows on that call.
+    // Start the tools' sandbox processes and the search sources now rather than on their first call; a failure shows on that call.
     registry.warm().catch(() => undefined);
+    o.sources?.warm().catch(() => undefined);
     this.built = { activities, model, registry, flow };
     return this.built;
   }

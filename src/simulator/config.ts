@@ -91,6 +91,10 @@ const answerRule = z.strictObject({
   match: z.strictObject({ model: z.string().optional(), contains: z.string().optional() }).optional(),
 });
 
+const searchPage = z.strictObject({ id: z.string().min(1), title: z.string(), url: z.string().optional(), text: z.string() });
+/** Corpora of the search endpoint, by tool name; each replaces the one of that name (`web_search` is built in). */
+const searchCorpora = z.record(z.string().min(1), z.array(searchPage));
+
 const mind = {
   errorCorrelation: share.optional(),
   datasets: z.array(labelledSet).optional(),
@@ -109,6 +113,7 @@ const options = z.strictObject({
   models: models.optional(),
   batches: batches.optional(),
   promptCache: promptCache.optional(),
+  searchCorpora: searchCorpora.optional(),
   ...mind,
 });
 
@@ -123,12 +128,13 @@ const patch = z.strictObject({
   errorCorrelation: mind.errorCorrelation.nullable(),
   datasets: mind.datasets.nullable(),
   answerRules: mind.answerRules.nullable(),
+  searchCorpora: searchCorpora.nullable().optional(),
 });
 
 export type ConfigPatch = Partial<
   Pick<
     SimulatorOptions,
-    'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey' | 'models' | 'errorCorrelation' | 'datasets' | 'answerRules'
+    'latency' | 'rateLimits' | 'faults' | 'seed' | 'apiKey' | 'models' | 'errorCorrelation' | 'datasets' | 'answerRules' | 'searchCorpora'
   >
 >;
 

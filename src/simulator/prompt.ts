@@ -7,7 +7,8 @@
 import { messageText, systemText } from './text';
 import type { JsonSchema, MessagesRequest, RequestMessage } from './types';
 
-export type TaskKind = 'judge' | 'classify' | 'extract' | 'recall' | 'summarize' | 'edit' | 'research' | 'write' | 'answer' | 'chat';
+export type TaskKind =
+  'judge' | 'classify' | 'extract' | 'recall' | 'summarize' | 'edit' | 'research' | 'write' | 'answer' | 'queries' | 'chat';
 
 export interface Source {
   /** Numbering used for citations: a document block's document_index, else order of appearance. */
@@ -353,6 +354,9 @@ function detectTask(u: Omit<Understanding, 'task'>, tools: boolean): TaskKind {
   )
     return 'classify';
   if (u.labels.length >= 2 && /\b(?:yes|true) or (?:no|false)\b/i.test(all)) return 'classify';
+  // "Split the question into search queries, one per line": a query planner's request.
+  if (/\bsearch quer(?:y|ies)\b/i.test(all) && /\b(?:split|break|decompose|divide|turn|rewrite)\b/i.test(all) && u.sources.length === 0)
+    return 'queries';
   if (/\b(?:extract|pull out|parse out|fill in|capture)\b/i.test(all) || (u.keys.length > 0 && /\b(?:keys|fields)\b/i.test(all)))
     return 'extract';
   if (

@@ -35,12 +35,22 @@ import { RateLimiter } from './rate-limit';
 import { deliverMessage, deliverStream, messageObject } from './respond';
 import { usdFor } from '../shared/pricing';
 import { hashHex, requestText } from './text';
+import { webPages } from './fixtures/web-pages';
+import { DEFAULT_SEARCH_RESULTS, SearchCorpus, type SearchPage } from './web-search';
 import { ModelNotFound, RequestInvalid, validateMessagesRequest } from './validate';
 import type { Dist, LatencyConfig, LedgerEntry, MessagesRequest, ModelSpec, SimulatorOptions } from './types';
 
 const DEFAULT_TTFT: Dist = { uniform: [150, 400] };
 const DEFAULT_PER_TOKEN: Dist = 4;
 const DEFAULT_TOOL_LATENCY: Dist = 100;
+/** A search corpus stands for a web search API: slower than a plain remote tool. */
+const DEFAULT_SEARCH_LATENCY: Dist = { uniform: [300, 900] };
+
+/** The built-in `web_search` corpus with the options' corpora over it. */
+function searchCorpora(extra: SimulatorOptions['searchCorpora'] = {}): Map<string, SearchCorpus> {
+  const all: Record<string, SearchPage[]> = { web_search: webPages().map(({ tags: _tags, ...page }) => page), ...extra };
+  return new Map(Object.entries(all).map(([name, pages]) => [name, new SearchCorpus(pages)]));
+}
 
 function parseJson(text: string): unknown {
   try {
@@ -86,6 +96,7 @@ export class Simulator {
   private readonly quiet: boolean;
   private readonly promptCache: PromptCache;
   private readonly batches: BatchStore;
+  private corpora: Map<string, SearchCorpus>;
   private entries: LedgerEntry[] = [];
   private seq = 0;
   private readonly sockets = new Set<Socket>();
@@ -116,6 +127,7 @@ export class Simulator {
     this.quiet = opts.quiet ?? false;
     this.promptCache = new PromptCache(opts.promptCache);
     this.batches = new BatchStore(opts.batches);
+    this.corpora = searchCorpora(opts.searchCorpora);
   }
 
   static async start(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -156,6 +168,7 @@ export class Simulator {
     if ('faults' in patch) this.faults = new FaultBook(patch.faults);
     if ('seed' in patch) this.rng = new SeededRandom(patch.seed ?? 42);
     if ('apiKey' in patch) this.apiKey = patch.apiKey;
+    if ('searchCorpora' in patch) this.corpora = searchCorpora(patch.searchCorpora);
     if (MIND_KEYS.some((k) => k in patch)) {
       for (const k of MIND_KEYS) if (k in patch) (this.mindOptions as Record<string, unknown>)[k] = patch[k];
       if ('models' in patch) this.models = new ModelCatalog(this.mindOptions.models);
@@ -464,7 +477,11 @@ export class Simulator {
     }
   }
 
-  /** A stand-in remote API: answers after the configured per-tool latency with text derived from the input. */
+  /**
+   * A stand-in remote API: answers after the configured per-tool latency — with the best pages of
+   * the tool's search corpus when it has one and the input has a `query`, else with text derived
+   * from the input.
+   */
   private async toolRoute(req: IncomingMessage, res: ServerResponse, requestId: string, name: string): Promise<void> {
     let input: unknown;
     try {
@@ -474,8 +491,18 @@ export class Simulator {
       if (err instanceof RequestInvalid || err instanceof BodyTooLarge) return sendError(res, 400, requestId, err.message);
       throw err;
     }
-    const wait = this.rng.draw(this.latency.tools?.[name] ?? DEFAULT_TOOL_LATENCY);
+    const corpus = this.corpora.get(name);
+    const query = (input as { query?: unknown } | null)?.query;
+    const wait = this.rng.draw(this.latency.tools?.[name] ?? (corpus ? DEFAULT_SEARCH_LATENCY : DEFAULT_TOOL_LATENCY));
     if (!(await sleep(wait, closeSignal(res)))) return;
+    if (corpus && typeof query === 'string') {
+      const limit = Number((input as { limit?: unknown }).limit ?? DEFAULT_SEARCH_RESULTS);
+      return sendJson(res, 200, {
+        tool: name,
+        query,
+        results: corpus.search(query, Number.isFinite(limit) ? limit : DEFAULT_SEARCH_RESULTS),
+      });
+    }
     const digest = hashHex(name, JSON.stringify(input)).slice(0, 8);
     const values = typeof input === 'object' && input !== null ? Object.values(input).filter((v) => typeof v !== 'object') : [input];
     const about = values.length > 0 ? values.map(String).join(', ').slice(0, 80) : 'no input';

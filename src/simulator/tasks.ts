@@ -8,6 +8,7 @@ import { Evidence, plain, type TaskContext } from './evidence';
 import { fillSchema, fillTemplate, summaryOf } from './fill';
 import { recall } from './memory';
 import type { Understanding } from './prompt';
+import { splitClauses, topicOf } from './tool-plan';
 import type { TextBlock } from './types';
 
 const snakeKey = (k: string): string => (/\s/.test(k.trim()) ? k.trim().toLowerCase().replace(/\s+/g, '_') : k.trim());
@@ -86,6 +87,24 @@ function extraction(ev: Evidence): Record<string, unknown> {
   return out;
 }
 
+/**
+ * A question as search queries: one per independent part (the clauses a tool plan would split it
+ * into), each without its question words, at most the number the instructions allow ("at most 3").
+ */
+function searchQueries(question: string, instructions: string): string[] {
+  const most = Number(/\b(?:at most|up to|no more than)\s+(\d+)\b/i.exec(instructions)?.[1] ?? 5);
+  const query = (clause: string) =>
+    topicOf(clause)
+      .replace(
+        /^(?:long|much|many|often|soon|far)\s+(?:(?:do|does|did|is|are|will|can|would|should|until|before)\s+)?(?:(?:a|an|the)\s+)?/i,
+        '',
+      )
+      .replace(/\s+/g, ' ')
+      .trim();
+  const queries = [...new Set(splitClauses(question).map(query))].filter(Boolean);
+  return (queries.length > 0 ? queries : [question.trim()]).slice(0, Math.max(1, most));
+}
+
 /** The JSON value of the answer, when the request asks for JSON. */
 function jsonValue(ev: Evidence): unknown {
   const { u } = ev.ctx;
@@ -139,6 +158,8 @@ export function answerTask(ctx: TaskContext): TextBlock[] {
           .join('\n'),
       );
     }
+    case 'queries':
+      return text(searchQueries(u.question, u.instructions).join('\n'));
     case 'recall':
       return text(recall(u.question, u.history) ?? "You haven't told me that in this conversation.");
     case 'summarize':

@@ -19,7 +19,7 @@ export interface LatencyConfig {
   perTokenMs?: Dist;
   /** Per-model overrides, keyed by exact model name. */
   models?: Record<string, { ttftMs?: Dist; perTokenMs?: Dist }>;
-  /** Latency of the simulated remote tool endpoint, per tool name (default 100). */
+  /** Latency of the simulated remote tool endpoint, per tool name (default 100; 300–900 for a search corpus). */
   tools?: Record<string, Dist>;
 }
 
@@ -111,6 +111,12 @@ export interface SimulatorOptions {
   datasets?: LabelledSet[];
   /** Force wrong, invalid or slow answers on matching requests. */
   answerRules?: AnswerRule[];
+  /**
+   * Corpora the remote-tool endpoint searches, by tool name: POST /_sim/tools/<name> with
+   * {"query", "limit"} answers with ranked pages (see web-search.ts). Each replaces the corpus of
+   * that name; `web_search` (the simulated web, fixtures/web-pages.ts) is built in.
+   */
+  searchCorpora?: Record<string, { id: string; title: string; url?: string; text: string }[]>;
 }
 
 /** One row of the simulator's model table: what /v1/models reports and the limits requests are checked against. */

@@ -72,7 +72,7 @@ export function splitSections(doc: string, markdown: string): Section[] {
 }
 
 /** Words of a text as the index sees them (lower-cased, stopwords dropped). */
-function terms(text: string): string[] {
+export function searchTerms(text: string): string[] {
   return (text.toLowerCase().match(WORD) ?? []).filter((t) => !STOPWORDS.has(t));
 }
 
@@ -115,18 +115,27 @@ async function buildIndex(docsDir: string): Promise<MiniSearch<Section>> {
   for (const file of files) {
     for (const s of splitSections(file, await readFile(join(docsDir, file), 'utf8'))) sections.push({ id: sections.length, ...s });
   }
-  const index = new MiniSearch<Section>({
-    fields: ['title', 'section', 'text'],
-    storeFields: ['doc', 'section', 'offset', 'text'],
+  const index = keywordIndex<Section>(['title', 'section', 'text'], ['doc', 'section', 'offset', 'text'], { section: 2, title: 1.5 });
+  index.addAll(sections);
+  return index;
+}
+
+/**
+ * An empty BM25 index (MiniSearch) that reads text as search_docs does: words with an optional
+ * 's-style suffix, lower-cased, stopwords dropped, typo-tolerant and prefix matching, any term may
+ * match (OR). `boost` weighs fields against each other.
+ */
+export function keywordIndex<T>(fields: string[], storeFields: string[], boost: Record<string, number>): MiniSearch<T> {
+  return new MiniSearch<T>({
+    fields,
+    storeFields,
     tokenize: (text) => text.match(WORD) ?? [],
     processTerm: (term) => {
       const t = term.toLowerCase();
       return STOPWORDS.has(t) ? null : t;
     },
-    searchOptions: { boost: { section: 2, title: 1.5 }, fuzzy: 0.2, prefix: true, combineWith: 'OR' },
+    searchOptions: { boost, fuzzy: 0.2, prefix: true, combineWith: 'OR' },
   });
-  index.addAll(sections);
-  return index;
 }
 
 const indexes = new Map<string, Promise<MiniSearch<Section>>>();
@@ -144,7 +153,8 @@ function indexFor(docsDir: string): Promise<MiniSearch<Section>> {
 
 export async function searchDocs(docsDir: string, query: string, limit: number): Promise<SearchHit[]> {
   const index = await indexFor(docsDir);
-  if (terms(query).length === 0) throw new ToolError('The query has no searchable words; use key terms such as "refund damaged item".');
+  if (searchTerms(query).length === 0)
+    throw new ToolError('The query has no searchable words; use key terms such as "refund damaged item".');
   return index
     .search(query)
     .slice(0, limit)

@@ -37,6 +37,23 @@ export type QuorumStatus =
   /** Running: the report is read before the branch ended. */
   | 'running';
 
+/** What a branch's status comes to once the quorum is decided: its result counts (or came late), or why not. */
+export type QuorumOutcome = 'accepted' | 'invalid' | 'failed' | 'timed-out' | 'cancelled';
+
+export function outcomeOf(status: QuorumStatus): QuorumOutcome {
+  switch (status) {
+    case 'counted':
+    case 'late':
+      return 'accepted';
+    case 'invalid':
+    case 'failed':
+    case 'timed-out':
+      return status;
+    default:
+      return 'cancelled'; // cancelled, detached, not started, or read while running
+  }
+}
+
 export interface QuorumBranchReport<T> {
   index: number;
   status: QuorumStatus;
