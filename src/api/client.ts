@@ -19,6 +19,7 @@ import { SimplePlugin } from '@temporalio/plugin';
 import { config } from '../config';
 import { ASK_WORKFLOW, askLabels, type AgentInput, type AgentResult } from '../shared/ask';
 import { ENSEMBLE_WORKFLOW, ensembleLabels, type EnsembleInput, type EnsembleResult } from '../shared/ensemble';
+import { SEARCH_WORKFLOW, searchLabels, type SearchInput, type SearchResult } from '../shared/search';
 import { HEALTH_WORKFLOW } from '../shared/health';
 import { PIPELINE_WORKFLOW, pipelineLabels, type PipelineInput, type PipelineResult } from '../shared/pipeline';
 import {
@@ -58,6 +59,25 @@ export type {
   MemberVote,
   VoteCount,
 } from '../shared/ensemble';
+export {
+  SEARCH_WORKFLOW,
+  searchProgressQuery,
+  type SearchInput,
+  type SearchResult,
+  type SearchProgress,
+  type FusedHit,
+  type AnswerClaim,
+  type FusedRank,
+  type QueryPlan,
+  type SearchAnswer,
+  type SearchPhase,
+  type SearchSourceSpec,
+  type SourceHit,
+  type SourceReport,
+  type SourceStatus,
+} from '../shared/search';
+export type { CharCitation, RunLabels } from '../shared/types';
+export type { ChunkSpan } from '../shared/summarize';
 export type { CostSummary, ModelCost, ModelPrice } from '../shared/pricing';
 export {
   PIPELINE_WORKFLOW,
@@ -129,6 +149,8 @@ export type SummarizeWorkflow = (input: SummarizeInput) => Promise<SummarizeResu
 export type PipelineWorkflow = (input: PipelineInput) => Promise<PipelineResult>;
 /** Braid's publish-with-approval saga: `publishWorkflow(input) → result`. */
 export type PublishWorkflow = (input: PublishInput) => Promise<PublishResult>;
+/** Braid's multi-source search: `multiSourceSearch(input) → result`. */
+export type SearchWorkflow = (input: SearchInput) => Promise<SearchResult>;
 /** Braid's model ensemble: `modelEnsemble(input) → result`. */
 export type EnsembleWorkflow = (input: EnsembleInput) => Promise<EnsembleResult>;
 /** The flow-control status of whichever worker answers: `flowHealth() → snapshot`. */
@@ -254,6 +276,8 @@ export const startPublish: Starter<PublishWorkflow> = starter(PUBLISH_WORKFLOW, 
 
 /** Starts Braid's model ensemble: one prompt or a batch of items, decided by a vote or a judge. */
 export const startEnsemble: Starter<EnsembleWorkflow> = starter(ENSEMBLE_WORKFLOW, 'ensemble', ensembleLabels);
+/** Starts Braid's multi-source search with rank fusion over the sources the workers were given. */
+export const startSearch: Starter<SearchWorkflow> = starter(SEARCH_WORKFLOW, 'search', searchLabels);
 
 /** Asks a Braid worker for its limiter budgets and breaker states (a short workflow answered by whichever worker picks it up). */
 export async function flowHealth(client: Client, o: StartOptions = {}): Promise<FlowSnapshot> {

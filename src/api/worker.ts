@@ -68,6 +68,8 @@ export type {
   StoreSnapshot,
 } from '../store/publish-store';
 export type { ModelPrice } from '../shared/pricing';
+export { defineSource, SourceError, SourceRegistry, type SearchSource, type SourceContext } from '../search/source';
+export type { SourceHit } from '../shared/search';
 
 /** What the worker plugin is built from; everything is optional and defaults to Braid's settings. */
 export interface BraidWorkerPluginOptions {

@@ -13,6 +13,7 @@
 import { executeChild, proxyActivities, workflowInfo, type ActivityOptions, type ChildWorkflowOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ENSEMBLE_WORKFLOW, type EnsembleInput, type EnsembleResult } from '../shared/ensemble';
+import { SEARCH_WORKFLOW, type SearchInput, type SearchResult } from '../shared/search';
 import { SUMMARIZE_WORKFLOW, type SummarizeInput, type SummarizeResult } from '../shared/summarize';
 import type { LlmRequest, LlmResult, ToolCall, ToolCallResult, ToolInfo } from '../shared/types';
 import { modelCall, toolCall, workerLookup } from '../workflows/profiles';
@@ -42,6 +43,22 @@ export type { CharCitation, DocumentBlock, FallbackRoute, RouteReason, RoutedCal
 export type { StoredText } from '../shared/blobs';
 export type { CitationChecks, Claim } from '../shared/summarize';
 export type { EnsembleInput, EnsembleResult } from '../shared/ensemble';
+export { reciprocalRankFusion } from '../shared/search';
+export type {
+  AnswerClaim,
+  FusedHit,
+  FusedRank,
+  QueryPlan,
+  RankedList,
+  SearchAnswer,
+  SearchInput,
+  SearchResult,
+  SearchSourceSpec,
+  SourceHit,
+  SourceReport,
+  SourceStatus,
+} from '../shared/search';
+export type { ChunkSpan } from '../shared/summarize';
 export type {
   Aggregate,
   DecidedBy,
@@ -115,6 +132,20 @@ export function summarizeChild(input: SummarizeInput, options: Partial<ChildWork
 export function ensembleChild(input: EnsembleInput, options: Partial<ChildWorkflowOptions> = {}): Promise<EnsembleResult> {
   return executeChild<(input: EnsembleInput) => Promise<EnsembleResult>>(ENSEMBLE_WORKFLOW, {
     workflowId: `${workflowInfo().workflowId}/ensemble`,
+    ...options,
+    args: [input],
+  });
+}
+
+/**
+ * Runs Braid's multi-source search (the `multiSourceSearch` workflow: every source at once within
+ * its own time, Reciprocal Rank Fusion, an optional cited answer) as a child of the calling
+ * workflow, and returns its result. The sources are the ones the worker plugin was given. The
+ * child's id defaults to `<this workflow's id>/search`.
+ */
+export function searchChild(input: SearchInput, options: Partial<ChildWorkflowOptions> = {}): Promise<SearchResult> {
+  return executeChild<(input: SearchInput) => Promise<SearchResult>>(SEARCH_WORKFLOW, {
+    workflowId: `${workflowInfo().workflowId}/search`,
     ...options,
     args: [input],
   });

@@ -28,6 +28,7 @@ import {
   RRF_K_BOUNDS,
   SEARCH_SOURCES,
   SEARCH_WORKFLOW,
+  searchLabels,
   searchProblem,
   searchProgressQuery,
   TOP_K_BOUNDS,
@@ -246,7 +247,7 @@ export function searchCommand(): Command {
           args: [input],
           kind: 'search',
           status: input.decompose ? 'planning' : 'searching',
-          options: { staticSummary: `search: "${short(input.query, 80)}" in ${names}${input.answer ? ', answered' : ''}` },
+          labels: searchLabels(input),
         });
         const webUi = webUiLink(handle.workflowId, handle.firstExecutionRunId, s.target);
         if (!o.json) announceRun(handle.workflowId, webUi, `${names} · RRF k=${input.k}${input.answer ? ' · answer' : ''}`);

@@ -7,7 +7,8 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { CostSummary, ModelPrice } from './pricing';
-import type { TokenUsage, UsageSummary } from './types';
+import { gist } from './content';
+import type { RunLabels, TokenUsage, UsageSummary } from './types';
 
 /** The workflow type: the name of the workflow function in src/workflows/search.ts (frozen). */
 export const SEARCH_WORKFLOW = 'multiSourceSearch';
@@ -105,6 +106,18 @@ export interface SearchInput {
   llmTaskQueue?: string;
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). */
   prices?: Record<string, ModelPrice>;
+}
+
+/** The run's static summary and details, for whoever starts it. */
+export function searchLabels(input: SearchInput): RunLabels {
+  const names = input.sources.map((x) => x.name).join(', ');
+  return {
+    summary: `search: "${gist(input.query, 80)}" in ${names}${input.answer ? ', answered' : ''}`,
+    details: [
+      `**Query:** ${gist(input.query, 500)}`,
+      `**Sources:** ${input.sources.map((x) => `${x.name} (${sourceTimeoutMs(x)} ms)`).join(', ')} · **fusion:** RRF k=${input.k ?? DEFAULT_RRF_K}${input.decompose ? ' · split into sub-queries' : ''}${input.answer ? ' · cited answer' : ''}`,
+    ].join('\n\n'),
+  };
 }
 
 /** What became of a source's search: its lists count, or it is missing and why. */
