@@ -11,6 +11,7 @@
  * and one set of circuit breakers (src/flow).
  */
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { FsBlobStore, type BlobStore } from './blobs/store';
@@ -18,6 +19,7 @@ import { config, type BraidConfig } from './config';
 import { createFlowControl, type FlowControl } from './flow';
 import { createModelClient, type ModelClient } from './model-client';
 import { sqlitePublishStores, type PublishStores } from './store/publish-store';
+import { versionedStore, type VersionedStore } from './store/shared-state';
 import { llmTaskQueue } from './shared/task-queues';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
@@ -37,6 +39,8 @@ export interface BraidWorkerOptions {
   flow?: FlowControl;
   /** Publication destinations for `braid publish`; default: SQLite files, opened on demand. */
   publishStores?: PublishStores;
+  /** Where agents share state (`braid actor`); default: Redis at REDIS_URL, else SQLite at BRAID_SHARED_DB, opened on first use. */
+  sharedState?: VersionedStore;
   /** Where chunk texts and intermediate results live; default: FsBlobStore at BRAID_BLOB_DIR. */
   blobs?: BlobStore;
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
@@ -64,6 +68,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const publishStores = opts.publishStores ?? sqlitePublishStores();
   const flow = opts.flow ?? createFlowControl(cfg);
   await flow.ready(); // says once, before polling, if the shared budget store is unreachable
+  const shared = opts.sharedState ?? versionedStore({ redisUrl: cfg.flow.redisUrl, sqliteFile: cfg.sharedDb });
   const activities = createActivities({
     claude: model.claude,
     models: cfg.models,
@@ -75,6 +80,9 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     flow,
     publishStores,
     blobs: opts.blobs ?? new FsBlobStore(cfg.blobDir),
+    // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
+    temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
+    shared,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
@@ -136,6 +144,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         if (ownsModel) await model.close();
         if (!opts.publishStores) publishStores.close();
         if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
+        if (!opts.sharedState) await shared.close();
       });
       return running;
     },

@@ -3,6 +3,7 @@
  * proxies with `ReturnType<typeof createActivities>` through `import type`, never importing values.
  */
 import { BlobTexts } from '../blobs/content';
+import { createActorActivities, type ActorDeps } from './actor';
 import type { BlobStore } from '../blobs/store';
 import { createFlowActivities } from './health';
 import { createLlmActivities, type LlmDeps } from './llm';
@@ -11,7 +12,7 @@ import { createPublishActivities, type PublishDeps } from './publish';
 import { createPipelineActivities } from './pipeline';
 import { createToolActivities } from './tools';
 
-export type ActivityDeps = LlmDeps & PublishDeps & { blobs: BlobStore };
+export type ActivityDeps = LlmDeps & PublishDeps & Omit<ActorDeps, 'blobs'> & { blobs: BlobStore };
 
 export const createActivities = (deps: ActivityDeps) => {
   // One cache of stored content for every activity of this worker.
@@ -24,6 +25,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores, texts }),
     ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
+    ...createActorActivities({ temporal: deps.temporal, shared: deps.shared, blobs: deps.blobs }),
   };
 };
 

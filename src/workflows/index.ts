@@ -5,3 +5,4 @@ export { mapReduceNode, summarizeCorpus } from './summarize';
 export { contentPipeline, pipelineChain } from './pipeline';
 export { flowHealth } from './health';
 export { ensembleItem, modelEnsemble } from './ensemble';
+export { actorAgent } from './actor';
