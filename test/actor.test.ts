@@ -145,3 +145,46 @@ describe('actor mailbox', () => {
     await expect(sendMessage(h.client, 'nobody-here', prompt('hi'))).rejects.toThrow('no agent has the address nobody-here');
   });
 });
+
+describe('actor supervision', () => {
+  const member = (name: string) => ({ name, spec: { role: `${name} specialist`, llmTaskQueue: llmTaskQueue(w.taskQueue) } });
+
+  it('restarts a failed member one-for-one, visible in history; past the limit within the window, the lead escalates', async () => {
+    const crash = { kind: 'status' as const, status: 400, match: { contains: 'You are the flaky specialist' } };
+    sim.configure({ faults: [{ ...crash, times: 1 }] });
+    const { address, handle } = await spawn('lead', {
+      team: { members: [member('flaky'), member('steady')], supervision: { maxRestarts: 2, withinMs: 10 * 60_000 } },
+    });
+    const first = (await sendMessage(h.client, address, prompt('What is the refund window?'))).reply;
+    expect(first.ok).toBe(true);
+    const byName = Object.fromEntries(first.members!.map((m) => [m.name, m]));
+    expect(byName.steady!.ok).toBe(true);
+    expect(byName.flaky!.ok).toBe(false);
+    expect(byName.flaky!.error).toMatch(/400/);
+
+    // The flaky member is started again under the same id (a second run in its history) and answers.
+    const second = (await sendMessage(h.client, address, prompt('And the shipping time?'))).reply;
+    expect(second.members!.map((m) => [m.name, m.ok])).toEqual([
+      ['flaky', true],
+      ['steady', true],
+    ]);
+    let s = await state(address);
+    expect(s.restarts).toHaveLength(1);
+    expect(s.restarts[0]).toMatchObject({ child: `${address}/flaky`, generation: 2 });
+    expect(s.children.find((c) => c.name === 'flaky')).toMatchObject({ status: 'running', generation: 2, restarts: 1 });
+    expect(s.children.find((c) => c.name === 'steady')).toMatchObject({ status: 'running', generation: 1, restarts: 0 });
+    expect(await runIdsOf(`${address}/flaky`)).toHaveLength(2);
+    expect(await runIdsOf(`${address}/steady`)).toHaveLength(1);
+
+    // From now on it fails every time: restart 2 is the last allowed, the next failure escalates.
+    sim.configure({ faults: [crash] });
+    await sendMessage(h.client, address, prompt('Question three'));
+    s = await state(address);
+    expect(s.restarts).toHaveLength(2);
+    await sendMessage(h.client, address, prompt('Question four'));
+    await expect(handle.result()).rejects.toThrow();
+    const failure = await handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+    expect(failure).toMatch(/escalates: .*\/flaky failed 3 times within 600 s \(at most 2 restarts\)/);
+    sim.configure({ faults: [] });
+  });
+});

@@ -79,6 +79,8 @@ const store = proxyActivities<Activities>({ ...blobStore, summary: 'mailbox carr
 const shared = proxyActivities<Activities>({ ...sideEffect, summary: 'shared state' });
 const deliver = proxyActivities<Activities>({ ...sideEffect, summary: 'message to a peer (start if absent)' });
 
+/** How long a lead waits, after a member answered with an error, for that member's run to fail. */
+const CRASH_NOTICE_MS = 30_000;
 /** Mailbox entries the state query shows. */
 const SHOWN = 20;
 
@@ -125,7 +127,7 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
         team.supervision ?? DEFAULT_SUPERVISION,
         {
           childDown: (address, reason) => {
-            for (const a of awaiting.values()) if (a.to === address && !a.reply) a.down = reason;
+            for (const a of awaiting.values()) if (a.to === address) a.down = reason;
           },
           changed: () => show(),
         },
@@ -241,6 +243,9 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
       else await getExternalWorkflowHandle(actorWorkflowId(address)).signal(tellSignal, env);
       const timeoutMs = team?.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS;
       const came = await condition(() => slot.reply !== undefined || slot.down !== undefined || stopped(), timeoutMs);
+      // A member that answered with an error is failing: wait for its supervisor to see it (and restart it).
+      if (slot.reply && !slot.reply.ok && !peer && supervisor!.crashes(name))
+        await condition(() => slot.down !== undefined || stopped(), CRASH_NOTICE_MS);
       const elapsedMs = Date.now() - t0;
       if (slot.reply) return { name, address, ok: slot.reply.ok, text: slot.reply.text, error: slot.reply.error, elapsedMs };
       return {
@@ -286,7 +291,12 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
       const text = await ask(actorSystem(spec), b.text, b.stored);
       return { ...base, ok: true, text, handledMs: Date.now() };
     }
-    // A lead: every running member and every peer at once, then one merged answer.
+    // A lead: every running member and every peer at once, then one merged answer. A member being
+    // restarted is waited for, so the question reaches its next incarnation.
+    await condition(
+      () => supervisor!.settled() || stopped() || supervisor!.escalation !== undefined,
+      team.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
+    );
     const askAll = [
       ...supervisor!.running().map((m) => askOther(`${env.id}/${m.name}`, m.name, m.address, b.text, false)),
       ...(team.peers ?? []).map((p) => askOther(`${env.id}/${p}`, p, p, b.text, true)),

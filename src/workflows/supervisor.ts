@@ -193,6 +193,16 @@ export class Supervisor {
     return this.children.get(name)?.status;
   }
 
+  /** No child is between a failure and its restart: a question now reaches every member. */
+  settled(): boolean {
+    return [...this.children.values()].every((c) => c.status !== 'restarting');
+  }
+
+  /** The member fails on a message it cannot handle (its default as a supervised child), rather than answering with the error. */
+  crashes(name: string): boolean {
+    return (this.children.get(name)?.spec.onError ?? 'crash') === 'crash';
+  }
+
   /**
    * Stops every child — gracefully (`stop`: each finishes its current message) or by cancellation —
    * and waits up to `waitMs` for all to be gone. Failures from now on are not restarted.
