@@ -1,0 +1,111 @@
+/**
+ * `braid actor` as a user runs it, against the real server and a worker (the simulator as its model):
+ * spawn, send (waits for the reply), tell, state, ls, stop — each with --json — and every input a
+ * user can get wrong (a bad address, an unknown or stopped agent, a taken address) as one line.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActorReply, ActorState } from '../src/shared/actor';
+import type { Simulator } from '../src/simulator';
+import { SqliteVersionedStore } from '../src/store/shared-state';
+import { ToolRegistry } from '../src/tools';
+import { braid, expectOneLineError } from './cli-helpers';
+import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+
+let h: Harness;
+let sim: Simulator;
+let w: TestWorker;
+let env: Record<string, string>;
+let dir: string;
+let shared: SqliteVersionedStore;
+
+beforeAll(async () => {
+  [h, sim] = await Promise.all([connect(), startSimulator()]);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-actor-cli-'));
+  w = await startWorker(h, new ToolRegistry(), sim, {}, { sharedState: (shared = new SqliteVersionedStore(path.join(dir, 'shared.db'))) });
+  env = { TEMPORAL_ADDRESS: h.address, BRAID_TASK_QUEUE: w.taskQueue };
+});
+afterAll(async () => {
+  await w?.shutdown();
+  await shared?.close();
+  await sim?.close();
+  await h?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('braid actor: bad input', () => {
+  const nowhere = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  it.each([
+    [['actor', 'spawn', 'a b', '--role', 'x'], /"a b" is not an agent address/],
+    [['actor', 'spawn', 'ok', '--role', ' '], /the agent has no role/],
+    [['actor', 'spawn', 'ok', '--role', 'lead', '--member', 'nocolon'], /expected <name>:<role>/],
+    [['actor', 'spawn', 'ok', '--role', 'lead', '--member', 'a:x', '--member', 'a:y'], /team member a is named twice/],
+    [['actor', 'spawn', 'ok', '--role', 'x', '--note', '/nonexistent/brief.md'], /cannot read note file \/nonexistent\/brief.md/],
+    [['actor', 'send', 'ok'], /nothing to send/],
+    [['actor', 'send', 'ok', '--blind', 'hi'], /--blind goes with --increment or --append/],
+    [['actor', 'send', 'ok', '--increment', 'k', '--read', 'k'], /give one of --increment, --append, --read/],
+    [['actor', 'state', '../x'], /is not an agent address/],
+  ])('braid %j is one line and exit code 2 before connecting', async (args, pattern) => {
+    expectOneLineError(await braid(args, nowhere), 2, pattern);
+  });
+});
+
+describe('braid actor: a life', () => {
+  it('spawn, send, tell, state, ls, stop — then the stopped agent and an unknown one are refused in one line', async () => {
+    const address = `cli-${randomUUID().slice(0, 8)}`;
+    const spawned = await braid(['actor', 'spawn', address, '--role', 'returns desk', '--json'], env);
+    expect(spawned.code, spawned.stderr).toBe(0);
+    expect(JSON.parse(spawned.stdout)).toMatchObject({ address, workflowId: `actor/${address}` });
+    expectOneLineError(await braid(['actor', 'spawn', address, '--role', 'again'], env), 2, /the address .* is taken/);
+
+    const sent = await braid(['actor', 'send', address, '--json', 'What is the refund window?'], env);
+    expect(sent.code, sent.stderr).toBe(0);
+    const reply = JSON.parse(sent.stdout) as ActorReply;
+    expect(reply).toMatchObject({ by: address, ok: true, seq: 1 });
+    expect(reply.text!.length).toBeGreaterThan(0);
+
+    const told = await braid(['actor', 'tell', address, '--note', '--json', 'Refunds take 14 days.'], env);
+    expect(told.code, told.stderr).toBe(0);
+    expect(JSON.parse(told.stdout)).toMatchObject({ address, delivered: true });
+
+    const counted = await braid(['actor', 'send', address, '--increment', 'tickets', '--by', '3', '--json'], env);
+    expect(JSON.parse(counted.stdout).shared).toMatchObject({ key: 'tickets', version: expect.any(Number) });
+
+    const st = await braid(['actor', 'state', address, '--json'], env);
+    const s = JSON.parse(st.stdout) as ActorState;
+    expect(s).toMatchObject({ address, role: 'returns desk', status: 'idle', handled: 3, runs: 1 });
+    expect(s.memory.notes).toBe(1);
+    const human = await braid(['actor', 'state', address], env);
+    expect(human.stdout).toMatch(new RegExp(`${address} \\(returns desk\\) · idle · 3 handled`));
+
+    // ls finds it through the search attribute (visibility is eventually consistent: wait for it).
+    let listed: { address: string }[] = [];
+    for (let i = 0; i < 50 && !listed.some((r) => r.address === address); i++) {
+      const ls = await braid(['actor', 'ls', '--json'], env);
+      listed = ls.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { address: string });
+      if (!listed.some((r) => r.address === address)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed.map((r) => r.address)).toContain(address);
+
+    const stopped = await braid(['actor', 'stop', address, '--reason', 'closing time', '--json'], env);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ status: 'stopped', handled: 3 });
+
+    expectOneLineError(
+      await braid(['actor', 'send', address, 'hello?'], env),
+      2,
+      new RegExp(`agent ${address} is not running \\(completed\\)`),
+    );
+    expectOneLineError(await braid(['actor', 'tell', address, 'hello?'], env), 2, /is not running \(completed\)/);
+    expectOneLineError(await braid(['actor', 'stop', address], env), 2, /is not running \(completed\)/);
+    expectOneLineError(await braid(['actor', 'send', 'nobody-home', 'hi'], env), 2, /no agent has the address nobody-home/);
+    expectOneLineError(await braid(['actor', 'state', 'nobody-home'], env), 2, /no agent has the address nobody-home/);
+  });
+});
