@@ -9,6 +9,7 @@ import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
 import { ensembleBench } from './ensemble';
+import { actorsBench } from './actors';
 import { DEFAULT_MEMBERS } from '../src/shared/ensemble';
 import { list } from '../src/cli/options';
 
@@ -94,6 +95,18 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean }) =>
     ensembleBench({ ...o, json: Boolean(o.json) }),
+  );
+
+program
+  .command('actors')
+  .description("agents sharing one key: lost updates through compare-and-swap vs naive read-modify-write; one agent's mailbox throughput")
+  .option('--agents <n>', 'agents updating one key at once', intAtLeast(2), 20)
+  .option('--each <n>', 'increments per agent', intAtLeast(1), 5)
+  .option('--messages <n>', 'messages through one mailbox', intAtLeast(1), 300)
+  .option('--senders <n>', 'concurrent senders', intAtLeast(1), 20)
+  .option('--json', 'print one JSON object')
+  .action((o: { agents: number; each: number; messages: number; senders: number; json?: boolean }) =>
+    actorsBench({ ...o, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
