@@ -109,3 +109,58 @@ describe('braid actor: a life', () => {
     expectOneLineError(await braid(['actor', 'state', 'nobody-home'], env), 2, /no agent has the address nobody-home/);
   });
 });
+
+describe('braid actor: the research team', () => {
+  it('a lead asks its specialists in parallel, each answers from its own briefing, the lead merges their answers', async () => {
+    const lead = `research-${randomUUID().slice(0, 8)}`;
+    const docs = path.join(__dirname, '..', 'data', 'docs');
+    const spawned = await braid(
+      [
+        'actor',
+        'spawn',
+        lead,
+        '--role',
+        'research lead',
+        '--member',
+        'returns:returns specialist',
+        '--member',
+        'shipping:shipping specialist',
+        '--member-note',
+        `returns=${path.join(docs, 'refunds-and-returns.md')}`,
+        '--member-note',
+        `shipping=${path.join(docs, 'shipping.md')}`,
+      ],
+      env,
+    );
+    expect(spawned.code, spawned.stderr).toBe(0);
+    const sent = await braid(
+      ['actor', 'send', lead, '--json', 'How many days do customers have to return an item, and how long does standard shipping take?'],
+      env,
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    const reply = JSON.parse(sent.stdout) as ActorReply;
+    const quoted = (t: string | undefined) => [...(t ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+    const flat = (file: string) => fs.readFileSync(path.join(docs, file), 'utf8').replace(/\s+/g, ' ');
+    const refunds = flat('refunds-and-returns.md');
+    const shipping = flat('shipping.md');
+    const by = Object.fromEntries(reply.members!.map((m) => [m.name, m]));
+    expect(reply.members!.map((m) => [m.address, m.ok])).toEqual([
+      [`${lead}/returns`, true],
+      [`${lead}/shipping`, true],
+    ]);
+    // Each specialist answered from its own briefing (private memory), not the other's.
+    for (const q of quoted(by.returns!.text)) expect(refunds).toContain(q);
+    for (const q of quoted(by.shipping!.text)) expect(shipping).toContain(q);
+    expect(quoted(by.returns!.text).length).toBeGreaterThan(0);
+    expect(quoted(by.shipping!.text).length).toBeGreaterThan(0);
+    // The lead's answer merges both.
+    expect(reply.ok).toBe(true);
+    expect(quoted(by.returns!.text).some((q) => reply.text!.includes(q))).toBe(true);
+    expect(quoted(by.shipping!.text).some((q) => reply.text!.includes(q))).toBe(true);
+
+    // Stopping the lead stops its team.
+    expect((await braid(['actor', 'stop', lead], env)).code).toBe(0);
+    const member = JSON.parse((await braid(['actor', 'state', `${lead}/returns`, '--json'], env)).stdout) as ActorState;
+    expect(member).toMatchObject({ status: 'stopped', parent: lead, handled: 1 });
+  });
+});

@@ -24,6 +24,7 @@ import {
   specProblem,
   stopSignal,
   type ActorBody,
+  type ActorNote,
   type ActorReply,
   type ActorSpec,
   type ActorState,
@@ -53,8 +54,16 @@ function checkAddress(address: string): string {
   return address;
 }
 
+/** `--member-note name=file`. */
+function memberNote(value: string, previous: [string, string][] = []): [string, string][] {
+  const m = /^([^=\s]+)=(.+)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected <member name>=<file>, e.g. returns=data/docs/refunds-and-returns.md');
+  return [...previous, [m[1]!, m[2]!]];
+}
+
 interface SpawnOptions {
   role: string;
+  memberNote?: [string, string][];
   instructions?: string;
   model?: string;
   note?: string[];
@@ -65,19 +74,24 @@ interface SpawnOptions {
   json?: boolean;
 }
 
+function readNote(file: string): ActorNote {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read note file ${file}: no such file`);
+  }
+  if (text.length > MAX_MESSAGE_CHARS)
+    throw new UsageError(`note file ${file} is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}`);
+  return { title: file, text };
+}
+
 /** The agent's spec from the command line, every part checked; UsageError otherwise. */
 export function spawnSpec(o: SpawnOptions, taskQueue: string): ActorSpec {
-  const notes = (o.note ?? []).map((file) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      throw new UsageError(`cannot read note file ${file}: no such file`);
-    }
-    if (text.length > MAX_MESSAGE_CHARS)
-      throw new UsageError(`note file ${file} is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}`);
-    return { title: file, text };
-  });
+  const notes = (o.note ?? []).map(readNote);
+  for (const [name] of o.memberNote ?? [])
+    if (!o.member?.some((m) => m.name === name)) throw new UsageError(`--member-note ${name}=…: ${name} is not a --member`);
+  const memberNotes = (name: string) => (o.memberNote ?? []).filter(([n]) => n === name).map(([, file]) => readNote(file));
   const team = o.member?.length || o.peer?.length;
   const spec: ActorSpec = {
     role: o.role,
@@ -89,7 +103,10 @@ export function spawnSpec(o: SpawnOptions, taskQueue: string): ActorSpec {
     ...(team
       ? {
           team: {
-            members: (o.member ?? []).map((m) => ({ ...m, spec: { ...m.spec, llmTaskQueue: llmTaskQueue(taskQueue) } })),
+            members: (o.member ?? []).map((m) => {
+              const briefing = memberNotes(m.name);
+              return { ...m, spec: { ...m.spec, ...(briefing.length ? { notes: briefing } : {}), llmTaskQueue: llmTaskQueue(taskQueue) } };
+            }),
             ...(o.peer?.length ? { peers: o.peer } : {}),
             ...(o.maxRestarts !== undefined || o.within !== undefined
               ? { supervision: { maxRestarts: o.maxRestarts ?? 3, withinMs: o.within ?? 60_000 } }
@@ -204,6 +221,7 @@ export function actorCommand(): Command {
     .option('--model <model>', 'model id or role (fast, capable); default fast')
     .option('--note <file>', 'a briefing file in its memory from the start (repeatable)', collect)
     .option('--member <name:role>', 'a team member, started and supervised as a child agent <address>/<name> (repeatable)', member)
+    .option('--member-note <name=file>', "a briefing file in that member's memory (repeatable)", memberNote)
     .option('--peer <address>', 'an agent outside the team the lead also asks; started if absent (repeatable)', collect)
     .option('--max-restarts <n>', 'restarts of one member within --within before the lead escalates (default 3)', intIn(0, 100))
     .option('--within <duration>', 'the restart window (default 1m)', duration)
