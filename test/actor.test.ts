@@ -146,6 +146,25 @@ describe('actor mailbox', () => {
   });
 });
 
+describe('actor addresses', () => {
+  it('a lead asks a peer by address: started if absent (signal-with-start), answered by reply signal; a stopped peer is an explicit error', async () => {
+    const peer = addr('peer');
+    const { address } = await spawn('asker', { team: { members: [], peers: [peer] } });
+    const first = (await sendMessage(h.client, address, prompt('What do you know?'))).reply;
+    expect(first.members).toEqual([expect.objectContaining({ name: peer, address: peer, ok: true })]);
+    const s = await state(peer);
+    expect(s).toMatchObject({ address: peer, role: peer, handled: 1 });
+    expect(s.parent).toBeUndefined();
+
+    const peerHandle = h.client.workflow.getHandle(actorWorkflowId(peer));
+    await peerHandle.signal(stopSignal);
+    await peerHandle.result();
+    const second = (await sendMessage(h.client, address, prompt('Still there?'))).reply;
+    expect(second.ok).toBe(false);
+    expect(second.members![0]!.error).toMatch(new RegExp(`agent ${peer} is not running \\(completed\\)`));
+  });
+});
+
 describe('actor supervision', () => {
   const member = (name: string) => ({ name, spec: { role: `${name} specialist`, llmTaskQueue: llmTaskQueue(w.taskQueue) } });
 

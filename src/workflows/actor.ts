@@ -239,7 +239,14 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
     awaiting.set(id, slot);
     try {
       if (peer)
-        await deliver.actorDeliver({ to: address, envelope: env, startIfAbsent: { spec: { role: name }, taskQueue: info.taskQueue } });
+        await deliver.actorDeliver({
+          to: address,
+          envelope: env,
+          startIfAbsent: {
+            spec: { role: name, ...(spec.llmTaskQueue ? { llmTaskQueue: spec.llmTaskQueue } : {}) },
+            taskQueue: info.taskQueue,
+          },
+        });
       else await getExternalWorkflowHandle(actorWorkflowId(address)).signal(tellSignal, env);
       const timeoutMs = team?.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS;
       const came = await condition(() => slot.reply !== undefined || slot.down !== undefined || stopped(), timeoutMs);
