@@ -81,17 +81,20 @@ describe('braid actor: a life', () => {
     const human = await braid(['actor', 'state', address], env);
     expect(human.stdout).toMatch(new RegExp(`${address} \\(returns desk\\) · idle · 3 handled`));
 
-    // ls finds it through the search attribute (visibility is eventually consistent: wait for it).
-    let listed: { address: string }[] = [];
-    for (let i = 0; i < 50 && !listed.some((r) => r.address === address); i++) {
-      const ls = await braid(['actor', 'ls', '--json'], env);
-      listed = ls.stdout
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { address: string });
-      if (!listed.some((r) => r.address === address)) await new Promise((r) => setTimeout(r, 200));
+    // ls finds it through the search attribute (visibility is eventually consistent: wait for it in-process, then ask the CLI once).
+    const query = `BraidKind = "actor" AND WorkflowId = 'actor/${address}'`;
+    for (let i = 0; i < 100; i++) {
+      let found = false;
+      for await (const _ of h.client.workflow.list({ query })) found = true;
+      if (found) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
+    const ls = await braid(['actor', 'ls', '--json'], env);
+    const listed = ls.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { address: string });
     expect(listed.map((r) => r.address)).toContain(address);
 
     const stopped = await braid(['actor', 'stop', address, '--reason', 'closing time', '--json'], env);
@@ -107,7 +110,7 @@ describe('braid actor: a life', () => {
     expectOneLineError(await braid(['actor', 'stop', address], env), 2, /is not running \(completed\)/);
     expectOneLineError(await braid(['actor', 'send', 'nobody-home', 'hi'], env), 2, /no agent has the address nobody-home/);
     expectOneLineError(await braid(['actor', 'state', 'nobody-home'], env), 2, /no agent has the address nobody-home/);
-  });
+  }, 300_000); // about 15 CLI processes, each a few seconds on a loaded machine
 });
 
 describe('braid actor: the research team', () => {
@@ -162,5 +165,5 @@ describe('braid actor: the research team', () => {
     expect((await braid(['actor', 'stop', lead], env)).code).toBe(0);
     const member = JSON.parse((await braid(['actor', 'state', `${lead}/returns`, '--json'], env)).stdout) as ActorState;
     expect(member).toMatchObject({ status: 'stopped', parent: lead, handled: 1 });
-  });
+  }, 180_000);
 });
