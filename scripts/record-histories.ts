@@ -219,15 +219,7 @@ async function main(): Promise<void> {
       if (!wanted(name)) continue;
       const handle = await client.workflow.start(ASK_WORKFLOW, { taskQueue: 'record', workflowId: name, args: [input] });
       await handle.result();
-      // A run that continued as new is recorded run by run: <name>.json, then <name>--run-2.json, …
-      let runId: string | undefined = handle.firstExecutionRunId;
-      for (let n = 1; runId; n++) {
-        const history = await client.workflow.getHandle(name, runId).fetchHistory();
-        const file = n === 1 ? `${name}.json` : `${name}--run-${n}.json`;
-        fs.writeFileSync(path.join(dir, file), `${historyToJSON(history)}\n`);
-        console.log(`recorded ${file}`);
-        runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-      }
+      await recordChain(client, dir, name, handle.firstExecutionRunId, name);
     }
     for (const [name, s] of Object.entries(workflowScenarios)) {
       if (!wanted(name)) continue;
