@@ -10,6 +10,7 @@ import { pipelineBench } from './pipeline';
 import { rateLimitBench } from './rate-limit';
 import { ensembleBench } from './ensemble';
 import { searchBench } from './search';
+import { actorsBench } from './actors';
 import { DEFAULT_MEMBERS } from '../src/shared/ensemble';
 import { list } from '../src/cli/options';
 import { ceilingBench, overheadBench } from './overhead';
@@ -173,6 +174,18 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { queries: number; k: number; timeout: number; slowMs: number; slowRuns: number; concurrency: number; json?: boolean }) =>
     searchBench({ ...o, timeoutMs: o.timeout, json: Boolean(o.json) }),
+  );
+
+program
+  .command('actors')
+  .description("agents sharing one key: lost updates through compare-and-swap vs naive read-modify-write; one agent's mailbox throughput")
+  .option('--agents <n>', 'agents updating one key at once', intAtLeast(2), 20)
+  .option('--each <n>', 'increments per agent', intAtLeast(1), 5)
+  .option('--messages <n>', 'messages through one mailbox', intAtLeast(1), 300)
+  .option('--senders <n>', 'concurrent senders', intAtLeast(1), 20)
+  .option('--json', 'print one JSON object')
+  .action((o: { agents: number; each: number; messages: number; senders: number; json?: boolean }) =>
+    actorsBench({ ...o, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

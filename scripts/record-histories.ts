@@ -28,6 +28,9 @@ import type { LatencyConfig } from '../src/simulator/types';
 import { FsBlobStore } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
 import { buildCorpus } from '../src/summarize/corpus';
+import { envelope, sendMessage } from '../src/cli/actor-messages';
+import { ACTOR_WORKFLOW, actorWorkflowId, stopSignal, type ActorInput } from '../src/shared/actor';
+import { SqliteVersionedStore } from '../src/store/shared-state';
 
 const scenarios: Record<string, AgentInput> = {
   'ask-showcase': {
@@ -111,6 +114,58 @@ const workflowScenarios: Record<
   },
 };
 
+/** A run and the runs it continued as new into: <file>.json, then <file>--run-2.json, … */
+async function recordChain(client: Client, dir: string, workflowId: string, firstRunId: string, file: string): Promise<void> {
+  let runId: string | undefined = firstRunId;
+  for (let n = 1; runId; n++) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const name = n === 1 ? `${file}.json` : `${file}--run-${n}.json`;
+    fs.writeFileSync(path.join(dir, name), `${historyToJSON(history)}\n`);
+    console.log(`recorded ${name}`);
+    runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+}
+
+/**
+ * Agents (`braid actor`): a mailbox that continues as new every 3 messages (notes, prompts, a shared
+ * increment, a burst of concurrent senders), then a stop; and a lead whose flaky member fails once
+ * and is restarted. Messages are sent while the agents run, so these are recorded here, not above.
+ */
+async function recordActorHistories(client: Client, taskQueue: string, dir: string): Promise<void> {
+  const start = (address: string, spec: ActorInput['spec'], extra: Partial<ActorInput> = {}) =>
+    client.workflow.start(ACTOR_WORKFLOW, { taskQueue, workflowId: actorWorkflowId(address), args: [{ address, spec, ...extra }] });
+  if (wanted('actor-mailbox')) {
+    const a = 'actor-mailbox';
+    const handle = await start(a, { role: 'returns desk' }, { runLimits: { messages: 3 } });
+    await sendMessage(client, a, envelope({ kind: 'note', text: 'Refunds take 14 days.' }));
+    await sendMessage(client, a, envelope({ kind: 'prompt', text: 'How long do refunds take?' }));
+    await sendMessage(client, a, envelope({ kind: 'shared', key: 'tickets', op: { type: 'increment' } }));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => sendMessage(client, a, envelope({ kind: 'prompt', text: `Question ${i + 1}` }))),
+    );
+    await handle.signal(stopSignal, { reason: 'recorded' });
+    await handle.result();
+    await recordChain(client, dir, actorWorkflowId(a), handle.firstExecutionRunId, a);
+  }
+  if (wanted('actor-team')) {
+    const a = 'actor-team';
+    const member = (name: string) => ({ name, spec: { role: `${name} specialist` } });
+    const handle = await start(a, { role: 'research lead', team: { members: [member('flaky'), member('steady')] } });
+    await sendMessage(client, a, envelope({ kind: 'prompt', text: 'What is the refund window?' }));
+    await sendMessage(client, a, envelope({ kind: 'prompt', text: 'And the shipping time?' }));
+    await handle.signal(stopSignal, { reason: 'recorded' });
+    await handle.result();
+    await recordChain(client, dir, actorWorkflowId(a), handle.firstExecutionRunId, a);
+    for (const m of ['flaky', 'steady']) {
+      const runs: string[] = [];
+      for await (const x of client.workflow.list({ query: `WorkflowId = '${actorWorkflowId(`${a}/${m}`)}'` })) runs.push(x.runId);
+      const history = await client.workflow.getHandle(actorWorkflowId(`${a}/${m}`), runs.at(-1)).fetchHistory();
+      fs.writeFileSync(path.join(dir, `${a}--${m}.json`), `${historyToJSON(history)}\n`);
+      console.log(`recorded ${a}--${m}.json`);
+    }
+  }
+}
+
 /** `npm run histories:record -- <name…>` records only the named scenarios. */
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -150,6 +205,7 @@ async function main(): Promise<void> {
       close: async () => {},
     },
     publishStores: publishScenarioStores(),
+    sharedState: new SqliteVersionedStore(path.join(blobDir, 'shared-state.db')),
   });
   const client: Client = env.client;
   // The summarize scenario needs its corpus in the worker's blob store before it starts.
@@ -181,15 +237,7 @@ async function main(): Promise<void> {
       if (!wanted(name)) continue;
       const handle = await client.workflow.start(ASK_WORKFLOW, { taskQueue: 'record', workflowId: name, args: [input] });
       await handle.result();
-      // A run that continued as new is recorded run by run: <name>.json, then <name>--run-2.json, …
-      let runId: string | undefined = handle.firstExecutionRunId;
-      for (let n = 1; runId; n++) {
-        const history = await client.workflow.getHandle(name, runId).fetchHistory();
-        const file = n === 1 ? `${name}.json` : `${name}--run-${n}.json`;
-        fs.writeFileSync(path.join(dir, file), `${historyToJSON(history)}\n`);
-        console.log(`recorded ${file}`);
-        runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-      }
+      await recordChain(client, dir, name, handle.firstExecutionRunId, name);
     }
     for (const [name, s] of Object.entries(workflowScenarios)) {
       if (!wanted(name)) continue;
@@ -204,6 +252,8 @@ async function main(): Promise<void> {
         console.log(`recorded ${file}`);
       }
     }
+    sim.configure({ faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'You are the flaky specialist' } }] });
+    await recordActorHistories(client, 'record', dir);
     sim.configure({ faults: [], answerRules: [] });
     await recordPublishHistories(client, 'record', dir, wanted, new FsBlobStore(blobDir));
   });

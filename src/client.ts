@@ -4,6 +4,7 @@
  * 1 for everything else, never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { actorCommand } from './cli/actor';
 import { approveCommand } from './cli/approve';
 import { askCommand } from './cli/ask';
 import { cancelCommand } from './cli/cancel';
@@ -49,6 +50,7 @@ const commands = [
   serverCommand,
   pipelineCommand,
   ensembleCommand,
+  actorCommand,
   searchCommand,
   healthCommand,
   publishCommand,

@@ -63,6 +63,8 @@ const schema = z.object({
         .filter(Boolean),
     ),
   BRAID_REVIEWER: z.string().trim().min(1).optional(),
+  // braid actor: the versioned store agents share state through, when REDIS_URL is not set.
+  BRAID_SHARED_DB: z.string().min(1).optional(),
   // Flow control (src/flow): shared rate limiter, jittered retries, circuit breakers.
   REDIS_URL: z
     .string()
@@ -175,6 +177,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Who `braid approve` / `braid reject` decide as; default: the user name. */
       reviewer: c.BRAID_REVIEWER,
     },
+    /** Where agents' shared state lives without REDIS_URL (with it, in Redis). */
+    sharedDb: c.BRAID_SHARED_DB ?? path.join(dataDir, 'shared-state.db'),
     flow: {
       redisUrl: c.REDIS_URL,
       limits: { requestsPerMinute: c.BRAID_LLM_REQUESTS_PER_MINUTE, tokensPerMinute: c.BRAID_LLM_TOKENS_PER_MINUTE },

@@ -13,6 +13,7 @@
  * worker polls it either way, so a run that routes there never waits for a poller. Both queues
  * share one set of activities, and so one rate limiter and one set of circuit breakers (src/flow).
  */
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { BraidWorkerPlugin } from './api/worker';
 import type { BlobStore } from './blobs/store';
@@ -20,6 +21,7 @@ import { config, type BraidConfig } from './config';
 import type { FlowControl } from './flow';
 import { modelClientFor, simulatorModel, type ModelClient } from './model-client';
 import type { PublishStores } from './store/publish-store';
+import { versionedStore, type VersionedStore } from './store/shared-state';
 import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
 import { connectWorker, temporalTarget } from './temporal/connection';
@@ -58,6 +60,8 @@ export interface BraidWorkerOptions {
   flow?: FlowControl;
   /** Publication destinations for `braid publish`; default: SQLite files, opened on demand. */
   publishStores?: PublishStores;
+  /** Where agents share state (`braid actor`); default: Redis at REDIS_URL, else SQLite at BRAID_SHARED_DB, opened on first use. */
+  sharedState?: VersionedStore;
   /** Where chunk texts and intermediate results live; default: FsBlobStore at BRAID_BLOB_DIR. */
   blobs?: BlobStore;
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
@@ -98,6 +102,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   // Without a search API of its own, a simulated worker's `web` source searches the simulated web.
   const webUrl = cfg.searchWebUrl ?? (model.simulated ? `${model.endpoint.replace(/\/+$/, '')}/_sim/tools/web_search` : undefined);
   const sources = opts.sources ?? createDefaultSources({ webUrl });
+  const shared = opts.sharedState ?? versionedStore({ redisUrl: cfg.flow.redisUrl, sqliteFile: cfg.sharedDb });
   const plugin = new BraidWorkerPlugin({
     config: cfg,
     model,
@@ -106,6 +111,9 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     flow: opts.flow,
     publishStores: opts.publishStores,
     blobs: opts.blobs,
+    // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
+    temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
+    sharedState: shared,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
@@ -163,6 +171,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         if (!opts.model) await model.close();
         if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
         if (!opts.sources) await sources.close();
+        if (!opts.sharedState) await shared.close();
       });
       return running;
     },

@@ -7,6 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActivities, type ActivityDeps } from '../src/activities';
+import {
+  ACTOR_WORKFLOW,
+  actorStateQuery,
+  exitedSignal,
+  replyForQuery,
+  replySignal,
+  sendUpdate,
+  stopSignal,
+  tellSignal,
+} from '../src/shared/actor';
 import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
 import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from '../src/shared/ensemble';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
@@ -33,8 +43,11 @@ const WORKFLOW_TYPES = [
   HEALTH_WORKFLOW,
   ENSEMBLE_WORKFLOW,
   ENSEMBLE_ITEM_WORKFLOW,
+  ACTOR_WORKFLOW,
   SEARCH_WORKFLOW,
 ];
+
+const ACTOR_SIGNALS = [tellSignal, replySignal, stopSignal, exitedSignal].map((s) => s.name);
 
 /** What the committed histories name, read from their events. */
 function namesInHistories() {
@@ -70,8 +83,8 @@ describe('frozen names', () => {
     expect(h.workflows.size).toBeGreaterThanOrEqual(5);
     expect(WORKFLOW_TYPES).toEqual(expect.arrayContaining([...h.workflows]));
     expect(activities).toEqual(expect.arrayContaining([...h.activities]));
-    expect([progressSignal.name, decisionSignal.name]).toEqual(expect.arrayContaining([...h.signals]));
-    expect([decideUpdate.name]).toEqual(expect.arrayContaining([...h.updates]));
+    expect([progressSignal.name, decisionSignal.name, ...ACTOR_SIGNALS]).toEqual(expect.arrayContaining([...h.signals]));
+    expect([decideUpdate.name, sendUpdate.name]).toEqual(expect.arrayContaining([...h.updates]));
   });
 
   it('keeps the query, signal and update names clients and running workflows use', () => {
@@ -85,6 +98,16 @@ describe('frozen names', () => {
       'internal.leafProgress',
       'decision',
       'decide',
+    ]);
+    expect(ACTOR_WORKFLOW).toBe('actorAgent');
+    expect([...ACTOR_SIGNALS, sendUpdate.name, actorStateQuery.name, replyForQuery.name]).toEqual([
+      'tell',
+      'reply',
+      'stop',
+      'exited',
+      'send',
+      'actorState',
+      'replyFor',
     ]);
   });
 

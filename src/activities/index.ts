@@ -3,6 +3,7 @@
  * proxies with `ReturnType<typeof createActivities>` through `import type`, never importing values.
  */
 import { BlobTexts } from '../blobs/content';
+import { createActorActivities, type ActorDeps } from './actor';
 import type { BlobStore } from '../blobs/store';
 import { createFlowActivities } from './health';
 import { createLlmActivities, type LlmDeps } from './llm';
@@ -13,7 +14,7 @@ import { createSearchActivities } from './search';
 import { createToolActivities } from './tools';
 import { SourceRegistry } from '../search/source';
 
-export type ActivityDeps = LlmDeps & PublishDeps & { blobs: BlobStore; sources?: SourceRegistry };
+export type ActivityDeps = LlmDeps & PublishDeps & Omit<ActorDeps, 'blobs'> & { blobs: BlobStore; sources?: SourceRegistry };
 
 export const createActivities = (deps: ActivityDeps) => {
   // One cache of stored content for every activity of this worker.
@@ -27,6 +28,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createPublishActivities({ publishStores: deps.publishStores, texts }),
     ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
     ...createSearchActivities({ sources: deps.sources ?? new SourceRegistry(), llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
+    ...createActorActivities({ temporal: deps.temporal, shared: deps.shared, blobs: deps.blobs }),
   };
 };
 

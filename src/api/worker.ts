@@ -21,8 +21,10 @@ import path from 'node:path';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
+import type { VersionedStore } from '../store/shared-state';
 import { FsBlobStore, type BlobStore } from '../blobs/store';
 import { config as processConfig, type BraidConfig } from '../config';
 import { createFlowControl, type FlowControl } from '../flow';
@@ -70,6 +72,7 @@ export type {
 export type { ModelPrice } from '../shared/pricing';
 export { defineSource, SourceError, SourceRegistry, type SearchSource, type SourceContext } from '../search/source';
 export type { SourceHit } from '../shared/search';
+export type { Versioned, VersionedStore, WriteOutcome, WriteRequest } from '../store/shared-state';
 
 /** What the worker plugin is built from; everything is optional and defaults to Braid's settings. */
 export interface BraidWorkerPluginOptions {
@@ -81,6 +84,10 @@ export interface BraidWorkerPluginOptions {
   tools?: ToolRegistry;
   /** The sources `braid search`'s workflow may ask (`defineSource`); default: none. A registry passed in is yours to `close()`. */
   sources?: SourceRegistry;
+  /** A client of the worker's Temporal connection, for actor agents to message others by address; default: none. */
+  temporal?: Client;
+  /** The versioned store actors share state through (compare-and-swap); default: none. Passed in, yours to `close()`. */
+  sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
   /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR. */
@@ -183,6 +190,8 @@ class SharedParts {
       publishStores,
       blobs: o.blobs ?? new FsBlobStore(cfg.blobDir),
       sources: o.sources,
+      temporal: o.temporal,
+      shared: o.sharedState,
     });
     // Start the tools' sandbox processes and the search sources now rather than on their first call; a failure shows on that call.
     registry.warm().catch(() => undefined);

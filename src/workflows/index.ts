@@ -5,4 +5,5 @@ export { mapReduceNode, summarizeCorpus } from './summarize';
 export { contentPipeline, pipelineChain } from './pipeline';
 export { flowHealth } from './health';
 export { ensembleItem, modelEnsemble } from './ensemble';
+export { actorAgent } from './actor';
 export { multiSourceSearch } from './search';
