@@ -75,9 +75,18 @@ export function createToolActivities(deps: ToolDeps) {
           'InvalidInput',
         );
       }
-      return wanted.map((name) => {
+      // The schemas and annotations go into the run's history with the list: replay never asks a live (MCP) server.
+      const specs = deps.registry.specs(wanted);
+      return wanted.map((name, i) => {
         const def = deps.registry.get(name)!;
-        return { name, description: def.description, timeoutMs: deps.registry.timeoutMs(name) };
+        return {
+          name,
+          description: def.description,
+          timeoutMs: deps.registry.timeoutMs(name),
+          inputSchema: specs[i]!.input_schema,
+          ...(def.annotations ? { annotations: def.annotations } : {}),
+          ...(def.origin ? { origin: def.origin } : {}),
+        };
       });
     },
 

@@ -112,6 +112,7 @@ export type {
   TextBlock,
   TokenUsage,
   ToolInfo,
+  ToolAnnotations,
   ToolResultBlock,
   ToolUseBlock,
   UsageSummary,

@@ -35,6 +35,7 @@ export type {
   ToolCall,
   ToolCallResult,
   ToolInfo,
+  ToolAnnotations,
   ToolResultBlock,
   ToolUseBlock,
 } from '../shared/types';
