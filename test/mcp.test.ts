@@ -4,7 +4,7 @@
  * (fixtures/mcp-crashy-server.mjs), all started by the test as stdio processes; the agent runs on
  * the real Temporal server with the simulator as its model.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -13,7 +13,7 @@ import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
 import type { ToolInfo } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
 import { createReadFileTool, ToolRegistry } from '../src/tools';
-import { connectMcpServers, McpStartError, mcpToolName, type McpToolSet } from '../src/tools/mcp';
+import { connectMcpServers, mcpAnnotations, McpStartError, mcpToolName, type McpToolSet } from '../src/tools/mcp';
 import { loadMcpConfig, McpConfigError, parseMcpConfig, type McpConfig } from '../src/tools/mcp-config';
 import type { toolAgent } from '../src/workflows';
 import { connect, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
@@ -36,6 +36,25 @@ describe('MCP tool names', () => {
     const b = mcpToolName('srv', `${long}b`);
     expect(a.length).toBeLessThanOrEqual(64);
     expect(a).not.toBe(b);
+  });
+});
+
+describe('MCP annotations', () => {
+  it("follows the server's annotations, and the config's lists over them", () => {
+    const server = { command: 'x', destructive: ['archive'], idempotent: ['append'] };
+    expect(mcpAnnotations({ name: 'read', annotations: { readOnlyHint: true, destructiveHint: true } }, server)).toEqual({
+      readOnly: true,
+      destructive: false,
+      idempotent: true,
+    });
+    expect(mcpAnnotations({ name: 'drop', annotations: { destructiveHint: true } }, server)).toMatchObject({
+      destructive: true,
+      idempotent: false,
+    });
+    // No annotations: not read-only, so not retried after it may have acted; destructive only when someone says so.
+    expect(mcpAnnotations({ name: 'post' }, server)).toEqual({ readOnly: false, destructive: false, idempotent: false });
+    expect(mcpAnnotations({ name: 'archive', annotations: { destructiveHint: false } }, server)).toMatchObject({ destructive: true });
+    expect(mcpAnnotations({ name: 'append' }, server)).toMatchObject({ idempotent: true });
   });
 });
 
@@ -183,5 +202,16 @@ describe('MCP tools in the agent', () => {
     expect(calls.filter((c) => c === 'flaky_read').length).toBeGreaterThanOrEqual(2);
     // The server was started again for the retry.
     expect(mcp.connections.get('crashy')!.opened).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a destructive tool with an explicit result, and runs nothing', async () => {
+    const before = readdirSync(dir).sort();
+    const tools = ['fs__write_file', 'fs__read_text_file'];
+    const handle = await run({ question: `Write "done" to report.txt and read notes.txt.\n#sim tools=${tools.join(',')}`, tools });
+    const r = await handle.result();
+    const status = Object.fromEntries(r.branches.filter((b) => b.kind === 'tool').map((b) => [b.name, b.status]));
+    expect(status).toEqual({ fs__write_file: 'error', fs__read_text_file: 'ok' });
+    expect(r.branches.find((b) => b.name === 'fs__write_file')!.error).toMatch(/ToolRefused: fs__write_file is marked destructive/);
+    expect(readdirSync(dir).sort()).toEqual(before);
   });
 });
