@@ -5,21 +5,50 @@
  * the real Temporal server with the simulator as its model.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
-import type { ToolInfo } from '../src/shared/types';
+import type { LlmRequest, ToolInfo, ToolResultBlock } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
 import { createReadFileTool, ToolRegistry } from '../src/tools';
 import { connectMcpServers, mcpAnnotations, McpStartError, mcpToolName, type McpToolSet } from '../src/tools/mcp';
 import { loadMcpConfig, McpConfigError, parseMcpConfig, type McpConfig } from '../src/tools/mcp-config';
 import type { toolAgent } from '../src/workflows';
-import { connect, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
+import { z } from 'zod';
+import { connect, scheduledInputs, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
 
 const serverBin = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
 const CRASHY = join(__dirname, 'fixtures', 'mcp-crashy-server.mjs');
+
+/** A streamable HTTP MCP server (the SDK's, stateless) with one tool, `lookup.city`: a name the Messages API refuses. */
+async function startHttpServer(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const http: Server = createServer((req, res) => {
+    requests++;
+    const mcp = new McpServer({ name: 'http-test', version: '1.0.0' });
+    mcp.registerTool(
+      'lookup.city',
+      { description: 'Looks up the country of a city.', inputSchema: { city: z.string() }, annotations: { readOnlyHint: true } },
+      async ({ city }) => ({ content: [{ type: 'text', text: `${city} is in Atlantis` }] }),
+    );
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => void transport.close().then(() => mcp.close()));
+    void mcp.connect(transport).then(() => transport.handleRequest(req, res));
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => http.close(() => resolve())),
+  };
+}
 
 describe('MCP tool names', () => {
   it('namespaces a tool by its server, so it cannot collide with a built-in of the same name', () => {
@@ -111,16 +140,19 @@ describe('MCP tools in the agent', () => {
   let mcp: McpToolSet;
   let dir: string;
   let crashLog: string;
+  let httpServer: Awaited<ReturnType<typeof startHttpServer>>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'braid-mcp-'));
     writeFileSync(join(dir, 'notes.txt'), 'The launch is on Tuesday.\n');
     crashLog = join(dir, 'crashy.log');
+    httpServer = await startHttpServer();
     const config: McpConfig = {
       mcpServers: {
         fs: { command: process.execPath, args: [serverBin('server-filesystem'), dir], cwd: dir },
         mem: { command: process.execPath, args: [serverBin('server-memory')], env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } },
         crashy: { command: process.execPath, args: [CRASHY], env: { CRASHY_LOG: crashLog }, timeoutMs: 15_000 },
+        web: { url: httpServer.url },
       },
     };
     [h, sim, mcp] = await Promise.all([connect(), startSimulator(), connectMcpServers(config)]);
@@ -132,6 +164,7 @@ describe('MCP tools in the agent', () => {
   afterAll(async () => {
     await worker?.shutdown();
     await mcp?.close();
+    await httpServer?.close();
     await sim?.close();
     await h?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -213,5 +246,35 @@ describe('MCP tools in the agent', () => {
     expect(status).toEqual({ fs__write_file: 'error', fs__read_text_file: 'ok' });
     expect(r.branches.find((b) => b.name === 'fs__write_file')!.error).toMatch(/ToolRefused: fs__write_file is marked destructive/);
     expect(readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it('calls a streamable HTTP server, its tool name made safe and mapped back', async () => {
+    const name = mcpToolName('web', 'lookup.city');
+    expect(name).toMatch(/^web__lookup_city_[a-z0-9]{7}$/);
+    expect(mcp.resolve(name)).toEqual({ server: 'web', tool: 'lookup.city' });
+    const before = httpServer.requests();
+    const handle = await run({ question: `Which country is Paris in?\n#sim tools=${name}`, tools: [name] });
+    const r = await handle.result();
+    const branch = r.branches.find((b) => b.name === name)!;
+    expect(branch.status).toBe('ok');
+    const turns = (await scheduledInputs(handle, 'llmTurn')) as LlmRequest[];
+    const sent = turns.at(-1)!.messages.at(-1)!.content as ToolResultBlock[];
+    expect(sent[0]!.content).toMatch(/ is in Atlantis$/);
+    expect(httpServer.requests()).toBeGreaterThan(before);
+  });
+});
+
+describe('MCP HTTP servers that cannot be reached', () => {
+  it('is a one-line error', async () => {
+    const http = createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const { port } = http.address() as AddressInfo;
+    const err = await connectMcpServers({ mcpServers: { gone: { url: `http://127.0.0.1:${port}/mcp`, startTimeoutMs: 5000 } } }).catch(
+      (e: unknown) => e as Error,
+    );
+    await new Promise((resolve) => http.close(resolve));
+    expect(err).toBeInstanceOf(McpStartError);
+    expect((err as Error).message).toMatch(/^MCP server "gone" \(http:\/\/127\.0\.0\.1:\d+\/mcp\) did not start: /);
+    expect((err as Error).message).not.toContain('\n');
   });
 });
