@@ -21,6 +21,7 @@ import { connectMcpServers, mcpAnnotations, McpStartError, mcpToolName, type Mcp
 import { loadMcpConfig, McpConfigError, parseMcpConfig, type McpConfig } from '../src/tools/mcp-config';
 import type { toolAgent } from '../src/workflows';
 import { z } from 'zod';
+import { braid, expectOneLineError, server } from './cli-helpers';
 import { connect, scheduledInputs, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
 
 const serverBin = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
@@ -276,5 +277,24 @@ describe('MCP HTTP servers that cannot be reached', () => {
     expect(err).toBeInstanceOf(McpStartError);
     expect((err as Error).message).toMatch(/^MCP server "gone" \(http:\/\/127\.0\.0\.1:\d+\/mcp\) did not start: /);
     expect((err as Error).message).not.toContain('\n');
+  });
+});
+
+describe('braid worker with BRAID_MCP_CONFIG', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'braid-mcp-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stops with one line and exit 2 on a malformed config', async () => {
+    const file = join(dir, 'servers.json');
+    writeFileSync(file, JSON.stringify({ mcpServers: { fs: { command: 'x', timeout: 5 } } }));
+    const r = await braid(['worker'], { ...server(), BRAID_MCP_CONFIG: file });
+    expectOneLineError(r, 2, /servers\.json: mcpServers\.fs: Unrecognized key: "timeout"/);
+  });
+
+  it('stops with one line and exit 1 when a server will not start', async () => {
+    const file = join(dir, 'ghost.json');
+    writeFileSync(file, JSON.stringify({ mcpServers: { ghost: { command: join(dir, 'no-such-server') } } }));
+    const r = await braid(['worker'], { ...server(), BRAID_MCP_CONFIG: file });
+    expectOneLineError(r, 1, /MCP server "ghost" .* did not start: .*ENOENT/);
   });
 });
