@@ -47,6 +47,7 @@ const schema = z.object({
   BRAID_LLM_REQUEST_TIMEOUT_MS: positiveMs.default(120_000),
   BRAID_STREAM_IDLE_TIMEOUT_MS: positiveMs.default(30_000),
   BRAID_SEARCH_WEB_URL: z.url().optional(),
+  BRAID_MCP_CONFIG: z.string().min(1).optional(),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   // braid publish: where reports go by default, the approval deadlines and the default decision.
   BRAID_PUBLISH_DB: z.string().min(1).optional(),
@@ -168,6 +169,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     /** braid search's `web` source; default: the simulator's search endpoint when the model is simulated. */
     searchWebUrl: c.BRAID_SEARCH_WEB_URL,
     temporalCliPath: c.TEMPORAL_CLI_PATH,
+    /** A JSON file of MCP servers whose tools the worker offers beside its own (src/tools/mcp-config.ts). */
+    mcpConfig: c.BRAID_MCP_CONFIG,
     publish: {
       db: c.BRAID_PUBLISH_DB ?? path.join(dataDir, 'publish.db'),
       remindAfterMs: c.BRAID_PUBLISH_REMIND_AFTER,

@@ -26,6 +26,8 @@ import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
+import { connectMcpServers, type McpToolSet } from './tools/mcp';
+import { loadMcpConfig } from './tools/mcp-config';
 import { createDefaultSources, type SourceRegistry } from './search';
 
 /**
@@ -52,6 +54,11 @@ export interface BraidWorkerOptions {
   cfg?: BraidConfig;
   /** Default: the four example tools; a registry passed in is the caller's to close(). */
   registry?: ToolRegistry;
+  /**
+   * MCP servers' tools to add to the registry; default: those of the servers in BRAID_MCP_CONFIG
+   * (started here, stopped with the worker). A set passed in is the caller's to close().
+   */
+  mcp?: McpToolSet;
   /** `braid search`'s sources; default: handbook, database, tickets and web. Passed in, the caller's to close(). */
   sources?: SourceRegistry;
   /** Default: Claude with ANTHROPIC_API_KEY, the simulator at BRAID_SIMULATOR_URL, else a simulator started in this process. */
@@ -98,6 +105,15 @@ async function cliModel(cfg: BraidConfig): Promise<ModelClient> {
 export async function createBraidWorker(opts: BraidWorkerOptions): Promise<BraidWorker> {
   const cfg = opts.cfg ?? config();
   const registry = opts.registry ?? createDefaultRegistry({ filesDir: cfg.filesDir });
+  // Started before anything else, so a server that will not start stops the worker with its one-line error.
+  const mcp = opts.mcp ?? (cfg.mcpConfig ? await connectMcpServers(loadMcpConfig(cfg.mcpConfig)) : undefined);
+  const ownsMcp = !opts.mcp && mcp !== undefined;
+  try {
+    if (mcp) registry.register(...mcp.tools);
+  } catch (err) {
+    if (ownsMcp) await mcp.close();
+    throw err;
+  }
   const model = opts.model ?? (await cliModel(cfg));
   // Without a search API of its own, a simulated worker's `web` source searches the simulated web.
   const webUrl = cfg.searchWebUrl ?? (model.simulated ? `${model.endpoint.replace(/\/+$/, '')}/_sim/tools/web_search` : undefined);
@@ -170,6 +186,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         // The plugin closes what it built (flow, publish stores); the model and registry made here are closed here.
         if (!opts.model) await model.close();
         if (!opts.registry) await registry.close(); // stops the tools' sandbox processes
+        if (ownsMcp) await mcp.close(); // stops the stdio MCP servers
         if (!opts.sources) await sources.close();
         if (!opts.sharedState) await shared.close();
       });

@@ -14,6 +14,9 @@
  * error result, no call made) and a crash is retried after a full-jitter delay (src/flow/backoff.ts).
  * A timeout counts as a breaker failure, as a crash does.
  *
+ * A tool marked destructive (MCP annotations, or the MCP config) is refused with an explicit error
+ * result: approval of single tool calls is not built yet (README, MCP tool servers).
+ *
  * A result longer than the call's `storeAbove` goes to the blob store and comes back as its
  * preview and reference (src/shared/blobs.ts); the model-call activity reads it back for the model.
  */
@@ -75,9 +78,18 @@ export function createToolActivities(deps: ToolDeps) {
           'InvalidInput',
         );
       }
-      return wanted.map((name) => {
+      // The schemas and annotations go into the run's history with the list: replay never asks a live (MCP) server.
+      const specs = deps.registry.specs(wanted);
+      return wanted.map((name, i) => {
         const def = deps.registry.get(name)!;
-        return { name, description: def.description, timeoutMs: deps.registry.timeoutMs(name) };
+        return {
+          name,
+          description: def.description,
+          timeoutMs: deps.registry.timeoutMs(name),
+          inputSchema: specs[i]!.input_schema,
+          ...(def.annotations ? { annotations: def.annotations } : {}),
+          ...(def.origin ? { origin: def.origin } : {}),
+        };
       });
     },
 
@@ -85,6 +97,12 @@ export function createToolActivities(deps: ToolDeps) {
       const ctx = Context.current();
       const startedAt = Date.now();
       const breaker = `tool:${call.name}`;
+      // Permission before harm: a destructive tool runs only with a person's approval of the call, and
+      // tool calls have no approval gate yet, so the model hears a refusal and nothing runs.
+      if (deps.registry.get(call.name)?.annotations?.destructive) {
+        const content = `ToolRefused: ${call.name} is marked destructive and runs only after a person approves the call; Braid cannot ask for that approval yet, so it was not run.`;
+        return { content, isError: true, startedAt, endedAt: Date.now() };
+      }
       try {
         deps.flow?.breakers.check(breaker);
       } catch (err) {

@@ -132,6 +132,7 @@ export type {
   TextBlock,
   TokenUsage,
   ToolInfo,
+  ToolAnnotations,
   ToolResultBlock,
   ToolUseBlock,
   UsageSummary,

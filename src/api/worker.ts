@@ -51,6 +51,18 @@ export {
   type ToolOutput,
   type ToolSpec,
 } from '../tools/registry';
+export type { ToolAnnotations } from '../shared/types';
+export { connectMcpServers, mcpToolName, McpStartError, McpConnection, type McpToolSet } from '../tools/mcp';
+export {
+  loadMcpConfig,
+  parseMcpConfig,
+  McpConfigError,
+  type McpConfig,
+  type McpServerConfig,
+  type McpStdioServer,
+  type McpBraidSettings,
+  type McpHttpServer,
+} from '../tools/mcp-config';
 export { llmTaskQueue } from '../shared/task-queues';
 export type { AttemptPolicy } from '../flow/attempts';
 export type { BackoffOptions } from '../flow/backoff';

@@ -36,6 +36,7 @@ export type {
   ToolCall,
   ToolCallResult,
   ToolInfo,
+  ToolAnnotations,
   ToolResultBlock,
   ToolUseBlock,
 } from '../shared/types';

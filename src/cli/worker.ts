@@ -16,7 +16,10 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
   // A standalone worker logs at INFO; one embedded in a command stays quiet unless something goes wrong.
   Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN') });
   const connection = await connectWorker(target);
-  const w = await createBraidWorker({ connection, namespace: target.namespace });
+  const w = await createBraidWorker({ connection, namespace: target.namespace }).catch(async (err: unknown) => {
+    await connection.close(); // e.g. an MCP server that will not start: nothing else was started
+    throw err;
+  });
   const model = w.model.simulated
     ? pc.yellow(`simulated model at ${w.model.endpoint}`)
     : `${config().anthropicBaseUrl ? `the Messages API at ${w.model.endpoint}` : 'Claude'} (${config().models.fast}, ${config().models.capable})`;

@@ -149,6 +149,22 @@ export interface ToolInfo {
   name: string;
   description: string;
   timeoutMs: number;
+  /** The JSON schema the model is shown, recorded with the run (an MCP server's may change or be gone on replay). */
+  inputSchema?: Record<string, unknown>;
+  /** What the tool says of its effects; absent for Braid's own tools, which only read. */
+  annotations?: ToolAnnotations;
+  /** Where a tool that is not Braid's own comes from, e.g. `mcp:fs/read_file`. */
+  origin?: string;
+}
+
+/**
+ * A tool's own word on its effects, in MCP's terms. Braid retries a call that may have acted only
+ * when the tool is `readOnly` or `idempotent`, and asks a person before a `destructive` one.
+ */
+export interface ToolAnnotations {
+  readOnly?: boolean;
+  destructive?: boolean;
+  idempotent?: boolean;
 }
 
 /** One tool call for the tool activity: which tool, with what input, answering which `tool_use` id. */

@@ -16,6 +16,8 @@ export { createSearchTool, searchDocs } from './search';
 export { createSqlTool } from './sql';
 export { Sandbox, SandboxFailure, SandboxLimit } from './sandbox';
 export { findRepoRoot } from './paths';
+export { connectMcpServers, mcpToolName, McpStartError, type McpToolSet } from './mcp';
+export { loadMcpConfig, parseMcpConfig, McpConfigError, type McpConfig, type McpServerConfig } from './mcp-config';
 
 export interface DefaultToolOptions {
   /** Holds sample-db.sql and docs/; default <repo>/data. */

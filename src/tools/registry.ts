@@ -15,6 +15,9 @@
 // the handler listens. That cannot preempt a handler that blocks the thread, which is why tools
 // that compute on model input do it in a sandbox process (sandbox.ts) that the abort kills.
 import { z } from 'zod';
+import type { ToolAnnotations } from '../shared/types';
+
+export type { ToolAnnotations } from '../shared/types';
 
 /** What a tool's handler gets besides its input: an abort signal, its deadline, a heartbeat. */
 export interface ToolContext {
@@ -42,10 +45,26 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   /** Per-call timeout, enforced by the registry; DEFAULT_TOOL_TIMEOUT_MS when omitted. */
   timeoutMs?: number;
   handler(input: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
+  /**
+   * The JSON schema the model sees, when the tool brings its own (an MCP server's tools do): it
+   * replaces the one converted from `input`, which then only checks that the input is an object;
+   * the tool validates the rest.
+   */
+  inputSchema?: Record<string, unknown>;
+  /** What the tool says of its effects (MCP's annotations, or Braid's config): decides retries and approval. */
+  annotations?: ToolAnnotations;
+  /** Where the tool comes from when it is not Braid's own, e.g. `mcp:fs/read_file` (server `fs`, its tool `read_file`). */
+  origin?: string;
   /** Prepares what the first call would otherwise wait for (a sandbox process); called by ToolRegistry.warm(). */
   warm?(): Promise<void>;
   /** Releases what the tool holds (child processes, connections); called by ToolRegistry.close(). */
   close?(): Promise<void>;
+}
+
+/** Whether a call that failed after it may have acted can be made again: the tool only reads, or says a repeat does no more. */
+export function retrySafe(a: ToolAnnotations | undefined): boolean {
+  // Braid's own tools carry no annotations: they only read.
+  return a === undefined || a.readOnly === true || a.idempotent === true;
 }
 
 /** One entry of the Anthropic Messages API `tools` array. */
@@ -109,7 +128,7 @@ export class ToolRegistry {
       }
       let inputSchema: Record<string, unknown>;
       try {
-        inputSchema = toInputSchema(def.input);
+        inputSchema = def.inputSchema ? structuredClone(def.inputSchema) : toInputSchema(def.input);
       } catch (err) {
         throw new Error(`Tool "${def.name}" has an input schema JSON Schema cannot express: ${(err as Error).message}`);
       }
