@@ -42,6 +42,13 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   /** Per-call timeout, enforced by the registry; DEFAULT_TOOL_TIMEOUT_MS when omitted. */
   timeoutMs?: number;
   handler(input: z.infer<S>, ctx: ToolContext): Promise<ToolOutput>;
+  /**
+   * A version of the data the tool reads (a hash of its files' sizes and times, a database's
+   * revision): it changes whenever that data does. `braid ask --speculate`'s answer cache keys
+   * answers by it, so an answer is never served after the data behind it changed. Omit it only for
+   * a tool that reads no data that changes (a calculator).
+   */
+  dataVersion?(): Promise<string>;
   /** Prepares what the first call would otherwise wait for (a sandbox process); called by ToolRegistry.warm(). */
   warm?(): Promise<void>;
   /** Releases what the tool holds (child processes, connections); called by ToolRegistry.close(). */
@@ -146,6 +153,17 @@ export class ToolRegistry {
     }
     // Copies, so a caller that edits a spec cannot change what later callers see.
     return wanted.map((n) => structuredClone(this.tools.get(n)!.spec));
+  }
+
+  /** The data version of each named tool that has one (see `ToolDefinition.dataVersion`); unknown names throw. */
+  async dataVersions(names?: string[]): Promise<Record<string, string>> {
+    const wanted = this.specs(names).map((s) => s.name);
+    const out: Record<string, string> = {};
+    for (const name of wanted) {
+      const def = this.tools.get(name)!.def;
+      if (def.dataVersion) out[name] = await def.dataVersion();
+    }
+    return out;
   }
 
   /** The tool's per-call timeout. Unknown names get the default, so `run` can report them properly. */

@@ -6,3 +6,4 @@ export { contentPipeline, pipelineChain } from './pipeline';
 export { flowHealth } from './health';
 export { ensembleItem, modelEnsemble } from './ensemble';
 export { multiSourceSearch } from './search';
+export { speculativeAsk } from './speculate';
