@@ -120,9 +120,15 @@ describe('speculative ask', () => {
       { name: 'agent', startAfterMs: 500 },
     ]);
     expect(speculateProblem({ question: 'q', strategies: [{ name: 'cache', startAfterMs: 0 }] })).toMatch(/cache alone/);
-    expect(speculateProblem({ question: 'q', strategies: [{ name: 'fast', startAfterMs: 0 }, { name: 'fast', startAfterMs: 5 }] })).toBe(
-      'strategy "fast" is given twice',
-    );
+    expect(
+      speculateProblem({
+        question: 'q',
+        strategies: [
+          { name: 'fast', startAfterMs: 0 },
+          { name: 'fast', startAfterMs: 5 },
+        ],
+      }),
+    ).toBe('strategy "fast" is given twice');
     expect(speculateProblem({ question: ' ' })).toBe('the question is empty');
   });
 });

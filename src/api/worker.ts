@@ -87,7 +87,10 @@ export interface BraidWorkerPluginOptions {
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;
-  /** `braid ask --speculate`'s answer cache; default: a SQLite file at BRAID_ANSWER_CACHE, opened on first use (needs the optional `better-sqlite3`). */
+  /**
+   * `braid ask --speculate`'s answer cache; default: a SQLite file at BRAID_ANSWER_CACHE, opened on
+   * first use (needs the optional `better-sqlite3`).
+   */
   answerCache?: AnswerCache;
   /** Register Braid's own workflows (ask, summarize, pipeline, publish, health) beside yours; default true. */
   workflows?: boolean;
