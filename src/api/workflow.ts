@@ -33,6 +33,7 @@ export {
   type Strategy,
 } from '../workflows/race';
 export { spendOfCancelled, type PartialSpend } from '../shared/usage';
+export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
 export { modelCall, sideEffect, sideEffectUndo, toolCall } from '../workflows/profiles';
 export { decideUpdate, decisionSignal, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
