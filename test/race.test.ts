@@ -135,10 +135,12 @@ describe('hedged model calls', () => {
       const calls = r.calls as { winner: string; hedged: boolean; thresholdMs?: number; model: string }[];
       // No p95 before 20 completed calls, so no hedge.
       expect(calls.slice(0, 20).every((c) => c.thresholdMs === undefined && !c.hedged)).toBe(true);
-      // Call 21's threshold is the first 20 calls' p95, far below the slow calls' 1.5 s; later ones rise as slow durations enter the window.
+      // Call 21's threshold is the first 20 calls' p95, far below the slow calls' 1.5 s;
+      // later ones rise as slow durations enter the window.
       expect(calls[20]!.thresholdMs).toBeLessThan(1500);
       expect(calls.slice(20).every((c) => c.thresholdMs !== undefined)).toBe(true);
-      // The budget (10% of calls so far) allows hedges at calls 21 and 22, then none before call 30; each hedge answered first, from the other model.
+      // The budget (10% of calls so far) allows hedges at calls 21 and 22, then none before call 30;
+      // each hedge answered first, from the other model.
       const hedged = calls.flatMap((c, i) => (c.hedged ? [i + 1] : []));
       expect(hedged.slice(0, 2)).toEqual([21, 22]);
       expect(hedged.slice(2).every((i) => i === 30)).toBe(true);
