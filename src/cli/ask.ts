@@ -25,6 +25,7 @@ import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
 import { speculate, parseStrategies } from './speculate';
+import { speculateProblem } from '../shared/speculate';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -136,6 +137,8 @@ export function askCommand(): Command {
       if (o.speculate !== undefined) {
         const strategies = parseStrategies(o.speculate === true ? undefined : o.speculate);
         const input = { question, strategies, maxTurns: o.maxTurns, ...(o.tools ? { tools: o.tools } : {}) };
+        const problem = speculateProblem(input);
+        if (problem) throw new UsageError(problem);
         await withSession(workerFor(o.withWorker), (s) => speculate(s, input, { json: Boolean(o.json), workflowId: o.id }));
         return;
       }
