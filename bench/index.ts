@@ -15,6 +15,7 @@ import { DEFAULT_MEMBERS } from '../src/shared/ensemble';
 import { list } from '../src/cli/options';
 import { ceilingBench, overheadBench } from './overhead';
 import { fanoutWideBench } from './fanout-wide';
+import { speculateBench } from './speculate';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -186,6 +187,18 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { agents: number; each: number; messages: number; senders: number; json?: boolean }) =>
     actorsBench({ ...o, json: Boolean(o.json) }),
+  );
+
+program
+  .command('speculate')
+  .description('the same questions with and without hedged model calls under log-normal latency: p50/p95/p99, tokens, cost')
+  .option('--calls <n>', 'questions per variant', intAtLeast(20), 300)
+  .option('--concurrency <n>', 'questions in flight per variant', intAtLeast(1), 8)
+  .option('--median <ms>', 'median time to first token', intAtLeast(1), 150)
+  .option('--sigma <s>', 'log-normal σ of the time to first token', jitter, 1)
+  .option('--json', 'print one JSON object')
+  .action((o: { calls: number; concurrency: number; median: number; sigma: number; json?: boolean }) =>
+    speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -8,6 +8,8 @@ import type { Activities } from '../src/activities';
 import type { ModelRole } from '../src/shared/types';
 import { modelCall } from '../src/workflows/profiles';
 import { slidingWindow } from '../src/workflows/window';
+import { Hedger } from '../src/workflows/hedge';
+import { Spend } from '../src/workflows/race';
 
 export * from '../src/workflows';
 
@@ -55,4 +57,49 @@ export async function benchWideFanout(n: number, c: number, role: ModelRole): Pr
     (i) => llm.llmTurn({ role, messages: [{ role: 'user', content: `Say one word about the number ${i}.` }], maxTokens: 16 }),
   );
   return settled.filter((s) => s.ok).length;
+}
+
+/** What `benchSpeculate` measured: each question's latency (workflow clock), tokens, dollars, hedges. */
+export interface SpeculateBenchRun {
+  latenciesMs: number[];
+  tokens: number;
+  costUsd: number;
+  estimatedUsd: number;
+  hedges: number;
+  hedgeWins: number;
+}
+
+/**
+ * `n` one-line questions to the fast model, `c` at a time: `without`, one call each; `with`, each
+ * through one Hedger (a call past the model's recent p95 is sent again, first answer wins, ≤ 10%).
+ */
+export async function benchSpeculate(mode: 'without' | 'with', n: number, c: number): Promise<SpeculateBenchRun> {
+  const spend = new Spend();
+  const hedger = new Hedger();
+  const latenciesMs: number[] = [];
+  let hedgeWins = 0;
+  await slidingWindow(
+    Array.from({ length: n }, (_, i) => i),
+    c,
+    async (i) => {
+      const req = {
+        role: 'fast' as const,
+        messages: [{ role: 'user' as const, content: `Say one short line about the number ${i}.` }],
+        maxTokens: 40,
+      };
+      const t0 = Date.now();
+      if (mode === 'without') await spend.model(llm.llmTurn(req));
+      else if ((await hedger.call(spend, { ...modelCall, summary: `question ${i}` }, req)).winner === 'hedge') hedgeWins++;
+      latenciesMs.push(Date.now() - t0);
+    },
+  );
+  const u = spend.usage.total;
+  return {
+    latenciesMs,
+    tokens: u.inputTokens + u.outputTokens,
+    costUsd: spend.cost.totalUsd,
+    estimatedUsd: spend.cost.estimatedUsd,
+    hedges: hedger.hedges,
+    hedgeWins,
+  };
 }

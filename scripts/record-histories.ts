@@ -24,6 +24,7 @@ import { PIPELINE_WORKFLOW } from '../src/shared/pipeline';
 import type { AnswerRule, FaultRule } from '../src/simulator';
 import { ENSEMBLE_WORKFLOW, type EnsembleInput } from '../src/shared/ensemble';
 import { SEARCH_WORKFLOW, type SearchInput } from '../src/shared/search';
+import { SPECULATE_WORKFLOW, type SpeculateInput } from '../src/shared/speculate';
 import type { LatencyConfig } from '../src/simulator/types';
 import { FsBlobStore } from '../src/blobs/store';
 import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
@@ -112,6 +113,15 @@ const workflowScenarios: Record<
     ],
     latency: { ttftMs: 20, perTokenMs: 0, tools: { web_search: { fixed: 3_000 } } },
   },
+  // A cold speculative ask: the cache misses, the fast model wins, the agent (started at +200 ms) is cancelled; the answer is cached.
+  'speculate-fast-wins': {
+    workflow: SPECULATE_WORKFLOW,
+    args: [
+      { question: 'What is our refund window for damaged items?\n#sim answer_tokens=300', tools: ['search_docs'] } satisfies SpeculateInput,
+    ],
+    latency: { ttftMs: 20, perTokenMs: 2 },
+    children: ['agent'],
+  },
 };
 
 /** A run and the runs it continued as new into: <file>.json, then <file>--run-2.json, … */
@@ -196,7 +206,12 @@ async function main(): Promise<void> {
   );
   const w = await createBraidWorker({
     connection: env.nativeConnection,
-    cfg: readConfig({ BRAID_TASK_QUEUE: 'record', BRAID_BLOB_DIR: blobDir, BRAID_MAX_TOKENS: '20000' }),
+    cfg: readConfig({
+      BRAID_TASK_QUEUE: 'record',
+      BRAID_BLOB_DIR: blobDir,
+      BRAID_MAX_TOKENS: '20000',
+      BRAID_ANSWER_CACHE: path.join(blobDir, 'answers.db'),
+    }),
     registry,
     model: {
       claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),

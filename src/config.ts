@@ -41,6 +41,7 @@ const schema = z.object({
   BRAID_DATA_DIR: z.string().min(1).optional(),
   BRAID_FILES_DIR: z.string().min(1).optional(),
   BRAID_BLOB_DIR: z.string().min(1).optional(),
+  BRAID_ANSWER_CACHE: z.string().min(1).optional(),
   BRAID_TEMPORAL_PORT: port.default(7233),
   BRAID_TEMPORAL_UI_PORT: port.default(8233),
   BRAID_WEB_UI_URL: z.url().optional(),
@@ -161,6 +162,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir,
     filesDir: c.BRAID_FILES_DIR,
     blobDir: c.BRAID_BLOB_DIR ?? path.join(dataDir, 'blobs'),
+    /** `braid ask --speculate`'s answer cache (SQLite). */
+    answerCache: c.BRAID_ANSWER_CACHE ?? path.join(dataDir, 'answers.db'),
     temporalPort: c.BRAID_TEMPORAL_PORT,
     temporalUiPort: c.BRAID_TEMPORAL_UI_PORT,
     webUiUrl: c.BRAID_WEB_UI_URL,

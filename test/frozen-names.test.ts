@@ -21,6 +21,7 @@ import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
 import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from '../src/shared/ensemble';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { SEARCH_WORKFLOW, searchProgressQuery } from '../src/shared/search';
+import { SPECULATE_WORKFLOW, speculateProgressQuery } from '../src/shared/speculate';
 import { CHAIN_WORKFLOW, chainStageQuery, PIPELINE_WORKFLOW, pipelineProgressQuery } from '../src/shared/pipeline';
 import { decideUpdate, decisionSignal, PUBLISH_WORKFLOW, publishStatusQuery } from '../src/shared/publish';
 import {
@@ -45,6 +46,7 @@ const WORKFLOW_TYPES = [
   ENSEMBLE_ITEM_WORKFLOW,
   ACTOR_WORKFLOW,
   SEARCH_WORKFLOW,
+  SPECULATE_WORKFLOW,
 ];
 
 const ACTOR_SIGNALS = [tellSignal, replySignal, stopSignal, exitedSignal].map((s) => s.name);
@@ -113,5 +115,12 @@ describe('frozen names', () => {
 
   it("keeps search's progress query name", () => {
     expect(searchProgressQuery.name).toBe('searchProgress');
+  });
+
+  it("keeps speculate's workflow type, progress query and cache activity names", () => {
+    expect(SPECULATE_WORKFLOW).toBe('speculativeAsk');
+    expect(speculateProgressQuery.name).toBe('speculateProgress');
+    const activities = Object.keys(createActivities({ registry: new ToolRegistry() } as unknown as ActivityDeps));
+    expect(activities).toEqual(expect.arrayContaining(['lookupAnswer', 'storeAnswer']));
   });
 });

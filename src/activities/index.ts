@@ -12,9 +12,13 @@ import { createPublishActivities, type PublishDeps } from './publish';
 import { createPipelineActivities } from './pipeline';
 import { createSearchActivities } from './search';
 import { createToolActivities } from './tools';
+import { createSpeculateActivities } from './speculate';
+import type { AnswerCache } from '../store/answer-cache';
 import { SourceRegistry } from '../search/source';
 
-export type ActivityDeps = LlmDeps & PublishDeps & Omit<ActorDeps, 'blobs'> & { blobs: BlobStore; sources?: SourceRegistry };
+export type ActivityDeps = LlmDeps &
+  PublishDeps &
+  Omit<ActorDeps, 'blobs'> & { blobs: BlobStore; sources?: SourceRegistry; answerCache?: AnswerCache };
 
 export const createActivities = (deps: ActivityDeps) => {
   // One cache of stored content for every activity of this worker.
@@ -27,6 +31,7 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores, texts }),
     ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
+    ...createSpeculateActivities({ registry: deps.registry, answerCache: deps.answerCache }),
     ...createSearchActivities({ sources: deps.sources ?? new SourceRegistry(), llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
     ...createActorActivities({ temporal: deps.temporal, shared: deps.shared, blobs: deps.blobs }),
   };

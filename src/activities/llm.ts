@@ -27,7 +27,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall } from '../shared/types';
 import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
@@ -38,6 +38,7 @@ import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../f
 import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
 import { previewOf, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
+import { estimateOutputTokens, type PartialSpend } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
 
 export interface LlmDeps {
@@ -158,6 +159,9 @@ export function createLlmActivities(deps: LlmDeps) {
       const startedAt = Date.now();
       let sawStop = false;
       let events = 0;
+      // What the call has spent so far, from the stream: charged (as estimated) if it is cancelled mid-way.
+      let inputSoFar = 0;
+      let outputChars = 0;
       let reply: LlmResult;
       try {
         if (flow) {
@@ -188,7 +192,11 @@ export function createLlmActivities(deps: LlmDeps) {
         for await (const event of stream) {
           events++;
           touch();
-          if (event.type === 'message_stop') sawStop = true;
+          if (event.type === 'message_start') inputSoFar = event.message.usage.input_tokens;
+          else if (event.type === 'content_block_delta') {
+            if (event.delta.type === 'text_delta') outputChars += event.delta.text.length;
+            else if (event.delta.type === 'input_json_delta') outputChars += event.delta.partial_json.length;
+          } else if (event.type === 'message_stop') sawStop = true;
         }
         if (!sawStop) {
           throw ApplicationFailure.retryable(
@@ -216,7 +224,16 @@ export function createLlmActivities(deps: LlmDeps) {
       } catch (err) {
         if (ctx.cancellationSignal.aborted) {
           if (flow) flowCancelled(flow, ctx.cancellationDetails?.timedOut === true);
-          throw ctx.cancellationSignal.reason ?? err;
+          // A cancelled activity returns nothing and history keeps only its last attempt: the spend
+          // streamed so far travels in the cancellation's details, for the workflow to charge.
+          const spend: PartialSpend = {
+            model,
+            usage: { inputTokens: inputSoFar, outputTokens: estimateOutputTokens(outputChars) },
+            estimated: true,
+            streamedMs: Date.now() - startedAt,
+          };
+          const reason = ctx.cancellationSignal.reason;
+          throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend]);
         }
         const failure = stalled
           ? ApplicationFailure.retryable(

@@ -21,6 +21,7 @@ import { ASK_WORKFLOW, askLabels, type AgentInput, type AgentResult } from '../s
 import { ENSEMBLE_WORKFLOW, ensembleLabels, type EnsembleInput, type EnsembleResult } from '../shared/ensemble';
 import { SEARCH_WORKFLOW, searchLabels, type SearchInput, type SearchResult } from '../shared/search';
 import { HEALTH_WORKFLOW } from '../shared/health';
+import { SPECULATE_WORKFLOW, speculateLabels, type SpeculateInput, type SpeculateResult } from '../shared/speculate';
 import { PIPELINE_WORKFLOW, pipelineLabels, type PipelineInput, type PipelineResult } from '../shared/pipeline';
 import {
   decideUpdate,
@@ -154,6 +155,8 @@ export type PublishWorkflow = (input: PublishInput) => Promise<PublishResult>;
 export type SearchWorkflow = (input: SearchInput) => Promise<SearchResult>;
 /** Braid's model ensemble: `modelEnsemble(input) → result`. */
 export type EnsembleWorkflow = (input: EnsembleInput) => Promise<EnsembleResult>;
+/** Braid's speculative ask: `speculativeAsk(input) → result`. */
+export type SpeculateWorkflow = (input: SpeculateInput) => Promise<SpeculateResult>;
 /** The flow-control status of whichever worker answers: `flowHealth() → snapshot`. */
 export type HealthWorkflow = () => Promise<FlowSnapshot>;
 
@@ -279,6 +282,24 @@ export const startPublish: Starter<PublishWorkflow> = starter(PUBLISH_WORKFLOW, 
 export const startEnsemble: Starter<EnsembleWorkflow> = starter(ENSEMBLE_WORKFLOW, 'ensemble', ensembleLabels);
 /** Starts Braid's multi-source search with rank fusion over the sources the workers were given. */
 export const startSearch: Starter<SearchWorkflow> = starter(SEARCH_WORKFLOW, 'search', searchLabels);
+
+/** Starts Braid's speculative ask: the answer cache, the fast model and the tool agent raced, the first valid answer wins. */
+export const startSpeculate: Starter<SpeculateWorkflow> = starter(SPECULATE_WORKFLOW, 'ask', speculateLabels);
+export {
+  SPECULATE_WORKFLOW,
+  speculateProgressQuery,
+  DEFAULT_STRATEGIES,
+  STRATEGY_NAMES,
+  VALIDATORS,
+  type SpeculateInput,
+  type SpeculateResult,
+  type SpeculateProgress,
+  type SpeculateStatus,
+  type StrategyName,
+  type StrategyReport,
+  type StrategySpec,
+  type ValidatorName,
+} from '../shared/speculate';
 
 /** Asks a Braid worker for its limiter budgets and breaker states (a short workflow answered by whichever worker picks it up). */
 export async function flowHealth(client: Client, o: StartOptions = {}): Promise<FlowSnapshot> {

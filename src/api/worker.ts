@@ -26,6 +26,7 @@ import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
 import type { VersionedStore } from '../store/shared-state';
 import { FsBlobStore, type BlobStore } from '../blobs/store';
+import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
 import { createFlowControl, type FlowControl } from '../flow';
 import { modelClientFor, type ModelClient } from '../model-client';
@@ -38,6 +39,7 @@ export { createFlowControl, flowSnapshot, type FlowControl, type FlowControlOpti
 export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } from '../flow/breaker';
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
+export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
 export { sqlitePublishStores, DestinationError, type PublishStore, type PublishStores } from '../store/publish-store';
 export {
   ToolRegistry,
@@ -106,6 +108,11 @@ export interface BraidWorkerPluginOptions {
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;
+  /**
+   * `braid ask --speculate`'s answer cache; default: a SQLite file at BRAID_ANSWER_CACHE, opened on
+   * first use (needs the optional `better-sqlite3`).
+   */
+  answerCache?: AnswerCache;
   /** Register Braid's own workflows (ask, summarize, pipeline, publish, health) beside yours; default true. */
   workflows?: boolean;
   /** Codecs (encryption, compression) applied to every payload, after any the worker already has; use the same on the client. */
@@ -184,11 +191,13 @@ class SharedParts {
     const registry = o.tools ?? new ToolRegistry();
     const flow = o.flow ?? createFlowControl(cfg);
     const publishStores = o.publishStores ?? sqlitePublishStores();
+    const answerCache = o.answerCache ?? new AnswerCache(cfg.answerCache);
     this.owned = [
       ...(o.flow ? [] : [() => flow.close()]),
       ...(o.model ? [] : [() => model.close()]),
       ...(o.publishStores ? [] : [() => publishStores.close()]),
       ...(o.tools ? [] : [() => registry.close()]),
+      ...(o.answerCache ? [] : [() => answerCache.close()]),
     ];
     const activities = createActivities({
       claude: model.claude,
@@ -204,6 +213,7 @@ class SharedParts {
       sources: o.sources,
       temporal: o.temporal,
       shared: o.sharedState,
+      answerCache,
     });
     // Start the tools' sandbox processes and the search sources now rather than on their first call; a failure shows on that call.
     registry.warm().catch(() => undefined);

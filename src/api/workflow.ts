@@ -22,6 +22,19 @@ export { fanOut, type Settled } from '../workflows/fanout';
 export { slidingWindow, type WindowHooks } from '../workflows/window';
 export { Saga, type CompensationOutcome } from '../workflows/saga';
 export { quorum, type QuorumBranchReport, type QuorumOptions, type QuorumResult, type QuorumStatus } from '../workflows/quorum';
+export {
+  cancellable,
+  race,
+  NO_VALID_RESULT,
+  Spend,
+  type RaceBranch,
+  type RaceOptions,
+  type RaceResult,
+  type RaceStatus,
+  type Strategy,
+} from '../workflows/race';
+export { spendOfCancelled, type PartialSpend } from '../shared/usage';
+export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
 export { modelCall, sideEffect, sideEffectUndo, toolCall } from '../workflows/profiles';
 export { decideUpdate, decisionSignal, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
@@ -81,7 +94,10 @@ export { textOf } from '../shared/content';
 export { failureMessage, timedOut } from '../shared/failures';
 
 /** The per-call option overrides `callModel` and `callTool` accept: a label for the Web UI, another task queue, other timeouts. */
-export type CallOptions = Pick<ActivityOptions, 'summary' | 'taskQueue' | 'startToCloseTimeout' | 'heartbeatTimeout' | 'activityId'>;
+export type CallOptions = Pick<
+  ActivityOptions,
+  'summary' | 'taskQueue' | 'startToCloseTimeout' | 'heartbeatTimeout' | 'activityId' | 'cancellationType'
+>;
 
 /**
  * Calls the model through Braid's model activity (`llmTurn`): streamed, behind the worker's shared

@@ -24,6 +24,8 @@ import { intIn, list } from './options';
 import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
+import { speculate, parseStrategies } from './speculate';
+import { speculateProblem } from '../shared/speculate';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -113,6 +115,7 @@ interface AskCliOptions {
   fast?: boolean;
   id?: string;
   withWorker?: boolean;
+  speculate?: string | true;
 }
 
 export function askCommand(): Command {
@@ -125,8 +128,20 @@ export function askCommand(): Command {
     .option('--fast', 'use the fast model role instead of the capable one')
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
+    .option(
+      '--speculate [strategies]',
+      'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, agent (default cache=0,fast=50,agent=200)',
+    )
     .action(async (words: string[], o: AskCliOptions) => {
       const question = checkedQuestion(words.join(' '));
+      if (o.speculate !== undefined) {
+        const strategies = parseStrategies(o.speculate === true ? undefined : o.speculate);
+        const input = { question, strategies, maxTurns: o.maxTurns, ...(o.tools ? { tools: o.tools } : {}) };
+        const problem = speculateProblem(input);
+        if (problem) throw new UsageError(problem);
+        await withSession(workerFor(o.withWorker), (s) => speculate(s, input, { json: Boolean(o.json), workflowId: o.id }));
+        return;
+      }
       await withSession(workerFor(o.withWorker), async (s) => {
         const opts = { question, maxTurns: o.maxTurns, tools: o.tools, json: o.json, workflowId: o.id };
         printOutcome(await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' }), Boolean(o.json));

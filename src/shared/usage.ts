@@ -2,6 +2,7 @@
  * Adding up token usage, for every pattern: per call, per stage, per run, per model. Pure and free
  * of Node APIs, so workflow code uses it as well as the CLI and benchmarks.
  */
+import { CancelledFailure } from '@temporalio/common';
 import type { TokenUsage, UsageSummary } from './types';
 
 export const noUsage = (): TokenUsage => ({ inputTokens: 0, outputTokens: 0 });
@@ -34,4 +35,40 @@ export function mergeUsageSummaries(all: Iterable<UsageSummary>): UsageSummary {
   const out = noUsageSummary();
   for (const u of all) for (const [model, usage] of Object.entries(u.byModel)) addModelUsage(out, model, usage);
   return out;
+}
+
+/**
+ * What a model call cancelled mid-stream had spent: its input, and the output streamed before the
+ * cancel (estimated from the text received, since the final usage never arrived). The model
+ * activity puts it in its cancellation's details; `spendOfCancelled` reads it back in the workflow.
+ */
+export interface PartialSpend {
+  model: string;
+  usage: TokenUsage;
+  /** Always true: the output tokens are counted from the streamed text, not billed back. */
+  estimated: true;
+  /** How long the call had been streaming when it stopped. */
+  streamedMs: number;
+}
+
+/** Characters per output token, for estimating a cancelled stream's output from its text. */
+export const CHARS_PER_TOKEN = 4;
+
+export const estimateOutputTokens = (chars: number): number => Math.ceil(chars / CHARS_PER_TOKEN);
+
+/**
+ * The spend a cancelled model call reported on its way out (see `PartialSpend`), found anywhere in
+ * the failure chain (an ActivityFailure around the activity's CancelledFailure); undefined for any
+ * other failure, or a call cancelled before it was sent.
+ */
+export function spendOfCancelled(err: unknown): PartialSpend | undefined {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof CancelledFailure) {
+      const d = e.details[0] as Partial<PartialSpend> | undefined;
+      if (d && typeof d.model === 'string' && d.usage && d.estimated === true) return d as PartialSpend;
+    }
+    e = e.cause;
+  }
+  return undefined;
 }

@@ -13,6 +13,7 @@ import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { defineTool, ToolError } from './registry';
+import { directoryVersion } from './data-version';
 
 export const READ_FILE_MAX_BYTES = 200_000;
 const DEFAULT_MAX_BYTES = 100_000;
@@ -162,6 +163,7 @@ export function createReadFileTool(opts: { rootDir: string }) {
         .describe(`Read at most this many bytes (default ${DEFAULT_MAX_BYTES}, max ${READ_FILE_MAX_BYTES})`),
     }),
     timeoutMs: 10_000,
+    dataVersion: () => directoryVersion(opts.rootDir),
     async handler({ path, maxBytes }, ctx) {
       return readAllowedFile(opts.rootDir, path, maxBytes ?? DEFAULT_MAX_BYTES, ctx.signal);
     },

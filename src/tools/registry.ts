@@ -55,6 +55,13 @@ export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   annotations?: ToolAnnotations;
   /** Where the tool comes from when it is not Braid's own, e.g. `mcp:fs/read_file` (server `fs`, its tool `read_file`). */
   origin?: string;
+  /**
+   * A version of the data the tool reads (a hash of its files' sizes and times, a database's
+   * revision): it changes whenever that data does. `braid ask --speculate`'s answer cache keys
+   * answers by it, so an answer is never served after the data behind it changed. Omit it only for
+   * a tool that reads no data that changes (a calculator).
+   */
+  dataVersion?(): Promise<string>;
   /** Prepares what the first call would otherwise wait for (a sandbox process); called by ToolRegistry.warm(). */
   warm?(): Promise<void>;
   /** Releases what the tool holds (child processes, connections); called by ToolRegistry.close(). */
@@ -165,6 +172,17 @@ export class ToolRegistry {
     }
     // Copies, so a caller that edits a spec cannot change what later callers see.
     return wanted.map((n) => structuredClone(this.tools.get(n)!.spec));
+  }
+
+  /** The data version of each named tool that has one (see `ToolDefinition.dataVersion`); unknown names throw. */
+  async dataVersions(names?: string[]): Promise<Record<string, string>> {
+    const wanted = this.specs(names).map((s) => s.name);
+    const out: Record<string, string> = {};
+    for (const name of wanted) {
+      const def = this.tools.get(name)!.def;
+      if (def.dataVersion) out[name] = await def.dataVersion();
+    }
+    return out;
   }
 
   /** The tool's per-call timeout. Unknown names get the default, so `run` can report them properly. */

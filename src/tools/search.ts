@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
 import { defineTool, ToolError } from './registry';
+import { directoryVersion } from './data-version';
 
 export const SEARCH_DESCRIPTION =
   "Search Northwind Loom's internal handbook and get the best-matching sections with a snippet of each. " +
@@ -176,6 +177,7 @@ export function createSearchTool(opts: { docsDir: string }) {
       limit: z.number().int().min(1).max(10).default(3).describe('How many sections to return (1-10, default 3)'),
     }),
     timeoutMs: 15_000,
+    dataVersion: () => directoryVersion(opts.docsDir),
     async handler({ query, limit }) {
       return { results: await searchDocs(opts.docsDir, query, limit) };
     },

@@ -12,6 +12,7 @@ import { defineTool, ToolError } from './registry';
 import { Sandbox, SandboxFailure, SandboxLimit } from './sandbox';
 import { checkReadOnlySql } from './sql-guard';
 import type { SqlEngineInit, SqlReply, SqlRequest } from './sql-engine';
+import { fileVersion } from './data-version';
 
 export const SQL_MAX_ROWS = 200;
 /** Rows stop being added once their JSON passes this; under the activity's result cap, so a result is cut at a row. */
@@ -66,6 +67,7 @@ export function createSqlTool(opts: SqlToolOptions) {
         ),
     }),
     timeoutMs: 30_000,
+    dataVersion: () => fileVersion(opts.dbPath),
     async handler({ sql }, ctx) {
       const verdict = checkReadOnlySql(sql);
       if (!verdict.ok) throw new ToolError(verdict.reason);

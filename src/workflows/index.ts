@@ -7,3 +7,4 @@ export { flowHealth } from './health';
 export { ensembleItem, modelEnsemble } from './ensemble';
 export { actorAgent } from './actor';
 export { multiSourceSearch } from './search';
+export { speculativeAsk } from './speculate';

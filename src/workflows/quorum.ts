@@ -85,8 +85,11 @@ export interface QuorumOptions<T> {
   stragglers?: 'cancel' | 'detach';
   /** Branch i starts `startAfterMs[i]` after the start (staggered speculation); default: all at once. */
   startAfterMs?: readonly number[];
-  /** Returns true to count a result, or a reason (string) to refuse it. Default: every result counts. */
-  accept?: (value: T, index: number) => true | string;
+  /**
+   * Returns true to count a result, or a reason (string) to refuse it — or a promise of either, for a
+   * check that asks something (a judge model). Default: every result counts.
+   */
+  accept?: (value: T, index: number) => true | string | Promise<true | string>;
   /** Called as each branch settles (progress displays, current details). */
   onSettle?: (report: QuorumBranchReport<T>) => void;
 }
@@ -125,7 +128,9 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
         if (delay > 0) await sleep(delay);
         r.startedAt = Date.now();
         const value = await branch(i);
-        const verdict = o.accept ? o.accept(value, i) : true;
+        let verdict = o.accept ? o.accept(value, i) : true;
+        // Awaited only when it is a promise, so a synchronous check adds no step to the sequence.
+        if (typeof verdict === 'object') verdict = await verdict;
         if (verdict === true) {
           r.value = value;
           if (decided) r.status = 'late';

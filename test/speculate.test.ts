@@ -1,0 +1,134 @@
+/**
+ * `braid ask --speculate`'s workflow (speculativeAsk) on the real server with the simulator: the
+ * fast model wins a cold race and its answer is cached; the same question (normalised) is answered
+ * from the cache next time; a change to the data a tool reads makes the cached answer unservable;
+ * an unfinished candidate is refused and the agent wins; a late strategy never starts; bad input is
+ * refused before anything runs.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SPECULATE_WORKFLOW, speculateProblem, type SpeculateInput, type SpeculateResult } from '../src/shared/speculate';
+import type { Simulator } from '../src/simulator';
+import { ToolRegistry } from '../src/tools';
+import { createSearchTool } from '../src/tools/search';
+import { parseStrategies } from '../src/cli/speculate';
+import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+
+let h: Harness;
+let sim: Simulator;
+let w: TestWorker;
+let n = 0;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-speculate-'));
+const docs = path.join(dir, 'docs');
+
+beforeAll(async () => {
+  fs.mkdirSync(docs);
+  fs.writeFileSync(path.join(docs, 'refunds.md'), '# Refunds\n\nDamaged items are refunded within 14 days.\n');
+  h = await connect();
+  sim = await startSimulator({ latency: { ttftMs: 20, perTokenMs: 1 } });
+  const registry = new ToolRegistry().register(createSearchTool({ docsDir: docs }));
+  w = await startWorker(h, registry, sim, { BRAID_ANSWER_CACHE: path.join(dir, 'answers.db'), BRAID_BLOB_DIR: path.join(dir, 'blobs') });
+}, 120_000);
+
+afterAll(async () => {
+  await w?.shutdown();
+  await sim?.close();
+  await h?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const ask = (input: SpeculateInput) =>
+  h.client.workflow.execute<(i: SpeculateInput) => Promise<SpeculateResult>>(SPECULATE_WORKFLOW, {
+    taskQueue: w.taskQueue,
+    workflowId: `speculate-test-${Date.now()}-${n++}`,
+    args: [input],
+  });
+
+const byName = (r: SpeculateResult) => Object.fromEntries(r.strategies.map((s) => [s.name, s]));
+
+describe('speculative ask', () => {
+  it('lets the fast model win a cold race, caches its answer, and answers the same question from the cache next time', async () => {
+    const first = await ask({ question: 'How are damaged items refunded?', tools: ['search_docs'] });
+    expect(first.winner).toBe('fast');
+    expect(first.cached).toBe(true);
+    expect(byName(first).cache).toMatchObject({ status: 'failed', reason: 'no cached answer' });
+    expect(byName(first).fast!.tokens).toBeGreaterThan(0);
+    expect(first.cost.totalUsd).toBeGreaterThan(0);
+
+    // Case, spacing and the question mark do not make another question.
+    const again = await ask({ question: '  how are DAMAGED items refunded ', tools: ['search_docs'] });
+    expect(again.winner).toBe('cache');
+    expect(again.answer).toBe(first.answer);
+    expect(again.cached).toBe(false);
+    expect(byName(again).cache!.tokens).toBe(0);
+
+    // Other tools offered: another key.
+    const otherTools = await ask({ question: 'How are damaged items refunded?', tools: [] });
+    expect(byName(otherTools).cache).toMatchObject({ status: 'failed', reason: 'no cached answer' });
+  }, 60_000);
+
+  it('never serves a cached answer after the data its tools read changed', async () => {
+    const q = { question: 'What is the refund window?', tools: ['search_docs'] };
+    expect((await ask(q)).winner).toBe('fast');
+    expect((await ask(q)).winner).toBe('cache');
+    fs.writeFileSync(path.join(docs, 'refunds.md'), '# Refunds\n\nDamaged items are refunded within 30 days.\n');
+    const after = await ask(q);
+    expect(after.winner).toBe('fast');
+    expect(byName(after).cache).toMatchObject({ status: 'failed', reason: 'the data the tools read changed since the answer was cached' });
+    // The new answer is cached under the new version.
+    expect((await ask(q)).winner).toBe('cache');
+  }, 60_000);
+
+  it('refuses an unfinished candidate and lets the agent win; a strategy whose start never came never starts', async () => {
+    const r = await ask({
+      question: 'Explain everything at length.\n#sim answer_tokens=800',
+      tools: [],
+      strategies: [
+        { name: 'fast', startAfterMs: 0 },
+        { name: 'agent', startAfterMs: 50 },
+        { name: 'cache', startAfterMs: 30_000 },
+      ],
+    });
+    expect(r.winner).toBe('agent');
+    expect(byName(r).fast).toMatchObject({ status: 'invalid', reason: 'unfinished answer (max_tokens)' });
+    expect(byName(r).cache!.status).toBe('not-started');
+    expect(byName(r).agent!.tokens).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('fails the run with each strategy’s reason when none gives a valid answer', async () => {
+    const err = await ask({
+      question: 'Never asked before.\n#sim answer_tokens=800',
+      tools: [],
+      strategies: [
+        { name: 'cache', startAfterMs: 0 },
+        { name: 'fast', startAfterMs: 0 },
+      ],
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toBe(
+      'no strategy gave a valid result — cache: failed (no cached answer); fast: invalid (unfinished answer (max_tokens))',
+    );
+  }, 60_000);
+
+  it('refuses bad input before anything starts', () => {
+    expect(() => parseStrategies('cache=0,slow=10')).toThrow('--speculate: "slow=10" is not name[=ms] with name one of cache, fast, agent');
+    expect(parseStrategies('fast,agent=500')).toEqual([
+      { name: 'fast', startAfterMs: 50 },
+      { name: 'agent', startAfterMs: 500 },
+    ]);
+    expect(speculateProblem({ question: 'q', strategies: [{ name: 'cache', startAfterMs: 0 }] })).toMatch(/cache alone/);
+    expect(
+      speculateProblem({
+        question: 'q',
+        strategies: [
+          { name: 'fast', startAfterMs: 0 },
+          { name: 'fast', startAfterMs: 5 },
+        ],
+      }),
+    ).toBe('strategy "fast" is given twice');
+    expect(speculateProblem({ question: ' ' })).toBe('the question is empty');
+  });
+});
