@@ -35,8 +35,12 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
 }
 
 export function workerCommand(): Command {
-  return new Command('worker').description('run a worker for the Braid task queue (Ctrl-C stops it gracefully)').action(async () => {
-    const w = await startEmbeddedWorker(temporalTarget(), true);
-    await w.done;
-  });
+  return new Command('worker')
+    .description(
+      'run a worker for the Braid task queue (Ctrl-C stops it gracefully); with BRAID_METRICS_PORT it serves Prometheus metrics on that port',
+    )
+    .action(async () => {
+      const w = await startEmbeddedWorker(temporalTarget(), true);
+      await w.done;
+    });
 }
