@@ -88,7 +88,6 @@ describe('metrics endpoint', () => {
       if (samples(text, 'braid_branch_duration_count', { kind: 'tool' }).length) break;
       await new Promise((res) => setTimeout(res, 200));
     }
-    if (process.env.DUMP_METRICS)
       console.log(
         text
           .split('\n')
