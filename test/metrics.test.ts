@@ -4,7 +4,6 @@
  * with the simulator as the model.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { noopMetricMeter, type MetricMeter, type MetricTags } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -14,22 +13,12 @@ import { z } from 'zod';
 import { createToolActivities } from '../src/activities/tools';
 import { Breakers, RateLimiter, type FlowControl } from '../src/flow';
 import { MemoryBackend } from '../src/flow/buckets';
+import { freePort } from '../src/temporal/dev-server';
 import { defineTool, ToolRegistry } from '../src/tools';
 import { braid, server } from './cli-helpers';
 import { sleep } from './helpers';
 
 const BIN = path.join(__dirname, '..', 'bin', 'braid');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `braid worker` and resolves once it says it polls. */
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
@@ -88,12 +77,12 @@ describe('metrics endpoint', () => {
       if (samples(text, 'braid_branch_duration_count', { kind: 'tool' }).length) break;
       await new Promise((res) => setTimeout(res, 200));
     }
-      console.log(
-        text
-          .split('\n')
-          .filter((l) => l.startsWith('braid_'))
-          .join('\n'),
-      );
+    console.log(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('braid_'))
+        .join('\n'),
+    );
     // Temporal's own worker metrics …
     expect(text).toMatch(/^temporal_workflow_completed\{/m);
     expect(text).toMatch(/^temporal_activity_execution_latency_count\{/m);
