@@ -43,6 +43,8 @@ const schema = z.object({
   BRAID_BLOB_DIR: z.string().min(1).optional(),
   BRAID_ANSWER_CACHE: z.string().min(1).optional(),
   BRAID_TEMPORAL_PORT: port.default(7233),
+  // The worker serves Prometheus text (Temporal's worker metrics and Braid's) on this port; off when unset.
+  BRAID_METRICS_PORT: port.optional(),
   BRAID_TEMPORAL_UI_PORT: port.default(8233),
   BRAID_WEB_UI_URL: z.url().optional(),
   BRAID_LLM_REQUEST_TIMEOUT_MS: positiveMs.default(120_000),
@@ -165,6 +167,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     /** `braid ask --speculate`'s answer cache (SQLite). */
     answerCache: c.BRAID_ANSWER_CACHE ?? path.join(dataDir, 'answers.db'),
     temporalPort: c.BRAID_TEMPORAL_PORT,
+    /** Where a worker serves Prometheus metrics (all interfaces); undefined: no metrics endpoint. */
+    metricsPort: c.BRAID_METRICS_PORT,
     temporalUiPort: c.BRAID_TEMPORAL_UI_PORT,
     webUiUrl: c.BRAID_WEB_UI_URL,
     llmRequestTimeoutMs: c.BRAID_LLM_REQUEST_TIMEOUT_MS,

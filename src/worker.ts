@@ -14,7 +14,7 @@
  * share one set of activities, and so one rate limiter and one set of circuit breakers (src/flow).
  */
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
 import { BraidWorkerPlugin } from './api/worker';
 import type { BlobStore } from './blobs/store';
 import { config, type BraidConfig } from './config';
@@ -40,6 +40,29 @@ import { createDefaultSources, type SourceRegistry } from './search';
  * in one workflow task gets all 50 back with the task's completion instead of 3 back and 47
  * through the task queue — which also cut the server's CPU per call by about a quarter.
  */
+/**
+ * The SDK runtime's telemetry for BRAID_METRICS_PORT: its Prometheus exporter serves Temporal's
+ * worker metrics and Braid's own (recorded through the same runtime's metric meter, see
+ * src/flow/metrics.ts and src/workflows/metrics.ts) as one endpoint, http://<host>:<port>/metrics.
+ * No port: no endpoint, and metrics cost nothing.
+ */
+export function metricsTelemetry(port: number | undefined): RuntimeOptions['telemetryOptions'] {
+  if (port === undefined) return undefined;
+  return {
+    metrics: {
+      prometheus: {
+        bindAddress: `0.0.0.0:${port}`,
+        histogramBucketOverrides: {
+          braid_model_call_cost_usd: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+          braid_fanout_width: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 10_000],
+          braid_branch_duration: [10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000],
+          braid_limiter_wait: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 20_000],
+        },
+      },
+    },
+  };
+}
+
 export const WORKER_DEFAULTS = {
   maxConcurrentActivityTaskExecutions: 200,
   maxEagerActivityReservationsPerWorkflowTask: 200,
@@ -200,8 +223,8 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
 }
 
 async function main(): Promise<void> {
-  Runtime.install({});
   const cfg = config();
+  Runtime.install({ telemetryOptions: metricsTelemetry(cfg.metricsPort) });
   const target = temporalTarget();
   const connection = await connectWorker(target);
   const w = await createBraidWorker({ connection, namespace: target.namespace, cfg });

@@ -31,6 +31,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall } from '../shared/types';
 import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
+import { recordModelCall } from '../flow/metrics';
 import { toLlmFailure } from './llm-errors';
 import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
@@ -221,6 +222,7 @@ export function createLlmActivities(deps: LlmDeps) {
           ...(routed ? { routed } : {}),
           ...(messagesRef ? { messagesRef } : {}),
         };
+        recordModelCall(reply.model, reply.usage, deps.flow?.prices);
       } catch (err) {
         if (ctx.cancellationSignal.aborted) {
           if (flow) flowCancelled(flow, ctx.cancellationDetails?.timedOut === true);

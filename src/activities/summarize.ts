@@ -45,6 +45,8 @@ export interface SummarizeDeps {
 export interface ItemOutput {
   ref: string;
   usage: TokenUsage;
+  /** The model that answered (absent when the item needed no model call). */
+  model?: string;
   simulated: boolean;
 }
 
@@ -155,7 +157,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           sources: mergeSources(read.claims.flatMap((c) => c.sources)),
           checks: read.checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage: res.usage, simulated: res.simulated };
+        return { ref: await putJson(deps.blobs, out), usage: res.usage, model: res.model, simulated: res.simulated };
       });
     },
 
@@ -194,6 +196,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
         let read: Pick<Reading, 'claims' | 'answer'> = { claims: [], answer: '' };
         let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
         let simulated = false;
+        let model: string | undefined;
         // A group whose inputs all said "not relevant" needs no model call.
         if (docs.length > 0) {
           const res = await deps.llmTurn({
@@ -214,7 +217,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           const r = checkedReply(`reduce of level ${input.level}, group at ${input.start}`, res, docs);
           addChecks(checks, r.checks);
           read = r;
-          ({ usage, simulated } = res);
+          ({ usage, simulated, model } = res);
         }
         const summary = !input.final
           ? read.claims.map((c) => c.text).join(' ')
@@ -234,7 +237,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           sources: mergeSources(read.claims.flatMap((c) => c.sources)),
           checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage, simulated };
+        return { ref: await putJson(deps.blobs, out), usage, ...(model ? { model } : {}), simulated };
       });
     },
 

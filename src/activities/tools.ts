@@ -26,6 +26,7 @@ import type { ToolCall, ToolCallResult, ToolInfo } from '../shared/types';
 import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
 import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools/registry';
 import { storeText, type BlobTexts } from '../blobs/content';
+import { recordToolError } from '../flow/metrics';
 
 /** Tool output beyond this is cut, with a note: it is what the model reads of one result. */
 export const MAX_TOOL_RESULT_CHARS = 64_000;
@@ -106,7 +107,10 @@ export function createToolActivities(deps: ToolDeps) {
       try {
         deps.flow?.breakers.check(breaker);
       } catch (err) {
-        if (err instanceof CircuitOpenError) return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
+        if (err instanceof CircuitOpenError) {
+          recordToolError(call.name, 'circuit-open');
+          return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
+        }
         throw err;
       }
       const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
@@ -123,10 +127,12 @@ export function createToolActivities(deps: ToolDeps) {
       } catch (err) {
         if (err instanceof ToolTimeoutError) {
           deps.flow?.breakers.failure(breaker, `tool ${call.name} timed out`);
+          recordToolError(call.name, 'timeout');
           return { content: errorText(err), isError: true, timedOut: true, startedAt, endedAt: Date.now() };
         }
         if (err instanceof ToolInputError || err instanceof ToolError) {
           deps.flow?.breakers.success(breaker);
+          recordToolError(call.name, 'error');
           return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
         }
         if (!deps.flow) throw err;
@@ -137,6 +143,7 @@ export function createToolActivities(deps: ToolDeps) {
         }
         const message = err instanceof Error ? err.message : String(err);
         deps.flow.breakers.failure(breaker, message);
+        recordToolError(call.name, 'error');
         const failure =
           err instanceof ApplicationFailure
             ? err

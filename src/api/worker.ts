@@ -83,7 +83,7 @@ export type {
   SqlitePublishStore,
   StoreSnapshot,
 } from '../store/publish-store';
-export type { ModelPrice } from '../shared/pricing';
+export type { ModelPrice, PriceTable } from '../shared/pricing';
 export { defineSource, SourceError, SourceRegistry, type SearchSource, type SourceContext } from '../search/source';
 export type { SourceHit } from '../shared/search';
 export type { Versioned, VersionedStore, WriteOutcome, WriteRequest } from '../store/shared-state';

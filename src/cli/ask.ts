@@ -17,6 +17,7 @@ import {
   type AgentInput,
   type AgentResult,
 } from '../shared/ask';
+import { config } from '../config';
 import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
 import { UsageError } from './errors';
@@ -56,6 +57,7 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     role: opts.role,
     system: opts.system,
     maxTokens: opts.maxTokens,
+    prices: { ...config().prices },
   };
   const handle = await startRun<typeof toolAgent>(s, ASK_WORKFLOW, {
     workflowId: opts.workflowId ?? newRunId('ask'),
@@ -122,7 +124,7 @@ export function askCommand(): Command {
   return new Command('ask')
     .description('ask the tool-calling agent a question; its tool calls run in parallel')
     .argument('<question...>', 'the question (quote it)')
-    .option('--json', 'print one JSON object with the answer, branches, timings and usage')
+    .option('--json', 'print one JSON object with the answer, branches, timings, usage and cost')
     .option('--max-turns <n>', `model turns before the agent must stop (1-${MAX_TURNS})`, intIn(1, MAX_TURNS), DEFAULT_MAX_TURNS)
     .option('--tools <names>', 'comma-separated tools to offer (default: all)', list)
     .option('--fast', 'use the fast model role instead of the capable one')

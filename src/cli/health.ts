@@ -9,10 +9,80 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { FlowSnapshot } from '../flow';
 import { HEALTH_LABELS, HEALTH_WORKFLOW } from '../shared/health';
+import { llmTaskQueue } from '../shared/task-queues';
 import type { flowHealth } from '../workflows';
 import { runFailure } from './errors';
-import { tableStyle } from './render';
-import { newRunId, startRun, withSession } from './session';
+import { ms, tableStyle } from './render';
+import { livePollers, newRunId, startRun, withSession, type Session } from './session';
+
+/** One task queue's backlog and pollers as the server describes them (DescribeTaskQueue with stats). */
+export interface QueueStat {
+  queue: string;
+  type: 'workflow' | 'activity';
+  /** Tasks waiting for a worker (approximate, as the server counts them). */
+  backlog: number;
+  /** How long the oldest waiting task has waited. */
+  backlogAgeMs: number;
+  /** Workers that polled in the last 90 s. */
+  pollers: number;
+  /** Tasks added and dispatched per second, recently. */
+  addRate: number;
+  dispatchRate: number;
+}
+
+const WORKFLOW_QUEUE = 1;
+const ACTIVITY_QUEUE = 2;
+/** A protobuf int64 (a Long or a number) as a number. */
+const int64 = (v: unknown) => (typeof v === 'number' ? v : Number(String(v ?? 0)));
+
+/** The run queue's workflow and activity sides, and the model calls' `-llm` queue (used when rate-limited). */
+export async function queueStats(s: Pick<Session, 'client' | 'taskQueue'>): Promise<QueueStat[]> {
+  const wanted: [string, QueueStat['type'], number][] = [
+    [s.taskQueue, 'workflow', WORKFLOW_QUEUE],
+    [s.taskQueue, 'activity', ACTIVITY_QUEUE],
+    [llmTaskQueue(s.taskQueue), 'activity', ACTIVITY_QUEUE],
+  ];
+  return Promise.all(
+    wanted.map(async ([queue, type, code]) => {
+      const res = await s.client.workflowService.describeTaskQueue({
+        namespace: s.client.options.namespace,
+        taskQueue: { name: queue },
+        taskQueueType: code,
+        reportStats: true,
+      });
+      const age = res.stats?.approximateBacklogAge;
+      return {
+        queue,
+        type,
+        backlog: int64(res.stats?.approximateBacklogCount),
+        backlogAgeMs: age ? int64(age.seconds) * 1000 + Math.round((age.nanos ?? 0) / 1e6) : 0,
+        pollers: livePollers(res.pollers ?? []).length,
+        addRate: res.stats?.tasksAddRate ?? 0,
+        dispatchRate: res.stats?.tasksDispatchRate ?? 0,
+      };
+    }),
+  );
+}
+
+export function renderQueues(queues: QueueStat[]): string {
+  const t = new Table({
+    head: ['task queue', 'tasks', 'backlog', 'oldest waiting', 'pollers alive', 'added/s', 'dispatched/s'],
+    style: tableStyle(),
+  });
+  for (const q of queues) {
+    const starving = q.backlog > 0 && q.pollers === 0;
+    t.push([
+      q.queue,
+      q.type,
+      starving ? pc.red(String(q.backlog)) : q.backlog,
+      q.backlog ? ms(q.backlogAgeMs) : '',
+      starving ? pc.red('0') : q.pollers,
+      q.addRate.toFixed(1),
+      q.dispatchRate.toFixed(1),
+    ]);
+  }
+  return `${pc.bold('task queues')}: backlog and pollers as the server reports them\n${t.toString()}`;
+}
 
 const num = (n: number | undefined) => (n === undefined ? 'unlimited' : n.toLocaleString('en-US'));
 
@@ -57,8 +127,8 @@ export function renderHealth(s: FlowSnapshot, now = s.at): string {
 
 export function healthCommand(): Command {
   return new Command('health')
-    .description('show the rate limiter budgets and circuit breaker states')
-    .option('--json', 'print one JSON object')
+    .description('show the task queues (backlog, oldest waiting task, pollers alive), the rate limiter budgets and circuit breaker states')
+    .option('--json', 'print one JSON object: budgets, breakers and task queues')
     .action((o: { json?: boolean }) =>
       withSession({ worker: 'require' }, async (s) => {
         let snapshot: FlowSnapshot | null;
@@ -76,8 +146,9 @@ export function healthCommand(): Command {
           throw err;
         }
         if (!snapshot) throw new Error('the worker that answered runs without flow control');
-        if (o.json) console.log(JSON.stringify(snapshot));
-        else console.log(renderHealth(snapshot, Date.now()));
+        const queues = await queueStats(s);
+        if (o.json) console.log(JSON.stringify({ ...snapshot, queues }));
+        else console.log(`${renderQueues(queues)}\n${renderHealth(snapshot, Date.now())}`);
       }),
     );
 }

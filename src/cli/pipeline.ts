@@ -30,7 +30,7 @@ import type { contentPipeline } from '../workflows';
 import { UsageError } from './errors';
 import { checkInputFile } from './input-file';
 import { intAtLeast, intIn } from './options';
-import { LiveBlock, ms, tableStyle } from './render';
+import { costText, LiveBlock, ms, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 /** Reads and checks a topics file; every problem is a UsageError naming the file (and line). */
@@ -99,7 +99,7 @@ function summaryTable(r: PipelineResult): string {
   }
   const lines = [
     t.toString(),
-    `${r.ok} ok, ${r.failed} failed (${r.retried} retried after the others) · total ${ms(r.totalMs)} · at most ${r.peakRunning} chains at once · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out`,
+    `${r.ok} ok, ${r.failed} failed (${r.retried} retried after the others) · total ${ms(r.totalMs)} · at most ${r.peakRunning} chains at once · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out${r.cost ? ` · ${costText(r.cost)}` : ''}`,
   ];
   if (r.chains.some((c) => c.stages?.some((s) => s.revised))) lines.push(pc.dim('* the quality gate sent the draft back once'));
   return lines.join('\n');
@@ -147,7 +147,7 @@ export function pipelineCommand(): Command {
     .option('--capable', 'use the capable model role (default: fast)')
     .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)', intAtLeast(0))
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
-    .option('--json', 'print one JSON object with every chain')
+    .option('--json', 'print one JSON object with every chain, usage and cost')
     .option('--with-worker', 'run a worker inside this command')
     .action(async (file: string, o: PipelineCliOptions) => {
       const topics = readTopicsFile(file);
@@ -161,6 +161,7 @@ export function pipelineCommand(): Command {
           llmTaskQueue: await pipelineLlmQueue(client, s.taskQueue, config().flow.llmQueueActivitiesPerSecond),
           role: o.capable ? ('capable' as const) : ('fast' as const),
           minWords: o.minWords,
+          prices: { ...config().prices },
         };
         const workflowId = o.id ?? newRunId('pipeline');
         const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, {

@@ -39,6 +39,7 @@ import { webUiLink } from '../temporal/connection';
 import type { publishWorkflow } from '../workflows';
 import { runFailure, UsageError } from './errors';
 import { duration, list } from './options';
+import { costText } from './render';
 import { announceRun, followUntil, newRunId, startRun, withSession } from './session';
 import { readStored } from './stored';
 
@@ -130,6 +131,8 @@ async function printOutcome(result: PublishResult, json: boolean): Promise<void>
     `${result.outcome === 'published' ? pc.green('published') : pc.yellow('rejected')} ${by}${d.reason ? ` — ${d.reason}` : d.comment ? ` — ${d.comment}` : ''}`,
   );
   for (const e of result.effects) console.log(`  ${e.step}  ${pc.dim(e.key)}${e.applied ? '' : pc.dim(' (already applied)')}`);
+  const u = result.usage.total;
+  console.log(pc.dim(`tokens ${u.inputTokens} in / ${u.outputTokens} out${result.cost ? ` · ${costText(result.cost)}` : ''}`));
 }
 
 interface PublishCliOptions {
@@ -161,6 +164,7 @@ async function publishInput(files: string[], o: PublishCliOptions): Promise<Publ
     decideWithinMs,
     defaultDecision: o.default ?? cfg.defaultDecision,
     ...(o.title ? { title: o.title } : {}),
+    prices: { ...config().prices },
   };
 }
 

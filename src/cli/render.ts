@@ -5,6 +5,7 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { AgentProgress, AgentResult } from '../shared/ask';
+import { formatUsd, type CostSummary } from '../shared/pricing';
 import type { Branch } from '../shared/types';
 
 const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc.green('✓'), error: pc.red('✗'), timeout: pc.yellow('⏱') };
@@ -105,11 +106,21 @@ export function timingTable(r: AgentResult): string {
   const queued = r.branches.some((b) => b.kind === 'queue') ? ` (${ms(t.queuedMs)} waiting for a worker)` : '';
   const summary = [
     `total ${ms(t.totalMs)}${queued} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
-    `tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out · ${r.turns} model turn(s) · stop: ${r.stopReason}`,
+    `tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out${r.cost ? ` · ${costText(r.cost)}` : ''} · ${r.turns} model turn(s) · stop: ${r.stopReason}`,
   ];
   return `${table.toString()}\n${summary.join('\n')}`;
 }
 
 export function errorsOf(r: AgentResult): string[] {
   return r.branches.filter((b) => b.status === 'error' || b.status === 'timeout').map((b) => `${b.name}: ${b.error ?? b.status}`);
+}
+
+/** "cost $0.0123 (claude-haiku-4-5 $0.01, …)" for a summary line, with estimated and unpriced parts said. */
+export function costText(c: CostSummary): string {
+  const models = Object.entries(c.byModel);
+  const by =
+    models.length > 1 ? ` (${models.map(([m, x]) => `${m} ${formatUsd(x.usd)}`).join(', ')})` : models.length ? ` (${models[0]![0]})` : '';
+  const est = c.estimatedUsd ? `, ${formatUsd(c.estimatedUsd)} of it estimated` : '';
+  const unpriced = c.unpriced?.length ? `; no price for ${c.unpriced.join(', ')}` : '';
+  return `cost ${formatUsd(c.totalUsd)}${by}${est}${unpriced}`;
 }

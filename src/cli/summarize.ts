@@ -25,7 +25,7 @@ import { webUiLink, type Target } from '../temporal/connection';
 import type { summarizeCorpus } from '../workflows';
 import { UsageError } from './errors';
 import { intWithin, percentage, range } from './options';
-import { etaText, ms, SIMULATED_LABEL } from './render';
+import { costText, etaText, ms, SIMULATED_LABEL } from './render';
 import { announceRun, followRun, startRun, withSession, workerFor, type Session } from './session';
 
 export interface SummarizeOptions {
@@ -75,6 +75,7 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     tolerate: o.tolerate,
     badFiles: corpus.badFiles,
     ...(corpus.chunkSpans ? { chunkSpans: corpus.chunkSpans } : {}),
+    prices: { ...config().prices },
   };
   return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
 }
@@ -223,7 +224,7 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
   if (r.badFiles.length) console.log(pc.yellow(`\nSkipped files:\n${r.badFiles.map((b) => `  ${b.path}: ${b.reason}`).join('\n')}`));
   const phases = r.phases.map((p) => `${p.name} ${p.items} in ${ms(p.ms)}`).join(' · ');
   console.log(
-    `\n${r.chunks} chunks · ${r.reduceLevels} reduce level(s) · ${ms(r.totalMs)} · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out\n${pc.dim(phases)}`,
+    `\n${r.chunks} chunks · ${r.reduceLevels} reduce level(s) · ${ms(r.totalMs)} · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out${r.cost ? ` · ${costText(r.cost)}` : ''}\n${pc.dim(phases)}`,
   );
   if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
 }
@@ -241,7 +242,7 @@ export function summarizeCommand(): Command {
     .option('--fresh', 'start a new run even if this exact job ran before')
     .option(
       '--json',
-      'print one JSON object: the answer, its claims with the file ranges behind them, the citation checks, what is missing',
+      'print one JSON object: the answer, its claims with the file ranges behind them, the citation checks, what is missing, usage and cost',
     )
     .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
     .action(async (inputs: string[], o: SummarizeOptions & { withWorker?: boolean }) => {

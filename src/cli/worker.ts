@@ -11,10 +11,10 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
   // Loaded here, not at the top: the worker package (and its bundler) is slow to load and most
   // commands never need it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createBraidWorker } = require('../worker') as typeof import('../worker');
+  const { createBraidWorker, metricsTelemetry } = require('../worker') as typeof import('../worker');
   const { DefaultLogger, Runtime } = await import('@temporalio/worker');
   // A standalone worker logs at INFO; one embedded in a command stays quiet unless something goes wrong.
-  Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN') });
+  Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN'), telemetryOptions: metricsTelemetry(config().metricsPort) });
   const connection = await connectWorker(target);
   const w = await createBraidWorker({ connection, namespace: target.namespace }).catch(async (err: unknown) => {
     await connection.close(); // e.g. an MCP server that will not start: nothing else was started
@@ -25,6 +25,8 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
     : `${config().anthropicBaseUrl ? `the Messages API at ${w.model.endpoint}` : 'Claude'} (${config().models.fast}, ${config().models.capable})`;
   const line = `worker on task queue "${config().taskQueue}" at ${target.address}; model: ${model}`;
   process.stderr.write(`${announce ? 'braid ' : pc.dim('started a ')}${line}\n`);
+  const port = config().metricsPort;
+  if (port !== undefined && announce) process.stderr.write(`braid worker: Prometheus metrics on http://localhost:${port}/metrics\n`);
   const done = w.run().finally(() => connection.close());
   return {
     done,
@@ -36,8 +38,12 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
 }
 
 export function workerCommand(): Command {
-  return new Command('worker').description('run a worker for the Braid task queue (Ctrl-C stops it gracefully)').action(async () => {
-    const w = await startEmbeddedWorker(temporalTarget(), true);
-    await w.done;
-  });
+  return new Command('worker')
+    .description(
+      'run a worker for the Braid task queue (Ctrl-C stops it gracefully); with BRAID_METRICS_PORT it serves Prometheus metrics on that port',
+    )
+    .action(async () => {
+      const w = await startEmbeddedWorker(temporalTarget(), true);
+      await w.done;
+    });
 }

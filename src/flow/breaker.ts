@@ -12,6 +12,7 @@
  * The breakers live in each worker process: an outage is seen by every worker within K failures
  * of its own, and a process never fails fast on another's stale verdict.
  */
+import { recordBreakerChange } from './metrics';
 
 /** A circuit breaker's state: calls pass (closed), fail fast (open), or one probe passes (half-open). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -83,6 +84,7 @@ export class Breakers {
     if (e.state === 'open') {
       if (now < e.openUntil) throw new CircuitOpenError(key, e.openUntil - now, e.lastError);
       e.state = 'half-open';
+      recordBreakerChange(key, 'half-open');
       e.probeStartedAt = now;
       return true;
     }
@@ -102,6 +104,7 @@ export class Breakers {
   success(key: string): void {
     const e = this.entries.get(key);
     if (!e) return;
+    if (e.state !== 'closed') recordBreakerChange(key, 'closed');
     e.state = 'closed';
     e.failures = [];
     e.probeStartedAt = undefined;
@@ -111,13 +114,14 @@ export class Breakers {
     const e = this.entry(key);
     const now = this.clock();
     e.lastError = error.slice(0, 200);
-    if (e.state === 'half-open') return this.open(e, now);
+    if (e.state === 'half-open') return this.open(key, e, now);
     e.failures = e.failures.filter((t) => now - t < this.opts.windowMs);
     e.failures.push(now);
-    if (e.failures.length >= this.opts.failures) this.open(e, now);
+    if (e.failures.length >= this.opts.failures) this.open(key, e, now);
   }
 
-  private open(e: Entry, now: number): void {
+  private open(key: string, e: Entry, now: number): void {
+    if (e.state !== 'open') recordBreakerChange(key, 'open');
     e.state = 'open';
     e.openUntil = now + this.opts.cooldownMs;
     e.probeStartedAt = undefined;

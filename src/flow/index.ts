@@ -5,6 +5,7 @@
  * all workers; this worker's own while Redis is unreachable), in-process otherwise.
  */
 import type { BraidConfig } from '../config';
+import type { PriceTable } from '../shared/pricing';
 import type { AttemptPolicy } from './attempts';
 import type { BackoffOptions } from './backoff';
 import { Breakers, type BreakerSnapshot } from './breaker';
@@ -28,6 +29,8 @@ export interface FlowControl {
   toolBackoff: BackoffOptions;
   /** Model calls: how many failed attempts, and how long a wait for an unavailable endpoint (attempts.ts). */
   attempts: AttemptPolicy;
+  /** USD per million tokens by model (list prices, BRAID_MODEL_PRICES on top), for the cost metrics. */
+  prices?: PriceTable;
   /** The shared budget store, when REDIS_URL is set: whether it is reachable right now. */
   redis?: RedisBackend;
   /** Resolves once the budget store is known to be reachable or not (at most a few seconds). */
@@ -64,6 +67,7 @@ export function createFlowControl(cfg: BraidConfig, opts: FlowControlOptions = {
     llmBackoff: f.llmBackoff,
     toolBackoff: f.toolBackoff,
     attempts: f.attempts,
+    prices: cfg.prices,
     redis,
     ready: async () => void (await redis?.ready()),
     close: () => limiter.close(),

@@ -20,6 +20,7 @@
  * the server, where it costs no worker anything.
  */
 import type { BudgetSnapshot, LimiterBackend, ModelLimits } from './buckets';
+import { recordLimiterWait } from './metrics';
 
 /** A rate limiter's budget store, per-model budgets, burst window and waits. */
 export interface LimiterOptions {
@@ -122,7 +123,11 @@ export class RateLimiter {
       } catch (err) {
         throw new LimiterUnavailable(this.opts.backend.kind, err);
       }
-      if (wait <= 0) return { waitedMs: Date.now() - started };
+      if (wait <= 0) {
+        const waitedMs = Date.now() - started;
+        recordLimiterWait(model, waitedMs);
+        return { waitedMs };
+      }
       const waited = Date.now() - started;
       if (waited + wait > maxWaitMs) throw new BudgetWaitTooLong(model, wait);
       w.heartbeat?.();

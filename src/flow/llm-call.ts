@@ -18,6 +18,7 @@ import type { FlowControl } from '.';
 import type { Attempts, Charge } from './attempts';
 import { CircuitOpenError } from './breaker';
 import { BudgetWaitTooLong, LimiterUnavailable } from './limiter';
+import { recordRateLimited } from './metrics';
 
 export interface FlowCall {
   flow: FlowControl;
@@ -128,6 +129,7 @@ export async function flowFailure(c: FlowCall, err: unknown, failure: Applicatio
     // A request the API refused used no tokens; a stream that broke mid-way keeps its charge.
     if (c.acquired && rejected) await limiter.settle(c.model, c.estimated, { input: 0, output: 0 });
     if (failure.type === 'LlmRateLimited') {
+      recordRateLimited(c.model);
       if (err instanceof APIError) await limiter.observe(c.model, err.headers);
       await limiter.rateLimited(c.model, typeof failure.nextRetryDelay === 'number' ? failure.nextRetryDelay : undefined);
     }

@@ -4,6 +4,7 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
+import type { CostSummary, ModelPrice } from './pricing';
 import { gist } from './content';
 import type { Branch, ChatMessage, ModelRole, RunLabels, RunTiming, ToolInfo, UsageSummary } from './types';
 
@@ -31,6 +32,8 @@ export interface AgentInput {
   maxTokens?: number;
   /** Continue as new once history passes this many events (default CONTINUE_AS_NEW_AFTER_EVENTS). */
   continueAsNewAfterEvents?: number;
+  /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */
+  prices?: Record<string, ModelPrice>;
   /** Set by the run itself when it continues as new: where it was. Clients leave it out. */
   carry?: AgentCarry;
 }
@@ -62,6 +65,8 @@ export interface AgentResult {
   turns: number;
   branches: Branch[];
   usage: UsageSummary;
+  /** The model turns' dollars, from `usage.byModel` at the input's `prices` (absent from runs that began before it was added). */
+  cost?: CostSummary;
   timing: RunTiming;
   simulated: boolean;
   models: string[];

@@ -5,6 +5,7 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import { counted, gist } from './content';
+import type { CostSummary, ModelPrice } from './pricing';
 import type { ModelRole, RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/pipeline.ts (frozen). */
@@ -25,6 +26,8 @@ export const MAX_CONCURRENCY = 100;
 /** The pipeline's input: topics, how many chains run at once, and where the articles go. */
 export interface PipelineInput {
   topics: string[];
+  /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */
+  prices?: Record<string, ModelPrice>;
   /** Chains running at once (1–100). */
   concurrency: number;
   /** Absolute directory, on the workers' file system, for one Markdown file per topic; none = no files. */
@@ -55,6 +58,8 @@ export interface StageRecord {
   stage: StageName;
   ms: number;
   usage: TokenUsage;
+  /** The model that answered the stage's calls (absent from chains that began before it was added). */
+  model?: string;
   /** The quality gate sent the first draft back once. */
   revised: boolean;
   gateNote?: string;
@@ -104,6 +109,10 @@ export interface PipelineResult {
   retried: number;
   totalMs: number;
   usage: TokenUsage;
+  /** Dollars of the finished chains' stages by model, at the input's `prices` (absent from runs that began before it was added). */
+  cost?: CostSummary;
+  /** The same by stage: research, write, edit. */
+  costByPhase?: Record<string, CostSummary>;
   /** Most chains running at once (never above concurrency). */
   peakRunning: number;
 }

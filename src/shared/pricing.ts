@@ -214,3 +214,14 @@ export function priceTable(overrides: Record<string, PriceOverride> = {}): Price
   }
   return table;
 }
+
+/**
+ * A cost summary from token usage already added up by model (a run's `usage.byModel`). Prices are
+ * linear in tokens, so this equals the sum of the calls priced one by one. `table` is the run's
+ * input `prices` (the starter's table, BRAID_MODEL_PRICES included); default the list prices.
+ */
+export function costOfUsage(byModel: Readonly<Record<string, BilledUsage>>, table?: PriceTable): CostSummary {
+  const cost = emptyCost();
+  for (const [model, u] of Object.entries(byModel)) addCall(cost, model, u, { table });
+  return cost;
+}

@@ -11,6 +11,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
 import { counted, gist } from './content';
+import type { CostSummary, ModelPrice } from './pricing';
 import type { RunLabels, UsageSummary } from './types';
 
 /** The workflow type: the name of the workflow function in src/workflows/publish.ts (frozen). */
@@ -62,6 +63,8 @@ export interface PublishInput {
   defaultDecision?: Verdict;
   /** A title for the report; default: derived from the documents. */
   title?: string;
+  /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */
+  prices?: Record<string, ModelPrice>;
 }
 
 /** A decision as a reviewer sends it (update `decide` or signal `decision`); a rejection needs a reason. */
@@ -163,6 +166,8 @@ export interface PublishResult {
   analyses: DocumentAnalysis[];
   effects: EffectRecord[];
   usage: UsageSummary;
+  /** The model calls' dollars, from `usage.byModel` at the input's `prices` (absent from runs that began before it was added). */
+  cost?: CostSummary;
   simulated: boolean;
 }
 

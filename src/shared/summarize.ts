@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { counted, gist } from './content';
+import type { CostSummary, ModelPrice } from './pricing';
 import type { RunLabels, TokenUsage } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/summarize.ts (frozen). */
@@ -89,6 +90,8 @@ export interface SummarizeInput {
   continueAsNewAfterEvents?: number;
   /** Which file each chunk comes from, for the Web UI's labels ("map shipping.md, chunk 2 of 5"); optional. */
   chunkSpans?: ChunkSpan[];
+  /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */
+  prices?: Record<string, ModelPrice>;
 }
 
 /** "shipping.md, chunk 2 of 5" for a chunk index, or "chunk 17" when the spans do not say. */
@@ -214,6 +217,10 @@ export interface SummarizeResult {
   chunks: number;
   reduceLevels: number;
   usage: TokenUsage;
+  /** The model calls' dollars by model, at the input's `prices` (absent from runs that began before it was added). */
+  cost?: CostSummary;
+  /** The same by phase: `map` and `reduce` (every reduce level and the final reduce). */
+  costByPhase?: Record<string, CostSummary>;
   phases: PhaseStat[];
   simulated: boolean;
   totalMs: number;

@@ -45,6 +45,7 @@ import {
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
+import { costOfUsage } from '../shared/pricing';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { ToolCallResult, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
@@ -217,6 +218,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   phase = 'done';
   if (stopReason === 'max_turns' && !answer)
     answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
+  const usage = log_.usage();
   status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
   return {
     answer,
@@ -224,7 +226,8 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     stopReason,
     turns: turn,
     branches: log_.snapshot(),
-    usage: log_.usage(),
+    usage,
+    cost: costOfUsage(usage.byModel, input.prices),
     timing: log_.timing(),
     simulated,
     models: [...models],

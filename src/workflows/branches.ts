@@ -18,6 +18,7 @@ import { workflowInfo } from '@temporalio/workflow';
 import { criticalPath } from '../shared/critical-path';
 import type { Branch, BranchKind, BranchStatus, RunTiming, UsageSummary } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
+import { recordBranch } from './metrics';
 
 /** Waiting for a worker shorter than this is not shown as a branch (it still counts in the total). */
 const QUEUE_SHOWN_MS = 1000;
@@ -76,6 +77,7 @@ export class BranchLog {
     }
     Object.assign(branch, extra, { status, endedAt: end });
     branch.durationMs = end - branch.startedAt;
+    recordBranch(branch.kind, status, branch.durationMs);
   }
 
   timing(): RunTiming {

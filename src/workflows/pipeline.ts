@@ -48,6 +48,7 @@ import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { ChatMessage } from '../shared/types';
+import { addCall, emptyCost, mergeCosts } from '../shared/pricing';
 import { addUsage, noUsage, sumUsage } from '../shared/usage';
 import { fileWrite, labelled, modelCall } from './profiles';
 import { RunStatus } from './status';
@@ -74,6 +75,7 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
     revising = false;
     const started = Date.now();
     const stageUsage = noUsage();
+    let model: string | undefined;
     const messages: ChatMessage[] = [{ role: 'user', content: stagePrompt(stage, input.topic, text) }];
     let gateNote: string | undefined;
     for (;;) {
@@ -85,6 +87,7 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
         maxTokens: input.maxTokens,
       });
       addUsage(stageUsage, res.usage);
+      model = res.model;
       const out = textOf(res.content);
       const gate = qualityGate(stage, out, res.stopReason, input.minWords);
       if (gate.ok) {
@@ -104,7 +107,14 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
       messages.push({ role: 'assistant', content: out || '(empty)' }, { role: 'user', content: revisionPrompt(gate.reason, input.topic) });
     }
     addUsage(usage, stageUsage);
-    stages.push({ stage, ms: Date.now() - started, usage: stageUsage, revised: revising, ...(gateNote ? { gateNote } : {}) });
+    stages.push({
+      stage,
+      ms: Date.now() - started,
+      usage: stageUsage,
+      ...(model ? { model } : {}),
+      revised: revising,
+      ...(gateNote ? { gateNote } : {}),
+    });
   }
 
   let file: string | undefined;
@@ -240,6 +250,15 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
     retried: input.retryFailed === false ? 0 : failed.length,
     totalMs: Date.now() - t0,
     usage,
+    ...costOfChains(chains, input.prices),
     peakRunning,
   };
+}
+
+/** The finished chains' cost by stage and in total, from each stage's usage and model at the input's prices. */
+function costOfChains(chains: ChainState[], prices: PipelineInput['prices']): Pick<PipelineResult, 'cost' | 'costByPhase'> {
+  const byPhase: NonNullable<PipelineResult['costByPhase']> = {};
+  for (const c of chains)
+    for (const st of c.stages ?? []) if (st.model) addCall((byPhase[st.stage] ??= emptyCost()), st.model, st.usage, { table: prices });
+  return { cost: mergeCosts(...Object.values(byPhase)), costByPhase: byPhase };
 }

@@ -42,6 +42,7 @@ import { analysisContent, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportC
 import { INLINE_MAX_CHARS } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
+import { costOfUsage } from '../shared/pricing';
 import type { LlmResult, UsageSummary } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 import { ApprovalGate, iso } from './approval';
@@ -73,7 +74,7 @@ function invalid(message: string): never {
   throw ApplicationFailure.nonRetryable(message, PublishFailure.InvalidInput);
 }
 
-function validate(input: PublishInput): Required<Omit<PublishInput, 'title'>> & { title?: string } {
+function validate(input: PublishInput): Required<Omit<PublishInput, 'title' | 'prices'>> & { title?: string } {
   if (!input || !Array.isArray(input.documents) || input.documents.length === 0) invalid('no documents to publish');
   if (input.documents.length > MAX_DOCUMENTS) invalid(`${input.documents.length} documents; the limit is ${MAX_DOCUMENTS}`);
   let total = 0;
@@ -270,6 +271,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     analyses,
     effects,
     usage,
+    cost: costOfUsage(usage.byModel, input.prices),
     simulated,
   });
   if (decision.verdict === 'reject') {

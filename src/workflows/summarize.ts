@@ -59,7 +59,8 @@ import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
-import { addUsage, noUsage, sumUsage } from '../shared/usage';
+import { costOfUsage, mergeCosts } from '../shared/pricing';
+import { addUsage, mergeUsageSummaries, noUsage, sumUsage } from '../shared/usage';
 import { blobStore, labelled, summarizeItem } from './profiles';
 import { RunStatus } from './status';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
@@ -101,6 +102,8 @@ export interface NodeInput {
 export interface NodeResult {
   parts: { start: number; end: number; ref: string }[];
   usage: TokenUsage;
+  /** `usage` by the model that answered (absent from nodes that began before it was added). */
+  byModel?: Record<string, TokenUsage>;
   simulated: boolean;
 }
 
@@ -124,13 +127,15 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
   if (failed?.ok === false) throw failed.error;
   const results = settled.map((s) => (s.ok ? s.value : undefined)!);
   const usage = sumUsage(results.map((r) => r.usage));
-  return { parts: results.flatMap((r) => r.parts), usage, simulated: results.some((r) => r.simulated) };
+  const byModel = mergeUsageSummaries(results.map((r) => ({ total: r.usage, byModel: r.byModel ?? {} }))).byModel;
+  return { parts: results.flatMap((r) => r.parts), usage, byModel, simulated: results.some((r) => r.simulated) };
 }
 
 async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const { start, end } = input.range;
   const n = end - start;
   const usage = noUsage();
+  const byModel: Record<string, TokenUsage> = {};
   let simulated = false;
   const groups = input.phase === 'reduce' ? groupRanges(input.job.inputCount, input.job.group) : [];
 
@@ -197,10 +202,11 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   for (const s of settled) {
     if (!s.ok) continue;
     addUsage(usage, s.value.usage);
+    if (s.value.model) addUsage((byModel[s.value.model] ??= noUsage()), s.value.usage);
     simulated ||= s.value.simulated;
   }
   const ref = await store(`save the results of ${start + 1}–${end}`).savePart({ start, end, entries });
-  return { parts: [{ start, end, ref }], usage, simulated };
+  return { parts: [{ start, end, ref }], usage, byModel, simulated };
 }
 
 /** What the root carries across continue-as-new. */
@@ -212,6 +218,8 @@ interface Carried {
   expectChunks: number;
   missing: MissingChunk[];
   usage: TokenUsage;
+  /** Usage by phase (map, reduce) and model, for `cost` (absent from runs that began before it was added). */
+  byPhase?: Record<string, Record<string, TokenUsage>>;
   simulated: boolean;
   phases: PhaseStat[];
   progress: SummarizeProgress;
@@ -265,6 +273,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     expectChunks: input.chunkCount,
     missing: [],
     usage: noUsage(),
+    byPhase: {},
     simulated: false,
     phases: [],
     progress: {
@@ -319,15 +328,21 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
       await continueAsNew<typeof summarizeCorpus>(input, s);
     }
   };
-  const absorb = (r: { usage: TokenUsage; simulated: boolean }) => {
+  const absorb = (
+    phase: 'map' | 'reduce',
+    r: { usage: TokenUsage; simulated: boolean; byModel?: Record<string, TokenUsage>; model?: string },
+  ) => {
     addUsage(s.usage, r.usage);
+    const models = ((s.byPhase ??= {})[phase] ??= {});
+    for (const [model, u] of Object.entries(r.byModel ?? (r.model ? { [r.model]: r.usage } : {})))
+      addUsage((models[model] ??= noUsage()), u);
     s.simulated ||= r.simulated;
   };
 
   if (s.step === 'map') {
     const t0 = Date.now();
     const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount);
-    absorb(r);
+    absorb('map', r);
     const a = await store(`assemble the map's ${input.chunkCount} results`).assembleLevel({
       parts: r.parts,
       count: input.chunkCount,
@@ -376,14 +391,14 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
         task: input.task,
         expectChunks: s.expectChunks,
       });
-      absorb(out);
+      absorb('reduce', out);
       progress.levelGroups.done = 1;
       s.phases.push({ name: `final reduce (level ${s.level})`, items: 1, ms: Date.now() - t0 });
       finalRef = out.ref;
       break;
     }
     const r = await runPhase('reduce', s.level, s.levelRef, groups, s.count);
-    absorb(r);
+    absorb('reduce', r);
     const a = await store(`assemble reduce level ${s.level}: ${groups} results`).assembleLevel({ parts: r.parts, count: groups });
     if (a.failed > 0) {
       throw ApplicationFailure.nonRetryable(
@@ -421,8 +436,18 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     chunks: input.chunkCount,
     reduceLevels: s.level,
     usage: s.usage,
+    ...costByPhase(s.byPhase ?? {}, input.prices),
     phases: s.phases,
     simulated: s.simulated,
     totalMs: Date.now() - progress.startedAt,
   };
+}
+
+/** The run's cost and its cost by phase, from usage by phase and model, at the input's prices. */
+function costByPhase(
+  byPhase: Record<string, Record<string, TokenUsage>>,
+  prices: SummarizeInput['prices'],
+): Pick<SummarizeResult, 'cost' | 'costByPhase'> {
+  const phases = Object.fromEntries(Object.entries(byPhase).map(([phase, byModel]) => [phase, costOfUsage(byModel, prices)]));
+  return { cost: mergeCosts(...Object.values(phases)), costByPhase: phases };
 }

@@ -10,6 +10,7 @@
  */
 import { isCancellation } from '@temporalio/workflow';
 import type { Settled } from './fanout';
+import { recordFanOut } from './metrics';
 
 /** Callbacks as items start and settle, for progress displays and bookkeeping. */
 export interface WindowHooks {
@@ -27,6 +28,7 @@ export async function slidingWindow<I, T>(
 ): Promise<Settled<T>[]> {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`window limit must be a whole number ≥ 1, got ${limit}`);
   const results = new Array<Settled<T>>(items.length);
+  if (items.length) recordFanOut(Math.min(limit, items.length));
   let cursor = 0;
   const lane = async (id: number): Promise<void> => {
     while (cursor < items.length) {
