@@ -25,9 +25,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -67,12 +65,13 @@ import {
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { addCall, emptyCost } from '../shared/pricing';
-import { BraidStatus } from '../shared/search-attributes';
+
 import type { LlmResult } from '../shared/types';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
 import { Conversation } from './conversation';
 import { entry, Mailbox } from './mailbox';
 import { blobStore, modelCall, sideEffect } from './profiles';
+import { RunStatus } from './status';
 import { Supervisor } from './supervisor';
 
 const store = proxyActivities<Activities>({ ...blobStore, summary: 'mailbox carried to the next run' });
@@ -167,8 +166,7 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
     };
   };
 
-  const labelled = info.typedSearchAttributes.get(BraidStatus) !== undefined;
-  let shownStatus = labelled ? info.typedSearchAttributes.get(BraidStatus) : undefined;
+  const runStatus = new RunStatus();
   function show(): void {
     const restarts = supervisor?.restarts ?? [];
     const lines = [
@@ -177,12 +175,8 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
       ...(supervisor ? supervisor.state().map((c) => `- ${c.name}: ${c.status}${c.restarts ? ` · ${c.restarts} restarts` : ''}`) : []),
       ...restarts.slice(-5).map((r) => `restarted ${r.child} (generation ${r.generation}): ${r.reason}`),
     ];
-    setCurrentDetails(lines.join('\n'));
-    const word = status === 'stopped' ? 'stopped' : 'running';
-    if (labelled && shownStatus !== word) {
-      upsertSearchAttributes([{ key: BraidStatus, value: word }]);
-      shownStatus = word;
-    }
+    // BraidStatus (an upsert only when the word changes, for agents started with it) and the current details.
+    runStatus.set(status === 'stopped' ? 'stopped' : 'running', lines.join('\n'));
   }
 
   const stopped = () => stop !== undefined;

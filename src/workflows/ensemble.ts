@@ -26,7 +26,6 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -58,10 +57,10 @@ import {
 } from '../shared/ensemble';
 import { failureMessage, outOfTime } from '../shared/failures';
 import { addCall, emptyCost, mergeCosts } from '../shared/pricing';
-import { BraidStatus } from '../shared/search-attributes';
 import type { LlmResult } from '../shared/types';
 import { addModelUsage, mergeUsageSummaries, noUsageSummary } from '../shared/usage';
 import { modelCall } from './profiles';
+import { RunStatus } from './status';
 import { quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
 import { slidingWindow } from './window';
 
@@ -281,27 +280,10 @@ export async function ensembleItem(x: EnsembleItemInput): Promise<ItemOutcome> {
   return outcome;
 }
 
-/** BraidStatus follows the phase, for runs started with it (cli/session.ts); current details say more. */
-function statusKeeper(): (word: string, details: string) => void {
-  let current = workflowInfo().typedSearchAttributes.get(BraidStatus);
-  const tracked = current !== undefined;
-  return (word, details) => {
-    setCurrentDetails(details);
-    if (!tracked || word === current) return;
-    current = word;
-    upsertSearchAttributes([{ key: BraidStatus, value: word }]);
-  };
-}
-
 export async function modelEnsemble(input: EnsembleInput): Promise<EnsembleResult> {
-  const status = statusKeeper();
-  try {
-    return await ensemble(input, status);
-  } catch (err) {
-    if (isCancellation(err)) status('cancelled', '**Cancelled.**');
-    else status('failed', `**Failed:** ${failureMessage(err)}`);
-    throw err;
-  }
+  // BraidStatus follows the phase, for runs started with it (cli/session.ts); current details say more.
+  const run = new RunStatus();
+  return run.around(() => ensemble(input, (word, details) => run.set(word, details)));
 }
 
 async function ensemble(input: EnsembleInput, status: (word: string, details: string) => void): Promise<EnsembleResult> {
