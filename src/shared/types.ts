@@ -10,6 +10,7 @@
 // A text or tool_result block whose text is large carries it by reference (`stored`, see
 // blobs.ts); the model-call activity reads it back before the model sees the message.
 import type { StoredText } from './blobs';
+import type { AnnounceTools } from './stream';
 
 export type ModelRole = 'fast' | 'capable';
 
@@ -121,6 +122,8 @@ export interface LlmRequest {
   storeMessages?: boolean;
   /** A reply whose text is longer than this many characters comes back stored (`storedText`). */
   storeAbove?: number;
+  /** Signal the starting workflow with each tool_use block as soon as it is complete (early tool dispatch, src/shared/stream.ts). */
+  announceTools?: AnnounceTools;
 }
 
 /** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */

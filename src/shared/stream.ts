@@ -1,0 +1,42 @@
+/**
+ * Streaming contracts (issue #12 §2), shared by the model activity and the workflows; no Node APIs.
+ *
+ * Early tool dispatch: a model activity asked to announce tool calls signals the workflow that
+ * started it with each `tool_use` block the moment the stream completes it (`content_block_stop`),
+ * so the workflow can start that tool while the model is still writing the next one. A signal and
+ * not a heartbeat: a workflow cannot read the heartbeat details of a running activity, while a
+ * signal is an event in the run's history, so the tools it starts replay in the same order.
+ */
+import { defineSignal } from '@temporalio/workflow';
+import type { ToolUseBlock } from './types';
+
+/** What a model call that may announce its tool calls is told: which turn of the run it is. */
+export interface AnnounceTools {
+  turn: number;
+}
+
+/** One complete `tool_use` block of a model call still streaming. */
+export interface ToolBlockReady {
+  /** The run's turn the call belongs to (`AnnounceTools.turn`); the workflow ignores other turns. */
+  turn: number;
+  /** The model activity's attempt that streamed the block: a retried stream announces its calls again. */
+  attempt: number;
+  block: ToolUseBlock;
+}
+
+export const toolBlockReadySignal = defineSignal<[ToolBlockReady]>('braid.toolBlockReady');
+
+/** JSON with object keys sorted, so two equal tool inputs give one key whatever order the model wrote them in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The identity of a tool call for reuse across a retried stream: its name and its input, not its id. */
+export const callKey = (block: Pick<ToolUseBlock, 'name' | 'input'>): string => `${block.name}\u0000${canonicalJson(block.input)}`;
