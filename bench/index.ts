@@ -16,6 +16,7 @@ import { list } from '../src/cli/options';
 import { ceilingBench, overheadBench } from './overhead';
 import { fanoutWideBench } from './fanout-wide';
 import { speculateBench } from './speculate';
+import { earlyDispatchBench } from './early-dispatch';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -199,6 +200,17 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { calls: number; concurrency: number; median: number; sigma: number; json?: boolean }) =>
     speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
+  );
+
+program
+  .command('early-dispatch')
+  .description('one ask turn of tool calls the model writes over ~1 s each: tools started at each block vs after the turn vs ideal')
+  .option('--runs <n>', 'measured rounds (median reported)', intAtLeast(1), 1)
+  .option('--block-ms <ms>', 'time the model takes to write one tool_use block', intAtLeast(50), 1000)
+  .option('--tools <ms,...>', 'tool latencies in ms, in the order the model writes the calls', msList, [2000, 1500, 1000, 500])
+  .option('--json', 'print one JSON object')
+  .action((o: { runs: number; blockMs: number; tools: number[]; json?: boolean }) =>
+    earlyDispatchBench({ runs: o.runs, blockMs: o.blockMs, toolsMs: o.tools, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
