@@ -26,7 +26,7 @@
  * preview — so neither the conversation nor a long answer enters the run's history.
  *
  * A request with `announceTools` also signals its workflow with each tool_use block as the stream
- * completes it (announce-tools.ts), so the workflow can start that tool before the turn ends.
+ * completes it (streaming.ts), so the workflow can start that tool before the turn ends.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -45,7 +45,8 @@ import { textOf } from '../shared/content';
 import { estimateOutputTokens, type PartialSpend } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
 import type { Client } from '@temporalio/client';
-import { ToolAnnouncer } from './announce-tools';
+import { TextStreamer, ToolAnnouncer } from './streaming';
+import type { AnswerStreams } from '../store/answer-stream';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -62,6 +63,8 @@ export interface LlmDeps {
   texts?: BlobTexts;
   /** A client of the worker's Temporal connection, to announce tool calls early (`announceTools`); without it they are not. */
   temporal?: Client;
+  /** Where the text of a request with `streamTo` is streamed as it is written; without it, it is not. */
+  answerStreams?: AnswerStreams;
 }
 
 /**
@@ -171,6 +174,7 @@ export function createLlmActivities(deps: LlmDeps) {
       let inputSoFar = 0;
       let outputChars = 0;
       const announcer = ToolAnnouncer.for(deps.temporal, req.announceTools);
+      const streamer = TextStreamer.for(deps.answerStreams, req.streamTo);
       let reply: LlmResult;
       try {
         if (flow) {
@@ -202,6 +206,7 @@ export function createLlmActivities(deps: LlmDeps) {
           events++;
           touch();
           announcer?.observe(event);
+          streamer?.observe(event);
           if (event.type === 'message_start') inputSoFar = event.message.usage.input_tokens;
           else if (event.type === 'content_block_delta') {
             if (event.delta.type === 'text_delta') outputChars += event.delta.text.length;
@@ -217,6 +222,7 @@ export function createLlmActivities(deps: LlmDeps) {
         const message = await stream.finalMessage();
         // Every tool call announced reaches the run's history before the turn's result does.
         await announcer?.flushed();
+        await streamer?.flushed();
         if (flow)
           await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
         reply = {

@@ -40,3 +40,15 @@ export function canonicalJson(value: unknown): string {
 
 /** The identity of a tool call for reuse across a retried stream: its name and its input, not its id. */
 export const callKey = (block: Pick<ToolUseBlock, 'name' | 'input'>): string => `${block.name}\u0000${canonicalJson(block.input)}`;
+
+/** Where a model call streams the text it writes (src/store/answer-stream.ts): a label for the branch it is. */
+export interface StreamTo {
+  branch: string;
+}
+
+/**
+ * One entry of a run's answer stream. An attempt starts with `start` — a reader drops what an
+ * earlier attempt of the same branch wrote — goes on with `text`, and ends with `end` when the call
+ * succeeded. The text never enters the workflow's history.
+ */
+export type AnswerChunk = { branch: string; attempt: number } & ({ kind: 'start' } | { kind: 'text'; text: string } | { kind: 'end' });

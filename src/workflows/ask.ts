@@ -190,6 +190,8 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
         maxTokens: input.maxTokens,
         storeAbove,
         ...(early && turn < maxTurns ? { announceTools: { turn } } : {}),
+        // The text as it is written goes to the worker's answer streams for the CLI, never into history.
+        streamTo: { branch: `turn-${turn}` },
       });
     } catch (err) {
       if (early) dispatch.discard();

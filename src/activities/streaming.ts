@@ -10,7 +10,8 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Anthropic from '@anthropic-ai/sdk';
-import { toolBlockReadySignal, type AnnounceTools } from '../shared/stream';
+import { toolBlockReadySignal, type AnnounceTools, type AnswerChunk, type StreamTo } from '../shared/stream';
+import type { AnswerStreams } from '../store/answer-stream';
 import type { ToolUseBlock } from '../shared/types';
 
 export class ToolAnnouncer {
@@ -80,6 +81,53 @@ export class ToolAnnouncer {
   }
 
   /** Resolves once every announcement so far was sent (or failed); never rejects. */
+  flushed(): Promise<void> {
+    return this.chain;
+  }
+}
+
+/**
+ * Streams the text a model call writes to the worker's answer streams (src/store/answer-stream.ts),
+ * labelled with its branch and attempt, in order; best effort — a failed append is dropped (and
+ * logged once), never the call.
+ */
+export class TextStreamer {
+  private chain: Promise<void> = Promise.resolve();
+  private warned = false;
+
+  private constructor(
+    private readonly streams: AnswerStreams,
+    private readonly workflowId: string,
+    private readonly branch: string,
+    private readonly attempt: number,
+    private readonly log: Context['log'],
+  ) {}
+
+  static for(streams: AnswerStreams | undefined, to: StreamTo | undefined): TextStreamer | undefined {
+    const ctx = Context.current();
+    const run = ctx.info.workflowExecution;
+    if (!streams || !to || !run) return undefined;
+    const s = new TextStreamer(streams, run.workflowId, to.branch, ctx.info.attempt, ctx.log);
+    s.push({ kind: 'start' });
+    return s;
+  }
+
+  observe(event: Anthropic.MessageStreamEvent): void {
+    if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') this.push({ kind: 'text', text: event.delta.text });
+    else if (event.type === 'message_stop') this.push({ kind: 'end' });
+  }
+
+  private push(part: { kind: 'start' } | { kind: 'text'; text: string } | { kind: 'end' }): void {
+    const chunk = { branch: this.branch, attempt: this.attempt, ...part } as AnswerChunk;
+    this.chain = this.chain.then(() =>
+      this.streams.append(this.workflowId, chunk).catch((err: unknown) => {
+        if (this.warned) return;
+        this.warned = true;
+        this.log.warn('the answer stream is not written', { error: err instanceof Error ? err.message : String(err) });
+      }),
+    );
+  }
+
   flushed(): Promise<void> {
     return this.chain;
   }
