@@ -41,6 +41,7 @@ export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } f
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
+export { MemoryAnswerStreams, RedisAnswerStreams, answerStreams, type AnswerStreams, type StreamEntry } from '../store/answer-stream';
 export { sqlitePublishStores, DestinationError, type PublishStore, type PublishStores } from '../store/publish-store';
 export {
   ToolRegistry,
@@ -99,7 +100,10 @@ export interface BraidWorkerPluginOptions {
   tools?: ToolRegistry;
   /** The sources `braid search`'s workflow may ask (`defineSource`); default: none. A registry passed in is yours to `close()`. */
   sources?: SourceRegistry;
-  /** A client of the worker's Temporal connection, for actor agents to message others by address; default: none. */
+  /**
+   * A client of the worker's Temporal connection, for actor agents to message others by address and
+   * for model calls to announce tool calls early (`announceTools`); default: none (tools start after the turn).
+   */
   temporal?: Client;
   /**
    * Where model calls stream the text they write for `braid ask` to show (`AnswerStreams`, e.g. Redis

@@ -36,6 +36,16 @@ export {
 export { spendOfCancelled, type PartialSpend } from '../shared/usage';
 export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
+export { EarlyTools } from '../workflows/early-tools';
+export {
+  callKey,
+  canonicalJson,
+  toolBlockReadySignal,
+  type AnnounceTools,
+  type AnswerChunk,
+  type StreamTo,
+  type ToolBlockReady,
+} from '../shared/stream';
 export { modelCall, sideEffect, sideEffectUndo, toolCall } from '../workflows/profiles';
 export { decideUpdate, decisionSignal, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
 export type {
