@@ -1,44 +1,78 @@
 /**
- * The model activity's side of early tool dispatch (src/shared/stream.ts): it follows the stream's
- * tool_use blocks and, at each block's `content_block_stop`, signals the workflow that started the
- * activity with the complete call. Signals go out in block order, one after another; the activity
- * waits for them before it returns, so every announcement reaches the history before the turn's
- * result does. Announcing is best effort: a signal that fails (no Temporal client on this worker,
- * the run already gone) is logged and dropped, and the workflow starts that tool after the turn,
- * as it would without early dispatch.
+ * What a model activity sends out while its stream is still running (issue #12 §2):
+ *
+ * - `ToolAnnouncer` — early tool dispatch: it follows the stream's tool_use blocks and, at each
+ *   block's `content_block_stop`, signals the workflow that started the activity with the complete
+ *   call (src/shared/stream.ts). A failed signal (the run already gone) is dropped, and the
+ *   workflow starts that tool after the turn, as it would without early dispatch.
+ * - `TextStreamer` — the text as it is written, to the worker's answer streams
+ *   (src/store/answer-stream.ts), labelled with its branch and attempt, for `braid ask` to show.
+ *
+ * Both send in order, one after another, best effort: a failure is logged once and never fails
+ * the model call. The activity waits for what was sent before it returns, so every announcement
+ * reaches the run's history before the turn's result does.
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Anthropic from '@anthropic-ai/sdk';
 import { toolBlockReadySignal, type AnnounceTools, type AnswerChunk, type StreamTo } from '../shared/stream';
-import type { AnswerStreams } from '../store/answer-stream';
 import type { ToolUseBlock } from '../shared/types';
+import type { AnswerStreams } from '../store/answer-stream';
 
-export class ToolAnnouncer {
-  private readonly open = new Map<number, { id: string; name: string; json: string }>();
+/** Sends one after another, for the activity that is running; a failure is logged once and dropped. */
+abstract class InOrder {
   private chain: Promise<void> = Promise.resolve();
-  /** How many blocks were announced (signal sent without error). */
-  announced = 0;
+  private warned = false;
+  protected readonly workflowId: string;
+  protected readonly runId: string;
+  protected readonly attempt: number;
+  private readonly log: Context['log'];
+
+  protected constructor(private readonly failure: string) {
+    const ctx = Context.current();
+    this.workflowId = ctx.info.workflowExecution?.workflowId ?? '';
+    this.runId = ctx.info.workflowExecution?.runId ?? '';
+    this.attempt = ctx.info.attempt;
+    this.log = ctx.log;
+  }
+
+  protected enqueue(send: () => Promise<void>): void {
+    this.chain = this.chain.then(() =>
+      send().catch((err: unknown) => {
+        if (this.warned) return;
+        this.warned = true;
+        this.log.warn(this.failure, { error: err instanceof Error ? err.message : String(err) });
+      }),
+    );
+  }
+
+  /** Resolves once everything so far was sent (or failed); never rejects. */
+  flushed(): Promise<void> {
+    return this.chain;
+  }
+}
+
+/** Whether this activity belongs to a workflow (it always does on a worker; not in unit use). */
+const inWorkflow = () => Context.current().info.workflowExecution !== undefined;
+
+export class ToolAnnouncer extends InOrder {
+  private readonly open = new Map<number, { id: string; name: string; json: string }>();
 
   private constructor(
     private readonly temporal: Client,
-    private readonly workflowId: string,
-    private readonly runId: string,
     private readonly turn: number,
-    private readonly attempt: number,
-    private readonly log: Context['log'],
-  ) {}
+  ) {
+    super('a tool call could not be announced early; it starts after the turn');
+  }
 
   /** An announcer for this activity, or undefined when the request did not ask for one or the worker has no client. */
   static for(temporal: Client | undefined, announce: AnnounceTools | undefined): ToolAnnouncer | undefined {
-    if (!announce) return undefined;
-    const ctx = Context.current();
-    const run = ctx.info.workflowExecution;
-    if (!temporal || !run) {
-      if (!temporal) ctx.log.warn('tool calls are not announced early: this worker has no Temporal client');
+    if (!announce || !inWorkflow()) return undefined;
+    if (!temporal) {
+      Context.current().log.warn('tool calls are not announced early: this worker has no Temporal client');
       return undefined;
     }
-    return new ToolAnnouncer(temporal, run.workflowId, run.runId, announce.turn, ctx.info.attempt, ctx.log);
+    return new ToolAnnouncer(temporal, announce.turn);
   }
 
   /** Follows one stream event; a completed tool_use block is announced. */
@@ -65,49 +99,22 @@ export class ToolAnnouncer {
 
   private send(block: ToolUseBlock): void {
     const handle = this.temporal.workflow.getHandle(this.workflowId, this.runId);
-    this.chain = this.chain.then(() =>
-      handle.signal(toolBlockReadySignal, { turn: this.turn, attempt: this.attempt, block }).then(
-        () => {
-          this.announced++;
-        },
-        (err: unknown) => {
-          this.log.warn('a tool call could not be announced early', {
-            tool: block.name,
-            error: err instanceof Error ? err.message : String(err),
-          });
-        },
-      ),
-    );
-  }
-
-  /** Resolves once every announcement so far was sent (or failed); never rejects. */
-  flushed(): Promise<void> {
-    return this.chain;
+    this.enqueue(() => handle.signal(toolBlockReadySignal, { turn: this.turn, attempt: this.attempt, block }));
   }
 }
 
-/**
- * Streams the text a model call writes to the worker's answer streams (src/store/answer-stream.ts),
- * labelled with its branch and attempt, in order; best effort — a failed append is dropped (and
- * logged once), never the call.
- */
-export class TextStreamer {
-  private chain: Promise<void> = Promise.resolve();
-  private warned = false;
-
+export class TextStreamer extends InOrder {
   private constructor(
     private readonly streams: AnswerStreams,
-    private readonly workflowId: string,
     private readonly branch: string,
-    private readonly attempt: number,
-    private readonly log: Context['log'],
-  ) {}
+  ) {
+    super('the answer stream is not written');
+  }
 
+  /** A streamer for this activity (its `start` sent), or undefined when the request did not ask for one or there is no stream. */
   static for(streams: AnswerStreams | undefined, to: StreamTo | undefined): TextStreamer | undefined {
-    const ctx = Context.current();
-    const run = ctx.info.workflowExecution;
-    if (!streams || !to || !run) return undefined;
-    const s = new TextStreamer(streams, run.workflowId, to.branch, ctx.info.attempt, ctx.log);
+    if (!streams || !to || !inWorkflow()) return undefined;
+    const s = new TextStreamer(streams, to.branch);
     s.push({ kind: 'start' });
     return s;
   }
@@ -119,16 +126,6 @@ export class TextStreamer {
 
   private push(part: { kind: 'start' } | { kind: 'text'; text: string } | { kind: 'end' }): void {
     const chunk = { branch: this.branch, attempt: this.attempt, ...part } as AnswerChunk;
-    this.chain = this.chain.then(() =>
-      this.streams.append(this.workflowId, chunk).catch((err: unknown) => {
-        if (this.warned) return;
-        this.warned = true;
-        this.log.warn('the answer stream is not written', { error: err instanceof Error ? err.message : String(err) });
-      }),
-    );
-  }
-
-  flushed(): Promise<void> {
-    return this.chain;
+    this.enqueue(() => this.streams.append(this.workflowId, chunk));
   }
 }
