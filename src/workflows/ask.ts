@@ -154,7 +154,10 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   // Early tool dispatch (runs started before it was patched in start every tool after the whole turn).
   const early = patched('ask-early-dispatch') && input.earlyDispatch !== false;
   const dispatch = new EarlyTools((call) => runOne(call, true));
-  if (early) setHandler(toolBlockReadySignal, (ready) => dispatch.offer(ready));
+  if (early)
+    setHandler(toolBlockReadySignal, (ready) => dispatch.offer(ready), {
+      description: 'Sent by the model call: a tool_use block its stream completed, to start that tool before the turn ends.',
+    });
 
   while (turn < maxTurns) {
     if (byReference && turn > (carry?.turn ?? 0) && historyIsLong(input)) {
