@@ -31,6 +31,11 @@ export async function launchChromium(viewport?: { width: number; height: number 
     ...(viewport ? { viewport } : {}),
     args: ARGS,
   });
-  context.on('close', () => fs.rmSync(profile, { recursive: true, force: true }));
+  // The profile goes once the browser has exited (while it runs it is still writing there).
+  const close = context.close.bind(context);
+  context.close = async (options) => {
+    await close(options);
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  };
   return context;
 }
