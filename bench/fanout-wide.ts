@@ -6,7 +6,7 @@
  * result received, median of `--runs`) against the ideal ⌈N/C⌉·L (ideal.ts with jitter), and the
  * same calls made by a plain Promise.all + p-limit(C) loop over the SDK without Temporal.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import { simulatorModel } from '../src/model-client';
 import Table from 'cli-table3';
 import pLimit from 'p-limit';
 import { randomUUID } from 'node:crypto';
@@ -33,12 +33,13 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
   const sim = await startSimulatorProcess({ latency: { ttftMs: latency, perTokenMs: 0 } });
   const temporal = await benchTemporal(log);
   const cfg = readConfig({ BRAID_TASK_QUEUE: `bench-fanout-wide-${randomUUID()}` });
-  const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
+  const model = simulatorModel(sim.url, 120_000);
+  const { claude } = model;
   const worker = await createBraidWorker({
     connection: temporal.native,
     cfg,
     registry: new ToolRegistry(),
-    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+    model,
     workflowBundle: await benchBundle(),
     tuning: { maxConcurrentActivityTaskExecutions: Math.max(o.concurrency, 200) },
   });

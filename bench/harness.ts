@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import Anthropic from '@anthropic-ai/sdk';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import type { ModelClient } from '../src/model-client';
+import { simulatorModel, type ModelClient } from '../src/model-client';
 import { readConfig, type BraidConfig } from '../src/config';
 import { Simulator } from '../src/simulator';
 import { startEphemeralServer, type EphemeralServerOptions } from '../src/temporal/dev-server';
@@ -148,12 +147,7 @@ export const loadAverage = () => +os.loadavg()[0]!.toFixed(1);
 
 /** A model client pointed at a simulator, as a worker without ANTHROPIC_API_KEY builds it. */
 export function simulatedModel(sim: Simulator): ModelClient {
-  return {
-    claude: new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0 }),
-    simulated: true,
-    endpoint: sim.url,
-    close: async () => {},
-  };
+  return simulatorModel(sim.url);
 }
 
 export interface SimulatedBench {

@@ -10,7 +10,7 @@
  * Not measured here: the strategy race of `braid ask --speculate` (cache, fast model, agent) —
  * its gain depends on the cache hit rate and the agent's turns, which a synthetic set would decide.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import { simulatorModel } from '../src/model-client';
 import Table from 'cli-table3';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,12 +60,12 @@ export async function speculateBench(o: SpeculateBenchOptions): Promise<void> {
     BRAID_BLOB_DIR: path.join(dir, 'blobs'),
     BRAID_ANSWER_CACHE: path.join(dir, 'answers.db'),
   });
-  const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
+  const model = simulatorModel(sim.url, 120_000);
   const worker = await createBraidWorker({
     connection: temporal.native,
     cfg,
     registry: new ToolRegistry(),
-    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+    model,
     workflowBundle: await benchBundle(),
     tuning: { maxConcurrentActivityTaskExecutions: Math.max(4 * o.concurrency, 50) },
   });

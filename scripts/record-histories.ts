@@ -287,6 +287,7 @@ async function main(): Promise<void> {
   await registry.close();
   await sim.close();
   await env.teardown();
+  fs.rmSync(blobDir, { recursive: true, force: true });
 }
 
 main().catch((err: unknown) => {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli/errors';
 import { readTopicsFile } from '../src/cli/pipeline';
 import { ConfigError, readConfig } from '../src/config';
@@ -223,6 +223,7 @@ describe('topics', () => {
 
 describe('braid pipeline topics files', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-topics-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, text: string) => {
     const p = path.join(dir, name);
     fs.writeFileSync(p, text);

@@ -9,8 +9,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium';
 import { analyzeRun, type RunReport } from '../src/report/analyze';
 import { fetchRun } from '../src/report/fetch';
 import { priceTable } from '../src/shared/pricing';
@@ -20,9 +21,7 @@ import { braid as runBraid, expectOneLineError, type Run } from './cli-helpers';
 import { connect, sleep, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
-const CHROMIUM = process.env.BRAID_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.BRAID_SCREENSHOTS_DIR ?? path.join(ROOT, 'screenshots', 'report');
-const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`\n*** report.test.ts: no Chromium at ${CHROMIUM}: the browser checks are SKIPPED (apt-get install chromium) ***\n`);
 
@@ -107,20 +106,7 @@ beforeAll(async () => {
     BRAID_STREAM_IDLE_TIMEOUT_MS: '30000',
   });
   if (hasChromium) {
-    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'braid-chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }
 }, 120_000);
 

@@ -139,9 +139,13 @@ describe('map-reduce', () => {
       task: string;
       relevant: Record<string, string[]>;
     };
+    const copies: string[] = [];
+    afterAll(() => copies.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
     /** The corpus copied under directories whose names must never show up in an answer. */
     async function fixtureCorpus() {
-      const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'braid-cite-')), 'quokka-archive', 'vault');
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-cite-'));
+      copies.push(root);
+      const dir = path.join(root, 'quokka-archive', 'vault');
       fs.cpSync(path.join(__dirname, 'fixtures', 'citations-corpus'), dir, { recursive: true });
       const c = await buildCorpus([dir], blobs, { maxTokens: 100 });
       return { dir, input: { manifestRef: c.manifestRef, chunkCount: c.chunkCount, sourceCount: c.sourceCount } };

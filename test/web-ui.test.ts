@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CHROMIUM, hasChromium, launchChromium } from './chromium';
 import { BraidKind, BraidStatus } from '../src/shared/search-attributes';
 import type { Simulator } from '../src/simulator';
 import { createDefaultRegistry } from '../src/tools';
@@ -25,7 +26,6 @@ import { eventually, listIds } from './fixtures/publish-harness';
 import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
-const CHROMIUM = process.env.BRAID_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.BRAID_SCREENSHOTS_DIR ?? path.join(ROOT, 'screenshots', 'web-ui');
 
 let h: Harness;
@@ -228,30 +228,14 @@ describe('the Web UI journey', () => {
   });
 
   it('headless Chromium shows each kind of run with its summary and labelled bars (screenshots)', async (ctx) => {
-    if (!fs.existsSync(CHROMIUM)) {
+    if (!hasChromium) {
       console.warn(
         `\n⚠ SKIPPED: the Web UI screenshots need Chromium at ${CHROMIUM} (Debian: apt-get install chromium; npm test's setup installs it)\n`,
       );
       ctx.skip();
     }
-    const { chromium } = await import('playwright-core');
     fs.mkdirSync(SHOTS, { recursive: true });
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-chromium-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1600, height: 1800 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium({ width: 1600, height: 1800 });
     try {
       const page = await browser.newPage();
       // The UI renders markdown (summaries, details) in sandboxed frames: read every frame.
@@ -331,7 +315,6 @@ describe('the Web UI journey', () => {
       await page.screenshot({ path: path.join(SHOTS, '0-list-filtered.png'), fullPage: true });
     } finally {
       await browser.close();
-      fs.rmSync(profile, { recursive: true, force: true });
     }
   }, 180_000);
 });
