@@ -45,7 +45,7 @@ import { textOf } from '../shared/content';
 import { estimateOutputTokens, type PartialSpend } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
 import type { Client } from '@temporalio/client';
-import { TextStreamer, ToolAnnouncer } from './streaming';
+import { SectionAnnouncer, TextStreamer, ToolAnnouncer } from './streaming';
 import type { AnswerStreams } from '../store/answer-stream';
 
 export interface LlmDeps {
@@ -174,6 +174,7 @@ export function createLlmActivities(deps: LlmDeps) {
       let inputSoFar = 0;
       let outputChars = 0;
       const announcer = ToolAnnouncer.for(deps.temporal, req.announceTools);
+      const sections = SectionAnnouncer.for(deps.temporal, req.announceSections);
       const streamer = TextStreamer.for(deps.answerStreams, req.streamTo);
       let reply: LlmResult;
       try {
@@ -206,6 +207,7 @@ export function createLlmActivities(deps: LlmDeps) {
           events++;
           touch();
           announcer?.observe(event);
+          sections?.observe(event);
           streamer?.observe(event);
           if (event.type === 'message_start') inputSoFar = event.message.usage.input_tokens;
           else if (event.type === 'content_block_delta') {
@@ -222,6 +224,7 @@ export function createLlmActivities(deps: LlmDeps) {
         const message = await stream.finalMessage();
         // Every tool call announced reaches the run's history before the turn's result does.
         await announcer?.flushed();
+        await sections?.flushed();
         await streamer?.flushed();
         if (flow)
           await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);

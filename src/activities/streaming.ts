@@ -5,6 +5,8 @@
  *   block's `content_block_stop`, signals the workflow that started the activity with the complete
  *   call (src/shared/stream.ts). A failed signal (the run already gone) is dropped, and the
  *   workflow starts that tool after the turn, as it would without early dispatch.
+ * - `SectionAnnouncer` — stage overlap: at each blank line the text has reached, it signals the
+ *   workflow with the section (paragraph) just completed, so the next stage can start on it.
  * - `TextStreamer` — the text as it is written, to the worker's answer streams
  *   (src/store/answer-stream.ts), labelled with its branch and attempt, for `braid ask` to show.
  *
@@ -15,7 +17,15 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Anthropic from '@anthropic-ai/sdk';
-import { toolBlockReadySignal, type AnnounceTools, type AnswerChunk, type StreamTo } from '../shared/stream';
+import {
+  SECTION_BREAK,
+  sectionReadySignal,
+  toolBlockReadySignal,
+  type AnnounceSections,
+  type AnnounceTools,
+  type AnswerChunk,
+  type StreamTo,
+} from '../shared/stream';
 import type { ToolUseBlock } from '../shared/types';
 import type { AnswerStreams } from '../store/answer-stream';
 
@@ -100,6 +110,47 @@ export class ToolAnnouncer extends InOrder {
   private send(block: ToolUseBlock): void {
     const handle = this.temporal.workflow.getHandle(this.workflowId, this.runId);
     this.enqueue(() => handle.signal(toolBlockReadySignal, { turn: this.turn, attempt: this.attempt, block }));
+  }
+}
+
+export class SectionAnnouncer extends InOrder {
+  private text = '';
+  private blocks = 0;
+  private index = 0;
+
+  private constructor(
+    private readonly temporal: Client,
+    private readonly round: number,
+  ) {
+    super('a section could not be announced early; the next stage starts on it after the call');
+  }
+
+  /** An announcer for this activity, or undefined when the request did not ask for one or the worker has no client. */
+  static for(temporal: Client | undefined, announce: AnnounceSections | undefined): SectionAnnouncer | undefined {
+    if (!announce || !inWorkflow()) return undefined;
+    if (!temporal) {
+      Context.current().log.warn('sections are not announced early: this worker has no Temporal client');
+      return undefined;
+    }
+    return new SectionAnnouncer(temporal, announce.round);
+  }
+
+  /** Follows one stream event; every section the text completes is announced (the last one is the result's). */
+  observe(event: Anthropic.MessageStreamEvent): void {
+    // Text blocks join with a line break, as the workflow's textOf joins them.
+    if (event.type === 'content_block_start' && event.content_block.type === 'text' && this.blocks++ > 0) this.text += '\n';
+    if (event.type !== 'content_block_delta' || event.delta.type !== 'text_delta') return;
+    this.text += event.delta.text;
+    for (let m = SECTION_BREAK.exec(this.text); m; m = SECTION_BREAK.exec(this.text)) {
+      const section = this.text.slice(0, m.index).trim();
+      this.text = this.text.slice(m.index + m[0].length);
+      if (section) this.send(this.index++, section);
+    }
+  }
+
+  private send(index: number, text: string): void {
+    const handle = this.temporal.workflow.getHandle(this.workflowId, this.runId);
+    this.enqueue(() => handle.signal(sectionReadySignal, { round: this.round, attempt: this.attempt, index, text }));
   }
 }
 

@@ -52,3 +52,46 @@ export interface StreamTo {
  * succeeded. The text never enters the workflow's history.
  */
 export type AnswerChunk = { branch: string; attempt: number } & ({ kind: 'start' } | { kind: 'text'; text: string } | { kind: 'end' });
+
+/**
+ * Stage overlap (the content pipeline): a model call asked to announce sections signals the
+ * workflow that started it with each complete section of its text — a paragraph, ended by a blank
+ * line — while it goes on writing, so the next stage can start on that section at once.
+ */
+export interface AnnounceSections {
+  /** The workflow's round (one per model call that announces); the workflow ignores other rounds. */
+  round: number;
+}
+
+/** One complete section of a model call still streaming. */
+export interface SectionReady {
+  round: number;
+  /** The model activity's attempt that streamed it: a retried stream announces its sections again. */
+  attempt: number;
+  /** The section's position in the text, from 0 (empty paragraphs are not counted). */
+  index: number;
+  text: string;
+}
+
+export const sectionReadySignal = defineSignal<[SectionReady]>('braid.sectionReady');
+
+/** A section of a text: its position and its paragraph. */
+export interface Section {
+  index: number;
+  text: string;
+}
+
+/** Where one section ends: a blank line (whitespace allowed on it). */
+export const SECTION_BREAK = /\n[^\S\n]*\n/;
+
+/** A text's sections: its paragraphs, trimmed, empty ones dropped — the same split the stream announces. */
+export function splitSections(text: string): Section[] {
+  return text
+    .split(SECTION_BREAK)
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0)
+    .map((t, index) => ({ index, text: t }));
+}
+
+/** The identity of a section for reuse across a retried stream: its position and its text. */
+export const sectionKey = (s: Section): string => `${s.index}\u0000${s.text}`;

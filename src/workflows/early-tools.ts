@@ -11,6 +11,10 @@
  * discarded, so no tool result is ever attached to a turn that is not in the conversation; the kept
  * turn's tool_use ids are the ones its results answer. A tool that acts on the world may still have
  * acted before its cancellation reached it (the same is true of any cancelled tool).
+ *
+ * The same policy serves the content pipeline's stage overlap (a section of a draft edited while
+ * the rest is written): `EarlyStarts` is the policy over any item with a key; `EarlyTools` is it for
+ * tool calls.
  */
 import { CancellationScope } from '@temporalio/workflow';
 import { callKey, type ToolBlockReady } from '../shared/stream';
@@ -22,63 +26,82 @@ interface Started<R> {
   result: Promise<R>;
 }
 
-export class EarlyTools<R> {
-  private turn: number | undefined;
+/**
+ * Work started on items a model call announces while it streams (tool calls, sections), kept for
+ * the identical items of the call's kept result and cancelled otherwise.
+ */
+export class EarlyStarts<T, R> {
+  private round: number | undefined;
   private started: Started<R>[] = [];
-  /** Per attempt and call key: how many identical calls that attempt has announced so far. */
+  /** Per attempt and item key: how many identical items that attempt has announced so far. */
   private seen = new Map<string, number>();
 
-  /** `start` runs one tool call; it is called inside a cancellation scope of its own. */
-  constructor(private readonly start: (call: ToolUseBlock) => Promise<R>) {}
+  /** `start` runs the work for one item, inside a cancellation scope of its own; `key` says when two items are the same. */
+  constructor(
+    private readonly start: (item: T) => Promise<R>,
+    private readonly key: (item: T) => string,
+  ) {}
 
-  /** Opens `turn`: announcements for it start tools until `settle`. */
-  open(turn: number): void {
-    this.turn = turn;
+  /** Opens `round`: announcements for it start work until `settle`. */
+  open(round: number): void {
+    this.round = round;
     this.started = [];
     this.seen.clear();
   }
 
-  /** The signal handler: starts the announced call, unless an earlier attempt started the identical one. */
-  offer(ready: ToolBlockReady): void {
-    if (this.turn === undefined || ready.turn !== this.turn) return; // a late signal for a closed turn
-    const key = callKey(ready.block);
-    const seenKey = `${ready.attempt}\u0000${key}`;
+  /** Starts the work for an announced item, unless an earlier attempt started it for the identical item. */
+  take(round: number, attempt: number, item: T): void {
+    if (this.round === undefined || round !== this.round) return; // a late announcement for a closed round
+    const key = this.key(item);
+    const seenKey = `${attempt}\u0000${key}`;
     const n = this.seen.get(seenKey) ?? 0;
     this.seen.set(seenKey, n + 1);
     if (this.started.filter((s) => s.key === key).length > n) return;
     const scope = new CancellationScope();
-    const result = scope.run(() => this.start(ready.block));
+    const result = scope.run(() => this.start(item));
     result.catch(() => undefined); // awaited by whoever reuses it; a discarded one must not be an unhandled rejection
     this.started.push({ key, scope, result });
   }
 
-  /** How many tools the open turn started early so far. */
+  /** How many items the open round started early so far. */
   get count(): number {
     return this.started.length;
   }
 
-  /** Closes the turn without keeping any call (the model turn failed, or asks for no tools): started tools are cancelled. */
+  /** Closes the round without keeping any item (the call failed, or its result has none): started work is cancelled. */
   discard(): void {
     void this.settle([]);
   }
 
   /**
-   * Closes the turn with the calls of the kept model turn (none when the turn failed or asks for no
-   * tools): for each call, the started tool it reuses, or undefined to start it now. Started tools
-   * no call reuses are cancelled.
+   * Closes the round with the items of the kept result: for each, the work started for it, or
+   * undefined to start it now. Started work no item reuses is cancelled.
    */
-  settle(calls: readonly ToolUseBlock[]): (Promise<R> | undefined)[] {
+  settle(items: readonly T[]): (Promise<R> | undefined)[] {
     const unused = [...this.started];
-    const reused = calls.map((call) => {
-      const key = callKey(call);
+    const reused = items.map((item) => {
+      const key = this.key(item);
       const i = unused.findIndex((s) => s.key === key);
       if (i < 0) return undefined;
       return unused.splice(i, 1)[0]!.result;
     });
     for (const s of unused) s.scope.cancel();
-    this.turn = undefined;
+    this.round = undefined;
     this.started = [];
     this.seen.clear();
     return reused;
+  }
+}
+
+/** Early tool dispatch: the tools a model turn announces, started at once, keyed by tool name and input. */
+export class EarlyTools<R> extends EarlyStarts<ToolUseBlock, R> {
+  /** `start` runs one tool call; it is called inside a cancellation scope of its own. */
+  constructor(start: (call: ToolUseBlock) => Promise<R>) {
+    super(start, callKey);
+  }
+
+  /** The signal handler: starts the announced call, unless an earlier attempt started the identical one. */
+  offer(ready: ToolBlockReady): void {
+    this.take(ready.turn, ready.attempt, ready.block);
   }
 }
