@@ -77,6 +77,14 @@ const workflowScenarios: Record<
     faults: [{ kind: 'reset', times: 1, match: { contains: 'early-dispatch-reset' } }],
     latency: { ttftMs: 20, perTokenMs: 20 },
   },
+  // Stage overlap: the writer's stream breaks mid-way; the paragraphs it announced are edited once, reused by the retry.
+  'pipeline-overlap': {
+    workflow: PIPELINE_WORKFLOW,
+    args: [{ topics: ['Wave power on windy islands'], concurrency: 1, overlap: true }],
+    faults: [{ kind: 'reset', times: 1, match: { contains: 'You are a writer' } }],
+    latency: { ttftMs: 20, perTokenMs: 10 },
+    children: ['chain-1'],
+  },
   health: { workflow: HEALTH_WORKFLOW, args: [] },
   // One prompt: haiku dissents, so the judge is asked and its verdict is in history.
   'ensemble-judge': {
