@@ -42,6 +42,7 @@ export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
 export { MemoryAnswerStreams, RedisAnswerStreams, answerStreams, type AnswerStreams, type StreamEntry } from '../store/answer-stream';
+export type { AnswerChunk } from '../shared/stream';
 export { sqlitePublishStores, DestinationError, type PublishStore, type PublishStores } from '../store/publish-store';
 export {
   ToolRegistry,

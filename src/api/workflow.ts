@@ -36,13 +36,20 @@ export {
 export { spendOfCancelled, type PartialSpend } from '../shared/usage';
 export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
-export { EarlyTools } from '../workflows/early-tools';
+export { EarlyStarts, EarlyTools } from '../workflows/early-tools';
 export {
   callKey,
   canonicalJson,
+  SECTION_BREAK,
+  sectionKey,
+  sectionReadySignal,
+  splitSections,
   toolBlockReadySignal,
+  type AnnounceSections,
   type AnnounceTools,
   type AnswerChunk,
+  type Section,
+  type SectionReady,
   type StreamTo,
   type ToolBlockReady,
 } from '../shared/stream';
