@@ -88,9 +88,20 @@ program
   .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', intAtLeast(1), 200)
   .option('--runs <n>', 'runs per cell (median reported)', intAtLeast(1), 3)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
+  .option('--overlap', 'also run every cell with stage overlap (paragraphs edited as they are written): overlapMs, overlapGain')
+  .option('--token-ms <ms>', 'with --overlap: the simulator writes this many ms per token after the stage time', intAtLeast(1), 10)
   .option('--json', 'one JSON object per cell')
-  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; runs: number; jitter: number; json?: boolean }) =>
-    pipelineBench({ ...o, json: Boolean(o.json) }),
+  .action(
+    (o: {
+      topics: number[];
+      concurrency: number[];
+      stageMs: number;
+      runs: number;
+      jitter: number;
+      overlap?: boolean;
+      tokenMs: number;
+      json?: boolean;
+    }) => pipelineBench({ ...o, overlap: Boolean(o.overlap), json: Boolean(o.json) }),
   );
 
 program
