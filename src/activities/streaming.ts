@@ -18,7 +18,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type Anthropic from '@anthropic-ai/sdk';
 import {
-  SECTION_BREAK,
+  SectionSplitter,
   sectionReadySignal,
   toolBlockReadySignal,
   type AnnounceSections,
@@ -114,9 +114,8 @@ export class ToolAnnouncer extends InOrder {
 }
 
 export class SectionAnnouncer extends InOrder {
-  private text = '';
+  private readonly splitter = new SectionSplitter();
   private blocks = 0;
-  private index = 0;
 
   private constructor(
     private readonly temporal: Client,
@@ -137,15 +136,12 @@ export class SectionAnnouncer extends InOrder {
 
   /** Follows one stream event; every section the text completes is announced (the last one is the result's). */
   observe(event: Anthropic.MessageStreamEvent): void {
+    let piece: string | undefined;
     // Text blocks join with a line break, as the workflow's textOf joins them.
-    if (event.type === 'content_block_start' && event.content_block.type === 'text' && this.blocks++ > 0) this.text += '\n';
-    if (event.type !== 'content_block_delta' || event.delta.type !== 'text_delta') return;
-    this.text += event.delta.text;
-    for (let m = SECTION_BREAK.exec(this.text); m; m = SECTION_BREAK.exec(this.text)) {
-      const section = this.text.slice(0, m.index).trim();
-      this.text = this.text.slice(m.index + m[0].length);
-      if (section) this.send(this.index++, section);
-    }
+    if (event.type === 'content_block_start' && event.content_block.type === 'text') piece = this.blocks++ > 0 ? '\n' : undefined;
+    else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') piece = event.delta.text;
+    if (piece === undefined) return;
+    for (const s of this.splitter.push(piece)) this.send(s.index, s.text);
   }
 
   private send(index: number, text: string): void {

@@ -93,5 +93,26 @@ export function splitSections(text: string): Section[] {
     .map((t, index) => ({ index, text: t }));
 }
 
+/**
+ * Finds sections in a text that arrives in pieces: `push` returns the sections the text completed,
+ * in order, numbered as `splitSections` numbers them on the whole text; the last, unfinished one
+ * stays behind (it is the whole text's last section).
+ */
+export class SectionSplitter {
+  private rest = '';
+  private next = 0;
+
+  push(piece: string): Section[] {
+    this.rest += piece;
+    const done: Section[] = [];
+    for (let m = SECTION_BREAK.exec(this.rest); m; m = SECTION_BREAK.exec(this.rest)) {
+      const text = this.rest.slice(0, m.index).trim();
+      this.rest = this.rest.slice(m.index + m[0].length);
+      if (text) done.push({ index: this.next++, text });
+    }
+    return done;
+  }
+}
+
 /** The identity of a section for reuse across a retried stream: its position and its text. */
 export const sectionKey = (s: Section): string => `${s.index}\u0000${s.text}`;
