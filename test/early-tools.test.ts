@@ -5,18 +5,15 @@
  * cancelled, and their results are never attached to the kept turn.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toolBlockReadySignal } from '../src/shared/stream';
 import type { ToolUseBlock } from '../src/shared/types';
 import { keptTurnSignal, type earlyToolsProbe } from './fixtures/early-tools-workflows';
-import { connect, sleep, workflowBundle, type Harness } from './helpers';
+import { connect, sleep, startFixtureWorker, type Harness } from './helpers';
 
 let h: Harness;
-let worker: Worker;
-let running: Promise<void>;
+let worker: { stop(): Promise<void> } | undefined;
 const taskQueue = `early-tools-${randomUUID()}`;
 /** How each started call ended, by `key/name:id`. */
 const ended = new Map<string, 'completed' | 'cancelled'>();
@@ -28,7 +25,8 @@ async function probeTool(call: { key: string; id: string; name: string }): Promi
   const label = `${call.name}:${call.id}`;
   started.add(`${call.key}/${label}`);
   try {
-    await Promise.race([sleep(1500), ctx.cancelled]);
+    // Long enough that a cancellation reaches it under load: heartbeats are throttled to ~1.6 s (80 % of the 2 s timeout).
+    await Promise.race([sleep(5000), ctx.cancelled]);
     ended.set(`${call.key}/${label}`, 'completed');
     return label;
   } catch (err) {
@@ -41,18 +39,11 @@ async function probeTool(call: { key: string; id: string; name: string }): Promi
 
 beforeAll(async () => {
   h = await connect();
-  worker = await Worker.create({
-    connection: h.native,
-    taskQueue,
-    workflowBundle: await workflowBundle(path.join(__dirname, 'fixtures', 'early-tools-workflows.ts')),
-    activities: { probeTool },
-  });
-  running = worker.run();
+  worker = await startFixtureWorker(h, taskQueue, 'early-tools-workflows.ts', { probeTool });
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await h?.close();
 });
 
