@@ -16,6 +16,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type Anthropic from '@anthropic-ai/sdk';
 import {
   SectionSplitter,
@@ -65,24 +66,42 @@ abstract class InOrder {
 /** Whether this activity belongs to a workflow (it always does on a worker; not in unit use). */
 const inWorkflow = () => Context.current().info.workflowExecution !== undefined;
 
-export class ToolAnnouncer extends InOrder {
+/** The worker's client when a request asked for announcements this activity can send; says why once when it cannot. */
+function announcing(temporal: Client | undefined, asked: boolean, what: string): Client | undefined {
+  if (!asked || !inWorkflow()) return undefined;
+  if (!temporal) Context.current().log.warn(`${what} are not announced early: this worker has no Temporal client`);
+  return temporal;
+}
+
+/** Signals the workflow that started this activity, in order. */
+abstract class Announcer extends InOrder {
+  protected constructor(
+    private readonly temporal: Client,
+    failure: string,
+  ) {
+    super(failure);
+  }
+
+  protected signal<Args extends unknown[]>(def: SignalDefinition<Args>, ...args: Args): void {
+    const handle = this.temporal.workflow.getHandle(this.workflowId, this.runId);
+    this.enqueue(() => handle.signal(def, ...args));
+  }
+}
+
+export class ToolAnnouncer extends Announcer {
   private readonly open = new Map<number, { id: string; name: string; json: string }>();
 
   private constructor(
-    private readonly temporal: Client,
+    temporal: Client,
     private readonly turn: number,
   ) {
-    super('a tool call could not be announced early; it starts after the turn');
+    super(temporal, 'a tool call could not be announced early; it starts after the turn');
   }
 
   /** An announcer for this activity, or undefined when the request did not ask for one or the worker has no client. */
   static for(temporal: Client | undefined, announce: AnnounceTools | undefined): ToolAnnouncer | undefined {
-    if (!announce || !inWorkflow()) return undefined;
-    if (!temporal) {
-      Context.current().log.warn('tool calls are not announced early: this worker has no Temporal client');
-      return undefined;
-    }
-    return new ToolAnnouncer(temporal, announce.turn);
+    const client = announcing(temporal, announce !== undefined, 'tool calls');
+    return client && announce ? new ToolAnnouncer(client, announce.turn) : undefined;
   }
 
   /** Follows one stream event; a completed tool_use block is announced. */
@@ -108,30 +127,25 @@ export class ToolAnnouncer extends InOrder {
   }
 
   private send(block: ToolUseBlock): void {
-    const handle = this.temporal.workflow.getHandle(this.workflowId, this.runId);
-    this.enqueue(() => handle.signal(toolBlockReadySignal, { turn: this.turn, attempt: this.attempt, block }));
+    this.signal(toolBlockReadySignal, { turn: this.turn, attempt: this.attempt, block });
   }
 }
 
-export class SectionAnnouncer extends InOrder {
+export class SectionAnnouncer extends Announcer {
   private readonly splitter = new SectionSplitter();
   private blocks = 0;
 
   private constructor(
-    private readonly temporal: Client,
+    temporal: Client,
     private readonly round: number,
   ) {
-    super('a section could not be announced early; the next stage starts on it after the call');
+    super(temporal, 'a section could not be announced early; the next stage starts on it after the call');
   }
 
   /** An announcer for this activity, or undefined when the request did not ask for one or the worker has no client. */
   static for(temporal: Client | undefined, announce: AnnounceSections | undefined): SectionAnnouncer | undefined {
-    if (!announce || !inWorkflow()) return undefined;
-    if (!temporal) {
-      Context.current().log.warn('sections are not announced early: this worker has no Temporal client');
-      return undefined;
-    }
-    return new SectionAnnouncer(temporal, announce.round);
+    const client = announcing(temporal, announce !== undefined, 'sections');
+    return client && announce ? new SectionAnnouncer(client, announce.round) : undefined;
   }
 
   /** Follows one stream event; every section the text completes is announced (the last one is the result's). */
@@ -145,8 +159,7 @@ export class SectionAnnouncer extends InOrder {
   }
 
   private send(index: number, text: string): void {
-    const handle = this.temporal.workflow.getHandle(this.workflowId, this.runId);
-    this.enqueue(() => handle.signal(sectionReadySignal, { round: this.round, attempt: this.attempt, index, text }));
+    this.signal(sectionReadySignal, { round: this.round, attempt: this.attempt, index, text });
   }
 }
 
