@@ -124,7 +124,7 @@ export interface LlmRequest {
   storeAbove?: number;
   /** Signal the starting workflow with each tool_use block as soon as it is complete (early tool dispatch, src/shared/stream.ts). */
   announceTools?: AnnounceTools;
-  /** Signal the starting workflow with each complete section (paragraph) of the text as it is written (stage overlap, src/shared/stream.ts). */
+  /** Signal the starting workflow with each complete section (paragraph) of the text as it is written (stage overlap, shared/stream.ts). */
   announceSections?: AnnounceSections;
   /** Stream the text as it is written to the worker's answer streams, labelled with this branch (never into history). */
   streamTo?: StreamTo;
