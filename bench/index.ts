@@ -16,6 +16,7 @@ import { list } from '../src/cli/options';
 import { ceilingBench, overheadBench } from './overhead';
 import { fanoutWideBench } from './fanout-wide';
 import { speculateBench } from './speculate';
+import { earlyDispatchBench } from './early-dispatch';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -87,9 +88,20 @@ program
   .option('--stage-ms <ms>', 'one stage (model call); the seed used 10000', intAtLeast(1), 200)
   .option('--runs <n>', 'runs per cell (median reported)', intAtLeast(1), 3)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
+  .option('--overlap', 'also run every cell with stage overlap (paragraphs edited as they are written): overlapMs, overlapGain')
+  .option('--token-ms <ms>', 'with --overlap: the simulator writes this many ms per token after the stage time', intAtLeast(1), 10)
   .option('--json', 'one JSON object per cell')
-  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; runs: number; jitter: number; json?: boolean }) =>
-    pipelineBench({ ...o, json: Boolean(o.json) }),
+  .action(
+    (o: {
+      topics: number[];
+      concurrency: number[];
+      stageMs: number;
+      runs: number;
+      jitter: number;
+      overlap?: boolean;
+      tokenMs: number;
+      json?: boolean;
+    }) => pipelineBench({ ...o, overlap: Boolean(o.overlap), json: Boolean(o.json) }),
   );
 
 program
@@ -199,6 +211,17 @@ program
   .option('--json', 'print one JSON object')
   .action((o: { calls: number; concurrency: number; median: number; sigma: number; json?: boolean }) =>
     speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
+  );
+
+program
+  .command('early-dispatch')
+  .description('one ask turn of tool calls the model writes over ~1 s each: tools started at each block vs after the turn vs ideal')
+  .option('--runs <n>', 'measured rounds (median reported)', intAtLeast(1), 1)
+  .option('--block-ms <ms>', 'time the model takes to write one tool_use block', intAtLeast(50), 1000)
+  .option('--tools <ms,...>', 'tool latencies in ms, in the order the model writes the calls', msList, [2000, 1500, 1000, 500])
+  .option('--json', 'print one JSON object')
+  .action((o: { runs: number; blockMs: number; tools: number[]; json?: boolean }) =>
+    earlyDispatchBench({ runs: o.runs, blockMs: o.blockMs, toolsMs: o.tools, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

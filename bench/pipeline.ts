@@ -9,6 +9,13 @@
  * `--runs`), the ideal (⌈N/C⌉·3·L at a fixed latency; see ideal.ts with jitter), and the seed's own
  * figure scaled by L / 10 s. The CLI routes model calls as it would without a queue rate limit:
  * on the workflow's own queue.
+ *
+ * `--overlap` measures stage overlap (each paragraph of a draft edited as soon as it is written): the
+ * simulator then also writes at `--token-ms` per token after the stage time, so a stage's length
+ * grows with its text and a paragraph is complete before the draft is; every cell runs once
+ * without and once with overlap, in the same run, and adds `overlapMs` (median), `overlapSamples`
+ * and `overlapGain` (braidMs / overlapMs). `sequentialMs`, `idealMs` and the seed figures count the
+ * stage time only, not the writing time, so with `--overlap` compare `braidMs` with `overlapMs`.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
@@ -27,6 +34,9 @@ export interface PipelineBenchOptions {
   runs: number;
   jitter: number;
   json: boolean;
+  /** Also run every cell with stage overlap, the simulator writing at `tokenMs` per token. */
+  overlap?: boolean;
+  tokenMs?: number;
 }
 
 const SEED_STAGE_MS = 10_000;
@@ -41,7 +51,8 @@ const SEED: Record<number, Record<number, number>> = {
 export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
   const latency = latencyDist(o.stageMs, o.jitter);
-  const sim = await startSimulatorProcess({ latency: { ttftMs: latency, perTokenMs: 0 } });
+  const tokenMs = o.overlap ? (o.tokenMs ?? 10) : 0;
+  const sim = await startSimulatorProcess({ latency: { ttftMs: latency, perTokenMs: tokenMs } });
   const temporal = await benchTemporal(log);
   const client = temporal.client;
   const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-pipeline' });
@@ -55,11 +66,12 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
   });
   const running = worker.run();
   const scale = o.stageMs / SEED_STAGE_MS;
-  const runPipeline = async (n: number, c: number, id: string) => {
+  const runPipeline = async (n: number, c: number, id: string, overlap = false) => {
     const input: PipelineInput = {
       topics: Array.from({ length: n }, (_, i) => `Benchmark topic ${i + 1}`),
       concurrency: c,
       minWords: 0,
+      ...(overlap ? { overlap: true } : {}),
     };
     const t0 = Date.now();
     const r = await client.workflow.execute<(i: PipelineInput) => Promise<PipelineResult>>(PIPELINE_WORKFLOW, {
@@ -84,6 +96,10 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     overIdeal: number;
     peakRunning: number;
     loadAverage: number;
+    tokenMs?: number;
+    overlapMs?: number;
+    overlapSamples?: number[];
+    overlapGain?: number;
   }[] = [];
   const t0 = Date.now();
   try {
@@ -94,13 +110,16 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     for (const n of o.topics) {
       for (const c of o.concurrency) {
         const samples: number[] = [];
+        const overlapSamples: number[] = [];
         let peak = 0;
         for (let r = 0; r < o.runs; r++) {
           const run = await runPipeline(n, c, `bench-pipeline-${n}x${c}-${r}-${Date.now()}`);
           samples.push(run.ms);
           peak = Math.max(peak, run.peak);
+          if (o.overlap) overlapSamples.push((await runPipeline(n, c, `bench-pipeline-overlap-${n}x${c}-${r}-${Date.now()}`, true)).ms);
         }
         const ms = median(samples);
+        const overlapMs = o.overlap ? median(overlapSamples) : undefined;
         const ideal = idealMs([{ items: n, steps: 3, c }], latency);
         const seed = SEED[c]?.[n];
         const cell = {
@@ -117,10 +136,14 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
           overIdeal: +(ms / ideal).toFixed(3),
           peakRunning: peak,
           loadAverage: loadAverage(),
+          ...(overlapMs !== undefined ? { tokenMs, overlapMs, overlapSamples, overlapGain: +(ms / overlapMs).toFixed(3) } : {}),
         };
         cells.push(cell);
         if (o.json) console.log(JSON.stringify(cell));
-        else log(`N=${n} C=${c}: Braid ${ms} ms (runs ${samples.join(', ')}; ideal ${ideal} ms, seed ${cell.seedMs ?? '–'} ms)`);
+        else
+          log(
+            `N=${n} C=${c}: Braid ${ms} ms (runs ${samples.join(', ')}; ideal ${ideal} ms, seed ${cell.seedMs ?? '–'} ms)${overlapMs !== undefined ? `; with stage overlap ${overlapMs} ms (runs ${overlapSamples.join(', ')})` : ''}`,
+          );
       }
     }
   } finally {
@@ -130,32 +153,40 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     await sim.close();
   }
   if (o.json) return;
-  const t = new Table({
-    head: [
-      'topics',
-      'concurrency',
-      'sequential N·3L',
-      'Braid (median)',
-      o.jitter ? 'ideal (jittered)' : 'ideal ⌈N/C⌉·3L',
-      'Braid / ideal',
-      'seed (scaled)',
-      'speed-up vs sequential',
-    ],
-    style: tableStyle(),
-  });
+  // With --overlap the stage time is not the whole of a stage (the text is written after it), so the
+  // table compares the two runs of each cell only; the JSON keeps every field.
+  const t = o.overlap
+    ? new Table({ head: ['topics', 'concurrency', 'Braid (median)', 'with stage overlap (median)', 'overlap gain'], style: tableStyle() })
+    : new Table({
+        head: [
+          'topics',
+          'concurrency',
+          'sequential N·3L',
+          'Braid (median)',
+          o.jitter ? 'ideal (jittered)' : 'ideal ⌈N/C⌉·3L',
+          'Braid / ideal',
+          'seed (scaled)',
+          'speed-up vs sequential',
+        ],
+        style: tableStyle(),
+      });
   for (const c of cells)
-    t.push([
-      c.n,
-      c.c,
-      `${c.sequentialMs} ms`,
-      `${c.braidMs} ms`,
-      `${c.idealMs} ms`,
-      `${c.overIdeal.toFixed(2)}×`,
-      c.seedMs === undefined ? '–' : `${c.seedMs} ms`,
-      `${(c.sequentialMs / c.braidMs).toFixed(1)}×`,
-    ]);
+    t.push(
+      c.overlapMs !== undefined
+        ? [c.n, c.c, `${c.braidMs} ms`, `${c.overlapMs} ms`, `${c.overlapGain!.toFixed(2)}×`]
+        : [
+            c.n,
+            c.c,
+            `${c.sequentialMs} ms`,
+            `${c.braidMs} ms`,
+            `${c.idealMs} ms`,
+            `${c.overIdeal.toFixed(2)}×`,
+            c.seedMs === undefined ? '–' : `${c.seedMs} ms`,
+            `${(c.sequentialMs / c.braidMs).toFixed(1)}×`,
+          ],
+    );
   console.log(t.toString());
   console.log(
-    `stage time ${o.stageMs} ms${o.jitter ? ` median, log-normal σ ${o.jitter}` : ''} (the seed's 10 s scaled by ${scale}); each chain is 3 model calls, as child workflows in a sliding window; median of ${o.runs} runs per cell; ${Math.round((Date.now() - t0) / 1000)} s in all; load average up to ${Math.max(...cells.map((c) => c.loadAverage))}.`,
+    `stage time ${o.stageMs} ms${o.jitter ? ` median, log-normal σ ${o.jitter}` : ''} (the seed's 10 s scaled by ${scale})${tokenMs ? `, then ${tokenMs} ms per token written` : ''}; each chain is 3 model calls, as child workflows in a sliding window; median of ${o.runs} runs per cell; ${Math.round((Date.now() - t0) / 1000)} s in all; load average up to ${Math.max(...cells.map((c) => c.loadAverage))}.`,
   );
 }

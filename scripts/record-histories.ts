@@ -65,6 +65,26 @@ const workflowScenarios: Record<
     faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'poison-once' } }],
     children: ['chain-1', 'chain-3'],
   },
+  // Early tool dispatch: tools start from the stream's announcements; the first stream breaks mid-way and the retry reuses them.
+  'ask-early-dispatch': {
+    workflow: ASK_WORKFLOW,
+    args: [
+      {
+        question:
+          'What were total sales by region in 2025, what is 26.2 miles in kilometres, and what is in notes/q3-plan.md? (early-dispatch-reset)',
+      } satisfies AgentInput,
+    ],
+    faults: [{ kind: 'reset', times: 1, match: { contains: 'early-dispatch-reset' } }],
+    latency: { ttftMs: 20, perTokenMs: 20 },
+  },
+  // Stage overlap: the writer's stream breaks mid-way; the paragraphs it announced are edited once, reused by the retry.
+  'pipeline-overlap': {
+    workflow: PIPELINE_WORKFLOW,
+    args: [{ topics: ['Wave power on windy islands'], concurrency: 1, overlap: true }],
+    faults: [{ kind: 'reset', times: 1, match: { contains: 'You are a writer' } }],
+    latency: { ttftMs: 20, perTokenMs: 10 },
+    children: ['chain-1'],
+  },
   health: { workflow: HEALTH_WORKFLOW, args: [] },
   // One prompt: haiku dissents, so the judge is asked and its verdict is in history.
   'ensemble-judge': {

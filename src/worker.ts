@@ -22,6 +22,7 @@ import type { FlowControl } from './flow';
 import { modelClientFor, simulatorModel, type ModelClient } from './model-client';
 import type { PublishStores } from './store/publish-store';
 import { versionedStore, type VersionedStore } from './store/shared-state';
+import { answerStreams, type AnswerStreams } from './store/answer-stream';
 import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
 import { connectWorker, temporalTarget } from './temporal/connection';
@@ -92,6 +93,8 @@ export interface BraidWorkerOptions {
   publishStores?: PublishStores;
   /** Where agents share state (`braid actor`); default: Redis at REDIS_URL, else SQLite at BRAID_SHARED_DB, opened on first use. */
   sharedState?: VersionedStore;
+  /** Where model calls stream their text for the CLI; default: Redis streams at REDIS_URL, else this process's memory. Yours to close. */
+  answerStreams?: AnswerStreams;
   /** Where chunk texts and intermediate results live; default: FsBlobStore at BRAID_BLOB_DIR. */
   blobs?: BlobStore;
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
@@ -142,6 +145,8 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const webUrl = cfg.searchWebUrl ?? (model.simulated ? `${model.endpoint.replace(/\/+$/, '')}/_sim/tools/web_search` : undefined);
   const sources = opts.sources ?? createDefaultSources({ webUrl });
   const shared = opts.sharedState ?? versionedStore({ redisUrl: cfg.flow.redisUrl, sqliteFile: cfg.sharedDb });
+  // Answer text as it is written: Redis streams with REDIS_URL (any CLI), else this process's memory (a CLI hosting this worker).
+  const streams = opts.answerStreams ?? answerStreams(cfg.flow.redisUrl);
   const plugin = new BraidWorkerPlugin({
     config: cfg,
     model,
@@ -153,6 +158,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
     temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
     sharedState: shared,
+    answerStreams: streams,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
@@ -212,6 +218,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
         if (ownsMcp) await mcp.close(); // stops the stdio MCP servers
         if (!opts.sources) await sources.close();
         if (!opts.sharedState) await shared.close();
+        if (!opts.answerStreams && streams.kind === 'redis') await streams.close();
       });
       return running;
     },

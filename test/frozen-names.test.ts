@@ -31,6 +31,7 @@ import {
   SUMMARIZE_WORKFLOW,
   summarizeProgressQuery,
 } from '../src/shared/summarize';
+import { sectionReadySignal, toolBlockReadySignal } from '../src/shared/stream';
 import { ToolRegistry } from '../src/tools';
 import * as workflows from '../src/workflows';
 
@@ -85,7 +86,9 @@ describe('frozen names', () => {
     expect(h.workflows.size).toBeGreaterThanOrEqual(5);
     expect(WORKFLOW_TYPES).toEqual(expect.arrayContaining([...h.workflows]));
     expect(activities).toEqual(expect.arrayContaining([...h.activities]));
-    expect([progressSignal.name, decisionSignal.name, ...ACTOR_SIGNALS]).toEqual(expect.arrayContaining([...h.signals]));
+    expect([progressSignal.name, decisionSignal.name, toolBlockReadySignal.name, sectionReadySignal.name, ...ACTOR_SIGNALS]).toEqual(
+      expect.arrayContaining([...h.signals]),
+    );
     expect([decideUpdate.name, sendUpdate.name]).toEqual(expect.arrayContaining([...h.updates]));
   });
 

@@ -5,7 +5,7 @@
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -29,6 +29,28 @@ export function workflowBundle(workflowsPath = WORKFLOWS): Promise<WorkflowBundl
   if (workflowsPath !== WORKFLOWS) return bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
   bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
   return bundle;
+}
+
+/** A worker for a test's own fixture workflows (test/fixtures/<file>) and activities, on `taskQueue`, until `stop()`. */
+export async function startFixtureWorker(
+  h: Harness,
+  taskQueue: string,
+  fixture: string,
+  activities: object,
+): Promise<{ stop(): Promise<void> }> {
+  const worker = await Worker.create({
+    connection: h.native,
+    taskQueue,
+    workflowBundle: await workflowBundle(path.join(__dirname, 'fixtures', fixture)),
+    activities,
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
 }
 
 export interface Harness {

@@ -4,18 +4,15 @@
  * activities see the cancellation) or left running.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QuorumResult } from '../src/workflows/quorum';
 import type { QuorumTestInput, Step } from './fixtures/quorum-workflows';
-import { connect, sleep, workflowBundle, type Harness } from './helpers';
+import { connect, sleep, startFixtureWorker, type Harness } from './helpers';
 
 let h: Harness;
-let worker: Worker;
-let running: Promise<void>;
+let worker: { stop(): Promise<void> } | undefined;
 const taskQueue = `quorum-${randomUUID()}`;
 /** How each activity call ended, by key. */
 const ended = new Map<string, 'completed' | 'failed' | 'cancelled'>();
@@ -41,18 +38,11 @@ async function step(s: Step & { key: string }): Promise<string> {
 
 beforeAll(async () => {
   h = await connect();
-  worker = await Worker.create({
-    connection: h.native,
-    taskQueue,
-    workflowBundle: await workflowBundle(path.join(__dirname, 'fixtures', 'quorum-workflows.ts')),
-    activities: { step },
-  });
-  running = worker.run();
+  worker = await startFixtureWorker(h, taskQueue, 'quorum-workflows.ts', { step });
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await h?.close();
 });
 

@@ -24,6 +24,9 @@
  * history segments and stored blocks back before the call, stores the request's messages as a new
  * segment when asked, and stores a reply whose text is longer than `storeAbove`, returning its
  * preview — so neither the conversation nor a long answer enters the run's history.
+ *
+ * A request with `announceTools` also signals its workflow with each tool_use block as the stream
+ * completes it (streaming.ts), so the workflow can start that tool before the turn ends.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -41,6 +44,9 @@ import { previewOf, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
 import { estimateOutputTokens, type PartialSpend } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
+import type { Client } from '@temporalio/client';
+import { SectionAnnouncer, TextStreamer, ToolAnnouncer } from './streaming';
+import type { AnswerStreams } from '../store/answer-stream';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -55,6 +61,10 @@ export interface LlmDeps {
   flow?: FlowControl;
   /** Stored content; without it a request that needs the blob store fails (unit tests). */
   texts?: BlobTexts;
+  /** A client of the worker's Temporal connection, to announce tool calls early (`announceTools`); without it they are not. */
+  temporal?: Client;
+  /** Where the text of a request with `streamTo` is streamed as it is written; without it, it is not. */
+  answerStreams?: AnswerStreams;
 }
 
 /**
@@ -163,6 +173,9 @@ export function createLlmActivities(deps: LlmDeps) {
       // What the call has spent so far, from the stream: charged (as estimated) if it is cancelled mid-way.
       let inputSoFar = 0;
       let outputChars = 0;
+      const announcer = ToolAnnouncer.for(deps.temporal, req.announceTools);
+      const sections = SectionAnnouncer.for(deps.temporal, req.announceSections);
+      const streamer = TextStreamer.for(deps.answerStreams, req.streamTo);
       let reply: LlmResult;
       try {
         if (flow) {
@@ -193,6 +206,9 @@ export function createLlmActivities(deps: LlmDeps) {
         for await (const event of stream) {
           events++;
           touch();
+          announcer?.observe(event);
+          sections?.observe(event);
+          streamer?.observe(event);
           if (event.type === 'message_start') inputSoFar = event.message.usage.input_tokens;
           else if (event.type === 'content_block_delta') {
             if (event.delta.type === 'text_delta') outputChars += event.delta.text.length;
@@ -206,6 +222,10 @@ export function createLlmActivities(deps: LlmDeps) {
           );
         }
         const message = await stream.finalMessage();
+        // Every tool call announced reaches the run's history before the turn's result does.
+        await announcer?.flushed();
+        await sections?.flushed();
+        await streamer?.flushed();
         if (flow)
           await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
         reply = {

@@ -22,6 +22,7 @@ import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
 import type { BundleOptions, ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import type { AnswerStreams } from '../store/answer-stream';
 import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
 import type { VersionedStore } from '../store/shared-state';
@@ -40,6 +41,8 @@ export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } f
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
+export { MemoryAnswerStreams, RedisAnswerStreams, answerStreams, type AnswerStreams, type StreamEntry } from '../store/answer-stream';
+export type { AnswerChunk } from '../shared/stream';
 export { sqlitePublishStores, DestinationError, type PublishStore, type PublishStores } from '../store/publish-store';
 export {
   ToolRegistry,
@@ -98,8 +101,16 @@ export interface BraidWorkerPluginOptions {
   tools?: ToolRegistry;
   /** The sources `braid search`'s workflow may ask (`defineSource`); default: none. A registry passed in is yours to `close()`. */
   sources?: SourceRegistry;
-  /** A client of the worker's Temporal connection, for actor agents to message others by address; default: none. */
+  /**
+   * A client of the worker's Temporal connection, for actor agents to message others by address and
+   * for model calls to announce tool calls early (`announceTools`); default: none (tools start after the turn).
+   */
   temporal?: Client;
+  /**
+   * Where model calls stream the text they write for `braid ask` to show (`AnswerStreams`, e.g. Redis
+   * streams); default: none — the answer is shown when it is done. Passed in, yours to `close()`.
+   */
+  answerStreams?: AnswerStreams;
   /** The versioned store actors share state through (compare-and-swap); default: none. Passed in, yours to `close()`. */
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
@@ -212,6 +223,7 @@ class SharedParts {
       blobs: o.blobs ?? new FsBlobStore(cfg.blobDir),
       sources: o.sources,
       temporal: o.temporal,
+      answerStreams: o.answerStreams,
       shared: o.sharedState,
       answerCache,
     });

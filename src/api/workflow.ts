@@ -36,6 +36,23 @@ export {
 export { spendOfCancelled, type PartialSpend } from '../shared/usage';
 export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
+export { EarlyStarts, EarlyTools } from '../workflows/early-tools';
+export {
+  callKey,
+  canonicalJson,
+  SECTION_BREAK,
+  sectionKey,
+  sectionReadySignal,
+  splitSections,
+  toolBlockReadySignal,
+  type AnnounceSections,
+  type AnnounceTools,
+  type AnswerChunk,
+  type Section,
+  type SectionReady,
+  type StreamTo,
+  type ToolBlockReady,
+} from '../shared/stream';
 export { modelCall, sideEffect, sideEffectUndo, toolCall } from '../workflows/profiles';
 export { decideUpdate, decisionSignal, type Decision, type DecisionReceipt, type DecisionRequest, type Verdict } from '../shared/publish';
 export type {

@@ -1,6 +1,7 @@
 /**
  * `braid ask`: starts the tool-calling agent workflow, shows its branches live through the progress
- * query, and prints the answer, the timing table and the Web UI link. Ctrl-C detaches — the run is
+ * query and the answer's text as the model writes it (src/cli/stream.ts), and prints the answer,
+ * the timing table and the Web UI link. Ctrl-C detaches — the run is
  * durable and goes on in Temporal — rather than cancelling it. An answer too large for a payload
  * comes back stored; it is read from the blob store, which the CLI shares with the workers.
  */
@@ -25,6 +26,7 @@ import { intIn, list } from './options';
 import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
+import { followStream } from './stream';
 import { speculate, parseStrategies } from './speculate';
 import { speculateProblem } from '../shared/speculate';
 
@@ -85,13 +87,20 @@ export async function followAgent(
   const live = json ? undefined : new LiveBlock();
   if (!json) announceRun(handle.workflowId, webUi);
 
-  const result = await followRun(handle, {
-    tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
-    stop: () => live?.clear(),
-    detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
-    taskQueue,
-    ...(live ? { say: (line: string) => live.note(pc.yellow(line)) } : {}),
-  });
+  // The answer as it is written, from the run's answer streams (never from its history); none with --json.
+  const streamed = live ? followStream(handle.workflowId, (line) => live.note(line)) : undefined;
+  let result: AgentResult;
+  try {
+    result = await followRun(handle, {
+      tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
+      stop: () => live?.clear(),
+      detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
+      taskQueue,
+      ...(live ? { say: (line: string) => live.note(pc.yellow(line)) } : {}),
+    });
+  } finally {
+    await streamed?.stop();
+  }
   return { workflowId: handle.workflowId, runId: runId ?? '', webUi, result: await withWholeAnswer(result) };
 }
 

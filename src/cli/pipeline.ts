@@ -136,6 +136,7 @@ interface PipelineCliOptions {
   minWords?: number;
   id?: string;
   withWorker?: boolean;
+  overlap?: boolean;
 }
 
 export function pipelineCommand(): Command {
@@ -146,6 +147,7 @@ export function pipelineCommand(): Command {
     .option('--out <dir>', "write one Markdown file per topic here (on the workers' file system)")
     .option('--capable', 'use the capable model role (default: fast)')
     .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)', intAtLeast(0))
+    .option('--overlap', 'stage overlap: edit each paragraph of a draft as soon as it is written (each paragraph edited on its own)')
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--json', 'print one JSON object with every chain, usage and cost')
     .option('--with-worker', 'run a worker inside this command')
@@ -162,6 +164,7 @@ export function pipelineCommand(): Command {
           role: o.capable ? ('capable' as const) : ('fast' as const),
           minWords: o.minWords,
           prices: { ...config().prices },
+          ...(o.overlap ? { overlap: true } : {}),
         };
         const workflowId = o.id ?? newRunId('pipeline');
         const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, {

@@ -22,3 +22,8 @@ export function stagePrompt(stage: StageName, topic: string, previous: string): 
 export function revisionPrompt(reason: string, topic: string): string {
   return `A reviewer sent this back: ${reason}.\n\nTopic:\n${topic}\n\nAnswer again, fixing that.`;
 }
+
+/** With stage overlap: the edit of one paragraph of the draft, asked for while the writer goes on. */
+export function sectionEditPrompt(topic: string, section: string): string {
+  return `Topic:\n${topic}\n\nDraft:\n${section}\n\nEdit this paragraph of the draft; return only the edited paragraph.`;
+}

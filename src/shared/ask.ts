@@ -30,6 +30,11 @@ export interface AgentInput {
   role?: ModelRole;
   system?: string;
   maxTokens?: number;
+  /**
+   * Start each tool the moment the model's stream completes its tool_use block, before the whole
+   * turn is written (default true; see src/workflows/early-tools.ts). False waits for the turn.
+   */
+  earlyDispatch?: boolean;
   /** Continue as new once history passes this many events (default CONTINUE_AS_NEW_AFTER_EVENTS). */
   continueAsNewAfterEvents?: number;
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */

@@ -40,6 +40,8 @@ export interface PipelineInput {
   minWords?: number;
   /** Retry failed chains once after all others finished (default true). */
   retryFailed?: boolean;
+  /** Stage overlap: each paragraph of the draft is edited as soon as the writer finishes it (default false). */
+  overlap?: boolean;
 }
 
 export interface ChainInput {
@@ -51,6 +53,8 @@ export interface ChainInput {
   role: ModelRole;
   maxTokens?: number;
   minWords: number;
+  /** Edit each paragraph of the draft while the rest is written (PipelineInput.overlap). */
+  overlap?: boolean;
 }
 
 /** One stage of a chain (research, write, edit) as it ran: time, tokens, whether the gate sent it back. */
@@ -63,6 +67,10 @@ export interface StageRecord {
   /** The quality gate sent the first draft back once. */
   revised: boolean;
   gateNote?: string;
+  /** With stage overlap, the edit stage: the draft's paragraphs, each edited on its own. */
+  sections?: number;
+  /** …of which this many started while the writer was still writing. */
+  startedEarly?: number;
 }
 
 export interface ChainOutput {

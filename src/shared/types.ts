@@ -10,6 +10,7 @@
 // A text or tool_result block whose text is large carries it by reference (`stored`, see
 // blobs.ts); the model-call activity reads it back before the model sees the message.
 import type { StoredText } from './blobs';
+import type { AnnounceSections, AnnounceTools, StreamTo } from './stream';
 
 export type ModelRole = 'fast' | 'capable';
 
@@ -121,6 +122,12 @@ export interface LlmRequest {
   storeMessages?: boolean;
   /** A reply whose text is longer than this many characters comes back stored (`storedText`). */
   storeAbove?: number;
+  /** Signal the starting workflow with each tool_use block as soon as it is complete (early tool dispatch, src/shared/stream.ts). */
+  announceTools?: AnnounceTools;
+  /** Signal the starting workflow with each complete section (paragraph) of the text as it is written (stage overlap, shared/stream.ts). */
+  announceSections?: AnnounceSections;
+  /** Stream the text as it is written to the worker's answer streams, labelled with this branch (never into history). */
+  streamTo?: StreamTo;
 }
 
 /** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */

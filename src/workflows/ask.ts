@@ -47,9 +47,11 @@ import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
 import { costOfUsage } from '../shared/pricing';
 import { RUN_STATUS } from '../shared/search-attributes';
+import { toolBlockReadySignal } from '../shared/stream';
 import type { ToolCallResult, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { Conversation } from './conversation';
+import { EarlyTools } from './early-tools';
 import { fanOut } from './fanout';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
 import { RunStatus } from './status';
@@ -120,6 +122,43 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   let answerStored: StoredText | undefined;
   let stopReason: AgentStopReason = 'max_turns';
 
+  /** One tool call as a branch of the run; a failure or timeout becomes an is_error result. */
+  const runOne = async (call: ToolUseBlock, early = false): Promise<Pick<ToolCallResult, 'content' | 'isError' | 'stored'>> => {
+    const b = log_.start(call.id, turn, 'tool', call.name);
+    const timeoutMs = timeouts.get(call.name);
+    if (timeoutMs === undefined) {
+      const message = `tool ${call.name} is not available to this agent (offered: ${toolNames.join(', ')})`;
+      log_.finish(b, 'error', { error: message });
+      return { content: message, isError: true };
+    }
+    try {
+      const r: ToolCallResult = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name}: ${gist(call.input)}`)).runTool({
+        toolUseId: call.id,
+        name: call.name,
+        input: call.input,
+        ...(storeAbove ? { storeAbove } : {}),
+      });
+      log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {}, r);
+      return r;
+    } catch (err) {
+      if (isCancellation(err)) {
+        if (early) log_.finish(b, 'error', { error: `tool ${call.name} was cancelled before its result was used` });
+        throw err;
+      }
+      const f = toolFailure(err, call.name, timeoutMs);
+      log_.finish(b, f.status, { error: f.message });
+      log.warn('tool branch failed', { tool: call.name, toolUseId: call.id, status: f.status });
+      return { content: f.message, isError: true };
+    }
+  };
+  // Early tool dispatch (runs started before it was patched in start every tool after the whole turn).
+  const early = patched('ask-early-dispatch') && input.earlyDispatch !== false;
+  const dispatch = new EarlyTools((call) => runOne(call, true));
+  if (early)
+    setHandler(toolBlockReadySignal, (ready) => dispatch.offer(ready), {
+      description: 'Sent by the model call: a tool_use block its stream completed, to start that tool before the turn ends.',
+    });
+
   while (turn < maxTurns) {
     if (byReference && turn > (carry?.turn ?? 0) && historyIsLong(input)) {
       await condition(allHandlersFinished);
@@ -142,6 +181,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     phase = 'thinking';
     status.set(phase, `${turnOf()}: the ${model} is thinking (${toolNames.length} tools offered).`);
     const branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
+    if (early && turn < maxTurns) dispatch.open(turn);
     let res;
     const sent = conversation.request();
     try {
@@ -152,8 +192,12 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
         tools: toolNames,
         maxTokens: input.maxTokens,
         storeAbove,
+        ...(early && turn < maxTurns ? { announceTools: { turn } } : {}),
+        // The text as it is written goes to the worker's answer streams for the CLI, never into history.
+        streamTo: { branch: `turn-${turn}` },
       });
     } catch (err) {
+      if (early) dispatch.discard();
       if (!isCancellation(err)) log_.finish(branch, 'error', { error: failureMessage(err) });
       throw err;
     }
@@ -165,6 +209,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     answer = textOf(res.content);
     answerStored = res.storedText;
     if (res.stopReason !== 'tool_use') {
+      if (early) dispatch.discard();
       stopReason = res.stopReason as AgentStopReason;
       break;
     }
@@ -172,32 +217,10 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
 
     phase = 'tools';
     const calls = res.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
-    status.set(phase, `${turnOf()}: ${counted(calls.length, 'tool call')} at once — ${calls.map((c) => c.name).join(', ')}.`);
-    const settled = await fanOut(calls, async (call) => {
-      const b = log_.start(call.id, turn, 'tool', call.name);
-      const timeoutMs = timeouts.get(call.name);
-      if (timeoutMs === undefined) {
-        const message = `tool ${call.name} is not available to this agent (offered: ${toolNames.join(', ')})`;
-        log_.finish(b, 'error', { error: message });
-        return { content: message, isError: true };
-      }
-      try {
-        const r: ToolCallResult = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name}: ${gist(call.input)}`)).runTool({
-          toolUseId: call.id,
-          name: call.name,
-          input: call.input,
-          ...(storeAbove ? { storeAbove } : {}),
-        });
-        log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {}, r);
-        return r;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const f = toolFailure(err, call.name, timeoutMs);
-        log_.finish(b, f.status, { error: f.message });
-        log.warn('tool branch failed', { tool: call.name, toolUseId: call.id, status: f.status });
-        return { content: f.message, isError: true };
-      }
-    });
+    const started = early && dispatch.count > 0 ? ` (${dispatch.count} started while the model wrote)` : '';
+    status.set(phase, `${turnOf()}: ${counted(calls.length, 'tool call')} at once${started} — ${calls.map((c) => c.name).join(', ')}.`);
+    const reused = early ? dispatch.settle(calls) : [];
+    const settled = await fanOut(calls, (call, i) => reused[i] ?? runOne(call));
     // fanOut keeps input order, so results follow the model's tool_use order, keyed by id.
     const results: ToolResultBlock[] = calls.map((call, i) => {
       const s = settled[i]!;

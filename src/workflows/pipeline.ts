@@ -19,6 +19,7 @@ import {
   ApplicationFailure,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -43,20 +44,44 @@ import {
   type StageName,
   type StageRecord,
 } from '../shared/pipeline';
-import { revisionPrompt, STAGE_SYSTEM, stagePrompt } from '../prompts/pipeline';
+import { revisionPrompt, sectionEditPrompt, STAGE_SYSTEM, stagePrompt } from '../prompts/pipeline';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
-import type { ChatMessage } from '../shared/types';
+import { sectionKey, sectionReadySignal, splitSections, type Section } from '../shared/stream';
+import type { ChatMessage, LlmResult, TokenUsage } from '../shared/types';
 import { addCall, emptyCost, mergeCosts } from '../shared/pricing';
 import { addUsage, noUsage, sumUsage } from '../shared/usage';
+import { EarlyStarts } from './early-tools';
 import { fileWrite, labelled, modelCall } from './profiles';
 import { RunStatus } from './status';
 import { slidingWindow } from './window';
 
 const STAGE_DOING: Record<StageName, string> = { research: 'researching', write: 'writing', edit: 'editing' };
 
-/** One topic's research → write → edit chain. */
+/** What one stage's call (or its sections' calls, joined) answered. */
+interface StageReply {
+  text: string;
+  stopReason: string;
+  usage: TokenUsage;
+  model: string;
+}
+
+const replyOf = (r: LlmResult): StageReply => ({ text: textOf(r.content), stopReason: r.stopReason, usage: r.usage, model: r.model });
+
+/** The stop reason that speaks for several calls: a cut one if any was cut. */
+const worstStop = (replies: StageReply[]): string => replies.find((r) => r.stopReason !== 'end_turn')?.stopReason ?? 'end_turn';
+
+/**
+ * One topic's research → write → edit chain.
+ *
+ * With `overlap`, the edit does not wait for the whole draft: the writer's model call announces
+ * each paragraph it completes (src/shared/stream.ts), and the chain starts that paragraph's edit at
+ * once (early-tools.ts's policy: a retried stream reuses an edit only for the identical paragraph at
+ * the same position; the rest are cancelled, as are all when the quality gate sends the draft
+ * back). The article is the edited paragraphs joined; the gate then checks it as a whole, and a
+ * failed gate sends the whole draft back to the editor once, as without overlap.
+ */
 export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
   const topic = `"${gist(input.topic, 80)}"`;
   const llm = (summary: string) =>
@@ -66,6 +91,23 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
   setHandler(chainStageQuery, () => ({ stage: current, revising }), {
     description: 'The stage this chain is in (research, write, edit, writing-file, done) and whether the quality gate sent it back.',
   });
+  // Stage overlap (chains started before it was patched in never have `overlap`).
+  const overlap = input.overlap === true && patched('pipeline-stage-overlap');
+  const editSection = (s: Section) =>
+    llm(`edit ¶${s.index + 1}: ${topic}`).llmTurn({
+      role: input.role,
+      system: STAGE_SYSTEM.edit,
+      messages: [{ role: 'user', content: sectionEditPrompt(input.topic, s.text) }],
+      maxTokens: input.maxTokens,
+    });
+  const edits = new EarlyStarts<Section, LlmResult>(editSection, sectionKey);
+  let round = 0;
+  if (overlap)
+    setHandler(sectionReadySignal, (r) => edits.take(r.round, r.attempt, { index: r.index, text: r.text }), {
+      description: "Sent by the writer's model call: a paragraph it completed, to start editing it before the draft is finished.",
+    });
+  let kept: (Promise<LlmResult> | undefined)[] = [];
+  let startedEarly = 0;
 
   const stages: StageRecord[] = [];
   const usage = noUsage();
@@ -78,18 +120,47 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
     let model: string | undefined;
     const messages: ChatMessage[] = [{ role: 'user', content: stagePrompt(stage, input.topic, text) }];
     let gateNote: string | undefined;
+    let sections: number | undefined;
     for (;;) {
       setCurrentDetails(`**${STAGE_DOING[stage]}** ${topic}${revising ? ' again: the quality gate sent the first draft back' : ''}.`);
-      const res = await llm(`${stage}${revising ? ' (revision)' : ''}: ${topic}`).llmTurn({
-        role: input.role,
-        system: STAGE_SYSTEM[stage],
-        messages,
-        maxTokens: input.maxTokens,
-      });
+      let res: StageReply;
+      if (overlap && stage === 'edit' && !revising) {
+        // Each paragraph's edit, the ones started while the draft was written and the rest now.
+        const parts = splitSections(text);
+        const replies = (await Promise.all(parts.map((p, i) => kept[i] ?? editSection(p)))).map(replyOf);
+        sections = parts.length;
+        res = {
+          text: replies.map((r) => r.text).join('\n\n'),
+          stopReason: worstStop(replies),
+          usage: sumUsage(replies.map((r) => r.usage)),
+          model: replies[0]?.model ?? '',
+        };
+      } else {
+        const announce = overlap && stage === 'write';
+        if (announce) edits.open(++round);
+        try {
+          res = replyOf(
+            await llm(`${stage}${revising ? ' (revision)' : ''}: ${topic}`).llmTurn({
+              role: input.role,
+              system: STAGE_SYSTEM[stage],
+              messages,
+              maxTokens: input.maxTokens,
+              ...(announce ? { announceSections: { round } } : {}),
+            }),
+          );
+        } catch (err) {
+          if (announce) edits.discard();
+          throw err;
+        }
+      }
       addUsage(stageUsage, res.usage);
-      model = res.model;
-      const out = textOf(res.content);
+      model = res.model || model;
+      const out = res.text;
       const gate = qualityGate(stage, out, res.stopReason, input.minWords);
+      if (overlap && stage === 'write') {
+        startedEarly = gate.ok ? edits.count : 0;
+        kept = edits.settle(gate.ok ? splitSections(out) : []);
+      }
       if (gate.ok) {
         text = out;
         break;
@@ -114,6 +185,7 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
       ...(model ? { model } : {}),
       revised: revising,
       ...(gateNote ? { gateNote } : {}),
+      ...(sections !== undefined ? { sections, startedEarly: Math.min(startedEarly, sections) } : {}),
     });
   }
 
@@ -204,6 +276,7 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
       role: input.role ?? 'fast',
       maxTokens: input.maxTokens,
       minWords: input.minWords ?? 30,
+      ...(input.overlap ? { overlap: true } : {}),
     };
     try {
       const out = await executeChild(pipelineChain, {
