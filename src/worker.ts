@@ -24,6 +24,7 @@ import type { PublishStores } from './store/publish-store';
 import { versionedStore, type VersionedStore } from './store/shared-state';
 import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
+import type { BraidTracing } from './telemetry/tracing';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
 import { connectMcpServers, type McpToolSet } from './tools/mcp';
@@ -94,6 +95,8 @@ export interface BraidWorkerOptions {
   sharedState?: VersionedStore;
   /** Where chunk texts and intermediate results live; default: FsBlobStore at BRAID_BLOB_DIR. */
   blobs?: BlobStore;
+  /** OpenTelemetry traces; default: on when cfg names an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); `false`: off. */
+  tracing?: BraidTracing | false;
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (concurrency limits, identity…). */
@@ -153,6 +156,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
     temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
     sharedState: shared,
+    tracing: opts.tracing,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.
