@@ -24,7 +24,8 @@ import type { PublishStores } from './store/publish-store';
 import { versionedStore, type VersionedStore } from './store/shared-state';
 import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
-import type { BraidTracing } from './telemetry/tracing';
+import { tracingFor, type BraidTracing } from './telemetry/tracing';
+import { BraidClientPlugin } from './api/client';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
 import { connectMcpServers, type McpToolSet } from './tools/mcp';
@@ -145,6 +146,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const webUrl = cfg.searchWebUrl ?? (model.simulated ? `${model.endpoint.replace(/\/+$/, '')}/_sim/tools/web_search` : undefined);
   const sources = opts.sources ?? createDefaultSources({ webUrl });
   const shared = opts.sharedState ?? versionedStore({ redisUrl: cfg.flow.redisUrl, sqliteFile: cfg.sharedDb });
+  const tracing = opts.tracing ?? tracingFor(cfg) ?? false;
   const plugin = new BraidWorkerPlugin({
     config: cfg,
     model,
@@ -154,9 +156,13 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     publishStores: opts.publishStores,
     blobs: opts.blobs,
     // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
-    temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
+    temporal: new Client({
+      connection: opts.connection,
+      namespace: opts.namespace ?? 'default',
+      plugins: [new BraidClientPlugin({ tracing })],
+    }),
     sharedState: shared,
-    tracing: opts.tracing,
+    tracing,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.

@@ -45,10 +45,11 @@ function unreachable(target: Target, err: unknown): TemporalUnreachable {
 }
 
 export async function connectClient(target = temporalTarget()): Promise<Client> {
+  // The plugin adds OpenTelemetry's client spans when OTEL_EXPORTER_OTLP_ENDPOINT is set (a bad OTEL setting fails here, as itself).
+  const plugin = new BraidClientPlugin();
   try {
     const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: 5000 });
-    // The plugin adds OpenTelemetry's client spans when OTEL_EXPORTER_OTLP_ENDPOINT is set.
-    return new Client({ connection, namespace: target.namespace, plugins: [new BraidClientPlugin()] });
+    return new Client({ connection, namespace: target.namespace, plugins: [plugin] });
   } catch (err) {
     throw unreachable(target, err);
   }
