@@ -41,7 +41,7 @@ describe('braid with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       out.branches.filter((b: { kind: string }) => b.kind === 'tool').map((b: { name: string }) => `execute_tool ${b.name}`),
     );
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['braid-cli-test']));
-  });
+  }, 120_000); // the command bundles its worker's workflows first
 
   it('refuses an OTLP protocol it cannot send with one line and exit 2', async () => {
     const r = await braid(['runs'], { ...server(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
