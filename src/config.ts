@@ -30,6 +30,10 @@ const duration = z.string().transform((v, ctx) => {
   return n ?? z.NEVER;
 });
 
+const otlpProtocol = z.enum(['http/protobuf', 'http/json'], {
+  message: 'expected http/protobuf or http/json (Braid sends traces over OTLP/HTTP; grpc is not supported)',
+});
+
 const schema = z.object({
   ANTHROPIC_API_KEY: z.string().trim().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
@@ -96,6 +100,13 @@ const schema = z.object({
   BRAID_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
   BRAID_LLM_OUTAGE_BUDGET: duration.default(15 * 60_000),
   BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+  // OpenTelemetry traces (src/telemetry): the standard OTel variables; without an endpoint, no tracing at all.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_SDK_DISABLED: z.string().optional(),
 });
 
 const modelLimits = z.record(
@@ -202,7 +213,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       attempts: { maxAttempts: c.BRAID_LLM_MAX_ATTEMPTS, outageBudgetMs: c.BRAID_LLM_OUTAGE_BUDGET },
       llmQueueActivitiesPerSecond: c.BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND,
     },
+    /** Where OpenTelemetry traces go (OTLP/HTTP); undefined: tracing is off. */
+    traces: otlpTraces(c),
   };
+}
+
+/**
+ * The OTLP/HTTP traces endpoint the standard variables name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
+ * given, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`; off with OTEL_SDK_DISABLED=true or an
+ * OTEL_TRACES_EXPORTER that does not list `otlp` (e.g. `none`).
+ */
+function otlpTraces(c: z.infer<typeof schema>): { url: string; protocol: 'http/protobuf' | 'http/json' } | undefined {
+  if (c.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  if (c.OTEL_TRACES_EXPORTER !== undefined && !c.OTEL_TRACES_EXPORTER.split(',').some((e) => e.trim() === 'otlp')) return undefined;
+  const url =
+    c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (c.OTEL_EXPORTER_OTLP_ENDPOINT && `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  if (!url) return undefined;
+  return { url, protocol: c.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf' };
 }
 
 let cached: BraidConfig | undefined;

@@ -23,9 +23,22 @@ export interface ModelClient {
   close(): Promise<void>;
 }
 
+/**
+ * The Anthropic SDK's own span of each request (a child of Braid's model-call span when tracing is on,
+ * src/telemetry) carries metadata only, whatever ANTHROPIC_OPEN_TELEMETRY_* say: prompts and answers
+ * never go to telemetry.
+ */
+const SDK_TRACES = { traces: { enabled: true, contentMode: 'metadata_only' } } as const;
+
 /** A client for Braid's model simulator at `url` (an Anthropic-compatible endpoint; the API key is a placeholder it ignores). */
 export function simulatorModel(url: string, requestTimeoutMs?: number): ModelClient {
-  const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: url, maxRetries: 0, timeout: requestTimeoutMs });
+  const claude = new Anthropic({
+    apiKey: 'braid-simulator',
+    baseURL: url,
+    maxRetries: 0,
+    timeout: requestTimeoutMs,
+    openTelemetry: SDK_TRACES,
+  });
   return { claude, simulated: true, endpoint: url, close: async () => {} };
 }
 
@@ -37,6 +50,7 @@ export function modelClientFor(cfg: BraidConfig): ModelClient | undefined {
       baseURL: cfg.anthropicBaseUrl,
       maxRetries: 0,
       timeout: cfg.llmRequestTimeoutMs,
+      openTelemetry: SDK_TRACES,
     });
     return { claude, simulated: false, endpoint: cfg.anthropicBaseUrl ?? 'https://api.anthropic.com', close: async () => {} };
   }

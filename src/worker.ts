@@ -25,6 +25,8 @@ import { versionedStore, type VersionedStore } from './store/shared-state';
 import { answerStreams, type AnswerStreams } from './store/answer-stream';
 import { llmTaskQueue } from './shared/task-queues';
 import { Simulator } from './simulator';
+import { tracingFor, type BraidTracing } from './telemetry/tracing';
+import { BraidClientPlugin } from './api/client';
 import { connectWorker, temporalTarget } from './temporal/connection';
 import { createDefaultRegistry, type ToolRegistry } from './tools';
 import { connectMcpServers, type McpToolSet } from './tools/mcp';
@@ -97,6 +99,8 @@ export interface BraidWorkerOptions {
   answerStreams?: AnswerStreams;
   /** Where chunk texts and intermediate results live; default: FsBlobStore at BRAID_BLOB_DIR. */
   blobs?: BlobStore;
+  /** OpenTelemetry traces; default: on when cfg names an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); `false`: off. */
+  tracing?: BraidTracing | false;
   /** A prebuilt workflow bundle (tests bundle once per suite); default bundles `./workflows`. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (concurrency limits, identity…). */
@@ -147,6 +151,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const shared = opts.sharedState ?? versionedStore({ redisUrl: cfg.flow.redisUrl, sqliteFile: cfg.sharedDb });
   // Answer text as it is written: Redis streams with REDIS_URL (any CLI), else this process's memory (a CLI hosting this worker).
   const streams = opts.answerStreams ?? answerStreams(cfg.flow.redisUrl);
+  const tracing = opts.tracing ?? tracingFor(cfg) ?? false;
   const plugin = new BraidWorkerPlugin({
     config: cfg,
     model,
@@ -156,9 +161,14 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     publishStores: opts.publishStores,
     blobs: opts.blobs,
     // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
-    temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
+    temporal: new Client({
+      connection: opts.connection,
+      namespace: opts.namespace ?? 'default',
+      plugins: [new BraidClientPlugin({ tracing })],
+    }),
     sharedState: shared,
     answerStreams: streams,
+    tracing,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;
   // Shared by the main worker and the activity-only model-call worker.

@@ -27,6 +27,10 @@
  *
  * A request with `announceTools` also signals its workflow with each tool_use block as the stream
  * completes it (streaming.ts), so the workflow can start that tool before the turn ends.
+ *
+ * Each attempt is a `chat <model>` span (src/telemetry/spans.ts) under the activity's span: the
+ * breaker's state or refusal, the limiter wait as a child span, the HTTP request as a child, and
+ * on its end the model that answered, tokens, cost and stop reason — no prompt or answer text.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
@@ -47,6 +51,8 @@ import { SIMULATOR_HEADER } from '../simulator/http';
 import type { Client } from '@temporalio/client';
 import { SectionAnnouncer, TextStreamer, ToolAnnouncer } from './streaming';
 import type { AnswerStreams } from '../store/answer-stream';
+import { usdFor } from '../shared/pricing';
+import { endFailed, startLimiterWait, startModelSpan, withSpan } from '../telemetry/spans';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -145,10 +151,20 @@ export function createLlmActivities(deps: LlmDeps) {
       // Routing to a fallback model needs the breakers and budgets to know when to route.
       const spare = flow && req.fallback && resolve(req.fallback.model) !== requested ? resolve(req.fallback.model) : undefined;
       let routed: RoutedCall | undefined;
+      const span = startModelSpan(requested, {
+        'gen_ai.request.max_tokens': req.maxTokens ?? deps.maxTokens,
+        'braid.attempt': ctx.info.attempt,
+      });
       if (flow) {
-        attempts.assertNotExhausted(`${requested} call`);
-        if (spare) ({ call: flow, routed } = routeAroundBreaker(flow, spare));
-        else checkModelBreaker(flow);
+        try {
+          attempts.assertNotExhausted(`${requested} call`);
+          if (spare) ({ call: flow, routed } = routeAroundBreaker(flow, spare));
+          else checkModelBreaker(flow);
+        } catch (err) {
+          endFailed(span, err, err instanceof ApplicationFailure ? (err.type ?? undefined) : undefined);
+          throw err;
+        }
+        span.setAttribute('braid.breaker.state', flow.probe ? 'half-open' : 'closed');
       }
       let model = flow?.model ?? requested;
 
@@ -184,23 +200,37 @@ export function createLlmActivities(deps: LlmDeps) {
           const estimate = (m: string) => limiter.estimate(m, { system: req.system, messages, tools, maxTokens }).total;
           flow.estimated = estimate(model);
           const waiter = { signal: abort.signal, heartbeat: beat };
-          if (spare && !routed) {
-            ({ call: flow, routed } = await acquireOrRoute(flow, spare, req.fallback?.afterMs ?? DEFAULT_ROUTE_AFTER_MS, estimate, waiter));
-            model = flow.model;
-          } else {
-            await limiter.acquire(model, flow.estimated, waiter);
-            flow.acquired = true;
+          const waiting = startLimiterWait(span, model, flow.estimated);
+          try {
+            if (spare && !routed) {
+              ({ call: flow, routed } = await acquireOrRoute(
+                flow,
+                spare,
+                req.fallback?.afterMs ?? DEFAULT_ROUTE_AFTER_MS,
+                estimate,
+                waiter,
+              ));
+              model = flow.model;
+            } else {
+              await limiter.acquire(model, flow.estimated, waiter);
+              flow.acquired = true;
+            }
+          } finally {
+            waiting.end();
           }
         }
-        const stream = deps.claude.messages.stream(
-          {
-            model,
-            max_tokens: req.maxTokens ?? deps.maxTokens,
-            system: req.system,
-            messages: messages as Anthropic.MessageParam[],
-            tools,
-          },
-          { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
+        if (routed) span.setAttributes({ 'braid.routed_to': model, 'braid.route_reason': routed.reason });
+        const stream = withSpan(span, () =>
+          deps.claude.messages.stream(
+            {
+              model,
+              max_tokens: req.maxTokens ?? deps.maxTokens,
+              system: req.system,
+              messages: messages as Anthropic.MessageParam[],
+              tools,
+            },
+            { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
+          ),
         );
         stream.on('connect', touch);
         for await (const event of stream) {
@@ -243,6 +273,17 @@ export function createLlmActivities(deps: LlmDeps) {
           ...(messagesRef ? { messagesRef } : {}),
         };
         recordModelCall(reply.model, reply.usage, deps.flow?.prices);
+        const usd = usdFor(reply.model, reply.usage, { table: deps.flow?.prices });
+        span.setAttributes({
+          'gen_ai.response.model': reply.model,
+          'gen_ai.usage.input_tokens': reply.usage.inputTokens,
+          'gen_ai.usage.output_tokens': reply.usage.outputTokens,
+          'gen_ai.response.finish_reasons': [reply.stopReason],
+          'braid.simulated': reply.simulated,
+          ...(usd !== undefined ? { 'braid.cost.usd': usd } : {}),
+          ...(reply.requestId ? { 'braid.request_id': reply.requestId } : {}),
+        });
+        span.end();
       } catch (err) {
         if (ctx.cancellationSignal.aborted) {
           if (flow) flowCancelled(flow, ctx.cancellationDetails?.timedOut === true);
@@ -255,6 +296,12 @@ export function createLlmActivities(deps: LlmDeps) {
             streamedMs: Date.now() - startedAt,
           };
           const reason = ctx.cancellationSignal.reason;
+          span.setAttributes({
+            'gen_ai.usage.input_tokens': spend.usage.inputTokens,
+            'gen_ai.usage.output_tokens': spend.usage.outputTokens,
+            'braid.usage.estimated': true,
+          });
+          endFailed(span, reason instanceof Error ? reason.message : 'cancelled', 'Cancelled');
           throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend]);
         }
         const failure = stalled
@@ -263,6 +310,7 @@ export function createLlmActivities(deps: LlmDeps) {
               'LlmStreamStalled',
             )
           : toLlmFailure(err, model);
+        endFailed(span, failure, failure.type ?? undefined);
         if (flow) throw await flowFailure(flow, err, failure);
         throw failure;
       } finally {

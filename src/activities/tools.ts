@@ -19,6 +19,8 @@
  *
  * A result longer than the call's `storeAbove` goes to the blob store and comes back as its
  * preview and reference (src/shared/blobs.ts); the model-call activity reads it back for the model.
+ *
+ * Each call is an `execute_tool <name>` span with its status (src/telemetry/spans.ts), without its input or output.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -27,6 +29,10 @@ import { CircuitOpenError, withBackoff, type FlowControl } from '../flow';
 import { ToolError, ToolInputError, ToolTimeoutError, type ToolRegistry } from '../tools/registry';
 import { storeText, type BlobTexts } from '../blobs/content';
 import { recordToolError } from '../flow/metrics';
+import { endFailed, startToolSpan, withSpan } from '../telemetry/spans';
+
+/** How a tool call ended, as its span says: an answer, an error result, a timeout, a refusal, an open breaker. */
+type ToolStatus = 'ok' | 'error' | 'timeout' | 'refused' | 'circuit-open';
 
 /** Tool output beyond this is cut, with a note: it is what the model reads of one result. */
 export const MAX_TOOL_RESULT_CHARS = 64_000;
@@ -69,6 +75,76 @@ function attemptDeadline(startedAt: number, startToCloseMs: number): number | un
 }
 
 export function createToolActivities(deps: ToolDeps) {
+  /** One tool call; `mark` names how it ended (ok, error, timeout, refused, circuit-open) for its span. */
+  async function runCall(call: ToolCall, mark: (status: ToolStatus) => void): Promise<ToolCallResult> {
+    const ctx = Context.current();
+    const startedAt = Date.now();
+    const breaker = `tool:${call.name}`;
+    // Permission before harm: a destructive tool runs only with a person's approval of the call, and
+    // tool calls have no approval gate yet, so the model hears a refusal and nothing runs.
+    if (deps.registry.get(call.name)?.annotations?.destructive) {
+      const content = `ToolRefused: ${call.name} is marked destructive and runs only after a person approves the call; Braid cannot ask for that approval yet, so it was not run.`;
+      mark('refused');
+      return { content, isError: true, startedAt, endedAt: Date.now() };
+    }
+    try {
+      deps.flow?.breakers.check(breaker);
+    } catch (err) {
+      if (err instanceof CircuitOpenError) {
+        recordToolError(call.name, 'circuit-open');
+        mark('circuit-open');
+        return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
+      }
+      throw err;
+    }
+    const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
+    let content: string;
+    try {
+      const output = await deps.registry.run(call.name, call.input, {
+        signal: ctx.cancellationSignal,
+        heartbeat: (details?: unknown) => ctx.heartbeat(details),
+        toolUseId: call.toolUseId,
+        deadline: attemptDeadline(startedAt, ctx.info.startToCloseTimeoutMs),
+      });
+      content = resultText(output);
+      deps.flow?.breakers.success(breaker);
+    } catch (err) {
+      if (err instanceof ToolTimeoutError) {
+        deps.flow?.breakers.failure(breaker, `tool ${call.name} timed out`);
+        recordToolError(call.name, 'timeout');
+        mark('timeout');
+        return { content: errorText(err), isError: true, timedOut: true, startedAt, endedAt: Date.now() };
+      }
+      if (err instanceof ToolInputError || err instanceof ToolError) {
+        deps.flow?.breakers.success(breaker);
+        recordToolError(call.name, 'error');
+        mark('error');
+        return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
+      }
+      if (!deps.flow) throw err;
+      if (ctx.cancellationSignal.aborted) {
+        // A call that ran out of time says as much about the tool's health as a crash does.
+        if (ctx.cancellationDetails?.timedOut) deps.flow.breakers.failure(breaker, `tool ${call.name} timed out`);
+        throw err;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      deps.flow.breakers.failure(breaker, message);
+      recordToolError(call.name, 'error');
+      const failure =
+        err instanceof ApplicationFailure
+          ? err
+          : ApplicationFailure.create({ message: `tool ${call.name}: ${message}`, type: 'ToolFailed' });
+      throw withBackoff(failure, ctx.info.attempt, ctx.info.retryPolicy?.maximumAttempts, deps.flow.toolBackoff);
+    } finally {
+      clearInterval(ticker);
+    }
+    mark('ok');
+    if (call.storeAbove === undefined || content.length <= call.storeAbove || !deps.texts)
+      return { content, isError: false, startedAt, endedAt: Date.now() };
+    const { text, stored } = await storeText(deps.texts, content, call.storeAbove);
+    return { content: text, isError: false, startedAt, endedAt: Date.now(), ...(stored ? { stored } : {}) };
+  }
+
   return {
     async listTools(names?: string[]): Promise<ToolInfo[]> {
       const wanted = names?.length ? names : deps.registry.names();
@@ -95,67 +171,16 @@ export function createToolActivities(deps: ToolDeps) {
     },
 
     async runTool(call: ToolCall): Promise<ToolCallResult> {
-      const ctx = Context.current();
-      const startedAt = Date.now();
-      const breaker = `tool:${call.name}`;
-      // Permission before harm: a destructive tool runs only with a person's approval of the call, and
-      // tool calls have no approval gate yet, so the model hears a refusal and nothing runs.
-      if (deps.registry.get(call.name)?.annotations?.destructive) {
-        const content = `ToolRefused: ${call.name} is marked destructive and runs only after a person approves the call; Braid cannot ask for that approval yet, so it was not run.`;
-        return { content, isError: true, startedAt, endedAt: Date.now() };
-      }
+      const span = startToolSpan(call.name, call.toolUseId);
       try {
-        deps.flow?.breakers.check(breaker);
+        const result = await withSpan(span, () => runCall(call, (status) => span.setAttribute('braid.tool.status', status)));
+        span.end();
+        return result;
       } catch (err) {
-        if (err instanceof CircuitOpenError) {
-          recordToolError(call.name, 'circuit-open');
-          return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
-        }
+        span.setAttribute('braid.tool.status', 'failed');
+        endFailed(span, err, err instanceof ApplicationFailure ? (err.type ?? undefined) : undefined);
         throw err;
       }
-      const ticker = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 2000);
-      let content: string;
-      try {
-        const output = await deps.registry.run(call.name, call.input, {
-          signal: ctx.cancellationSignal,
-          heartbeat: (details?: unknown) => ctx.heartbeat(details),
-          toolUseId: call.toolUseId,
-          deadline: attemptDeadline(startedAt, ctx.info.startToCloseTimeoutMs),
-        });
-        content = resultText(output);
-        deps.flow?.breakers.success(breaker);
-      } catch (err) {
-        if (err instanceof ToolTimeoutError) {
-          deps.flow?.breakers.failure(breaker, `tool ${call.name} timed out`);
-          recordToolError(call.name, 'timeout');
-          return { content: errorText(err), isError: true, timedOut: true, startedAt, endedAt: Date.now() };
-        }
-        if (err instanceof ToolInputError || err instanceof ToolError) {
-          deps.flow?.breakers.success(breaker);
-          recordToolError(call.name, 'error');
-          return { content: errorText(err), isError: true, startedAt, endedAt: Date.now() };
-        }
-        if (!deps.flow) throw err;
-        if (ctx.cancellationSignal.aborted) {
-          // A call that ran out of time says as much about the tool's health as a crash does.
-          if (ctx.cancellationDetails?.timedOut) deps.flow.breakers.failure(breaker, `tool ${call.name} timed out`);
-          throw err;
-        }
-        const message = err instanceof Error ? err.message : String(err);
-        deps.flow.breakers.failure(breaker, message);
-        recordToolError(call.name, 'error');
-        const failure =
-          err instanceof ApplicationFailure
-            ? err
-            : ApplicationFailure.create({ message: `tool ${call.name}: ${message}`, type: 'ToolFailed' });
-        throw withBackoff(failure, ctx.info.attempt, ctx.info.retryPolicy?.maximumAttempts, deps.flow.toolBackoff);
-      } finally {
-        clearInterval(ticker);
-      }
-      if (call.storeAbove === undefined || content.length <= call.storeAbove || !deps.texts)
-        return { content, isError: false, startedAt, endedAt: Date.now() };
-      const { text, stored } = await storeText(deps.texts, content, call.storeAbove);
-      return { content: text, isError: false, startedAt, endedAt: Date.now(), ...(stored ? { stored } : {}) };
     },
   };
 }

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type {
   Client,
+  ClientOptions,
   WorkflowHandle,
   WorkflowHandleWithFirstExecutionRunId,
   WorkflowOptions,
@@ -17,6 +18,7 @@ import type {
 import { TypedSearchAttributes, type DataConverter, type PayloadCodec, type Workflow } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
 import { config } from '../config';
+import { resolveTracing, type BraidTracing, type ProcessTracing } from '../telemetry/tracing';
 import { ASK_WORKFLOW, askLabels, type AgentInput, type AgentResult } from '../shared/ask';
 import { ENSEMBLE_WORKFLOW, ensembleLabels, type EnsembleInput, type EnsembleResult } from '../shared/ensemble';
 import { SEARCH_WORKFLOW, searchLabels, type SearchInput, type SearchResult } from '../shared/search';
@@ -40,6 +42,7 @@ import type { FlowSnapshot } from '../flow';
 export { BraidKind, BraidStatus, SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 export { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult, type AgentProgress } from '../shared/ask';
 export { HEALTH_WORKFLOW } from '../shared/health';
+export { startTracing, type BraidTracing, type TracingOptions } from '../telemetry/tracing';
 export {
   ENSEMBLE_WORKFLOW,
   ensembleProgressQuery,
@@ -164,13 +167,21 @@ export type HealthWorkflow = () => Promise<FlowSnapshot>;
 export interface BraidClientPluginOptions {
   /** Codecs (encryption, compression) applied to every payload, after any the client already has; give the worker the same. */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * OpenTelemetry traces: the client's start (and signal, query, update) spans, whose context the
+   * run's workflow continues; default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set, off otherwise; `false`: off.
+   */
+  tracing?: BraidTracing | false;
 }
 
 /**
  * Braid's client plugin: `new Client({ connection, plugins: [new BraidClientPlugin({ payloadCodecs })] })`.
- * It adds the payload codecs a Braid worker was given, so both sides read each other's payloads.
+ * It adds the payload codecs a Braid worker was given, so both sides read each other's payloads, and
+ * with tracing on, the span each run's trace starts from.
  */
 export class BraidClientPlugin extends SimplePlugin {
+  private readonly tracing: ProcessTracing | undefined;
+
   constructor(options: BraidClientPluginOptions = {}) {
     const codecs = options.payloadCodecs ?? [];
     super({
@@ -182,6 +193,13 @@ export class BraidClientPlugin extends SimplePlugin {
           })
         : undefined,
     });
+    this.tracing = resolveTracing(options.tracing, config);
+  }
+
+  /** Adds the payload codecs and, with tracing on, Temporal's OpenTelemetry client interceptor. */
+  override configureClient(options: Omit<ClientOptions, 'plugins'>): Omit<ClientOptions, 'plugins'> {
+    const o = super.configureClient(options);
+    return this.tracing ? this.tracing.temporal.configureClient(o) : o;
   }
 }
 

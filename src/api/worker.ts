@@ -33,6 +33,7 @@ import { createFlowControl, type FlowControl } from '../flow';
 import { modelClientFor, type ModelClient } from '../model-client';
 import { sqlitePublishStores, type PublishStores } from '../store/publish-store';
 import { ToolRegistry } from '../tools/registry';
+import { resolveTracing, type BraidTracing, type ProcessTracing } from '../telemetry/tracing';
 
 export { readConfig, ConfigError, type BraidConfig } from '../config';
 export { modelClientFor, simulatorModel, type ModelClient } from '../model-client';
@@ -69,6 +70,7 @@ export {
   type McpHttpServer,
 } from '../tools/mcp-config';
 export { llmTaskQueue } from '../shared/task-queues';
+export { startTracing, type BraidTracing, type TracingOptions } from '../telemetry/tracing';
 export type { AttemptPolicy } from '../flow/attempts';
 export type { BackoffOptions } from '../flow/backoff';
 export type { BreakerOptions } from '../flow/breaker';
@@ -128,6 +130,11 @@ export interface BraidWorkerPluginOptions {
   workflows?: boolean;
   /** Codecs (encryption, compression) applied to every payload, after any the worker already has; use the same on the client. */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * OpenTelemetry traces of every run (Temporal's interceptors and Braid's own spans); default: on when
+   * the settings name an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT), off otherwise; `false`: off.
+   */
+  tracing?: BraidTracing | false;
 }
 
 /** The workflows barrel, next to this module whether it runs from src/ (tsx) or dist/ (tsc). */
@@ -187,7 +194,10 @@ class SharedParts {
   private owned: (() => unknown)[] = [];
   private running = 0;
 
-  constructor(private readonly options: BraidWorkerPluginOptions) {}
+  constructor(
+    private readonly options: BraidWorkerPluginOptions,
+    readonly tracing: ProcessTracing | undefined,
+  ) {}
 
   get() {
     if (this.built) return this.built;
@@ -234,7 +244,10 @@ class SharedParts {
     return this.built;
   }
 
-  /** Wraps a worker's run: the budget store is checked before polling, and the last worker to stop closes what the plugin built. */
+  /**
+   * Wraps a worker's run: the budget store is checked before polling, and the last worker to stop
+   * closes what the plugin built and sends the spans still buffered.
+   */
   async run(next: () => Promise<void>): Promise<void> {
     const parts = this.get();
     this.running++;
@@ -245,6 +258,7 @@ class SharedParts {
       if (--this.running === 0) {
         const owned = this.owned.splice(0);
         for (const close of owned) await close();
+        await this.tracing?.flush().catch(() => undefined);
       }
     }
   }
@@ -275,7 +289,10 @@ export class BraidWorkerPlugin extends SimplePlugin {
   private readonly addWorkflows: boolean;
 
   constructor(options: BraidWorkerPluginOptions = {}) {
-    const parts = new SharedParts(options);
+    const parts = new SharedParts(
+      options,
+      resolveTracing(options.tracing, () => options.config ?? processConfig()),
+    );
     super({
       name: 'braid',
       activities: (existing) => ({ ...existing, ...parts.get().activities }),
@@ -303,17 +320,20 @@ export class BraidWorkerPlugin extends SimplePlugin {
 
   /** Adds Braid's activities, codecs and (unless `workflows: false` or a prebuilt bundle) workflows to a worker's options. */
   override configureWorker(options: WorkerOptions): WorkerOptions {
-    return this.withWorkflows(super.configureWorker(options));
+    const o = this.withWorkflows(super.configureWorker(options));
+    return this.parts.tracing ? this.parts.tracing.temporal.configureWorker(o) : o;
   }
 
   /** The same for a replay worker: Braid's workflows beside yours, so histories of both replay. */
   override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
-    return this.withWorkflows(super.configureReplayWorker(options));
+    const o = this.withWorkflows(super.configureReplayWorker(options));
+    return this.parts.tracing ? this.parts.tracing.temporal.configureReplayWorker(o) : o;
   }
 
   /** For `bundleWorkflowCode({ workflowsPath, plugins: [braid] })`: bundles Braid's workflows beside yours. */
   override configureBundler(options: BundleOptions): BundleOptions {
-    const o = super.configureBundler(options);
+    const traced = this.parts.tracing ? this.parts.tracing.temporal.configureBundler(options) : options;
+    const o = super.configureBundler(traced);
     if (!this.addWorkflows || includesBraid(o.workflowsPath)) return o;
     return { ...o, workflowsPath: combinedWorkflows(o.workflowsPath), webpackConfigHook: resolvingSdk(o.webpackConfigHook) };
   }
@@ -324,12 +344,17 @@ export class BraidWorkerPlugin extends SimplePlugin {
    * sharing this plugin's limiter, breakers and model client.
    */
   modelCallQueue(): SimplePlugin {
-    return new SimplePlugin({
+    const tracing = this.parts.tracing;
+    const plugin = new SimplePlugin({
       name: 'braid-model-calls',
       activities: (existing) => ({ ...existing, ...this.parts.get().activities }),
       dataConverter: this.options.dataConverter,
       runContext: (next) => this.parts.run(next),
     });
+    if (!tracing) return plugin;
+    const configure = plugin.configureWorker.bind(plugin);
+    plugin.configureWorker = (options) => tracing.temporal.configureWorker(configure(options));
+    return plugin;
   }
 
   private withWorkflows<O extends WorkerOptions | ReplayWorkerOptions>(o: O): O {

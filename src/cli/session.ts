@@ -22,6 +22,7 @@ import type { Workflow } from '@temporalio/common';
 import pc from 'picocolors';
 import { config } from '../config';
 import { startBraidWorkflow, type BraidStart } from '../api/client';
+import { flushTracing } from '../telemetry/tracing';
 import { connectClient, temporalTarget, type Target } from '../temporal/connection';
 import { oneLine, runFailure, UsageError } from './errors';
 import { startEmbeddedWorker } from './worker';
@@ -60,6 +61,7 @@ export async function withSession<T>(o: SessionOptions, body: (s: Session) => Pr
   } finally {
     await embedded?.stop();
     await session.client.connection.close();
+    await flushTracing(); // the CLI exits next: buffered spans (the run's start) would be lost
   }
 }
 

@@ -27,6 +27,8 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
   process.stderr.write(`${announce ? 'braid ' : pc.dim('started a ')}${line}\n`);
   const port = config().metricsPort;
   if (port !== undefined && announce) process.stderr.write(`braid worker: Prometheus metrics on http://localhost:${port}/metrics\n`);
+  const traces = config().traces;
+  if (traces && announce) process.stderr.write(`braid worker: OpenTelemetry traces to ${traces.url} (${traces.protocol})\n`);
   const done = w.run().finally(() => connection.close());
   return {
     done,
@@ -40,7 +42,7 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
 export function workerCommand(): Command {
   return new Command('worker')
     .description(
-      'run a worker for the Braid task queue (Ctrl-C stops it gracefully); with BRAID_METRICS_PORT it serves Prometheus metrics on that port',
+      'run a worker for the Braid task queue (Ctrl-C stops it gracefully); with BRAID_METRICS_PORT it serves Prometheus metrics on that port, with OTEL_EXPORTER_OTLP_ENDPOINT it sends traces there',
     )
     .action(async () => {
       const w = await startEmbeddedWorker(temporalTarget(), true);

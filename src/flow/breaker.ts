@@ -13,6 +13,13 @@
  * of its own, and a process never fails fast on another's stale verdict.
  */
 import { recordBreakerChange } from './metrics';
+import { breakerEvent } from '../telemetry/spans';
+
+/** A breaker changed state: counted (metrics) and an event on the active span (traces). */
+function changed(key: string, to: BreakerState): void {
+  recordBreakerChange(key, to);
+  breakerEvent(key, to);
+}
 
 /** A circuit breaker's state: calls pass (closed), fail fast (open), or one probe passes (half-open). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -84,7 +91,7 @@ export class Breakers {
     if (e.state === 'open') {
       if (now < e.openUntil) throw new CircuitOpenError(key, e.openUntil - now, e.lastError);
       e.state = 'half-open';
-      recordBreakerChange(key, 'half-open');
+      changed(key, 'half-open');
       e.probeStartedAt = now;
       return true;
     }
@@ -104,7 +111,7 @@ export class Breakers {
   success(key: string): void {
     const e = this.entries.get(key);
     if (!e) return;
-    if (e.state !== 'closed') recordBreakerChange(key, 'closed');
+    if (e.state !== 'closed') changed(key, 'closed');
     e.state = 'closed';
     e.failures = [];
     e.probeStartedAt = undefined;
@@ -121,7 +128,7 @@ export class Breakers {
   }
 
   private open(key: string, e: Entry, now: number): void {
-    if (e.state !== 'open') recordBreakerChange(key, 'open');
+    if (e.state !== 'open') changed(key, 'open');
     e.state = 'open';
     e.openUntil = now + this.opts.cooldownMs;
     e.probeStartedAt = undefined;

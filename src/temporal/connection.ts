@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
 import { config } from '../config';
+import { BraidClientPlugin } from '../api/client';
 
 export interface Target {
   address: string;
@@ -44,9 +45,11 @@ function unreachable(target: Target, err: unknown): TemporalUnreachable {
 }
 
 export async function connectClient(target = temporalTarget()): Promise<Client> {
+  // The plugin adds OpenTelemetry's client spans when OTEL_EXPORTER_OTLP_ENDPOINT is set (a bad OTEL setting fails here, as itself).
+  const plugin = new BraidClientPlugin();
   try {
     const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: 5000 });
-    return new Client({ connection, namespace: target.namespace });
+    return new Client({ connection, namespace: target.namespace, plugins: [plugin] });
   } catch (err) {
     throw unreachable(target, err);
   }
