@@ -18,6 +18,8 @@ import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOpti
 import { BraidWorkerPlugin } from './api/worker';
 import type { BlobStore } from './blobs/store';
 import { config, type BraidConfig } from './config';
+import { encryptionConverter } from './encryption/converter';
+import { configuredKeyRing } from './encryption/keys';
 import type { FlowControl } from './flow';
 import { modelClientFor, simulatorModel, type ModelClient } from './model-client';
 import type { PublishStores } from './store/publish-store';
@@ -151,7 +153,12 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     publishStores: opts.publishStores,
     blobs: opts.blobs,
     // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
-    temporal: new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' }),
+    // It encrypts what it sends as the worker does.
+    temporal: new Client({
+      connection: opts.connection,
+      namespace: opts.namespace ?? 'default',
+      dataConverter: encryptionConverter(configuredKeyRing(cfg)),
+    }),
     sharedState: shared,
   });
   const taskQueue = opts.taskQueue ?? cfg.taskQueue;

@@ -17,6 +17,8 @@ import type {
 import { TypedSearchAttributes, type DataConverter, type PayloadCodec, type Workflow } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
 import { config } from '../config';
+import { withEncryption } from '../encryption/converter';
+import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { ASK_WORKFLOW, askLabels, type AgentInput, type AgentResult } from '../shared/ask';
 import { ENSEMBLE_WORKFLOW, ensembleLabels, type EnsembleInput, type EnsembleResult } from '../shared/ensemble';
 import { SEARCH_WORKFLOW, searchLabels, type SearchInput, type SearchResult } from '../shared/search';
@@ -110,6 +112,8 @@ export {
 } from '../shared/summarize';
 export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } from '../summarize/manifest';
 export { FsBlobStore, type BlobStore } from '../blobs/store';
+export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
+export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
 export type { FlowSnapshot } from '../flow';
 export type { AgentCarry, AgentPhase, AgentStopReason } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';
@@ -164,6 +168,12 @@ export type HealthWorkflow = () => Promise<FlowSnapshot>;
 export interface BraidClientPluginOptions {
   /** Codecs (encryption, compression) applied to every payload, after any the client already has; give the worker the same. */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * Braid's payload encryption (AES-256-GCM, see `KeyRing`), applied after `payloadCodecs`; `false`:
+   * off. Default: on when the settings name a key (BRAID_ENCRYPTION_KEY or BRAID_ENCRYPTION_KEYS_FILE);
+   * without one, an encrypted payload fails to decode with an error naming its key.
+   */
+  encryption?: KeyRing | false;
 }
 
 /**
@@ -173,14 +183,16 @@ export interface BraidClientPluginOptions {
 export class BraidClientPlugin extends SimplePlugin {
   constructor(options: BraidClientPluginOptions = {}) {
     const codecs = options.payloadCodecs ?? [];
+    const encryption = options.encryption;
     super({
       name: 'braid',
-      dataConverter: codecs.length
-        ? (existing: DataConverter | undefined): DataConverter => ({
-            ...existing,
-            payloadCodecs: [...(existing?.payloadCodecs ?? []), ...codecs],
-          })
-        : undefined,
+      dataConverter:
+        encryption === false && !codecs.length
+          ? undefined
+          : (existing: DataConverter | undefined): DataConverter => {
+              const withCodecs = { ...existing, payloadCodecs: [...(existing?.payloadCodecs ?? []), ...codecs] };
+              return encryption === false ? withCodecs : withEncryption(withCodecs, encryption ?? configuredKeyRing(config()));
+            },
     });
   }
 }

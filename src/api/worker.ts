@@ -28,6 +28,8 @@ import type { VersionedStore } from '../store/shared-state';
 import { FsBlobStore, type BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
+import { withEncryption } from '../encryption/converter';
+import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { createFlowControl, type FlowControl } from '../flow';
 import { modelClientFor, type ModelClient } from '../model-client';
 import { sqlitePublishStores, type PublishStores } from '../store/publish-store';
@@ -39,6 +41,8 @@ export { createFlowControl, flowSnapshot, type FlowControl, type FlowControlOpti
 export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } from '../flow/breaker';
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
+export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
+export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
 export { sqlitePublishStores, DestinationError, type PublishStore, type PublishStores } from '../store/publish-store';
 export {
@@ -117,6 +121,12 @@ export interface BraidWorkerPluginOptions {
   workflows?: boolean;
   /** Codecs (encryption, compression) applied to every payload, after any the worker already has; use the same on the client. */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * Braid's payload encryption (AES-256-GCM, see `KeyRing`), applied after `payloadCodecs`, with
+   * failures' messages encoded too; `false`: off. Default: on when the settings name a key
+   * (BRAID_ENCRYPTION_KEY or BRAID_ENCRYPTION_KEYS_FILE). Give the client the same keys.
+   */
+  encryption?: KeyRing | false;
 }
 
 /** The workflows barrel, next to this module whether it runs from src/ (tsx) or dist/ (tsc). */
@@ -238,12 +248,17 @@ class SharedParts {
   }
 }
 
-function codecs(payloadCodecs: PayloadCodec[] | undefined) {
-  if (!payloadCodecs?.length) return undefined;
-  return (existing: DataConverter | undefined): DataConverter => ({
-    ...existing,
-    payloadCodecs: [...(existing?.payloadCodecs ?? []), ...payloadCodecs],
-  });
+/**
+ * The worker's codecs: the caller's, then Braid's encryption (with no key configured, a codec that
+ * encrypts nothing but explains an encrypted payload it cannot read).
+ */
+function codecs(payloadCodecs: PayloadCodec[] | undefined, encryption: KeyRing | false | undefined, cfg: () => BraidConfig) {
+  if (encryption === false && !payloadCodecs?.length) return undefined;
+  const ring = encryption === false ? undefined : (encryption ?? configuredKeyRing(cfg()));
+  return (existing: DataConverter | undefined): DataConverter => {
+    const withCodecs = { ...existing, payloadCodecs: [...(existing?.payloadCodecs ?? []), ...(payloadCodecs ?? [])] };
+    return encryption === false ? withCodecs : withEncryption(withCodecs, ring);
+  };
 }
 
 /**
@@ -267,7 +282,7 @@ export class BraidWorkerPlugin extends SimplePlugin {
     super({
       name: 'braid',
       activities: (existing) => ({ ...existing, ...parts.get().activities }),
-      dataConverter: codecs(options.payloadCodecs),
+      dataConverter: codecs(options.payloadCodecs, options.encryption, () => options.config ?? processConfig()),
       runContext: (next) => parts.run(next),
     });
     this.parts = parts;

@@ -8,6 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
 import { config } from '../config';
+import { encryptionConverter } from '../encryption/converter';
+import { configuredKeyRing } from '../encryption/keys';
 
 export interface Target {
   address: string;
@@ -43,10 +45,15 @@ function unreachable(target: Target, err: unknown): TemporalUnreachable {
   return new TemporalUnreachable(`cannot reach the Temporal server at ${target.address} (${reason}); ${hint}`);
 }
 
+/**
+ * A client of Braid's settings: with a key configured (BRAID_ENCRYPTION_KEY or
+ * BRAID_ENCRYPTION_KEYS_FILE) it encrypts every payload it sends and decrypts what it reads.
+ */
 export async function connectClient(target = temporalTarget()): Promise<Client> {
+  const dataConverter = encryptionConverter(configuredKeyRing(config())); // a bad key fails before connecting
   try {
     const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: 5000 });
-    return new Client({ connection, namespace: target.namespace });
+    return new Client({ connection, namespace: target.namespace, dataConverter });
   } catch (err) {
     throw unreachable(target, err);
   }
