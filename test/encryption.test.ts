@@ -9,12 +9,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { FsBlobStore } from '../src/blobs/store';
+import { EncryptedBlobStore } from '../src/encryption/blobs';
 import { EncryptionCodec, PayloadDecryptError, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../src/encryption/codec';
 import { encodingFailureConverterPath, encryptionConverter } from '../src/encryption/converter';
 import { EncryptionKeyError, KeyRing, keyRingFrom, readKeyFile } from '../src/encryption/keys';
@@ -102,6 +104,45 @@ describe('the codec', () => {
   });
 });
 
+describe('the encrypted blob store', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-enc-blobs-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const filesUnder = (d: string): string[] =>
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(d, e.name)) : [path.join(d, e.name)]));
+
+  it('stores ciphertext under a keyed address: same content and key, same address; nobody can hash a guess to it', async () => {
+    const doc = `The quarterly report of ${randomUUID()}`;
+    const inner = new FsBlobStore(path.join(dir, 'a'));
+    const store = new EncryptedBlobStore(inner, ringA);
+    const ref = await store.put(doc);
+    expect(await store.put(doc)).toBe(ref);
+    expect(ref).not.toBe(`sha256:${createHash('sha256').update(doc).digest('hex')}`);
+    expect(await new EncryptedBlobStore(new FsBlobStore(path.join(dir, 'b')), ringB).put(doc)).not.toBe(ref);
+    expect((await store.get(ref)).toString()).toBe(doc);
+    // Read back by a fresh process's store (no memory cache), and nothing on disk holds the text.
+    expect((await new EncryptedBlobStore(new FsBlobStore(path.join(dir, 'a')), ringA).get(ref)).toString()).toBe(doc);
+    for (const f of filesUnder(path.join(dir, 'a'))) expect(fs.readFileSync(f).toString('latin1')).not.toContain('quarterly');
+  });
+
+  it('reads blobs written before encryption and under an older key of the ring; another key fails with one line', async () => {
+    const inner = new FsBlobStore(path.join(dir, 'c'));
+    const plainRef = await inner.put('written before encryption');
+    const oldRef = await new EncryptedBlobStore(inner, ringA).put('written under key A');
+    const rotated = new EncryptedBlobStore(new FsBlobStore(path.join(dir, 'c')), ringBA);
+    expect((await rotated.get(plainRef)).toString()).toBe('written before encryption');
+    expect((await rotated.get(oldRef)).toString()).toBe('written under key A');
+    await expect(new EncryptedBlobStore(new FsBlobStore(path.join(dir, 'c')), ringB).get(oldRef)).rejects.toThrow(
+      new RegExp(`blob ${oldRef} is encrypted with key ${ringA.newest.id}, which this process's key ring does not hold`),
+    );
+  });
+});
+
 describe('against a dev server that keeps its data in a file', () => {
   const SENTINEL = `zebra-${randomUUID()}`;
   const CONTROL = `okapi-${randomUUID()}`;
@@ -142,7 +183,7 @@ describe('against a dev server that keeps its data in a file', () => {
     });
     const start = (env: Record<string, string>, secret = SENTINEL) =>
       startWorker({ native }, registry(secret), sim, env, { workflowBundle: bundle });
-    encryptedA = await start({ BRAID_ENCRYPTION_KEY: A });
+    encryptedA = await start({ BRAID_ENCRYPTION_KEY: A, BRAID_BLOB_DIR: path.join(dir, 'blobs') });
     plain = await start({}, CONTROL);
     const keys = path.join(dir, 'keys');
     fs.writeFileSync(keys, `${B}\n${A}\n`);
@@ -250,6 +291,27 @@ describe('against a dev server that keeps its data in a file', () => {
     expect(message.split('\n')).toHaveLength(1);
     expect((await handle.describe()).status.name).toBe('RUNNING');
     await handle.terminate('test done');
+  });
+
+  it('braid summarize keeps its documents and results encrypted in the blob store', async () => {
+    const doc = path.join(dir, 'report.md');
+    fs.writeFileSync(doc, `# Report\n\nThe project ${SENTINEL} ships in March. It needs two more engineers.\n`.repeat(40));
+    const env = {
+      TEMPORAL_ADDRESS: server.address,
+      BRAID_TASK_QUEUE: encryptedA.taskQueue,
+      BRAID_BLOB_DIR: path.join(dir, 'blobs'),
+      BRAID_ENCRYPTION_KEY: A,
+    };
+    const r = await braid(['summarize', doc, '--task', 'When does it ship?', '--chunk-tokens', '200', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const files = (function walk(d: string): string[] {
+      return fs
+        .readdirSync(d, { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+    })(path.join(dir, 'blobs'));
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) expect(fs.readFileSync(f).toString('latin1')).not.toContain(SENTINEL);
+    expect(serverBytes()).not.toContain(SENTINEL);
   });
 
   it('after rotation the old key still decrypts and new payloads use the newest key', async () => {

@@ -28,6 +28,7 @@ import type { VersionedStore } from '../store/shared-state';
 import { FsBlobStore, type BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
+import { withBlobEncryption } from '../encryption/blobs';
 import { withEncryption } from '../encryption/converter';
 import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { createFlowControl, type FlowControl } from '../flow';
@@ -108,7 +109,7 @@ export interface BraidWorkerPluginOptions {
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
-  /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR. */
+  /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR, encrypted with `encryption`'s keys. */
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;
@@ -219,7 +220,9 @@ class SharedParts {
       streamIdleTimeoutMs: cfg.streamIdleTimeoutMs,
       flow,
       publishStores,
-      blobs: o.blobs ?? new FsBlobStore(cfg.blobDir),
+      blobs:
+        o.blobs ??
+        withBlobEncryption(new FsBlobStore(cfg.blobDir), o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg))),
       sources: o.sources,
       temporal: o.temporal,
       shared: o.sharedState,
