@@ -114,6 +114,7 @@ export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } fr
 export { FsBlobStore, type BlobStore } from '../blobs/store';
 export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
 export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
+export { startCodecServer, type CodecServer, type CodecServerOptions } from '../encryption/codec-server';
 export type { FlowSnapshot } from '../flow';
 export type { AgentCarry, AgentPhase, AgentStopReason } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';

@@ -109,7 +109,10 @@ export interface BraidWorkerPluginOptions {
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
-  /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR, encrypted with `encryption`'s keys. */
+  /**
+   * Where the map-reduce job's chunks and intermediate results live; default: a directory store at
+   * BRAID_BLOB_DIR, encrypted with `encryption`'s keys.
+   */
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;

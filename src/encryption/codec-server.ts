@@ -16,7 +16,9 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
+/** What `startCodecServer` serves, where, and to whom. */
 export interface CodecServerOptions {
+  /** The codec requests are answered with (Braid's: `new EncryptionCodec(ring)`). */
   codec: PayloadCodec;
   /** 0: any free port. */
   port: number;
@@ -32,9 +34,12 @@ export interface CodecServerOptions {
   onRefused?: (line: string) => void;
 }
 
+/** A running codec server. */
 export interface CodecServer {
+  /** `http://<host>:<port>`: the endpoint to give the Web UI or `--codec-endpoint`. */
   url: string;
   port: number;
+  /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
 
@@ -81,6 +86,7 @@ const toJson = (p: Payload): JsonPayload => ({
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Serves `/encode` and `/decode` for the Temporal Web UI and the `temporal` CLI (see the module comment for who is answered). */
 export function startCodecServer(o: CodecServerOptions): Promise<CodecServer> {
   const origins = new Set(o.uiOrigins.map((x) => normalizeOrigin(x) ?? x));
   const maxBody = o.maxBodyBytes ?? 32 * 1024 * 1024;

@@ -36,6 +36,7 @@ export class PayloadDecryptError extends Error {
   override name = 'PayloadDecryptError';
 }
 
+/** How the codec treats large payloads. */
 export interface EncryptionCodecOptions {
   /** Deflate plaintext of at least this many bytes before encrypting it; `false`: never. Default COMPRESS_ABOVE_BYTES. */
   compressAboveBytes?: number | false;
@@ -58,20 +59,24 @@ export class EncryptionCodec implements PayloadCodec {
   private readonly compressAbove: number;
 
   constructor(
+    /** The keys: the newest encrypts, any decrypts; undefined: nothing is encrypted. */
     readonly ring: KeyRing | undefined,
     o: EncryptionCodecOptions = {},
   ) {
     this.compressAbove = o.compressAboveBytes === false ? Infinity : (o.compressAboveBytes ?? COMPRESS_ABOVE_BYTES);
   }
 
+  /** Encrypts every payload with the newest key (none without a ring). */
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return this.ring ? payloads.map((p) => this.encrypt(p)) : payloads;
   }
 
+  /** Decrypts the encrypted payloads; others pass unchanged. Throws `PayloadDecryptError` for one it cannot read. */
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => (isEncrypted(p) ? this.decrypt(p) : p));
   }
 
+  /** One payload, encrypted with the newest key of the ring. */
   encrypt(p: Payload): Payload {
     const { id, key } = this.ring!.newest;
     let plain: Uint8Array = temporal.api.common.v1.Payload.encode(p).finish();
@@ -89,6 +94,7 @@ export class EncryptionCodec implements PayloadCodec {
     return { metadata, data };
   }
 
+  /** One `binary/encrypted` payload back to the original. */
   decrypt(p: Payload): Payload {
     const id = text(p.metadata?.[KEY_ID_METADATA]) ?? '';
     const compression = text(p.metadata?.[COMPRESSION_METADATA]) ?? '';

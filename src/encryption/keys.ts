@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { fsProblem } from '../fs-errors';
 
+/** One AES-256 key and its id. */
 export interface EncryptionKey {
   /** 16 hex characters, derived from the key; written into every payload it encrypts. */
   id: string;
@@ -45,6 +46,7 @@ export function parseKey(text: string, where: string): EncryptionKey {
 export class KeyRing {
   private readonly byId: Map<string, EncryptionKey>;
 
+  /** `keys`: newest first. */
   constructor(readonly keys: readonly EncryptionKey[]) {
     if (!keys.length) throw new EncryptionKeyError('a key ring needs at least one key');
     this.byId = new Map(keys.map((k) => [k.id, k]));
@@ -55,6 +57,7 @@ export class KeyRing {
     return this.keys[0]!;
   }
 
+  /** The key with this id, if the ring holds it. */
   find(id: string): EncryptionKey | undefined {
     return this.byId.get(id);
   }
