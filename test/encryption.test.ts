@@ -36,6 +36,9 @@ const ringBA = KeyRing.fromBase64([B, A]);
 const json = (v: unknown): Payload => defaultPayloadConverter.toPayload(v);
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('utf8');
 
+const filesUnder = (d: string): string[] =>
+  fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(d, e.name)) : [path.join(d, e.name)]));
+
 describe('the codec', () => {
   it('round-trips a payload, with a fresh nonce each time and the key id in the metadata', async () => {
     const codec = new EncryptionCodec(ringA);
@@ -304,11 +307,7 @@ describe('against a dev server that keeps its data in a file', () => {
     };
     const r = await braid(['summarize', doc, '--task', 'When does it ship?', '--chunk-tokens', '200', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    const files = (function walk(d: string): string[] {
-      return fs
-        .readdirSync(d, { withFileTypes: true })
-        .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
-    })(path.join(dir, 'blobs'));
+    const files = filesUnder(path.join(dir, 'blobs'));
     expect(files.length).toBeGreaterThan(2);
     for (const f of files) expect(fs.readFileSync(f).toString('latin1')).not.toContain(SENTINEL);
     expect(serverBytes()).not.toContain(SENTINEL);
