@@ -61,14 +61,16 @@ program
   .option('--concurrency <n>', 'calls in flight', intAtLeast(1), 200)
   .option('--group <n>', 'results per reduce call', intAtLeast(2), 10)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
+  .option('--encrypt', 'also run Braid with payload and blob encryption on: encryptedMs and encryptionOverheadPct beside braidMs')
   .option('--json', 'print one JSON object per size')
-  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean }) =>
+  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; encrypt?: boolean; json?: boolean }) =>
     summarizeBench({
       sizes: o.n,
       latencyMs: o.latency,
       concurrency: o.concurrency,
       group: o.group,
       jitter: o.jitter,
+      encrypt: Boolean(o.encrypt),
       json: Boolean(o.json),
     }),
   );

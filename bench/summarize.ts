@@ -8,6 +8,8 @@
  * server for the largest history and the most pending.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { Client } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import Table from 'cli-table3';
 import { benchTemporal, latencyDist, loadAverage, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
@@ -20,6 +22,9 @@ import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/pro
 import { FsBlobStore, putJson } from '../src/blobs/store';
 import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
+import { withBlobEncryption } from '../src/encryption/blobs';
+import { encryptionConverter } from '../src/encryption/converter';
+import { configuredKeyRing } from '../src/encryption/keys';
 import { SUMMARIZE_WORKFLOW, type Claim, type CorpusManifest, type ManifestChunk } from '../src/shared/summarize';
 import { chunkDocument, findingsDocument, readReply } from '../src/summarize/citations';
 import { treeStats } from '../src/summarize/tree-stats';
@@ -35,6 +40,8 @@ export interface SummarizeBenchOptions {
   group: number;
   jitter: number;
   json: boolean;
+  /** Also run Braid with payload and blob encryption on (a key of its own), on the same server and simulator. */
+  encrypt?: boolean;
 }
 
 const TASK = 'Summarise what changed in each region.';
@@ -97,17 +104,70 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
   const native = temporal.native;
   const client = temporal.client;
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
-  const blobs = new FsBlobStore(path.join(dir, 'blobs'));
-  const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-summarize', BRAID_BLOB_DIR: blobs.location, BRAID_STREAM_IDLE_TIMEOUT_MS: '60000' });
-  const worker = await createBraidWorker({
-    connection: native,
-    cfg,
-    registry: new ToolRegistry(),
-    blobs,
-    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
-    tuning: { maxConcurrentActivityTaskExecutions: o.concurrency + 50, maxCachedWorkflows: 1000 },
-  });
-  const running = worker.run();
+  const model = { claude, simulated: true, endpoint: sim.url, close: async () => {} };
+  /** A worker on a queue of its own; with a key, its payloads, failures and blobs are encrypted. */
+  const braidSide = async (name: string, env: Record<string, string>) => {
+    const cfg = readConfig({
+      BRAID_TASK_QUEUE: `bench-summarize${name}`,
+      BRAID_BLOB_DIR: path.join(dir, `blobs${name}`),
+      BRAID_STREAM_IDLE_TIMEOUT_MS: '60000',
+      ...env,
+    });
+    const ring = configuredKeyRing(cfg);
+    const blobs = withBlobEncryption(new FsBlobStore(cfg.blobDir), ring);
+    const worker = await createBraidWorker({
+      connection: native,
+      cfg,
+      registry: new ToolRegistry(),
+      blobs,
+      model,
+      tuning: { maxConcurrentActivityTaskExecutions: o.concurrency + 50, maxCachedWorkflows: 1000 },
+    });
+    const side = {
+      cfg,
+      blobs,
+      worker,
+      running: worker.run(),
+      client: new Client({ connection: client.connection, dataConverter: encryptionConverter(ring) }),
+    };
+    sides.push(side);
+    return side;
+  };
+  const sides: { worker: Awaited<ReturnType<typeof createBraidWorker>>; running: Promise<void> }[] = [];
+  const plain = await braidSide('', {});
+  const encrypted = o.encrypt ? await braidSide('-encrypted', { BRAID_ENCRYPTION_KEY: randomBytes(32).toString('base64') }) : undefined;
+  const cfg = plain.cfg;
+  const blobs = plain.blobs;
+
+  /** One summarize run of the corpus through a side: its makespan (start request → result), result and tree. */
+  const braidRun = async (side: typeof plain, n: number, texts: string[]) => {
+    const chunkList: ManifestChunk[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i]!;
+      chunkList.push({
+        id: `0:${i}`,
+        source: `corpus-${n}.md`,
+        start: i * 120,
+        end: i * 120 + text.length,
+        tokens: Math.ceil(text.length / 4),
+        ref: await side.blobs.put(text),
+      });
+    }
+    const manifest: CorpusManifest = { version: 1, chunks: chunkList, sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }] };
+    const manifestRef = await putJson(side.blobs, manifest);
+    const t0 = Date.now();
+    const handle = await side.client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
+      taskQueue: side.cfg.taskQueue,
+      workflowId: `bench-mr-${n}-${Date.now()}`,
+      args: [
+        { manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] },
+      ],
+    });
+    const result = await handle.result();
+    const ms = Date.now() - t0;
+    if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
+    return { ms, result, stats: await treeStats(side.client, handle.workflowId) };
+  };
   const rows = [];
   try {
     for (const n of o.sizes) {
@@ -126,12 +186,6 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
           },
         });
       }
-      const manifest: CorpusManifest = {
-        version: 1,
-        chunks: chunks.map((c) => c.chunk),
-        sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }],
-      };
-      const manifestRef = await putJson(blobs, manifest);
       const levels = reduceLevels(n, o.group);
       const ideal = idealMs(
         [n, ...levels].map((items) => ({ items, steps: 1, c: o.concurrency })),
@@ -139,18 +193,13 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
       );
 
       log(`N=${n}: Braid…`);
-      const t0 = Date.now();
-      const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
-        taskQueue: cfg.taskQueue,
-        workflowId: `bench-mr-${n}-${Date.now()}`,
-        args: [
-          { manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] },
-        ],
-      });
-      const result = await handle.result();
-      const braidMs = Date.now() - t0;
-      if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
-      const stats = await treeStats(client, handle.workflowId);
+      const texts = chunks.map((c) => c.text);
+      const { ms: braidMs, result, stats } = await braidRun(plain, n, texts);
+      let encryptedMs: number | undefined;
+      if (encrypted) {
+        log(`N=${n}: Braid with encryption…`);
+        encryptedMs = (await braidRun(encrypted, n, texts)).ms;
+      }
 
       log(`N=${n}: Promise.all + p-limit(${o.concurrency})…`);
       const baselineMs = await plainMapReduce(claude, cfg.models, chunks, o.concurrency, o.group);
@@ -169,15 +218,18 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         workflows: stats.workflows,
         maxPayloadBytes: stats.maxPayloadBytes,
         phases: result.phases,
+        ...(encryptedMs !== undefined
+          ? { encryptedMs, encryptionOverheadPct: +(((encryptedMs - braidMs) / braidMs) * 100).toFixed(1) }
+          : {}),
         loadAverage: loadAverage(),
       });
       log(
-        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${ideal} ms`,
+        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), ${encryptedMs !== undefined ? `encrypted ${encryptedMs} ms, ` : ''}baseline ${baselineMs} ms, ideal ${ideal} ms`,
       );
     }
   } finally {
-    await worker.shutdown();
-    await running;
+    for (const side of sides) await side.worker.shutdown();
+    for (const side of sides) await side.running;
     await temporal.close();
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { actorCommand } from './cli/actor';
 import { approveCommand } from './cli/approve';
 import { askCommand } from './cli/ask';
 import { cancelCommand } from './cli/cancel';
+import { codecServerCommand } from './cli/codec-server';
 import { ensembleCommand } from './cli/ensemble';
 import { exitCodeFor, oneLine } from './cli/errors';
 import { healthCommand } from './cli/health';
@@ -48,6 +49,7 @@ const commands = [
   runsCommand,
   reportCommand,
   serverCommand,
+  codecServerCommand,
   pipelineCommand,
   ensembleCommand,
   actorCommand,

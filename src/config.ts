@@ -107,6 +107,11 @@ const schema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
   OTEL_TRACES_EXPORTER: z.string().optional(),
   OTEL_SDK_DISABLED: z.string().optional(),
+  // Payload encryption (src/encryption): one key, or a key-ring file (newest first); the codec server for the Web UI.
+  BRAID_ENCRYPTION_KEY: z.string().trim().min(1).optional(),
+  BRAID_ENCRYPTION_KEYS_FILE: z.string().min(1).optional(),
+  BRAID_CODEC_PORT: port.default(8234),
+  BRAID_CODEC_TOKEN: z.string().trim().min(16, 'expected at least 16 characters').optional(),
 });
 
 const modelLimits = z.record(
@@ -197,6 +202,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       reviewers: c.BRAID_PUBLISH_REVIEWERS,
       /** Who `braid approve` / `braid reject` decide as; default: the user name. */
       reviewer: c.BRAID_REVIEWER,
+    },
+    /** Payload encryption: a base64 key or a key-ring file (src/encryption/keys.ts); neither: off. */
+    encryption: {
+      key: c.BRAID_ENCRYPTION_KEY,
+      keysFile: c.BRAID_ENCRYPTION_KEYS_FILE,
+      /** `braid codec-server`'s port, and the endpoint `braid server start` gives the Web UI. */
+      codecPort: c.BRAID_CODEC_PORT,
+      /** A bearer token `braid codec-server` requires of every caller. */
+      codecToken: c.BRAID_CODEC_TOKEN,
     },
     /** Where agents' shared state lives without REDIS_URL (with it, in Redis). */
     sharedDb: c.BRAID_SHARED_DB ?? path.join(dataDir, 'shared-state.db'),

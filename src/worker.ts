@@ -18,6 +18,7 @@ import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOpti
 import { BraidWorkerPlugin } from './api/worker';
 import type { BlobStore } from './blobs/store';
 import { config, type BraidConfig } from './config';
+import { configuredKeyRing } from './encryption/keys';
 import type { FlowControl } from './flow';
 import { modelClientFor, simulatorModel, type ModelClient } from './model-client';
 import type { PublishStores } from './store/publish-store';
@@ -161,10 +162,11 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
     publishStores: opts.publishStores,
     blobs: opts.blobs,
     // Agents deliver messages to other agents by address (signal-with-start) through the worker's connection.
+    // It encrypts what it sends as the worker does, and traces like it.
     temporal: new Client({
       connection: opts.connection,
       namespace: opts.namespace ?? 'default',
-      plugins: [new BraidClientPlugin({ tracing })],
+      plugins: [new BraidClientPlugin({ tracing, encryption: configuredKeyRing(cfg) })],
     }),
     sharedState: shared,
     answerStreams: streams,

@@ -19,6 +19,8 @@ import { TypedSearchAttributes, type DataConverter, type PayloadCodec, type Work
 import { SimplePlugin } from '@temporalio/plugin';
 import { config } from '../config';
 import { resolveTracing, type BraidTracing, type ProcessTracing } from '../telemetry/tracing';
+import { withEncryption } from '../encryption/converter';
+import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { ASK_WORKFLOW, askLabels, type AgentInput, type AgentResult } from '../shared/ask';
 import { ENSEMBLE_WORKFLOW, ensembleLabels, type EnsembleInput, type EnsembleResult } from '../shared/ensemble';
 import { SEARCH_WORKFLOW, searchLabels, type SearchInput, type SearchResult } from '../shared/search';
@@ -113,6 +115,9 @@ export {
 } from '../shared/summarize';
 export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } from '../summarize/manifest';
 export { FsBlobStore, type BlobStore } from '../blobs/store';
+export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
+export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
+export { startCodecServer, type CodecServer, type CodecServerOptions } from '../encryption/codec-server';
 export type { FlowSnapshot } from '../flow';
 export type { AgentCarry, AgentPhase, AgentStopReason } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';
@@ -172,6 +177,12 @@ export interface BraidClientPluginOptions {
    * run's workflow continues; default: on when OTEL_EXPORTER_OTLP_ENDPOINT is set, off otherwise; `false`: off.
    */
   tracing?: BraidTracing | false;
+  /**
+   * Braid's payload encryption (AES-256-GCM, see `KeyRing`), applied after `payloadCodecs`; `false`:
+   * off. Default: on when the settings name a key (BRAID_ENCRYPTION_KEY or BRAID_ENCRYPTION_KEYS_FILE);
+   * without one, an encrypted payload fails to decode with an error naming its key.
+   */
+  encryption?: KeyRing | false;
 }
 
 /**
@@ -184,14 +195,16 @@ export class BraidClientPlugin extends SimplePlugin {
 
   constructor(options: BraidClientPluginOptions = {}) {
     const codecs = options.payloadCodecs ?? [];
+    const encryption = options.encryption;
     super({
       name: 'braid',
-      dataConverter: codecs.length
-        ? (existing: DataConverter | undefined): DataConverter => ({
-            ...existing,
-            payloadCodecs: [...(existing?.payloadCodecs ?? []), ...codecs],
-          })
-        : undefined,
+      dataConverter:
+        encryption === false && !codecs.length
+          ? undefined
+          : (existing: DataConverter | undefined): DataConverter => {
+              const withCodecs = { ...existing, payloadCodecs: [...(existing?.payloadCodecs ?? []), ...codecs] };
+              return encryption === false ? withCodecs : withEncryption(withCodecs, encryption ?? configuredKeyRing(config()));
+            },
     });
     this.tracing = resolveTracing(options.tracing, config);
   }

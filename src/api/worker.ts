@@ -29,6 +29,9 @@ import type { VersionedStore } from '../store/shared-state';
 import { FsBlobStore, type BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
+import { withBlobEncryption } from '../encryption/blobs';
+import { withEncryption } from '../encryption/converter';
+import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { createFlowControl, type FlowControl } from '../flow';
 import { modelClientFor, type ModelClient } from '../model-client';
 import { sqlitePublishStores, type PublishStores } from '../store/publish-store';
@@ -41,6 +44,8 @@ export { createFlowControl, flowSnapshot, type FlowControl, type FlowControlOpti
 export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } from '../flow/breaker';
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
+export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
+export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
 export { MemoryAnswerStreams, RedisAnswerStreams, answerStreams, type AnswerStreams, type StreamEntry } from '../store/answer-stream';
 export type { AnswerChunk } from '../shared/stream';
@@ -117,7 +122,10 @@ export interface BraidWorkerPluginOptions {
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
-  /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR. */
+  /**
+   * Where the map-reduce job's chunks and intermediate results live; default: a directory store at
+   * BRAID_BLOB_DIR, encrypted with `encryption`'s keys.
+   */
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;
@@ -135,6 +143,12 @@ export interface BraidWorkerPluginOptions {
    * the settings name an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT), off otherwise; `false`: off.
    */
   tracing?: BraidTracing | false;
+  /**
+   * Braid's payload encryption (AES-256-GCM, see `KeyRing`), applied after `payloadCodecs`, with
+   * failures' messages encoded too; `false`: off. Default: on when the settings name a key
+   * (BRAID_ENCRYPTION_KEY or BRAID_ENCRYPTION_KEYS_FILE). Give the client the same keys.
+   */
+  encryption?: KeyRing | false;
 }
 
 /** The workflows barrel, next to this module whether it runs from src/ (tsx) or dist/ (tsc). */
@@ -230,7 +244,9 @@ class SharedParts {
       streamIdleTimeoutMs: cfg.streamIdleTimeoutMs,
       flow,
       publishStores,
-      blobs: o.blobs ?? new FsBlobStore(cfg.blobDir),
+      blobs:
+        o.blobs ??
+        withBlobEncryption(new FsBlobStore(cfg.blobDir), o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg))),
       sources: o.sources,
       temporal: o.temporal,
       answerStreams: o.answerStreams,
@@ -264,12 +280,17 @@ class SharedParts {
   }
 }
 
-function codecs(payloadCodecs: PayloadCodec[] | undefined) {
-  if (!payloadCodecs?.length) return undefined;
-  return (existing: DataConverter | undefined): DataConverter => ({
-    ...existing,
-    payloadCodecs: [...(existing?.payloadCodecs ?? []), ...payloadCodecs],
-  });
+/**
+ * The worker's codecs: the caller's, then Braid's encryption (with no key configured, a codec that
+ * encrypts nothing but explains an encrypted payload it cannot read).
+ */
+function codecs(payloadCodecs: PayloadCodec[] | undefined, encryption: KeyRing | false | undefined, cfg: () => BraidConfig) {
+  if (encryption === false && !payloadCodecs?.length) return undefined;
+  const ring = encryption === false ? undefined : (encryption ?? configuredKeyRing(cfg()));
+  return (existing: DataConverter | undefined): DataConverter => {
+    const withCodecs = { ...existing, payloadCodecs: [...(existing?.payloadCodecs ?? []), ...(payloadCodecs ?? [])] };
+    return encryption === false ? withCodecs : withEncryption(withCodecs, ring);
+  };
 }
 
 /**
@@ -296,7 +317,7 @@ export class BraidWorkerPlugin extends SimplePlugin {
     super({
       name: 'braid',
       activities: (existing) => ({ ...existing, ...parts.get().activities }),
-      dataConverter: codecs(options.payloadCodecs),
+      dataConverter: codecs(options.payloadCodecs, options.encryption, () => options.config ?? processConfig()),
       runContext: (next) => parts.run(next),
     });
     this.parts = parts;

@@ -3,6 +3,7 @@
  * 2 for input the user can fix, 1 for everything else — never as a stack trace.
  */
 import { ConfigError } from '../config';
+import { EncryptionKeyError } from '../encryption/keys';
 import { McpConfigError } from '../tools/mcp-config';
 import { failureMessage } from '../shared/failures';
 
@@ -14,7 +15,9 @@ export class UsageError extends Error {
 export const runFailure = (err: unknown): string => failureMessage(err, { withType: true });
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof UsageError || err instanceof ConfigError || err instanceof McpConfigError ? 2 : 1;
+  return err instanceof UsageError || err instanceof ConfigError || err instanceof McpConfigError || err instanceof EncryptionKeyError
+    ? 2
+    : 1;
 }
 
 export function oneLine(err: unknown): string {

@@ -16,6 +16,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { FsBlobStore } from '../blobs/store';
+import { withBlobEncryption } from '../encryption/blobs';
+import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
 import { INLINE_MAX_CHARS, previewOf } from '../shared/blobs';
 import { fsProblem } from '../fs-errors';
@@ -72,7 +74,7 @@ function readDocuments(files: string[]): PublishDocument[] {
 
 /** Documents too large to travel inline, written to the blob store; the run gets their references. */
 async function storeLarge(docs: PublishDocument[]): Promise<PublishDocument[]> {
-  const store = new FsBlobStore(config().blobDir);
+  const store = withBlobEncryption(new FsBlobStore(config().blobDir), configuredKeyRing(config()));
   let inline = 0;
   const out: PublishDocument[] = [];
   for (const doc of docs) {

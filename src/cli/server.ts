@@ -1,11 +1,14 @@
 /** `braid server start|stop|status`: the local Temporal dev server with its Web UI. */
 import { Command } from 'commander';
 import { config } from '../config';
+import { configuredKeyRing } from '../encryption/keys';
 import { devServerStatus, startDevServer, stopDevServer, type DevServerOptions } from '../temporal/dev-server';
 
 export function devServerOptions(): DevServerOptions {
   const c = config();
-  return { dataDir: c.dataDir, port: c.temporalPort, uiPort: c.temporalUiPort };
+  // With encryption on, the local Web UI decodes payloads through `braid codec-server` on BRAID_CODEC_PORT.
+  const codecEndpoint = configuredKeyRing(c) ? `http://127.0.0.1:${c.encryption.codecPort}` : undefined;
+  return { dataDir: c.dataDir, port: c.temporalPort, uiPort: c.temporalUiPort, codecEndpoint };
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -16,12 +19,19 @@ export function serverCommand(): Command {
     .command('start')
     .description('start the dev server in the background, or reuse one already running')
     .action(async () => {
-      const s = await startDevServer(devServerOptions(), { log: say });
+      const o = devServerOptions();
+      const s = await startDevServer(o, { log: say });
       console.log(
         `${s.reused ? 'Temporal server already running' : 'started the Temporal server'} at ${s.address}${s.pid ? ` (pid ${s.pid})` : ''}`,
       );
       console.log(`Web UI: ${s.uiUrl}`);
       console.log(`data: ${s.dbFile}; log: ${s.logFile}`);
+      if (o.codecEndpoint && !s.reused)
+        console.log(`payloads are encrypted: the Web UI decodes them through ${o.codecEndpoint}; run \`braid codec-server\` to serve it`);
+      else if (o.codecEndpoint)
+        console.log(
+          `payloads are encrypted: if this server's Web UI shows them as ciphertext, it was started without a codec endpoint; restart it (\`braid server stop && braid server start\`)`,
+        );
     });
   server
     .command('stop')

@@ -4,12 +4,14 @@
  * workers only when it runs on their host (or, later, with a shared store).
  */
 import { BlobNotFound, FsBlobStore } from '../blobs/store';
+import { withBlobEncryption } from '../encryption/blobs';
+import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
 import type { StoredText } from '../shared/blobs';
 
 /** The stored text, whole; a one-line error naming the setting when this host's blob store does not have it. */
 export async function readStored(stored: StoredText, what: string): Promise<string> {
-  const store = new FsBlobStore(config().blobDir);
+  const store = withBlobEncryption(new FsBlobStore(config().blobDir), configuredKeyRing(config()));
   try {
     return (await store.get(stored.ref)).toString('utf8');
   } catch (err) {

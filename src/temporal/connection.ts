@@ -9,6 +9,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
 import { config } from '../config';
 import { BraidClientPlugin } from '../api/client';
+import { configuredKeyRing } from '../encryption/keys';
 
 export interface Target {
   address: string;
@@ -44,9 +45,14 @@ function unreachable(target: Target, err: unknown): TemporalUnreachable {
   return new TemporalUnreachable(`cannot reach the Temporal server at ${target.address} (${reason}); ${hint}`);
 }
 
+/**
+ * A client of Braid's settings: with a key configured (BRAID_ENCRYPTION_KEY or
+ * BRAID_ENCRYPTION_KEYS_FILE) it encrypts every payload it sends and decrypts what it reads.
+ */
 export async function connectClient(target = temporalTarget()): Promise<Client> {
-  // The plugin adds OpenTelemetry's client spans when OTEL_EXPORTER_OTLP_ENDPOINT is set (a bad OTEL setting fails here, as itself).
-  const plugin = new BraidClientPlugin();
+  // The plugin encrypts with the configured keys (a bad key fails here, before connecting) and adds
+  // OpenTelemetry's client spans when OTEL_EXPORTER_OTLP_ENDPOINT is set (a bad OTEL setting fails here, as itself).
+  const plugin = new BraidClientPlugin({ encryption: configuredKeyRing(config()) });
   try {
     const connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: 5000 });
     return new Client({ connection, namespace: target.namespace, plugins: [plugin] });

@@ -71,6 +71,8 @@ export interface DevServerOptions {
   uiPort: number;
   ip?: string;
   namespace?: string;
+  /** Where the Web UI decodes payloads (`--ui-codec-endpoint`): a `braid codec-server`, when encryption is on. */
+  codecEndpoint?: string;
 }
 
 export interface DevServerStatus {
@@ -174,6 +176,7 @@ export async function startDevServer(o: DevServerOptions, resolve: ResolveOption
     o.namespace ?? 'default',
     '--log-level',
     'warn',
+    ...(o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : []),
     ...serverArgs({ dbFile: true }),
   ];
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', log, log] });
