@@ -110,6 +110,8 @@ export {
 } from '../shared/summarize';
 export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } from '../summarize/manifest';
 export { FsBlobStore, type BlobStore } from '../blobs/store';
+export { S3BlobStore, type S3Settings } from '../blobs/s3-store';
+export { openBlobStore, type BlobSettings } from '../blobs/open';
 export type { FlowSnapshot } from '../flow';
 export type { AgentCarry, AgentPhase, AgentStopReason } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';

@@ -25,7 +25,8 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
 import type { VersionedStore } from '../store/shared-state';
-import { FsBlobStore, type BlobStore } from '../blobs/store';
+import { openBlobStore } from '../blobs/open';
+import type { BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
 import { createFlowControl, type FlowControl } from '../flow';
@@ -38,7 +39,9 @@ export { modelClientFor, simulatorModel, type ModelClient } from '../model-clien
 export { createFlowControl, flowSnapshot, type FlowControl, type FlowControlOptions, type FlowSnapshot } from '../flow';
 export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } from '../flow/breaker';
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
-export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
+export { FsBlobStore, BlobNotFound, BlobStoreUnavailable, type BlobStore, type BlobRef } from '../blobs/store';
+export { S3BlobStore, type S3Settings } from '../blobs/s3-store';
+export { openBlobStore, type BlobSettings } from '../blobs/open';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
 export { sqlitePublishStores, DestinationError, type PublishStore, type PublishStores } from '../store/publish-store';
 export {
@@ -104,7 +107,7 @@ export interface BraidWorkerPluginOptions {
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
-  /** Where the map-reduce job's chunks and intermediate results live; default: a directory store at BRAID_BLOB_DIR. */
+  /** Where large content lives (chunks, stored answers and documents); default: `openBlobStore(config)` (BRAID_BLOB_URL's bucket, else BRAID_BLOB_DIR). */
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;
@@ -192,12 +195,14 @@ class SharedParts {
     const flow = o.flow ?? createFlowControl(cfg);
     const publishStores = o.publishStores ?? sqlitePublishStores();
     const answerCache = o.answerCache ?? new AnswerCache(cfg.answerCache);
+    const blobs = o.blobs ?? openBlobStore(cfg);
     this.owned = [
       ...(o.flow ? [] : [() => flow.close()]),
       ...(o.model ? [] : [() => model.close()]),
       ...(o.publishStores ? [] : [() => publishStores.close()]),
       ...(o.tools ? [] : [() => registry.close()]),
       ...(o.answerCache ? [] : [() => answerCache.close()]),
+      ...(o.blobs ? [] : [() => blobs.close?.()]),
     ];
     const activities = createActivities({
       claude: model.claude,
@@ -209,7 +214,7 @@ class SharedParts {
       streamIdleTimeoutMs: cfg.streamIdleTimeoutMs,
       flow,
       publishStores,
-      blobs: o.blobs ?? new FsBlobStore(cfg.blobDir),
+      blobs,
       sources: o.sources,
       temporal: o.temporal,
       shared: o.sharedState,
