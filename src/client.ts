@@ -10,6 +10,7 @@ import { askCommand } from './cli/ask';
 import { cancelCommand } from './cli/cancel';
 import { ensembleCommand } from './cli/ensemble';
 import { exitCodeFor, oneLine } from './cli/errors';
+import { gcCommand } from './cli/gc';
 import { healthCommand } from './cli/health';
 import { pendingCommand } from './cli/pending';
 import { pipelineCommand } from './cli/pipeline';
@@ -59,6 +60,7 @@ const commands = [
   rejectCommand,
   workerCommand,
   toolsCommand,
+  gcCommand,
 ];
 for (const make of commands) program.addCommand(adopt(make(), program));
 
