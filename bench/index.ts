@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { intAtLeast } from '../src/cli/options';
+import { readConfig } from '../src/config';
 import { summarizeBench } from './summarize';
 import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
@@ -28,6 +29,15 @@ const jitter = (v: string) => {
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0 || x > 2) throw new InvalidArgumentError('expected a spread from 0 to 2, e.g. 0.3');
   return x;
+};
+/** An S3 blob store URL as BRAID_BLOB_URL takes it (checked by the same rule). */
+const s3Url = (v: string) => {
+  try {
+    readConfig({ BRAID_BLOB_URL: v });
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^invalid setting BRAID_BLOB_URL: /, ''));
+  }
+  return v;
 };
 const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
@@ -61,7 +71,8 @@ program
   .option('--group <n>', 'results per reduce call', intAtLeast(2), 10)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object per size')
-  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean }) =>
+  .option('--blob <url>', 'also run Braid with this S3 blob store (s3://bucket/prefix; AWS_* settings from the environment)', s3Url)
+  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean; blob?: string }) =>
     summarizeBench({
       sizes: o.n,
       latencyMs: o.latency,
@@ -69,6 +80,7 @@ program
       group: o.group,
       jitter: o.jitter,
       json: Boolean(o.json),
+      blob: o.blob,
     }),
   );
 

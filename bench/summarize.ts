@@ -5,7 +5,9 @@
  * measures Braid's makespan (client start request → result received) through the real server, the
  * same work as a plain Promise.all + p-limit loop without Temporal, and the ideal ⌈N/C⌉·L plus
  * ⌈groups/C⌉·L per reduce level (ideal.ts); then reads every history of Braid's run back from the
- * server for the largest history and the most pending.
+ * server for the largest history and the most pending. With `--blob s3://bucket/prefix` Braid also
+ * runs each N with that S3-compatible blob store (AWS_* settings from the environment) in the same
+ * run, and the row gains `braidS3Ms` and `s3Overhead` (its makespan over the local store's).
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
@@ -17,7 +19,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { toBlocks } from '../src/activities/llm';
 import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/prompts/summarize';
-import { FsBlobStore, putJson } from '../src/blobs/store';
+import { openBlobStore } from '../src/blobs/open';
+import { FsBlobStore, putJson, type BlobStore } from '../src/blobs/store';
 import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
 import { SUMMARIZE_WORKFLOW, type Claim, type CorpusManifest, type ManifestChunk } from '../src/shared/summarize';
@@ -35,6 +38,8 @@ export interface SummarizeBenchOptions {
   group: number;
   jitter: number;
   json: boolean;
+  /** An S3 blob store (s3://bucket/prefix) to run Braid with as well, against the local one. */
+  blob?: string;
 }
 
 const TASK = 'Summarise what changed in each region.';
@@ -99,58 +104,79 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
   const blobs = new FsBlobStore(path.join(dir, 'blobs'));
   const cfg = readConfig({ BRAID_TASK_QUEUE: 'bench-summarize', BRAID_BLOB_DIR: blobs.location, BRAID_STREAM_IDLE_TIMEOUT_MS: '60000' });
-  const worker = await createBraidWorker({
-    connection: native,
-    cfg,
-    registry: new ToolRegistry(),
-    blobs,
-    model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
-    tuning: { maxConcurrentActivityTaskExecutions: o.concurrency + 50, maxCachedWorkflows: 1000 },
-  });
-  const running = worker.run();
+  const s3 = o.blob ? openBlobStore(readConfig({ ...process.env, BRAID_BLOB_URL: o.blob })) : undefined;
+  // One worker per store, on its own task queue: the same tuning, only the blob store differs.
+  const workers = await Promise.all(
+    [blobs, ...(s3 ? [s3] : [])].map((store, i) =>
+      createBraidWorker({
+        connection: native,
+        cfg,
+        taskQueue: `${cfg.taskQueue}-${i}`,
+        registry: new ToolRegistry(),
+        blobs: store,
+        model: { claude, simulated: true, endpoint: sim.url, close: async () => {} },
+        tuning: { maxConcurrentActivityTaskExecutions: o.concurrency + 50, maxCachedWorkflows: 1000 },
+      }),
+    ),
+  );
+  const running = workers.map((w) => w.run());
+  /** Writes the corpus to `store` and runs Braid's map-reduce on it: the makespan, the result, the root's id. */
+  const braidRun = async (store: BlobStore, taskQueue: string, n: number, texts: string[]) => {
+    const manifest: CorpusManifest = {
+      version: 1,
+      chunks: [],
+      sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }],
+    };
+    for (const [i, text] of texts.entries())
+      manifest.chunks.push({
+        id: `0:${i}`,
+        source: `corpus-${n}.md`,
+        start: i * 120,
+        end: i * 120 + text.length,
+        tokens: Math.ceil(text.length / 4),
+        ref: await store.put(text),
+      });
+    const manifestRef = await putJson(store, manifest);
+    const t0 = Date.now();
+    const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
+      taskQueue,
+      workflowId: `bench-mr-${n}-${Date.now()}`,
+      args: [
+        { manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] },
+      ],
+    });
+    const result = await handle.result();
+    const ms = Date.now() - t0;
+    if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
+    return { ms, result, workflowId: handle.workflowId, chunks: manifest.chunks };
+  };
   const rows = [];
   try {
     for (const n of o.sizes) {
-      const chunks: { chunk: ManifestChunk; text: string }[] = [];
-      for (let i = 0; i < n; i++) {
-        const text = `Report ${i}: region ${i % 9} grew ${i % 13}% after the ${i % 5 ? 'spring' : 'autumn'} launch; returns fell by ${i % 4} points.`;
-        chunks.push({
-          text,
-          chunk: {
-            id: `0:${i}`,
-            source: `corpus-${n}.md`,
-            start: i * 120,
-            end: i * 120 + text.length,
-            tokens: Math.ceil(text.length / 4),
-            ref: await blobs.put(text),
-          },
-        });
-      }
-      const manifest: CorpusManifest = {
-        version: 1,
-        chunks: chunks.map((c) => c.chunk),
-        sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }],
-      };
-      const manifestRef = await putJson(blobs, manifest);
+      const texts = Array.from(
+        { length: n },
+        (_, i) =>
+          `Report ${i}: region ${i % 9} grew ${i % 13}% after the ${i % 5 ? 'spring' : 'autumn'} launch; returns fell by ${i % 4} points.`,
+      );
       const levels = reduceLevels(n, o.group);
       const ideal = idealMs(
         [n, ...levels].map((items) => ({ items, steps: 1, c: o.concurrency })),
         latency,
       );
 
+      // With --blob the S3 run goes first, so any warm-up of the server and simulator counts against it, not for it.
+      let onS3: { braidS3Ms: number; s3Overhead: number } | undefined;
+      let s3Ms = 0;
+      if (s3) {
+        log(`N=${n}: Braid with the blob store at ${s3.location}…`);
+        s3Ms = (await braidRun(s3, `${cfg.taskQueue}-1`, n, texts)).ms;
+      }
       log(`N=${n}: Braid…`);
-      const t0 = Date.now();
-      const handle = await client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
-        taskQueue: cfg.taskQueue,
-        workflowId: `bench-mr-${n}-${Date.now()}`,
-        args: [
-          { manifestRef, chunkCount: n, sourceCount: 1, task: TASK, concurrency: o.concurrency, group: o.group, tolerate: 0, badFiles: [] },
-        ],
-      });
-      const result = await handle.result();
-      const braidMs = Date.now() - t0;
-      if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
-      const stats = await treeStats(client, handle.workflowId);
+      const local = await braidRun(blobs, `${cfg.taskQueue}-0`, n, texts);
+      const { result, ms: braidMs } = local;
+      if (s3) onS3 = { braidS3Ms: s3Ms, s3Overhead: +(s3Ms / braidMs).toFixed(3) };
+      const stats = await treeStats(client, local.workflowId);
+      const chunks = local.chunks.map((chunk, i) => ({ chunk, text: texts[i]! }));
 
       log(`N=${n}: Promise.all + p-limit(${o.concurrency})…`);
       const baselineMs = await plainMapReduce(claude, cfg.models, chunks, o.concurrency, o.group);
@@ -169,15 +195,18 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         workflows: stats.workflows,
         maxPayloadBytes: stats.maxPayloadBytes,
         phases: result.phases,
+        ...(onS3 && o.blob ? { blob: o.blob, ...onS3 } : {}),
         loadAverage: loadAverage(),
       });
       log(
-        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${ideal} ms`,
+        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), baseline ${baselineMs} ms, ideal ${ideal} ms` +
+          (onS3 ? `; with the S3 store ${onS3.braidS3Ms} ms (×${onS3.s3Overhead})` : ''),
       );
     }
   } finally {
-    await worker.shutdown();
-    await running;
+    await Promise.all(workers.map((w) => w.shutdown()));
+    await Promise.all(running);
+    s3?.close?.();
     await temporal.close();
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -204,6 +233,9 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     ]);
   }
   console.log(t.toString());
+  for (const r of rows)
+    if ('braidS3Ms' in r)
+      console.log(`N=${r.n}: with the S3 blob store ${r.blob}: ${r.braidS3Ms} ms, ×${r.s3Overhead} of the local store's makespan`);
   console.log(
     `L = ${o.latencyMs} ms per model call${o.jitter ? ` (median; log-normal σ ${o.jitter}, ideal = median of simulated schedules)` : ''}, C = ${o.concurrency}, groups of ${o.group}; ideal = ⌈N/C⌉·L + Σ levels ⌈groups/C⌉·L; load average up to ${Math.max(...rows.map((r) => r.loadAverage))}`,
   );
