@@ -11,6 +11,7 @@ import { cancelCommand } from './cli/cancel';
 import { ensembleCommand } from './cli/ensemble';
 import { exitCodeFor, oneLine } from './cli/errors';
 import { gcCommand } from './cli/gc';
+import { replayCommand } from './cli/replay';
 import { healthCommand } from './cli/health';
 import { pendingCommand } from './cli/pending';
 import { pipelineCommand } from './cli/pipeline';
@@ -61,6 +62,7 @@ const commands = [
   workerCommand,
   toolsCommand,
   gcCommand,
+  replayCommand,
 ];
 for (const make of commands) program.addCommand(adopt(make(), program));
 
