@@ -38,6 +38,7 @@ export { readConfig, ConfigError, type BraidConfig } from '../config';
 export { modelClientFor, simulatorModel, type ModelClient } from '../model-client';
 export { createFlowControl, flowSnapshot, type FlowControl, type FlowControlOptions, type FlowSnapshot } from '../flow';
 export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } from '../flow/breaker';
+export { RedisBreakerBus, type BreakerBus, type BreakerChange } from '../flow/redis-breakers';
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
 export { FsBlobStore, BlobNotFound, BlobStoreUnavailable, type BlobStore, type BlobRef } from '../blobs/store';
 export { S3BlobStore, type S3Settings } from '../blobs/s3-store';
@@ -107,7 +108,7 @@ export interface BraidWorkerPluginOptions {
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
-  /** Where large content lives (chunks, stored answers and documents); default: `openBlobStore(config)` (BRAID_BLOB_URL's bucket, else BRAID_BLOB_DIR). */
+  /** Where large content lives (chunks, stored answers, documents); default: `openBlobStore(config)` (BRAID_BLOB_URL or BRAID_BLOB_DIR). */
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
   publishStores?: PublishStores;

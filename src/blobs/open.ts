@@ -5,12 +5,18 @@
  * without it, the directory BRAID_BLOB_DIR, which serves one host. A wrapper that changes how
  * blobs are kept (encryption) wraps what this returns, so it applies to both backends.
  */
-import type { BraidConfig } from '../config';
-import { S3BlobStore } from './s3-store';
+import { S3BlobStore, type S3Settings } from './s3-store';
 import { FsBlobStore, type BlobStore } from './store';
 
-/** The blob settings of `readConfig`. */
-export type BlobSettings = Pick<BraidConfig, 'blobDir' | 'blobUrl' | 's3'>;
+/** The blob settings of `readConfig` (a whole `BraidConfig` will do). */
+export interface BlobSettings {
+  /** BRAID_BLOB_DIR: the directory store, used when `blobUrl` is unset. */
+  blobDir: string;
+  /** BRAID_BLOB_URL, parsed: the bucket and key prefix ('' or ending in '/'). */
+  blobUrl?: { url: string; bucket: string; prefix: string };
+  /** Region, endpoint and credentials from the AWS_* settings. */
+  s3: Omit<S3Settings, 'bucket' | 'prefix'>;
+}
 
 /** The blob store the settings name; `cacheBytes` bounds its in-memory cache of recent blobs (default 64 MB). */
 export function openBlobStore(cfg: BlobSettings, o: { cacheBytes?: number } = {}): BlobStore {

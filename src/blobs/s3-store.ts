@@ -22,9 +22,11 @@ import { BlobNotFound, blobPath, blobRef, BlobStoreUnavailable, recentBlobs, typ
 
 /** Where the bucket is and who Braid is to it (config.ts reads them from the AWS_* variables). */
 export interface S3Settings {
+  /** The bucket's name (BRAID_BLOB_URL's host part). */
   bucket: string;
   /** Key prefix, '' or ending in '/'. */
   prefix: string;
+  /** AWS_REGION (default us-east-1). */
   region: string;
   /** An S3-compatible server's URL (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL); addressed path-style. */
   endpoint?: string;
