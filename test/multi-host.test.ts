@@ -6,7 +6,6 @@
  * by both workers; a large answer and a large document travel through the same store; and nothing
  * is written to any host's local blob directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import type { summarizeCorpus } from '../src/workflows';
 import { registerSearchAttributes } from '../src/api/client';
 import { braid } from './cli-helpers';
 import { startS3Server, type S3Server } from './fixtures/s3-server';
+import { WorkerProcesses } from './fixtures/worker-processes';
 import { connect, startSimulator, workflowBundle, type Harness } from './helpers';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
@@ -32,24 +32,9 @@ let s3: S3Server;
 let sim: Simulator;
 let h: Harness;
 let tmp: string;
-const workers: ChildProcess[] = [];
+const workers = new WorkerProcesses();
 const taskQueue = `multi-host-${randomUUID()}`;
 const host = (name: string) => path.join(tmp, name);
-
-function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-  const proc = spawn(tsx, [path.join(__dirname, 'fixtures', 'flow-worker.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(proc);
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(proc));
-    proc.once('exit', (code) => reject(new Error(`worker process exited (${code}): ${err}`)));
-  });
-}
 
 /** The environment of one host: its own data directory (and so its own local blob directory), the shared bucket. */
 const hostEnv = (name: string) => ({
@@ -71,21 +56,11 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-multi-host-'));
   const bundlePath = path.join(tmp, 'workflows.js');
   fs.writeFileSync(bundlePath, (await workflowBundle()).code);
-  await Promise.all(['host-a', 'host-b'].map((n) => startWorkerProcess({ ...hostEnv(n), FLOW_BUNDLE_PATH: bundlePath })));
+  await Promise.all(['host-a', 'host-b'].map((n) => workers.start({ ...hostEnv(n), FLOW_BUNDLE_PATH: bundlePath })));
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(
-    workers.map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null) return resolve();
-          p.once('exit', () => resolve());
-          p.kill('SIGTERM');
-          setTimeout(() => p.kill('SIGKILL'), 10_000).unref();
-        }),
-    ),
-  );
+  await workers.stop();
   await h?.close();
   await sim?.close();
   await s3?.close();
