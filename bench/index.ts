@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { intAtLeast } from '../src/cli/options';
+import { readConfig } from '../src/config';
 import { summarizeBench } from './summarize';
 import { toolFanout } from './tool-fanout';
 import { pipelineBench } from './pipeline';
@@ -29,6 +30,15 @@ const jitter = (v: string) => {
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0 || x > 2) throw new InvalidArgumentError('expected a spread from 0 to 2, e.g. 0.3');
   return x;
+};
+/** An S3 blob store URL as BRAID_BLOB_URL takes it (checked by the same rule). */
+const s3Url = (v: string) => {
+  try {
+    readConfig({ BRAID_BLOB_URL: v });
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^invalid setting BRAID_BLOB_URL: /, ''));
+  }
+  return v;
 };
 const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
@@ -63,16 +73,28 @@ program
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--encrypt', 'also run Braid with payload and blob encryption on: encryptedMs and encryptionOverheadPct beside braidMs')
   .option('--json', 'print one JSON object per size')
-  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; encrypt?: boolean; json?: boolean }) =>
-    summarizeBench({
-      sizes: o.n,
-      latencyMs: o.latency,
-      concurrency: o.concurrency,
-      group: o.group,
-      jitter: o.jitter,
-      encrypt: Boolean(o.encrypt),
-      json: Boolean(o.json),
-    }),
+  .option('--blob <url>', 'also run Braid with this S3 blob store (s3://bucket/prefix; AWS_* settings from the environment)', s3Url)
+  .action(
+    (o: {
+      n: number[];
+      latency: number;
+      concurrency: number;
+      group: number;
+      jitter: number;
+      encrypt?: boolean;
+      json?: boolean;
+      blob?: string;
+    }) =>
+      summarizeBench({
+        sizes: o.n,
+        latencyMs: o.latency,
+        concurrency: o.concurrency,
+        group: o.group,
+        jitter: o.jitter,
+        encrypt: Boolean(o.encrypt),
+        json: Boolean(o.json),
+        blob: o.blob,
+      }),
   );
 
 const intList = (v: string) => {

@@ -5,7 +5,9 @@
  * measures Braid's makespan (client start request → result received) through the real server, the
  * same work as a plain Promise.all + p-limit loop without Temporal, and the ideal ⌈N/C⌉·L plus
  * ⌈groups/C⌉·L per reduce level (ideal.ts); then reads every history of Braid's run back from the
- * server for the largest history and the most pending.
+ * server for the largest history and the most pending. With `--blob s3://bucket/prefix` Braid also
+ * runs each N with that S3-compatible blob store (AWS_* settings from the environment) in the same
+ * run, and the row gains `braidS3Ms` and `s3Overhead` (its makespan over the local store's).
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { Client } from '@temporalio/client';
@@ -19,7 +21,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { toBlocks } from '../src/activities/llm';
 import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/prompts/summarize';
-import { FsBlobStore, putJson } from '../src/blobs/store';
+import { openBlobStore } from '../src/blobs/open';
+import { FsBlobStore, putJson, type BlobStore } from '../src/blobs/store';
 import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
 import { withBlobEncryption } from '../src/encryption/blobs';
@@ -42,6 +45,8 @@ export interface SummarizeBenchOptions {
   json: boolean;
   /** Also run Braid with payload and blob encryption on (a key of its own), on the same server and simulator. */
   encrypt?: boolean;
+  /** An S3 blob store (s3://bucket/prefix) to run Braid with as well, against the local one. */
+  blob?: string;
 }
 
 const TASK = 'Summarise what changed in each region.';
@@ -105,8 +110,8 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
   const client = temporal.client;
   const claude = new Anthropic({ apiKey: 'braid-simulator', baseURL: sim.url, maxRetries: 0, timeout: 120_000 });
   const model = { claude, simulated: true, endpoint: sim.url, close: async () => {} };
-  /** A worker on a queue of its own; with a key, its payloads, failures and blobs are encrypted. */
-  const braidSide = async (name: string, env: Record<string, string>) => {
+  /** A worker on a queue of its own; with a key, its payloads, failures and blobs are encrypted; `store`: another blob store. */
+  const braidSide = async (name: string, env: Record<string, string>, store?: BlobStore) => {
     const cfg = readConfig({
       BRAID_TASK_QUEUE: `bench-summarize${name}`,
       BRAID_BLOB_DIR: path.join(dir, `blobs${name}`),
@@ -114,7 +119,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
       ...env,
     });
     const ring = configuredKeyRing(cfg);
-    const blobs = withBlobEncryption(new FsBlobStore(cfg.blobDir), ring);
+    const blobs = withBlobEncryption(store ?? new FsBlobStore(cfg.blobDir), ring);
     const worker = await createBraidWorker({
       connection: native,
       cfg,
@@ -133,7 +138,9 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     sides.push(side);
     return side;
   };
-  const sides: { worker: Awaited<ReturnType<typeof createBraidWorker>>; running: Promise<void> }[] = [];
+  const sides: { worker: Awaited<ReturnType<typeof createBraidWorker>>; running: Promise<void>; blobs: BlobStore }[] = [];
+  // The S3 side first, so its warm-up counts against it.
+  const s3 = o.blob ? await braidSide('-s3', {}, openBlobStore(readConfig({ ...process.env, BRAID_BLOB_URL: o.blob }))) : undefined;
   const plain = await braidSide('', {});
   const encrypted = o.encrypt ? await braidSide('-encrypted', { BRAID_ENCRYPTION_KEY: randomBytes(32).toString('base64') }) : undefined;
   const cfg = plain.cfg;
@@ -194,6 +201,11 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
 
       log(`N=${n}: Braid…`);
       const texts = chunks.map((c) => c.text);
+      let onS3: { blob: string; braidS3Ms: number } | undefined;
+      if (s3 && o.blob) {
+        log(`N=${n}: Braid with the S3 blob store…`);
+        onS3 = { blob: o.blob, braidS3Ms: (await braidRun(s3, n, texts)).ms };
+      }
       const { ms: braidMs, result, stats } = await braidRun(plain, n, texts);
       let encryptedMs: number | undefined;
       if (encrypted) {
@@ -221,15 +233,17 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         ...(encryptedMs !== undefined
           ? { encryptedMs, encryptionOverheadPct: +(((encryptedMs - braidMs) / braidMs) * 100).toFixed(1) }
           : {}),
+        ...(onS3 ? { ...onS3, s3Overhead: +(onS3.braidS3Ms / braidMs).toFixed(3) } : {}),
         loadAverage: loadAverage(),
       });
       log(
-        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), ${encryptedMs !== undefined ? `encrypted ${encryptedMs} ms, ` : ''}baseline ${baselineMs} ms, ideal ${ideal} ms`,
+        `N=${n}: Braid ${braidMs} ms (${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}), ${encryptedMs !== undefined ? `encrypted ${encryptedMs} ms, ` : ''}${onS3 ? `with the S3 store ${onS3.braidS3Ms} ms, ` : ''}baseline ${baselineMs} ms, ideal ${ideal} ms`,
       );
     }
   } finally {
     for (const side of sides) await side.worker.shutdown();
     for (const side of sides) await side.running;
+    for (const side of sides) side.blobs.close?.();
     await temporal.close();
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });

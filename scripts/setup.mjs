@@ -42,26 +42,35 @@ if (stale) {
 // none of them.
 const forTests = process.argv.includes('--tests');
 const runs = (cmd, arg) => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
-function ensurePackages(what, present, packages) {
+// `optional`: a package whose test is skipped (loudly) without it, so failing to install it only warns.
+function ensurePackages(what, present, packages, optional = false) {
   if (present()) {
     if (!quiet) say(`${what} available`);
     return;
   }
+  const give = optional ? (line) => say(`${line} (its test is skipped)`) : fail;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = runs('apt-get', '--version');
   const install = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;
-  if (!isRoot || !hasApt) fail(`${what} missing (the tests need it); install it, e.g. \`sudo ${install}\`, and run again`);
+  if (!isRoot || !hasApt) return give(`${what} missing (the tests need it); install it, e.g. \`sudo ${install}\`, and run again`);
   say(`installing ${what} (apt-get)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
   const args = ['install', '-y', '--no-install-recommends', ...packages];
-  if (!apt(args) && !(apt(['update']) && apt(args))) fail(`${install} failed; install ${what} by hand and run again`);
+  if (!apt(args) && !(apt(['update']) && apt(args))) give(`${install} failed; install ${what} by hand and run again`);
 }
 if (forTests) {
   ensurePackages('redis-server is', () => runs('redis-server', '--version'), ['redis-server']);
   // Headless Chromium for test/web-ui.test.ts's screenshots of the Web UI (skipped, loudly, without it).
   ensurePackages('Chromium is', () => runs('chromium', '--version'), ['chromium']);
   ensurePackages('Java and Maven are', () => runs('java', '-version') && runs('mvn', '-v'), ['default-jre-headless', 'maven']);
+  // A compose tool validates docker-compose.prod.yml (test/compose.test.ts); no Docker engine is needed for that.
+  ensurePackages(
+    'a compose tool is',
+    () => runs('docker-compose', 'version') || spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0,
+    ['docker-compose'],
+    true,
+  );
 }
 
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -70,3 +79,11 @@ const r = spawnSync(tsx, [path.join(root, 'scripts', 'ensure-temporal.ts'), ...(
   stdio: 'inherit',
 });
 if (r.status !== 0) process.exit(r.status ?? 1);
+// The S3-compatible server the shared blob store's tests use (test/fixtures/s3-server.ts), built from Go modules like the CLI.
+if (forTests) {
+  const v = spawnSync(tsx, [path.join(root, 'scripts', 'ensure-versitygw.ts'), ...(quiet ? ['--quiet'] : [])], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (v.status !== 0) process.exit(v.status ?? 1);
+}

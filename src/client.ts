@@ -11,6 +11,8 @@ import { cancelCommand } from './cli/cancel';
 import { codecServerCommand } from './cli/codec-server';
 import { ensembleCommand } from './cli/ensemble';
 import { exitCodeFor, oneLine } from './cli/errors';
+import { gcCommand } from './cli/gc';
+import { replayCommand } from './cli/replay';
 import { healthCommand } from './cli/health';
 import { pendingCommand } from './cli/pending';
 import { pipelineCommand } from './cli/pipeline';
@@ -61,6 +63,8 @@ const commands = [
   rejectCommand,
   workerCommand,
   toolsCommand,
+  gcCommand,
+  replayCommand,
 ];
 for (const make of commands) program.addCommand(adopt(make(), program));
 

@@ -112,6 +112,18 @@ const schema = z.object({
   BRAID_ENCRYPTION_KEYS_FILE: z.string().min(1).optional(),
   BRAID_CODEC_PORT: port.default(8234),
   BRAID_CODEC_TOKEN: z.string().trim().min(16, 'expected at least 16 characters').optional(),
+  // Shared blob storage (src/blobs/s3-store.ts): an S3-compatible bucket instead of BRAID_BLOB_DIR,
+  // with the standard AWS settings (unset credentials: the SDK's own chain, e.g. a role or ~/.aws).
+  BRAID_BLOB_URL: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'expected s3://<bucket>/<prefix>, e.g. s3://braid-blobs/prod')
+    .optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL_S3: z.url().optional(),
+  AWS_ENDPOINT_URL: z.url().optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
 });
 
 const modelLimits = z.record(
@@ -180,6 +192,16 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir,
     filesDir: c.BRAID_FILES_DIR,
     blobDir: c.BRAID_BLOB_DIR ?? path.join(dataDir, 'blobs'),
+    /** BRAID_BLOB_URL: one S3-compatible store for every host (instead of blobDir); see src/blobs/open.ts. */
+    blobUrl: c.BRAID_BLOB_URL ? parseBlobUrl(c.BRAID_BLOB_URL) : undefined,
+    s3: {
+      region: c.AWS_REGION ?? 'us-east-1',
+      endpoint: c.AWS_ENDPOINT_URL_S3 ?? c.AWS_ENDPOINT_URL,
+      credentials:
+        c.AWS_ACCESS_KEY_ID && c.AWS_SECRET_ACCESS_KEY
+          ? { accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN }
+          : undefined,
+    },
     /** `braid ask --speculate`'s answer cache (SQLite). */
     answerCache: c.BRAID_ANSWER_CACHE ?? path.join(dataDir, 'answers.db'),
     temporalPort: c.BRAID_TEMPORAL_PORT,
@@ -245,6 +267,15 @@ function otlpTraces(c: z.infer<typeof schema>): { url: string; protocol: 'http/p
     (c.OTEL_EXPORTER_OTLP_ENDPOINT && `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
   if (!url) return undefined;
   return { url, protocol: c.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf' };
+}
+
+/** `s3://bucket/some/prefix` → bucket and key prefix (`some/prefix/`, or '' for the bucket's root). */
+function parseBlobUrl(url: string): { url: string; bucket: string; prefix: string } {
+  const rest = url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+  return { url: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix: prefix ? `${prefix}/` : '' };
 }
 
 let cached: BraidConfig | undefined;

@@ -4,7 +4,6 @@
  * Also: the Redis scripts' atomicity under concurrent callers, and a forced 429 burst whose
  * retries must spread out (full jitter) instead of arriving together.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { ASK_WORKFLOW, type AgentResult } from '../src/shared/ask';
 import type { Simulator } from '../src/simulator';
 import type { toolAgent } from '../src/workflows';
 import { startRedis, type RedisServer } from './fixtures/flow-redis';
+import { WorkerProcesses } from './fixtures/worker-processes';
 import { connect, startSimulator, workflowBundle, type Harness } from './helpers';
 
 const FAST = 'claude-haiku-4-5';
@@ -27,23 +27,8 @@ let redis: RedisServer;
 let sim: Simulator;
 let h: Harness;
 let dir: string;
-const workers: ChildProcess[] = [];
+const workers = new WorkerProcesses();
 const taskQueue = `flow-${randomUUID()}`;
-
-function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-  const proc = spawn(tsx, [path.join(__dirname, 'fixtures', 'flow-worker.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(proc);
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(proc));
-    proc.once('exit', (code) => reject(new Error(`worker process exited (${code}): ${err}`)));
-  });
-}
 
 beforeAll(async () => {
   [redis, sim, h] = await Promise.all([
@@ -67,21 +52,11 @@ beforeAll(async () => {
     BRAID_LIMIT_BURST_MS: '250',
     BRAID_STREAM_IDLE_TIMEOUT_MS: '5000',
   };
-  await Promise.all([startWorkerProcess(env), startWorkerProcess(env)]);
+  await Promise.all([workers.start(env), workers.start(env)]);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(
-    workers.map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null) return resolve();
-          p.once('exit', () => resolve());
-          p.kill('SIGTERM');
-          setTimeout(() => p.kill('SIGKILL'), 10_000).unref();
-        }),
-    ),
-  );
+  await workers.stop();
   await h?.close();
   await sim?.close();
   await redis?.close();

@@ -118,6 +118,8 @@ export { FsBlobStore, type BlobStore } from '../blobs/store';
 export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
 export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
 export { startCodecServer, type CodecServer, type CodecServerOptions } from '../encryption/codec-server';
+export { S3BlobStore, type S3Settings } from '../blobs/s3-store';
+export { openBlobStore, type BlobSettings } from '../blobs/open';
 export type { FlowSnapshot } from '../flow';
 export type { AgentCarry, AgentPhase, AgentStopReason } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';

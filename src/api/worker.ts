@@ -26,7 +26,8 @@ import type { AnswerStreams } from '../store/answer-stream';
 import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
 import type { VersionedStore } from '../store/shared-state';
-import { FsBlobStore, type BlobStore } from '../blobs/store';
+import { openBlobStore } from '../blobs/open';
+import type { BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
 import { withBlobEncryption } from '../encryption/blobs';
@@ -42,8 +43,11 @@ export { readConfig, ConfigError, type BraidConfig } from '../config';
 export { modelClientFor, simulatorModel, type ModelClient } from '../model-client';
 export { createFlowControl, flowSnapshot, type FlowControl, type FlowControlOptions, type FlowSnapshot } from '../flow';
 export { Breakers, CircuitOpenError, type BreakerSnapshot, type BreakerState } from '../flow/breaker';
+export { RedisBreakerBus, type BreakerBus, type BreakerChange } from '../flow/redis-breakers';
 export { RateLimiter, BudgetWaitTooLong } from '../flow/limiter';
-export { FsBlobStore, BlobNotFound, type BlobStore, type BlobRef } from '../blobs/store';
+export { FsBlobStore, BlobNotFound, BlobStoreUnavailable, type BlobStore, type BlobRef } from '../blobs/store';
+export { S3BlobStore, type S3Settings } from '../blobs/s3-store';
+export { openBlobStore, type BlobSettings } from '../blobs/open';
 export { KeyRing, EncryptionKeyError, parseKey, readKeyFile, type EncryptionKey } from '../encryption/keys';
 export { EncryptionCodec, PayloadDecryptError, type EncryptionCodecOptions } from '../encryption/codec';
 export { AnswerCache, type CachedAnswer, type CacheKeyParts } from '../store/answer-cache';
@@ -123,8 +127,8 @@ export interface BraidWorkerPluginOptions {
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
   /**
-   * Where the map-reduce job's chunks and intermediate results live; default: a directory store at
-   * BRAID_BLOB_DIR, encrypted with `encryption`'s keys.
+   * Where large content lives (chunks, stored answers, documents); default: `openBlobStore(config)`
+   * (BRAID_BLOB_URL or BRAID_BLOB_DIR), encrypted with `encryption`'s keys.
    */
   blobs?: BlobStore;
   /** Destinations of Braid's publish workflow; default: SQLite files opened on demand (needs the optional `better-sqlite3`). */
@@ -227,12 +231,15 @@ class SharedParts {
     const flow = o.flow ?? createFlowControl(cfg);
     const publishStores = o.publishStores ?? sqlitePublishStores();
     const answerCache = o.answerCache ?? new AnswerCache(cfg.answerCache);
+    const blobs =
+      o.blobs ?? withBlobEncryption(openBlobStore(cfg), o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg)));
     this.owned = [
       ...(o.flow ? [] : [() => flow.close()]),
       ...(o.model ? [] : [() => model.close()]),
       ...(o.publishStores ? [] : [() => publishStores.close()]),
       ...(o.tools ? [] : [() => registry.close()]),
       ...(o.answerCache ? [] : [() => answerCache.close()]),
+      ...(o.blobs ? [] : [() => blobs.close?.()]),
     ];
     const activities = createActivities({
       claude: model.claude,
@@ -244,9 +251,7 @@ class SharedParts {
       streamIdleTimeoutMs: cfg.streamIdleTimeoutMs,
       flow,
       publishStores,
-      blobs:
-        o.blobs ??
-        withBlobEncryption(new FsBlobStore(cfg.blobDir), o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg))),
+      blobs,
       sources: o.sources,
       temporal: o.temporal,
       answerStreams: o.answerStreams,

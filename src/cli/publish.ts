@@ -15,7 +15,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
-import { FsBlobStore } from '../blobs/store';
+import { blobSetting, openBlobStore } from '../blobs/open';
 import { withBlobEncryption } from '../encryption/blobs';
 import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
@@ -74,7 +74,7 @@ function readDocuments(files: string[]): PublishDocument[] {
 
 /** Documents too large to travel inline, written to the blob store; the run gets their references. */
 async function storeLarge(docs: PublishDocument[]): Promise<PublishDocument[]> {
-  const store = withBlobEncryption(new FsBlobStore(config().blobDir), configuredKeyRing(config()));
+  const store = withBlobEncryption(openBlobStore(config()), configuredKeyRing(config()));
   let inline = 0;
   const out: PublishDocument[] = [];
   for (const doc of docs) {
@@ -88,7 +88,7 @@ async function storeLarge(docs: PublishDocument[]): Promise<PublishDocument[]> {
       ref = await store.put(doc.text);
     } catch (err) {
       throw new Error(
-        `cannot store document ${doc.name} in the blob store at ${store.location} (BRAID_BLOB_DIR): ${(err as Error).message}`,
+        `cannot store document ${doc.name} in the blob store at ${store.location} (${blobSetting(config())}): ${(err as Error).message}`,
       );
     }
     const stored = { ref, chars: doc.text.length };

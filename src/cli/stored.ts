@@ -3,7 +3,8 @@
  * from a run as a reference into the blob store (src/shared/blobs.ts), which the CLI shares with the
  * workers only when it runs on their host (or, later, with a shared store).
  */
-import { BlobNotFound, FsBlobStore } from '../blobs/store';
+import { blobSetting, openBlobStore } from '../blobs/open';
+import { BlobNotFound } from '../blobs/store';
 import { withBlobEncryption } from '../encryption/blobs';
 import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
@@ -11,13 +12,13 @@ import type { StoredText } from '../shared/blobs';
 
 /** The stored text, whole; a one-line error naming the setting when this host's blob store does not have it. */
 export async function readStored(stored: StoredText, what: string): Promise<string> {
-  const store = withBlobEncryption(new FsBlobStore(config().blobDir), configuredKeyRing(config()));
+  const store = withBlobEncryption(openBlobStore(config()), configuredKeyRing(config()));
   try {
     return (await store.get(stored.ref)).toString('utf8');
   } catch (err) {
     if (!(err instanceof BlobNotFound)) throw err;
     throw new Error(
-      `${what} (${stored.chars} characters) is stored as ${stored.ref}, which is not in the blob store here (${store.location}): run braid where it shares the workers' blob store (BRAID_BLOB_DIR)`,
+      `${what} (${stored.chars} characters) is stored as ${stored.ref}, which is not in the blob store here (${store.location}): run braid where it shares the workers' blob store (${blobSetting(config())})`,
     );
   }
 }

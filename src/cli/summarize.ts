@@ -8,7 +8,8 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Workf
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { BlobStoreUnavailable, FsBlobStore } from '../blobs/store';
+import { openBlobStore } from '../blobs/open';
+import { BlobStoreUnavailable } from '../blobs/store';
 import { withBlobEncryption } from '../encryption/blobs';
 import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
@@ -58,7 +59,7 @@ export interface Prepared {
 /** Reads, checks and chunks the inputs into the blob store; fails before anything starts when nothing is readable. */
 export async function prepareSummarize(inputs: string[], o: SummarizeOptions, quiet = false): Promise<Prepared> {
   if (!o.task.trim()) throw new UsageError('--task is empty: say what to do with the documents');
-  const corpus = await buildCorpus(inputs, withBlobEncryption(new FsBlobStore(config().blobDir), configuredKeyRing(config())), {
+  const corpus = await buildCorpus(inputs, withBlobEncryption(openBlobStore(config()), configuredKeyRing(config())), {
     maxTokens: o.chunkTokens,
   }).catch((err: unknown) => {
     throw err instanceof BlobStoreUnavailable ? new UsageError(err.message) : err;

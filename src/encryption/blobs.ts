@@ -52,6 +52,10 @@ export class EncryptedBlobStore implements BlobStore {
     return this.inner.location;
   }
 
+  close(): void {
+    this.inner.close?.();
+  }
+
   /** The bytes the inner store keeps for this content: header, ciphertext, tag. */
   seal(data: string | Uint8Array): Buffer {
     const k = this.keys.get(this.ring.newest.id)!;

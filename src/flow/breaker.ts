@@ -9,8 +9,10 @@
  * about the endpoint's health count — server errors, timeouts, dropped connections, crashes — not
  * a 400 or a 429 (the limiter's business) or a tool's refusal of one input.
  *
- * The breakers live in each worker process: an outage is seen by every worker within K failures
- * of its own, and a process never fails fast on another's stale verdict.
+ * The breakers live in each worker process. Without REDIS_URL an outage is seen by every worker
+ * within K failures of its own; with it (a `BreakerBus`, redis-breakers.ts) the workers count
+ * failures in one shared window and open and close together. Either way a call is decided from
+ * this process's state, synchronously, and an open breaker's verdict expires after its cool-down.
  */
 import { recordBreakerChange } from './metrics';
 import { breakerEvent } from '../telemetry/spans';
@@ -20,6 +22,7 @@ function changed(key: string, to: BreakerState): void {
   recordBreakerChange(key, to);
   breakerEvent(key, to);
 }
+import type { BreakerBus, BreakerChange } from './redis-breakers';
 
 /** A circuit breaker's state: calls pass (closed), fail fast (open), or one probe passes (half-open). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -70,8 +73,32 @@ export class Breakers {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: () => number;
 
-  constructor(readonly opts: BreakerOptions) {
+  /** `bus`: shares failures, openings and closings with the other workers (REDIS_URL). */
+  constructor(
+    readonly opts: BreakerOptions,
+    private readonly bus?: BreakerBus,
+  ) {
     this.clock = opts.clock ?? Date.now;
+    bus?.subscribe((change) => this.apply(change));
+  }
+
+  /** Another worker's breaker opened or closed: this one follows. */
+  private apply(change: BreakerChange): void {
+    const e = this.entry(change.key);
+    if (change.state === 'open') {
+      const until = this.clock() + (change.forMs ?? this.opts.cooldownMs);
+      e.openUntil = e.state === 'open' ? Math.max(e.openUntil, until) : until;
+      if (e.state !== 'open') changed(change.key, 'open');
+      e.state = 'open';
+      e.probeStartedAt = undefined;
+      e.failures = [];
+      if (change.lastError) e.lastError = change.lastError;
+    } else if (e.state !== 'closed') {
+      changed(change.key, 'closed');
+      e.state = 'closed';
+      e.failures = [];
+      e.probeStartedAt = undefined;
+    }
   }
 
   private entry(key: string): Entry {
@@ -111,7 +138,10 @@ export class Breakers {
   success(key: string): void {
     const e = this.entries.get(key);
     if (!e) return;
-    if (e.state !== 'closed') changed(key, 'closed');
+    if (e.state !== 'closed') {
+      changed(key, 'closed');
+      this.bus?.publish({ key, state: 'closed' });
+    }
     e.state = 'closed';
     e.failures = [];
     e.probeStartedAt = undefined;
@@ -124,13 +154,21 @@ export class Breakers {
     if (e.state === 'half-open') return this.open(key, e, now);
     e.failures = e.failures.filter((t) => now - t < this.opts.windowMs);
     e.failures.push(now);
-    if (e.failures.length >= this.opts.failures) this.open(key, e, now);
+    if (e.failures.length >= this.opts.failures) return this.open(key, e, now);
+    // The other workers' failures count too: the one that makes K in the shared window opens it for all.
+    this.bus
+      ?.failure(key, this.opts.windowMs, this.opts.failures)
+      .then((opened) => {
+        if (opened && e.state === 'closed') this.open(key, e, this.clock());
+      })
+      .catch(() => undefined);
   }
 
   private open(key: string, e: Entry, now: number): void {
     if (e.state !== 'open') changed(key, 'open');
     e.state = 'open';
     e.openUntil = now + this.opts.cooldownMs;
+    this.bus?.publish({ key, state: 'open', forMs: this.opts.cooldownMs, lastError: e.lastError });
     e.probeStartedAt = undefined;
     e.failures = [];
   }

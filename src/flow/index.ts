@@ -2,7 +2,8 @@
  * Flow control for a worker: the shared rate limiter, the circuit breakers and the jittered
  * backoff settings and the model calls' attempt policy, built once from the configuration and
  * handed to the activities. The limiter's backend is Redis when REDIS_URL is set (one budget for
- * all workers; this worker's own while Redis is unreachable), in-process otherwise.
+ * all workers; this worker's own while Redis is unreachable), in-process otherwise; so are the
+ * breakers' failure counts and openings (redis-breakers.ts).
  */
 import type { BraidConfig } from '../config';
 import type { PriceTable } from '../shared/pricing';
@@ -11,6 +12,7 @@ import type { BackoffOptions } from './backoff';
 import { Breakers, type BreakerSnapshot } from './breaker';
 import { MemoryBackend, type BudgetSnapshot } from './buckets';
 import { RateLimiter } from './limiter';
+import { RedisBreakerBus } from './redis-breakers';
 import { RedisBackend, type RedisStatus } from './redis-limiter';
 
 export { BudgetWaitTooLong, RateLimiter } from './limiter';
@@ -61,16 +63,21 @@ export function createFlowControl(cfg: BraidConfig, opts: FlowControlOptions = {
   const redis = f.redisUrl ? RedisBackend.connect(f.redisUrl, { log: opts.log }) : undefined;
   const backend = redis ?? new MemoryBackend();
   const limiter = new RateLimiter({ backend, defaults: f.limits, models: f.modelLimits, burstMs: f.burstMs, maxWaitMs: f.maxWaitMs });
+  // With Redis the breakers are shared too: failures counted in one window, opened and closed for every worker.
+  const bus = f.redisUrl ? new RedisBreakerBus(f.redisUrl) : undefined;
   return {
     limiter,
-    breakers: new Breakers(f.breaker),
+    breakers: new Breakers(f.breaker, bus),
     llmBackoff: f.llmBackoff,
     toolBackoff: f.toolBackoff,
     attempts: f.attempts,
     prices: cfg.prices,
     redis,
-    ready: async () => void (await redis?.ready()),
-    close: () => limiter.close(),
+    ready: async () => void (await Promise.all([redis?.ready(), bus?.ready()])),
+    close: async () => {
+      await limiter.close();
+      await bus?.close();
+    },
   };
 }
 

@@ -23,7 +23,7 @@ function cacheDir(): string {
   return path.join(base, 'braid', 'temporal-cli', TEMPORAL_CLI_VERSION);
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();
@@ -32,7 +32,7 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function onPath(name: string): string | undefined {
+export function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
   }
@@ -72,31 +72,58 @@ export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<str
 }
 
 async function buildTemporalCli(go: string, log: (line: string) => void): Promise<string> {
-  const dir = cacheDir();
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    return await goInstall(go, {
+      module: MODULE,
+      version: TEMPORAL_CLI_VERSION,
+      binary: 'temporal',
+      dir: cacheDir(),
+      what: 'the Temporal CLI',
+      log,
+    });
+  } catch {
+    throw new TemporalCliNotFound(
+      `building the Temporal CLI failed (see go install's output above); install it by hand (https://docs.temporal.io/cli) and set TEMPORAL_CLI_PATH`,
+    );
+  }
+}
+
+/** A Go module's command to build into `dir` (a cache outside the repository). */
+export interface GoBuild {
+  module: string;
+  version: string;
+  /** The executable's name, e.g. `temporal`. */
+  binary: string;
+  dir: string;
+  /** For progress lines: "the Temporal CLI". */
+  what: string;
+  log: (line: string) => void;
+}
+
+/** Builds `module@version` with `go install` (no cgo) into `dir` and returns the executable's path; throws when the build fails. */
+export async function goInstall(go: string, b: GoBuild): Promise<string> {
+  fs.mkdirSync(b.dir, { recursive: true });
   // Build into a scratch dir and rename, so an interrupted build never leaves a half-written binary.
-  const scratch = fs.mkdtempSync(path.join(dir, '.build-'));
-  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${dir} (first run only; takes a few minutes)…`);
+  const scratch = fs.mkdtempSync(path.join(b.dir, '.build-'));
+  b.log(`building ${b.what} ${b.version} from Go modules into ${b.dir} (first run only; takes a few minutes)…`);
   const started = Date.now();
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(go, ['install', `${MODULE}@${TEMPORAL_CLI_VERSION}`], {
+    const child = spawn(go, ['install', `${b.module}@${b.version}`], {
       env: { ...process.env, CGO_ENABLED: '0', GOBIN: scratch, GOFLAGS: process.env.GOFLAGS ?? '' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);
     child.on('exit', (c) => resolve(c ?? 1));
   });
-  const built = path.join(scratch, 'temporal');
+  const built = path.join(scratch, b.binary);
   if (code !== 0 || !isExecutable(built)) {
     fs.rmSync(scratch, { recursive: true, force: true });
-    throw new TemporalCliNotFound(
-      `building the Temporal CLI failed (go install exited ${code}); install it by hand (https://docs.temporal.io/cli) and set TEMPORAL_CLI_PATH`,
-    );
+    throw new Error(`building ${b.what} failed (go install exited ${code})`);
   }
-  const target = path.join(dir, 'temporal');
+  const target = path.join(b.dir, b.binary);
   fs.renameSync(built, target);
   fs.rmSync(scratch, { recursive: true, force: true });
-  log(`built the Temporal CLI in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
+  b.log(`built ${b.what} in ${((Date.now() - started) / 1000).toFixed(0)} s: ${target}`);
   return target;
 }
 
