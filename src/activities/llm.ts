@@ -33,13 +33,13 @@ import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
 import { recordModelCall } from '../flow/metrics';
 import { toLlmFailure } from './llm-errors';
-import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
+import { Attempts, DEFAULT_ATTEMPT_POLICY, type LedgerDetails } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
 import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../flow/routing';
 import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
 import { previewOf, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
-import { estimateOutputTokens, type PartialSpend } from '../shared/usage';
+import { estimateOutputTokens, spendIn, type PartialSpend, type SpendDetails } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
 
 export interface LlmDeps {
@@ -87,6 +87,19 @@ function withStoredText(content: ContentBlock[], text: string, stored: StoredTex
   return rest;
 }
 
+/** `f` with the calls' spend appended to its details (nothing changes when nothing was spent). */
+function withSpend(f: ApplicationFailure, spend: SpendDetails): ApplicationFailure {
+  if (!spend.braidSpend.length) return f;
+  return ApplicationFailure.create({
+    message: f.message,
+    type: f.type ?? undefined,
+    nonRetryable: f.nonRetryable ?? undefined,
+    details: [...(f.details ?? []), spend],
+    cause: f.cause,
+    nextRetryDelay: f.nextRetryDelay,
+  });
+}
+
 /** Whether the request's conversation has parts in the blob store, or is to be stored. */
 const needsBlobs = (req: LlmRequest): boolean =>
   Boolean(req.history?.length || req.storeMessages) ||
@@ -122,8 +135,19 @@ export function createLlmActivities(deps: LlmDeps) {
         }
       }
 
-      const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(d));
-      const beat = () => ctx.heartbeat(attempts.details());
+      // Spend of earlier attempts that failed: their last heartbeat carried it (with this attempt's so far).
+      const earlier = spendIn(ctx.info.heartbeatDetails);
+      let current: PartialSpend | undefined;
+      // Every heartbeat carries the attempt ledger and the spend so far, so neither is lost to the next attempt.
+      const details = (ledger: LedgerDetails | undefined): (LedgerDetails | object) & SpendDetails => ({
+        ...(ledger ?? {}),
+        braidSpend: current ? [...earlier, current] : earlier,
+      });
+      const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(details(d)));
+      const beat = () => {
+        current = spentSoFar();
+        ctx.heartbeat(details(attempts.details()));
+      };
       let flow: FlowCall | undefined = deps.flow && {
         flow: deps.flow,
         model: requested,
@@ -163,6 +187,15 @@ export function createLlmActivities(deps: LlmDeps) {
       // What the call has spent so far, from the stream: charged (as estimated) if it is cancelled mid-way.
       let inputSoFar = 0;
       let outputChars = 0;
+      function spentSoFar(): PartialSpend | undefined {
+        if (inputSoFar === 0 && outputChars === 0) return undefined;
+        return {
+          model,
+          usage: { inputTokens: inputSoFar, outputTokens: estimateOutputTokens(outputChars) },
+          estimated: true,
+          streamedMs: Date.now() - startedAt,
+        };
+      }
       let reply: LlmResult;
       try {
         if (flow) {
@@ -221,6 +254,7 @@ export function createLlmActivities(deps: LlmDeps) {
           attempt: ctx.info.attempt,
           ...(routed ? { routed } : {}),
           ...(messagesRef ? { messagesRef } : {}),
+          ...(earlier.length ? { retriedSpend: earlier } : {}),
         };
         recordModelCall(reply.model, reply.usage, deps.flow?.prices);
       } catch (err) {
@@ -228,21 +262,27 @@ export function createLlmActivities(deps: LlmDeps) {
           if (flow) flowCancelled(flow, ctx.cancellationDetails?.timedOut === true);
           // A cancelled activity returns nothing and history keeps only its last attempt: the spend
           // streamed so far travels in the cancellation's details, for the workflow to charge.
-          const spend: PartialSpend = {
+          const spend: PartialSpend = spentSoFar() ?? {
             model,
-            usage: { inputTokens: inputSoFar, outputTokens: estimateOutputTokens(outputChars) },
+            usage: { inputTokens: 0, outputTokens: 0 },
             estimated: true,
             streamedMs: Date.now() - startedAt,
           };
           const reason = ctx.cancellationSignal.reason;
-          throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend]);
+          const carried: SpendDetails = { braidSpend: earlier };
+          throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend, carried]);
         }
-        const failure = stalled
+        current = spentSoFar();
+        const classified = stalled
           ? ApplicationFailure.retryable(
               `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
               'LlmStreamStalled',
             )
           : toLlmFailure(err, model);
+        // What this attempt and the ones before it streamed goes with the failure (read by the
+        // workflow if it is the last) and in a last heartbeat (read by the next attempt).
+        const failure = withSpend(classified, details(undefined));
+        ctx.heartbeat(details(attempts.details()));
         if (flow) throw await flowFailure(flow, err, failure);
         throw failure;
       } finally {

@@ -22,6 +22,7 @@ import { getJson, putJson, type BlobStore } from '../blobs/store';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
 import type { Claim, CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
+import type { PartialSpend } from '../shared/usage';
 import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
 import {
   addChecks,
@@ -48,6 +49,8 @@ export interface ItemOutput {
   /** The model that answered (absent when the item needed no model call). */
   model?: string;
   simulated: boolean;
+  /** What failed attempts of the model call spent (estimated); see `LlmResult.retriedSpend`. */
+  retriedSpend?: PartialSpend[];
 }
 
 /** What one leaf saves of its items, in index order. */
@@ -157,7 +160,13 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           sources: mergeSources(read.claims.flatMap((c) => c.sources)),
           checks: read.checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage: res.usage, model: res.model, simulated: res.simulated };
+        return {
+          ref: await putJson(deps.blobs, out),
+          usage: res.usage,
+          model: res.model,
+          simulated: res.simulated,
+          ...(res.retriedSpend ? { retriedSpend: res.retriedSpend } : {}),
+        };
       });
     },
 
@@ -197,6 +206,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
         let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
         let simulated = false;
         let model: string | undefined;
+        let retriedSpend: PartialSpend[] | undefined;
         // A group whose inputs all said "not relevant" needs no model call.
         if (docs.length > 0) {
           const res = await deps.llmTurn({
@@ -217,7 +227,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           const r = checkedReply(`reduce of level ${input.level}, group at ${input.start}`, res, docs);
           addChecks(checks, r.checks);
           read = r;
-          ({ usage, simulated, model } = res);
+          ({ usage, simulated, model, retriedSpend } = res);
         }
         const summary = !input.final
           ? read.claims.map((c) => c.text).join(' ')
@@ -237,7 +247,13 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           sources: mergeSources(read.claims.flatMap((c) => c.sources)),
           checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage, ...(model ? { model } : {}), simulated };
+        return {
+          ref: await putJson(deps.blobs, out),
+          usage,
+          ...(model ? { model } : {}),
+          simulated,
+          ...(retriedSpend ? { retriedSpend } : {}),
+        };
       });
     },
 

@@ -59,8 +59,8 @@ import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
-import { costOfUsage, mergeCosts } from '../shared/pricing';
-import { addUsage, mergeUsageSummaries, noUsage, sumUsage } from '../shared/usage';
+import { addEstimated, costOfUsage, mergeCosts } from '../shared/pricing';
+import { addUsage, mergeUsageSummaries, noUsage, spendOfFailure, sumUsage, type PartialSpend } from '../shared/usage';
 import { blobStore, labelled, summarizeItem } from './profiles';
 import { RunStatus } from './status';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
@@ -104,6 +104,8 @@ export interface NodeResult {
   usage: TokenUsage;
   /** `usage` by the model that answered (absent from nodes that began before it was added). */
   byModel?: Record<string, TokenUsage>;
+  /** What failed and retried attempts of the node's model calls spent, by model (estimated). */
+  estimatedByModel?: Record<string, TokenUsage>;
   simulated: boolean;
 }
 
@@ -128,7 +130,8 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
   const results = settled.map((s) => (s.ok ? s.value : undefined)!);
   const usage = sumUsage(results.map((r) => r.usage));
   const byModel = mergeUsageSummaries(results.map((r) => ({ total: r.usage, byModel: r.byModel ?? {} }))).byModel;
-  return { parts: results.flatMap((r) => r.parts), usage, byModel, simulated: results.some((r) => r.simulated) };
+  const estimatedByModel = mergeUsageSummaries(results.map((r) => ({ total: noUsage(), byModel: r.estimatedByModel ?? {} }))).byModel;
+  return { parts: results.flatMap((r) => r.parts), usage, byModel, estimatedByModel, simulated: results.some((r) => r.simulated) };
 }
 
 async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
@@ -199,14 +202,17 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const entries: PartFile['entries'] = settled.map((s) =>
     s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: failureMessage(s.error, { withType: true, maxChars: 300 }) },
   );
+  const estimatedByModel: Record<string, TokenUsage> = {};
   for (const s of settled) {
+    const lost = s.ok ? (s.value.retriedSpend ?? []) : spendOfFailure(s.error);
+    for (const l of lost) addUsage((estimatedByModel[l.model] ??= noUsage()), l.usage);
     if (!s.ok) continue;
     addUsage(usage, s.value.usage);
     if (s.value.model) addUsage((byModel[s.value.model] ??= noUsage()), s.value.usage);
     simulated ||= s.value.simulated;
   }
   const ref = await store(`save the results of ${start + 1}–${end}`).savePart({ start, end, entries });
-  return { parts: [{ start, end, ref }], usage, byModel, simulated };
+  return { parts: [{ start, end, ref }], usage, byModel, estimatedByModel, simulated };
 }
 
 /** What the root carries across continue-as-new. */
@@ -220,6 +226,8 @@ interface Carried {
   usage: TokenUsage;
   /** Usage by phase (map, reduce) and model, for `cost` (absent from runs that began before it was added). */
   byPhase?: Record<string, Record<string, TokenUsage>>;
+  /** The same for failed and retried attempts' spend (estimated). */
+  estimatedByPhase?: Record<string, Record<string, TokenUsage>>;
   simulated: boolean;
   phases: PhaseStat[];
   progress: SummarizeProgress;
@@ -330,12 +338,22 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   };
   const absorb = (
     phase: 'map' | 'reduce',
-    r: { usage: TokenUsage; simulated: boolean; byModel?: Record<string, TokenUsage>; model?: string },
+    r: {
+      usage: TokenUsage;
+      simulated: boolean;
+      byModel?: Record<string, TokenUsage>;
+      model?: string;
+      estimatedByModel?: Record<string, TokenUsage>;
+      retriedSpend?: PartialSpend[];
+    },
   ) => {
     addUsage(s.usage, r.usage);
     const models = ((s.byPhase ??= {})[phase] ??= {});
     for (const [model, u] of Object.entries(r.byModel ?? (r.model ? { [r.model]: r.usage } : {})))
       addUsage((models[model] ??= noUsage()), u);
+    const lost = ((s.estimatedByPhase ??= {})[phase] ??= {});
+    for (const [model, u] of Object.entries(r.estimatedByModel ?? {})) addUsage((lost[model] ??= noUsage()), u);
+    for (const l of r.retriedSpend ?? []) addUsage((lost[l.model] ??= noUsage()), l.usage);
     s.simulated ||= r.simulated;
   };
 
@@ -436,7 +454,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     chunks: input.chunkCount,
     reduceLevels: s.level,
     usage: s.usage,
-    ...costByPhase(s.byPhase ?? {}, input.prices),
+    ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices),
     phases: s.phases,
     simulated: s.simulated,
     totalMs: Date.now() - progress.startedAt,
@@ -446,8 +464,13 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
 /** The run's cost and its cost by phase, from usage by phase and model, at the input's prices. */
 function costByPhase(
   byPhase: Record<string, Record<string, TokenUsage>>,
+  estimatedByPhase: Record<string, Record<string, TokenUsage>>,
   prices: SummarizeInput['prices'],
 ): Pick<SummarizeResult, 'cost' | 'costByPhase'> {
-  const phases = Object.fromEntries(Object.entries(byPhase).map(([phase, byModel]) => [phase, costOfUsage(byModel, prices)]));
+  const names = [...new Set([...Object.keys(byPhase), ...Object.keys(estimatedByPhase)])];
+  const estimated = (phase: string) => Object.entries(estimatedByPhase[phase] ?? {}).map(([model, usage]) => ({ model, usage }));
+  const phases = Object.fromEntries(
+    names.map((phase) => [phase, addEstimated(costOfUsage(byPhase[phase] ?? {}, prices), estimated(phase), prices)]),
+  );
   return { cost: mergeCosts(...Object.values(phases)), costByPhase: phases };
 }
