@@ -39,6 +39,7 @@ import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../f
 import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
 import { previewOf, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
+import { formatUsd, usdFor } from '../shared/pricing';
 import { estimateOutputTokens, spendIn, type PartialSpend, type SpendDetails } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
 
@@ -143,6 +144,18 @@ export function createLlmActivities(deps: LlmDeps) {
         ...(ledger ?? {}),
         braidSpend: current ? [...earlier, current] : earlier,
       });
+      // With a budget reservation, a retry may not start once earlier attempts spent part of it.
+      const table = deps.flow?.prices;
+      const usdOf = (spends: readonly PartialSpend[]) => spends.reduce((n, x) => n + (usdFor(x.model, x.usage, { table }) ?? 0), 0);
+      const earlierUsd = usdOf(earlier);
+      if (req.maxUsd !== undefined && earlierUsd > 0) {
+        throw ApplicationFailure.create({
+          message: `an earlier attempt of this call spent ${formatUsd(earlierUsd)} of its ${formatUsd(req.maxUsd)} budget reservation; a retry could pass it`,
+          type: 'LlmBudgetReached',
+          nonRetryable: true,
+          details: [{ braidSpend: earlier } satisfies SpendDetails],
+        });
+      }
       const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(details(d)));
       const beat = () => {
         current = spentSoFar();
@@ -168,6 +181,7 @@ export function createLlmActivities(deps: LlmDeps) {
 
       const abort = new AbortController();
       let stalled = false;
+      let overBudget = false;
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       let idle: NodeJS.Timeout | undefined;
@@ -231,6 +245,13 @@ export function createLlmActivities(deps: LlmDeps) {
             if (event.delta.type === 'text_delta') outputChars += event.delta.text.length;
             else if (event.delta.type === 'input_json_delta') outputChars += event.delta.partial_json.length;
           } else if (event.type === 'message_stop') sawStop = true;
+          if (req.maxUsd !== undefined && !overBudget) {
+            const now = spentSoFar();
+            if (now && earlierUsd + usdOf([now]) > req.maxUsd) {
+              overBudget = true;
+              abort.abort();
+            }
+          }
         }
         if (!sawStop) {
           throw ApplicationFailure.retryable(
@@ -273,12 +294,17 @@ export function createLlmActivities(deps: LlmDeps) {
           throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend, carried]);
         }
         current = spentSoFar();
-        const classified = stalled
-          ? ApplicationFailure.retryable(
-              `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
-              'LlmStreamStalled',
+        const classified = overBudget
+          ? ApplicationFailure.nonRetryable(
+              `${model}: the answer would pass the call's budget reservation of ${formatUsd(req.maxUsd!)}; the stream was stopped`,
+              'LlmBudgetReached',
             )
-          : toLlmFailure(err, model);
+          : stalled
+            ? ApplicationFailure.retryable(
+                `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
+                'LlmStreamStalled',
+              )
+            : toLlmFailure(err, model);
         // What this attempt and the ones before it streamed goes with the failure (read by the
         // workflow if it is the last) and in a last heartbeat (read by the next attempt).
         const failure = withSpend(classified, details(undefined));

@@ -20,7 +20,14 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
-import type { Claim, CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
+import {
+  SUMMARIZE_MAX_TOKENS,
+  type Claim,
+  type CorpusManifest,
+  type MissingChunk,
+  type PartialResult,
+  type SourceCitation,
+} from '../shared/summarize';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
 import type { PartialSpend } from '../shared/usage';
 import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
@@ -136,7 +143,8 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
   const manifest = (ref: string) => cached<CorpusManifest>(ref);
 
   return {
-    mapChunk(input: { manifestRef: string; index: number; task: string }): Promise<ItemOutput> {
+    /** `maxUsd`: the call's budget reservation (see LlmRequest.maxUsd). */
+    mapChunk(input: { manifestRef: string; index: number; task: string; maxUsd?: number }): Promise<ItemOutput> {
       return withAttemptLedger(deps.attempts, `map of chunk ${input.index}`, async () => {
         const chunk = (await manifest(input.manifestRef)).chunks[input.index];
         if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
@@ -145,7 +153,8 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           role: 'fast',
           system: MAP_SYSTEM,
           messages: [{ role: 'user', content: mapContent(input.task, chunk.source, text) }],
-          maxTokens: 700,
+          maxTokens: SUMMARIZE_MAX_TOKENS.map,
+          ...(input.maxUsd !== undefined ? { maxUsd: input.maxUsd } : {}),
         });
         const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
         const out: PartialResult = {
@@ -178,6 +187,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
       final: boolean;
       task: string;
       expectChunks?: number;
+      maxUsd?: number;
     }): Promise<ItemOutput> {
       return withAttemptLedger(deps.attempts, `reduce of level ${input.level}, group at ${input.start}`, async () => {
         const level = await cached<LevelFile>(input.levelRef);
@@ -222,7 +232,8 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
                 ),
               },
             ],
-            maxTokens: input.final ? 1500 : 900,
+            maxTokens: input.final ? SUMMARIZE_MAX_TOKENS.final : SUMMARIZE_MAX_TOKENS.reduce,
+            ...(input.maxUsd !== undefined ? { maxUsd: input.maxUsd } : {}),
           });
           const r = checkedReply(`reduce of level ${input.level}, group at ${input.start}`, res, docs);
           addChecks(checks, r.checks);

@@ -122,6 +122,12 @@ export interface LlmRequest {
   storeMessages?: boolean;
   /** A reply whose text is longer than this many characters comes back stored (`storedText`). */
   storeAbove?: number;
+  /**
+   * The most this call may spend, every attempt included, in US dollars: its budget reservation. A
+   * stream that would pass it is stopped, and no retry follows an attempt that spent part of it; either
+   * way the call fails with LlmBudgetReached (non-retryable).
+   */
+  maxUsd?: number;
 }
 
 /** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */
