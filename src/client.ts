@@ -11,6 +11,7 @@ import { cancelCommand } from './cli/cancel';
 import { ensembleCommand } from './cli/ensemble';
 import { exitCodeFor, oneLine } from './cli/errors';
 import { healthCommand } from './cli/health';
+import { topCommand } from './cli/top';
 import { pendingCommand } from './cli/pending';
 import { pipelineCommand } from './cli/pipeline';
 import { publishCommand } from './cli/publish';
@@ -53,6 +54,7 @@ const commands = [
   actorCommand,
   searchCommand,
   healthCommand,
+  topCommand,
   publishCommand,
   pendingCommand,
   approveCommand,
