@@ -19,11 +19,11 @@ describe('parallelism line', () => {
 
   it('speculation: the strategies that ran, and the losers’ spend as the extra', () => {
     const r: Pick<SpeculateResult, 'strategies' | 'cost' | 'winner'> = {
-      winner: 'direct',
+      winner: 'fast',
       cost: { ...emptyCost(), totalUsd: 0.004 },
       strategies: [
-        { name: 'direct', status: 'won', startMs: 0, endMs: 3000, tokens: 10, costUsd: 0.001, estimated: false },
-        { name: 'tools', status: 'lost-cancelled', startMs: 500, endMs: 3000, tokens: 10, costUsd: 0.003, estimated: true },
+        { name: 'fast', status: 'won', startMs: 0, endMs: 3000, tokens: 10, costUsd: 0.001, estimated: false },
+        { name: 'agent', status: 'lost-cancelled', startMs: 500, endMs: 3000, tokens: 10, costUsd: 0.003, estimated: true },
         { name: 'cache', status: 'not-started', tokens: 0, costUsd: 0, estimated: false },
       ] as SpeculateResult['strategies'],
     };
