@@ -147,6 +147,24 @@ describe('budgets', () => {
     expect(r.cost!.byModel[models.capable]).toBeUndefined(); // no reduce started
   });
 
+  it('with --on-budget cancel, cancels the calls in flight once one cannot start', async () => {
+    // Slow calls, three lanes, room for two reservations: the third cannot start, and the two in flight are cancelled.
+    const c = await corpus(8);
+    const callUsd = worstCaseUsd(models.fast, mapInputTokens, SUMMARIZE_MAX_TOKENS.map)!;
+    const usd = roundUsd(2.5 * callUsd);
+    const task = 'Summarise the growth story.\n#sim slow_ms=10000';
+    const input = { ...base, ...c, task, concurrency: 3, budget: { usd, models, mapInputTokens, inFlight: 'cancel' as const } };
+    const r = await (await summarize(input)).result();
+    expect(r.status).toBe('budget-reached');
+    expect(r.budget).toMatchObject({ reached: true, cancelledCalls: 2, skippedCalls: 6 });
+    expect(r.missing).toHaveLength(8);
+    expect(r.missing.filter((m) => /^cancelled in flight: the budget of/.test(m.reason))).toHaveLength(2);
+    expect(r.cost!.totalUsd).toBeLessThanOrEqual(usd);
+    expect(r.budget!.spentUsd).toBe(r.cost!.totalUsd);
+    // Well before the slow calls would have answered.
+    expect(r.totalMs).toBeLessThan(10_000);
+  });
+
   it('runs to the end, the spend counted, when the budget covers the job', async () => {
     const c = await corpus(5);
     const r = await (await summarize({ ...base, ...c, concurrency: 4, budget: { usd: 5, models, mapInputTokens } })).result();

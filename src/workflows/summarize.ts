@@ -71,8 +71,13 @@ import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from '
 import { slidingWindow } from './window';
 
 const item = (summary: string) => proxyActivities<Activities>(labelled(summarizeItem, summary));
-/** Items of a run whose budget may cancel them wait for the cancellation, so the spend it reports is charged. */
-const budgetedItem = (summary: string) => proxyActivities<Activities>(labelled(cancellable(summarizeItem), summary));
+/**
+ * Items of a run whose budget may cancel them wait for the cancellation, so the spend it reports is
+ * charged; a shorter heartbeat timeout lets the cancel reach them within seconds (an activity's
+ * heartbeats, which carry it, are throttled to 80 % of the timeout).
+ */
+const budgetedItem = (summary: string) =>
+  proxyActivities<Activities>(labelled({ ...cancellable(summarizeItem), heartbeatTimeout: '5 seconds' }, summary));
 const store = (summary: string) => proxyActivities<Activities>(labelled(blobStore, summary));
 
 /** "map chunks 1–250 of 10,000 (a.md … f.md)", "reduce level 2: results 1–100": a node's label in the Web UI. */
