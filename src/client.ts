@@ -14,6 +14,7 @@ import { exitCodeFor, oneLine } from './cli/errors';
 import { gcCommand } from './cli/gc';
 import { replayCommand } from './cli/replay';
 import { healthCommand } from './cli/health';
+import { topCommand } from './cli/top';
 import { pendingCommand } from './cli/pending';
 import { pipelineCommand } from './cli/pipeline';
 import { publishCommand } from './cli/publish';
@@ -57,6 +58,7 @@ const commands = [
   actorCommand,
   searchCommand,
   healthCommand,
+  topCommand,
   publishCommand,
   pendingCommand,
   approveCommand,

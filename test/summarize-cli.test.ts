@@ -131,10 +131,28 @@ describe('braid summarize', () => {
     [['summarize', 'data/docs', '--task', 'x', '--tolerate', '150'], /--tolerate.*percentage from 0 to 100/],
     [['summarize', 'data/docs', '--task', 'x', '--group', '1'], /--group.*whole number from 2 to 100/],
     [['summarize', 'data/docs', '--task', 'x', '--concurrency', '0'], /--concurrency.*whole number from 1 to 10000/],
+    [['summarize', 'data/docs', '--task', 'x', '--budget', 'ten'], /--budget.*"ten" is not an amount of US dollars/],
+    [['summarize', 'data/docs', '--task', 'x', '--budget', '0'], /--budget.*budget must be from \$0.000001 to \$1,000,000/],
+    [['summarize', 'data/docs', '--task', 'x', '--budget', '-1'], /--budget/],
+    [['summarize', 'data/docs', '--task', 'x', '--budget', '1', '--on-budget', 'maybe'], /--on-budget.*expected keep .* or cancel/],
     [['watch', 'summarize-does-not-exist'], /no run with id summarize-does-not-exist/],
     [['cancel', 'summarize-does-not-exist'], /no run with id summarize-does-not-exist/],
   ])('rejects %j with one line and exit 2', async (args, pattern) => {
     expectOneLineError(await braid(args, { ...server(), ...blobs }), 2, pattern);
+  });
+
+  it('ends a job whose budget is reached with its result, "budget reached" and exit code 3', async () => {
+    // Less than one map call's worst case: no call starts, nothing is spent.
+    const r = await braid(['summarize', 'data/docs/shipping.md', '--task', TASK, '--budget', '0.0001', '--with-worker', '--json'], {
+      ...server(),
+      ...blobs,
+    });
+    expect(r.code, r.stderr).toBe(3);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('budget-reached');
+    expect(out.budget).toMatchObject({ usd: 0.0001, spentUsd: 0, reached: true, skippedCalls: out.chunks });
+    expect(out.cost.totalUsd).toBe(0);
+    expect(out.missing).toHaveLength(out.chunks);
   });
 
   it('gives the same job the same id, but not the id a run with unchecked whole-chunk citations had', () => {
@@ -143,6 +161,7 @@ describe('braid summarize', () => {
     expect(summarizeWorkflowId(ref, 'Task', 10, 0)).not.toBe(before);
     expect(summarizeWorkflowId(ref, ' Task ', 10, 0)).toBe(summarizeWorkflowId(ref, 'Task', 10, 0));
     expect(summarizeWorkflowId(ref, 'Task', 10, 0)).not.toBe(summarizeWorkflowId(ref, 'Task', 11, 0));
+    expect(summarizeWorkflowId(ref, 'Task', 10, 0, 0.5)).not.toBe(summarizeWorkflowId(ref, 'Task', 10, 0));
   });
 
   it('watch attaches to a running job and cancel stops it cleanly', async () => {

@@ -40,18 +40,18 @@ import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
 import { recordModelCall } from '../flow/metrics';
 import { toLlmFailure } from './llm-errors';
-import { Attempts, DEFAULT_ATTEMPT_POLICY } from '../flow/attempts';
+import { Attempts, DEFAULT_ATTEMPT_POLICY, type LedgerDetails } from '../flow/attempts';
 import { checkModelBreaker, flowCancelled, flowFailure, flowSuccess, type FlowCall } from '../flow/llm-call';
 import { acquireOrRoute, DEFAULT_ROUTE_AFTER_MS, routeAroundBreaker } from '../flow/routing';
 import { BlobTexts, blobFailure, resolveMessages } from '../blobs/content';
 import { previewOf, type StoredText } from '../shared/blobs';
 import { textOf } from '../shared/content';
-import { estimateOutputTokens, type PartialSpend } from '../shared/usage';
+import { formatUsd, usdFor } from '../shared/pricing';
+import { estimateOutputTokens, spendIn, type PartialSpend, type SpendDetails } from '../shared/usage';
 import { SIMULATOR_HEADER } from '../simulator/http';
 import type { Client } from '@temporalio/client';
 import { SectionAnnouncer, TextStreamer, ToolAnnouncer } from './streaming';
 import type { AnswerStreams } from '../store/answer-stream';
-import { usdFor } from '../shared/pricing';
 import { endFailed, startLimiterWait, startModelSpan, withSpan } from '../telemetry/spans';
 
 export interface LlmDeps {
@@ -103,6 +103,19 @@ function withStoredText(content: ContentBlock[], text: string, stored: StoredTex
   return rest;
 }
 
+/** `f` with the calls' spend appended to its details (nothing changes when nothing was spent). */
+function withSpend(f: ApplicationFailure, spend: SpendDetails): ApplicationFailure {
+  if (!spend.braidSpend.length) return f;
+  return ApplicationFailure.create({
+    message: f.message,
+    type: f.type ?? undefined,
+    nonRetryable: f.nonRetryable ?? undefined,
+    details: [...(f.details ?? []), spend],
+    cause: f.cause,
+    nextRetryDelay: f.nextRetryDelay,
+  });
+}
+
 /** Whether the request's conversation has parts in the blob store, or is to be stored. */
 const needsBlobs = (req: LlmRequest): boolean =>
   Boolean(req.history?.length || req.storeMessages) ||
@@ -138,8 +151,31 @@ export function createLlmActivities(deps: LlmDeps) {
         }
       }
 
-      const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(d));
-      const beat = () => ctx.heartbeat(attempts.details());
+      // Spend of earlier attempts that failed: their last heartbeat carried it (with this attempt's so far).
+      const earlier = spendIn(ctx.info.heartbeatDetails);
+      let current: PartialSpend | undefined;
+      // Every heartbeat carries the attempt ledger and the spend so far, so neither is lost to the next attempt.
+      const details = (ledger: LedgerDetails | undefined): (LedgerDetails | object) & SpendDetails => ({
+        ...(ledger ?? {}),
+        braidSpend: current ? [...earlier, current] : earlier,
+      });
+      // With a budget reservation, a retry may not start once earlier attempts spent part of it.
+      const table = deps.flow?.prices;
+      const usdOf = (spends: readonly PartialSpend[]) => spends.reduce((n, x) => n + (usdFor(x.model, x.usage, { table }) ?? 0), 0);
+      const earlierUsd = usdOf(earlier);
+      if (req.maxUsd !== undefined && earlierUsd > 0) {
+        throw ApplicationFailure.create({
+          message: `an earlier attempt of this call spent ${formatUsd(earlierUsd)} of its ${formatUsd(req.maxUsd)} budget reservation; a retry could pass it`,
+          type: 'LlmBudgetReached',
+          nonRetryable: true,
+          details: [{ braidSpend: earlier } satisfies SpendDetails],
+        });
+      }
+      const attempts = new Attempts(ctx.info, deps.flow?.attempts ?? DEFAULT_ATTEMPT_POLICY, (d) => ctx.heartbeat(details(d)));
+      const beat = () => {
+        current = spentSoFar();
+        ctx.heartbeat(details(attempts.details()));
+      };
       let flow: FlowCall | undefined = deps.flow && {
         flow: deps.flow,
         model: requested,
@@ -170,6 +206,7 @@ export function createLlmActivities(deps: LlmDeps) {
 
       const abort = new AbortController();
       let stalled = false;
+      let overBudget = false;
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       let idle: NodeJS.Timeout | undefined;
@@ -192,6 +229,15 @@ export function createLlmActivities(deps: LlmDeps) {
       const announcer = ToolAnnouncer.for(deps.temporal, req.announceTools);
       const sections = SectionAnnouncer.for(deps.temporal, req.announceSections);
       const streamer = TextStreamer.for(deps.answerStreams, req.streamTo);
+      function spentSoFar(): PartialSpend | undefined {
+        if (inputSoFar === 0 && outputChars === 0) return undefined;
+        return {
+          model,
+          usage: { inputTokens: inputSoFar, outputTokens: estimateOutputTokens(outputChars) },
+          estimated: true,
+          streamedMs: Date.now() - startedAt,
+        };
+      }
       let reply: LlmResult;
       try {
         if (flow) {
@@ -244,6 +290,13 @@ export function createLlmActivities(deps: LlmDeps) {
             if (event.delta.type === 'text_delta') outputChars += event.delta.text.length;
             else if (event.delta.type === 'input_json_delta') outputChars += event.delta.partial_json.length;
           } else if (event.type === 'message_stop') sawStop = true;
+          if (req.maxUsd !== undefined && !overBudget) {
+            const now = spentSoFar();
+            if (now && earlierUsd + usdOf([now]) > req.maxUsd) {
+              overBudget = true;
+              abort.abort();
+            }
+          }
         }
         if (!sawStop) {
           throw ApplicationFailure.retryable(
@@ -271,6 +324,7 @@ export function createLlmActivities(deps: LlmDeps) {
           attempt: ctx.info.attempt,
           ...(routed ? { routed } : {}),
           ...(messagesRef ? { messagesRef } : {}),
+          ...(earlier.length ? { retriedSpend: earlier } : {}),
         };
         recordModelCall(reply.model, reply.usage, deps.flow?.prices);
         const usd = usdFor(reply.model, reply.usage, { table: deps.flow?.prices });
@@ -289,9 +343,9 @@ export function createLlmActivities(deps: LlmDeps) {
           if (flow) flowCancelled(flow, ctx.cancellationDetails?.timedOut === true);
           // A cancelled activity returns nothing and history keeps only its last attempt: the spend
           // streamed so far travels in the cancellation's details, for the workflow to charge.
-          const spend: PartialSpend = {
+          const spend: PartialSpend = spentSoFar() ?? {
             model,
-            usage: { inputTokens: inputSoFar, outputTokens: estimateOutputTokens(outputChars) },
+            usage: { inputTokens: 0, outputTokens: 0 },
             estimated: true,
             streamedMs: Date.now() - startedAt,
           };
@@ -302,15 +356,26 @@ export function createLlmActivities(deps: LlmDeps) {
             'braid.usage.estimated': true,
           });
           endFailed(span, reason instanceof Error ? reason.message : 'cancelled', 'Cancelled');
-          throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend]);
+          const carried: SpendDetails = { braidSpend: earlier };
+          throw new CancelledFailure(reason instanceof Error ? reason.message : 'cancelled', [spend, carried]);
         }
-        const failure = stalled
-          ? ApplicationFailure.retryable(
-              `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
-              'LlmStreamStalled',
+        current = spentSoFar();
+        const classified = overBudget
+          ? ApplicationFailure.nonRetryable(
+              `${model}: the answer would pass the call's budget reservation of ${formatUsd(req.maxUsd!)}; the stream was stopped`,
+              'LlmBudgetReached',
             )
-          : toLlmFailure(err, model);
+          : stalled
+            ? ApplicationFailure.retryable(
+                `${model}: no stream event for ${deps.streamIdleTimeoutMs} ms; the request was abandoned`,
+                'LlmStreamStalled',
+              )
+            : toLlmFailure(err, model);
+        // What this attempt and the ones before it streamed goes with the failure (read by the
+        // workflow if it is the last) and in a last heartbeat (read by the next attempt).
+        const failure = withSpend(classified, details(undefined));
         endFailed(span, failure, failure.type ?? undefined);
+        ctx.heartbeat(details(attempts.details()));
         if (flow) throw await flowFailure(flow, err, failure);
         throw failure;
       } finally {

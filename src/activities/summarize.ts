@@ -20,8 +20,16 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
-import type { Claim, CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
+import {
+  SUMMARIZE_MAX_TOKENS,
+  type Claim,
+  type CorpusManifest,
+  type MissingChunk,
+  type PartialResult,
+  type SourceCitation,
+} from '../shared/summarize';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
+import type { PartialSpend } from '../shared/usage';
 import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
 import {
   addChecks,
@@ -48,6 +56,8 @@ export interface ItemOutput {
   /** The model that answered (absent when the item needed no model call). */
   model?: string;
   simulated: boolean;
+  /** What failed attempts of the model call spent (estimated); see `LlmResult.retriedSpend`. */
+  retriedSpend?: PartialSpend[];
 }
 
 /** What one leaf saves of its items, in index order. */
@@ -133,7 +143,8 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
   const manifest = (ref: string) => cached<CorpusManifest>(ref);
 
   return {
-    mapChunk(input: { manifestRef: string; index: number; task: string }): Promise<ItemOutput> {
+    /** `maxUsd`: the call's budget reservation (see LlmRequest.maxUsd). */
+    mapChunk(input: { manifestRef: string; index: number; task: string; maxUsd?: number }): Promise<ItemOutput> {
       return withAttemptLedger(deps.attempts, `map of chunk ${input.index}`, async () => {
         const chunk = (await manifest(input.manifestRef)).chunks[input.index];
         if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
@@ -142,7 +153,8 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           role: 'fast',
           system: MAP_SYSTEM,
           messages: [{ role: 'user', content: mapContent(input.task, chunk.source, text) }],
-          maxTokens: 700,
+          maxTokens: SUMMARIZE_MAX_TOKENS.map,
+          ...(input.maxUsd !== undefined ? { maxUsd: input.maxUsd } : {}),
         });
         const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
         const out: PartialResult = {
@@ -157,7 +169,13 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           sources: mergeSources(read.claims.flatMap((c) => c.sources)),
           checks: read.checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage: res.usage, model: res.model, simulated: res.simulated };
+        return {
+          ref: await putJson(deps.blobs, out),
+          usage: res.usage,
+          model: res.model,
+          simulated: res.simulated,
+          ...(res.retriedSpend ? { retriedSpend: res.retriedSpend } : {}),
+        };
       });
     },
 
@@ -169,6 +187,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
       final: boolean;
       task: string;
       expectChunks?: number;
+      maxUsd?: number;
     }): Promise<ItemOutput> {
       return withAttemptLedger(deps.attempts, `reduce of level ${input.level}, group at ${input.start}`, async () => {
         const level = await cached<LevelFile>(input.levelRef);
@@ -197,6 +216,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
         let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
         let simulated = false;
         let model: string | undefined;
+        let retriedSpend: PartialSpend[] | undefined;
         // A group whose inputs all said "not relevant" needs no model call.
         if (docs.length > 0) {
           const res = await deps.llmTurn({
@@ -212,12 +232,13 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
                 ),
               },
             ],
-            maxTokens: input.final ? 1500 : 900,
+            maxTokens: input.final ? SUMMARIZE_MAX_TOKENS.final : SUMMARIZE_MAX_TOKENS.reduce,
+            ...(input.maxUsd !== undefined ? { maxUsd: input.maxUsd } : {}),
           });
           const r = checkedReply(`reduce of level ${input.level}, group at ${input.start}`, res, docs);
           addChecks(checks, r.checks);
           read = r;
-          ({ usage, simulated, model } = res);
+          ({ usage, simulated, model, retriedSpend } = res);
         }
         const summary = !input.final
           ? read.claims.map((c) => c.text).join(' ')
@@ -237,7 +258,13 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
           sources: mergeSources(read.claims.flatMap((c) => c.sources)),
           checks,
         };
-        return { ref: await putJson(deps.blobs, out), usage, ...(model ? { model } : {}), simulated };
+        return {
+          ref: await putJson(deps.blobs, out),
+          usage,
+          ...(model ? { model } : {}),
+          simulated,
+          ...(retriedSpend ? { retriedSpend } : {}),
+        };
       });
     },
 

@@ -33,7 +33,16 @@ export {
   type RaceStatus,
   type Strategy,
 } from '../workflows/race';
-export { spendOfCancelled, type PartialSpend } from '../shared/usage';
+export { spendOfCancelled, spendOfFailure, type PartialSpend, type SpendDetails } from '../shared/usage';
+export {
+  BudgetLedger,
+  budgetProblem,
+  worstCaseUsd,
+  type BudgetReport,
+  type BudgetSetting,
+  type InFlightPolicy,
+  type Reservation,
+} from '../shared/budget';
 export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
 export { EarlyStarts, EarlyTools } from '../workflows/early-tools';
@@ -103,8 +112,8 @@ export type {
   MemberVote,
   VoteCount,
 } from '../shared/ensemble';
-export type { CostSummary, ModelCost, ModelPrice } from '../shared/pricing';
-export type { SummarizeInput, SummarizeResult } from '../shared/summarize';
+export type { CostSummary, ModelCost, ModelPrice, PriceTable } from '../shared/pricing';
+export type { SummarizeBudget, SummarizeInput, SummarizeResult } from '../shared/summarize';
 export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, TreeOptions } from '../shared/summarize';
 export type { FailureMessageOptions } from '../shared/failures';
 export { textOf } from '../shared/content';

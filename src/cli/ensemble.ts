@@ -34,7 +34,7 @@ import {
   type ItemOutcome,
   type MemberVote,
 } from '../shared/ensemble';
-import { formatUsd, priceOf, usdFor } from '../shared/pricing';
+import { formatUsd, priceOf, usdFor, type CostSummary } from '../shared/pricing';
 import type { TokenUsage } from '../shared/types';
 import { sumUsage } from '../shared/usage';
 import { llmTaskQueue } from '../shared/task-queues';
@@ -43,7 +43,7 @@ import type { modelEnsemble } from '../workflows';
 import { UsageError } from './errors';
 import { checkInputFile } from './input-file';
 import { duration, intIn, list } from './options';
-import { LiveBlock, ms, tableStyle } from './render';
+import { LiveBlock, ms, parallelismText, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 /** An items file: at most this many bytes. */
@@ -264,6 +264,23 @@ function batchTable(r: EnsembleResult): string {
   return t.toString();
 }
 
+/**
+ * What asking several models at once bought (time against asking them one after another) and cost
+ * (the spend beyond the cheapest member's answer alone).
+ */
+export function ensembleLine(item: ItemOutcome, cost: CostSummary): string {
+  const timed = item.votes.filter((v) => v.startedAt !== undefined && v.endedAt !== undefined);
+  const branchMs = timed.reduce((n, v) => n + (v.endedAt! - v.startedAt!), 0);
+  const makespanMs = timed.length ? Math.max(...timed.map((v) => v.endedAt!)) - Math.min(...timed.map((v) => v.startedAt!)) : 0;
+  const priced = item.votes.flatMap((v) => {
+    const usd = v.usage ? usdFor(v.answeredBy ?? v.model, v.usage) : undefined;
+    return usd !== undefined ? [usd] : [];
+  });
+  const total = item.cost?.totalUsd ?? cost.totalUsd;
+  const extra = priced.length ? { extraUsd: total - Math.min(...priced), extraOf: 'members beyond the cheapest one' } : {};
+  return parallelismText({ branchMs, makespanMs, ...extra });
+}
+
 export function printEnsemble(r: EnsembleResult, webUi: string | undefined): void {
   if (r.simulated) console.log(pc.yellow("simulated models (no ANTHROPIC_API_KEY set; answers come from Braid's simulator, not Claude)"));
   if (r.mode === 'single') {
@@ -272,6 +289,7 @@ export function printEnsemble(r: EnsembleResult, webUi: string | undefined): voi
     const judge = judgeLine(item);
     if (judge) console.log(judge);
     console.log(votesTable(item));
+    console.log(ensembleLine(item, r.cost));
   } else {
     console.log(batchTable(r));
     const s = r.summary;

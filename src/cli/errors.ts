@@ -1,11 +1,15 @@
 /**
  * CLI error conventions: every failure reaches the user as one line and a non-zero exit code —
- * 2 for input the user can fix, 1 for everything else — never as a stack trace.
+ * 2 for input the user can fix, 1 for everything else — never as a stack trace. A run that ended
+ * "budget reached" prints its result and exits 3.
  */
 import { ConfigError } from '../config';
 import { EncryptionKeyError } from '../encryption/keys';
 import { McpConfigError } from '../tools/mcp-config';
 import { failureMessage } from '../shared/failures';
+
+/** The exit code of a run that stopped because its budget was reached (its result is printed). */
+export const BUDGET_REACHED_EXIT = 3;
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { DURATION_HINT, parseDurationMs } from '../config';
+import { parseBudget, type InFlightPolicy } from '../shared/budget';
 
 export interface Bounds {
   min: number;
@@ -36,6 +37,21 @@ export function percentage(value: string): number {
   const n = Number(value.replace(/%$/, ''));
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage from 0 to 100');
   return n;
+}
+
+/** `--budget`: US dollars, "0.50" or "$0.50", within BUDGET_LIMITS. */
+export function usd(value: string): number {
+  try {
+    return parseBudget(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--budget: /, ''));
+  }
+}
+
+/** `--on-budget`: what happens to calls in flight when the budget is reached. */
+export function inFlightPolicy(value: string): InFlightPolicy {
+  if (value === 'keep' || value === 'cancel') return value;
+  throw new InvalidArgumentError('expected keep (calls in flight finish) or cancel (they are stopped)');
 }
 
 /** 90s, 15m, 24h, 2d or plain milliseconds, as milliseconds (the same syntax as BRAID_* durations). */

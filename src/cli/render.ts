@@ -107,12 +107,30 @@ export function timingTable(r: AgentResult): string {
   const summary = [
     `total ${ms(t.totalMs)}${queued} · critical path ${ms(t.criticalPathMs)} · one after another ${ms(t.sequentialMs)}${gain}`,
     `tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out${r.cost ? ` · ${costText(r.cost)}` : ''} · ${r.turns} model turn(s) · stop: ${r.stopReason}`,
+    parallelismText({ branchMs: t.sequentialMs, makespanMs: t.totalMs }),
   ];
   return `${table.toString()}\n${summary.join('\n')}`;
 }
 
 export function errorsOf(r: AgentResult): string[] {
   return r.branches.filter((b) => b.status === 'error' || b.status === 'timeout').map((b) => `${b.name}: ${b.error ?? b.status}`);
+}
+
+/**
+ * What parallelism bought and cost, for a summary line: the time saved against running the same
+ * branches one after another (the sum of their times minus the wall time from the first start to
+ * the last end), and — for speculative or ensemble branches — the spend beyond what one branch alone
+ * would have cost.
+ */
+export function parallelismText(o: { branchMs: number; makespanMs: number; extraUsd?: number; extraOf?: string }): string {
+  const saved = o.branchMs - o.makespanMs;
+  const time =
+    saved > 0
+      ? `parallelism saved ${ms(saved)} against one after another (${ms(o.branchMs)} of branches in ${ms(o.makespanMs)})`
+      : `parallelism saved no time here (${ms(o.branchMs)} of branches in ${ms(o.makespanMs)})`;
+  const extra =
+    o.extraUsd !== undefined ? ` and cost ${formatUsd(Math.max(0, o.extraUsd))} extra in ${o.extraOf ?? 'parallel branches'}` : '';
+  return `${time}${extra}`;
 }
 
 /** "cost $0.0123 (claude-haiku-4-5 $0.01, …)" for a summary line, with estimated and unpriced parts said. */

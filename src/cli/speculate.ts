@@ -23,7 +23,7 @@ import {
 import { webUiLink } from '../temporal/connection';
 import type { speculativeAsk } from '../workflows';
 import { UsageError } from './errors';
-import { LiveBlock, ms, tableStyle } from './render';
+import { LiveBlock, ms, parallelismText, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, type Session } from './session';
 
 /**
@@ -68,7 +68,17 @@ function printResult(r: SpeculateResult, webUi: string | undefined): void {
   console.log(
     `total ${r.usage.total.inputTokens + r.usage.total.outputTokens} tokens, ${formatUsd(r.cost.totalUsd)}${est}${r.cached ? ' · answer cached' : ''}`,
   );
+  console.log(speculationLine(r));
   if (webUi) console.log(`\n${pc.dim('Web UI:')} ${webUi}`);
+}
+
+/** What racing the strategies bought (time against running them one after another) and cost (the losers' spend). */
+export function speculationLine(r: Pick<SpeculateResult, 'strategies' | 'cost' | 'winner'>): string {
+  const ran = r.strategies.filter((s) => s.startMs !== undefined && s.endMs !== undefined);
+  const branchMs = ran.reduce((n, s) => n + (s.endMs! - s.startMs!), 0);
+  const makespanMs = ran.length ? Math.max(...ran.map((s) => s.endMs!)) - Math.min(...ran.map((s) => s.startMs!)) : 0;
+  const won = r.strategies.find((s) => s.name === r.winner)?.costUsd ?? 0;
+  return parallelismText({ branchMs, makespanMs, extraUsd: r.cost.totalUsd - won, extraOf: 'the speculative branches that lost' });
 }
 
 /** Starts a speculative ask and follows it to its answer. */

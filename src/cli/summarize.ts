@@ -26,8 +26,11 @@ import {
 import { buildCorpus, summarizeWorkflowId } from '../summarize/corpus';
 import { webUiLink, type Target } from '../temporal/connection';
 import type { summarizeCorpus } from '../workflows';
-import { UsageError } from './errors';
-import { intWithin, percentage, range } from './options';
+import { BUDGET_REACHED_EXIT, UsageError } from './errors';
+import { inFlightPolicy, intWithin, percentage, range, usd } from './options';
+import { BUDGET_REACHED, worstCaseUsd, type InFlightPolicy } from '../shared/budget';
+import { formatUsd } from '../shared/pricing';
+import { MAP_SYSTEM } from '../prompts/summarize';
 import { costText, etaText, ms, SIMULATED_LABEL } from './render';
 import { announceRun, followRun, startRun, withSession, workerFor, type Session } from './session';
 
@@ -39,6 +42,9 @@ export interface SummarizeOptions {
   chunkTokens: number;
   fresh?: boolean;
   json?: boolean;
+  /** Most the job may spend, in US dollars. */
+  budget?: number;
+  onBudget?: InFlightPolicy;
 }
 
 export interface Started {
@@ -82,7 +88,16 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     ...(corpus.chunkSpans ? { chunkSpans: corpus.chunkSpans } : {}),
     prices: { ...config().prices },
   };
-  return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
+  if (o.budget !== undefined) {
+    const models = config().models;
+    for (const model of Object.values(models))
+      if (worstCaseUsd(model, 0, 0, input.prices) === undefined)
+        throw new UsageError(`--budget: the model ${model} has no price; set it in BRAID_MODEL_PRICES`);
+    // A token is at least one character: the largest chunk plus the prompt bounds a map call's input.
+    const mapInputTokens = corpus.maxChunkChars + input.task.length + MAP_SYSTEM.length + 200;
+    input.budget = { usd: o.budget, models, mapInputTokens, ...(o.onBudget ? { inFlight: o.onBudget } : {}) };
+  }
+  return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate, o.budget) };
 }
 
 export async function startSummarize(s: Session, { input, workflowId, inputs }: Prepared, fresh = false): Promise<Started> {
@@ -222,7 +237,15 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
       ),
     );
   }
-  if (!r.complete) {
+  if (r.status === BUDGET_REACHED) {
+    const b = r.budget!;
+    console.log(
+      pc.yellow(
+        `\nBUDGET REACHED: ${formatUsd(b.spentUsd)} spent of ${formatUsd(b.usd)}; ${b.skippedCalls} model call(s) not started` +
+          `${b.cancelledCalls ? `, ${b.cancelledCalls} cancelled in flight` : ''}. The ${r.chunks - r.missing.length} chunk result(s) completed are kept: ${r.resultRef}`,
+      ),
+    );
+  } else if (!r.complete) {
     console.log(pc.yellow(`\nINCOMPLETE: ${r.missing.length} chunk(s) are missing from this answer:`));
     for (const m of r.missing) console.log(pc.yellow(`  ${m.chunkId} ${m.source}:${m.start}-${m.end} — ${m.reason}`));
   }
@@ -244,6 +267,12 @@ export function summarizeCommand(): Command {
     .option('--group <n>', `results combined per reduce call (${range(group)})`, intWithin(group), 10)
     .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
     .option('--chunk-tokens <n>', `token budget per chunk (${range(chunkTokens)})`, intWithin(chunkTokens), 800)
+    .option(
+      '--budget <usd>',
+      'most the job may spend, in US dollars: no model call starts whose worst case would pass it (exit code 3 when reached)',
+      usd,
+    )
+    .option('--on-budget <policy>', 'calls in flight when the budget is reached: keep (finish them, default) or cancel', inFlightPolicy)
     .option('--fresh', 'start a new run even if this exact job ran before')
     .option(
       '--json',
@@ -265,6 +294,7 @@ export function summarizeCommand(): Command {
           );
         const result = await followSummarize(handle, s.target, json, s.taskQueue);
         printSummary(handle.workflowId, result, json, webUiLink(handle.workflowId, undefined, s.target));
+        if (result.status === BUDGET_REACHED) process.exitCode = BUDGET_REACHED_EXIT;
       });
     });
 }

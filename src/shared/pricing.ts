@@ -157,6 +157,19 @@ export function addCall(
   return usd;
 }
 
+/**
+ * Charges spend the provider never billed back to us (attempts that failed or were cancelled
+ * mid-stream; see `PartialSpend` in usage.ts) to a cost summary, in place, as estimated.
+ */
+export function addEstimated(
+  summary: CostSummary,
+  spends: readonly { model: string; usage: BilledUsage }[] | undefined,
+  table?: PriceTable,
+): CostSummary {
+  for (const s of spends ?? []) addCall(summary, s.model, s.usage, { estimated: true, table });
+  return summary;
+}
+
 /** Sums cost summaries (children's, segments' across continue-as-new) into a new one. */
 export function mergeCosts(...parts: CostSummary[]): CostSummary {
   const out = emptyCost();

@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { counted, gist } from './content';
+import type { BudgetReport, BudgetSetting } from './budget';
 import type { CostSummary, ModelPrice } from './pricing';
 import type { RunLabels, TokenUsage } from './types';
 
@@ -23,6 +24,9 @@ export const SUMMARIZE_LIMITS = {
   tolerate: { min: 0, max: 100 },
   chunkTokens: { min: 100, max: 8000 },
 } as const;
+
+/** `max_tokens` of the job's model calls: a map call, a reduce call, the final reduce (budgets reserve them). */
+export const SUMMARIZE_MAX_TOKENS = { map: 700, reduce: 900, final: 1500 } as const;
 
 /** An input file that could not be read or extracted, and why. */
 export interface BadFileEntry {
@@ -92,6 +96,18 @@ export interface SummarizeInput {
   chunkSpans?: ChunkSpan[];
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */
   prices?: Record<string, ModelPrice>;
+  /** The most the job may spend; without it, no limit. See src/shared/budget.ts. */
+  budget?: SummarizeBudget;
+}
+
+/** A summarize job's budget: the run's setting and the bound its map calls reserve by. */
+export interface SummarizeBudget extends BudgetSetting {
+  /**
+   * A bound on the input tokens of one map call: the largest chunk's characters plus the prompt's
+   * (a token is at least one character). Reduce calls are bounded by `group` results of at most
+   * their `max_tokens` each (SUMMARIZE_MAX_TOKENS), counted twice over, plus the prompt.
+   */
+  mapInputTokens: number;
 }
 
 /** "shipping.md, chunk 2 of 5" for a chunk index, or "chunk 17" when the spans do not say. */
@@ -224,6 +240,13 @@ export interface SummarizeResult {
   phases: PhaseStat[];
   simulated: boolean;
   totalMs: number;
+  /**
+   * `budget-reached` when the budget stopped the job: no answer was reduced, and `resultRef` is the
+   * level of results completed (the map's, or the reduce level's) — kept in the blob store. Absent otherwise.
+   */
+  status?: 'budget-reached';
+  /** The budget and what was spent against it (runs with a budget only). */
+  budget?: BudgetReport;
 }
 
 /** The map-reduce job's phase. */

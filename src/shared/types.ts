@@ -9,6 +9,7 @@
 
 // A text or tool_result block whose text is large carries it by reference (`stored`, see
 // blobs.ts); the model-call activity reads it back before the model sees the message.
+import type { PartialSpend } from './usage';
 import type { StoredText } from './blobs';
 import type { AnnounceSections, AnnounceTools, StreamTo } from './stream';
 
@@ -128,6 +129,12 @@ export interface LlmRequest {
   announceSections?: AnnounceSections;
   /** Stream the text as it is written to the worker's answer streams, labelled with this branch (never into history). */
   streamTo?: StreamTo;
+  /**
+   * The most this call may spend, every attempt included, in US dollars: its budget reservation. A
+   * stream that would pass it is stopped, and no retry follows an attempt that spent part of it; either
+   * way the call fails with LlmBudgetReached (non-retryable).
+   */
+  maxUsd?: number;
 }
 
 /** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */
@@ -149,6 +156,11 @@ export interface LlmResult {
   storedText?: StoredText;
   /** The request's `messages`, stored as a history segment (with `storeMessages`). */
   messagesRef?: string;
+  /**
+   * What earlier attempts of this call spent before they failed (a stream cut mid-answer, an answer
+   * that came back unusable): estimated from what they streamed, and charged to the run as estimated.
+   */
+  retriedSpend?: PartialSpend[];
 }
 
 /** A tool as the worker offers it: name, description and time budget. */
@@ -215,6 +227,8 @@ export interface Branch {
   model?: string;
   usage?: TokenUsage;
   attempts?: number;
+  /** A model call's failed or cancelled attempts' spend, estimated from what they streamed. */
+  retriedSpend?: PartialSpend[];
 }
 
 /** A run's wall time beside what its branches would take one after another, and its critical path. */

@@ -2,7 +2,7 @@
  * Adding up token usage, for every pattern: per call, per stage, per run, per model. Pure and free
  * of Node APIs, so workflow code uses it as well as the CLI and benchmarks.
  */
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TokenUsage, UsageSummary } from './types';
 
 export const noUsage = (): TokenUsage => ({ inputTokens: 0, outputTokens: 0 });
@@ -55,6 +55,45 @@ export interface PartialSpend {
 export const CHARS_PER_TOKEN = 4;
 
 export const estimateOutputTokens = (chars: number): number => Math.ceil(chars / CHARS_PER_TOKEN);
+
+const isSpend = (d: unknown): d is PartialSpend => {
+  const s = d as Partial<PartialSpend> | undefined;
+  return typeof s === 'object' && s !== null && typeof s.model === 'string' && typeof s.usage === 'object' && s.estimated === true;
+};
+
+/**
+ * What the attempts of one model call that left no result spent: the model activity carries it from
+ * attempt to attempt in its heartbeat details (history keeps only an activity's last attempt), puts
+ * it in the details of the failure it ends with, and returns it with a result as `retriedSpend`.
+ */
+export interface SpendDetails {
+  braidSpend: PartialSpend[];
+}
+
+/** The attempts' spend a heartbeat or failure details entry carries (empty when it carries none). */
+export function spendIn(details: unknown): PartialSpend[] {
+  const d = details as Partial<SpendDetails> | undefined;
+  return Array.isArray(d?.braidSpend) ? d.braidSpend.filter(isSpend) : [];
+}
+
+/**
+ * Everything a model call that failed or was cancelled had spent, every attempt included: the
+ * cancelled attempt's own spend and the spend its failed earlier attempts carried, found anywhere in
+ * the failure chain. Empty for a failure that says nothing of spend (e.g. a call never sent).
+ */
+export function spendOfFailure(err: unknown): PartialSpend[] {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof CancelledFailure || e instanceof ApplicationFailure) {
+      const details: unknown[] = e.details ?? [];
+      const own = e instanceof CancelledFailure && isSpend(details[0]) ? [details[0]] : [];
+      const carried = details.flatMap(spendIn);
+      if (own.length || carried.length) return [...carried, ...own];
+    }
+    e = e.cause;
+  }
+  return [];
+}
 
 /**
  * The spend a cancelled model call reported on its way out (see `PartialSpend`), found anywhere in

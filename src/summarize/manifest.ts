@@ -31,6 +31,8 @@ export interface Corpus {
   badFiles: BadFileEntry[];
   /** Estimated tokens of all chunks (characters / 4). */
   tokens: number;
+  /** Characters of the largest chunk (a bound on its tokens, for budgets). */
+  maxChunkChars: number;
   /** Which document each run of chunks comes from, for labels; absent above `MAX_LABELLED_SPANS` documents. */
   chunkSpans?: ChunkSpan[];
 }
@@ -76,6 +78,7 @@ export async function storeCorpus(
     sourceCount: documents.length,
     badFiles: opts.badFiles ?? [],
     tokens: chunks.reduce((n, c) => n + c.tokens, 0),
+    maxChunkChars: chunks.reduce((n, c) => Math.max(n, c.text.length), 0),
     ...(spans.length <= MAX_LABELLED_SPANS ? { chunkSpans: spans } : {}),
   };
 }
@@ -87,9 +90,11 @@ export async function storeCorpus(
 const RESULT_VERSION = 2;
 
 /** Same corpus, task and result-shaping options → same workflow id. Concurrency is left out: it changes speed, not the answer. */
-export function summarizeWorkflowId(manifestRef: string, task: string, group: number, tolerate: number): string {
+export function summarizeWorkflowId(manifestRef: string, task: string, group: number, tolerate: number, budgetUsd?: number): string {
+  // A budget changes how far the job gets, so a job with one is another run (without one, ids stay as they were).
+  const budget = budgetUsd !== undefined ? [`budget=${budgetUsd}`] : [];
   const h = createHash('sha256')
-    .update([manifestRef, task.trim(), group, tolerate, `v${RESULT_VERSION}`].join('\n'))
+    .update([manifestRef, task.trim(), group, tolerate, `v${RESULT_VERSION}`, ...budget].join('\n'))
     .digest('hex');
   return `summarize-${h.slice(0, 20)}`;
 }

@@ -45,7 +45,8 @@ import {
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
-import { costOfUsage } from '../shared/pricing';
+import { addEstimated, costOfUsage } from '../shared/pricing';
+import { spendOfFailure } from '../shared/usage';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { toolBlockReadySignal } from '../shared/stream';
 import type { ToolCallResult, ToolResultBlock, ToolUseBlock } from '../shared/types';
@@ -198,10 +199,13 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
       });
     } catch (err) {
       if (early) dispatch.discard();
-      if (!isCancellation(err)) log_.finish(branch, 'error', { error: failureMessage(err) });
+      const spent = spendOfFailure(err);
+      if (!isCancellation(err))
+        log_.finish(branch, 'error', { error: failureMessage(err), ...(spent.length ? { retriedSpend: spent } : {}) });
       throw err;
     }
-    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt }, res);
+    const retried = res.retriedSpend?.length ? { retriedSpend: res.retriedSpend } : {};
+    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt, ...retried }, res);
     models.add(res.model);
     simulated ||= res.simulated;
     conversation.settle(sent, res);
@@ -250,7 +254,11 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     turns: turn,
     branches: log_.snapshot(),
     usage,
-    cost: costOfUsage(usage.byModel, input.prices),
+    cost: addEstimated(
+      costOfUsage(usage.byModel, input.prices),
+      log_.branches.flatMap((b) => b.retriedSpend ?? []),
+      input.prices,
+    ),
     timing: log_.timing(),
     simulated,
     models: [...models],

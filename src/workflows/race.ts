@@ -14,7 +14,7 @@
 import { ActivityCancellationType, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { LlmResult, TokenUsage, UsageSummary } from '../shared/types';
 import { addCall, emptyCost, mergeCosts, type CostSummary } from '../shared/pricing';
-import { addModelUsage, mergeUsageSummaries, noUsageSummary, spendOfCancelled } from '../shared/usage';
+import { addModelUsage, mergeUsageSummaries, noUsageSummary, spendOfFailure } from '../shared/usage';
 import { quorum, type QuorumBranchReport } from './quorum';
 
 /**
@@ -38,17 +38,18 @@ export class Spend {
   }
 
   /**
-   * Awaits a model call (`llmTurn`), charging its usage — or, if it was cancelled mid-stream, the
-   * usage it streamed before the cancel, as estimated — and passes its result or failure on.
+   * Awaits a model call (`llmTurn`), charging its usage — and, as estimated, what its failed
+   * attempts streamed, or if it was cancelled mid-stream or failed, what it streamed before — and
+   * passes its result or failure on.
    */
   async model(call: Promise<LlmResult>): Promise<LlmResult> {
     try {
       const r = await call;
       this.charge(r.model, r.usage);
+      for (const s of r.retriedSpend ?? []) this.charge(s.model, s.usage, true);
       return r;
     } catch (err) {
-      const partial = spendOfCancelled(err);
-      if (partial) this.charge(partial.model, partial.usage, true);
+      for (const s of spendOfFailure(err)) this.charge(s.model, s.usage, true);
       throw err;
     }
   }

@@ -25,6 +25,7 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   executeChild,
@@ -37,7 +38,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PartFile } from '../activities/summarize';
+import type { ItemOutput, PartFile } from '../activities/summarize';
 import {
   chunkLabel,
   DEFAULT_TREE,
@@ -45,6 +46,7 @@ import {
   progressSignal,
   spansWithin,
   SUMMARIZE_LIMITS,
+  SUMMARIZE_MAX_TOKENS,
   summarizeProgressQuery,
   type ChunkSpan,
   type MissingChunk,
@@ -59,14 +61,23 @@ import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
-import { costOfUsage, mergeCosts } from '../shared/pricing';
-import { addUsage, mergeUsageSummaries, noUsage, sumUsage } from '../shared/usage';
+import { addEstimated, costOfUsage, formatUsd, mergeCosts, roundUsd, usdFor, type PriceTable } from '../shared/pricing';
+import { BUDGET_REACHED, BudgetLedger, budgetProblem, mergeBudgetReports, worstCaseUsd, type BudgetReport } from '../shared/budget';
+import { addUsage, mergeUsageSummaries, noUsage, spendOfFailure, sumUsage, type PartialSpend } from '../shared/usage';
 import { blobStore, labelled, summarizeItem } from './profiles';
+import { cancellable } from './race';
 import { RunStatus } from './status';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
 import { slidingWindow } from './window';
 
 const item = (summary: string) => proxyActivities<Activities>(labelled(summarizeItem, summary));
+/**
+ * Items of a run whose budget may cancel them wait for the cancellation, so the spend it reports is
+ * charged; a shorter heartbeat timeout lets the cancel reach them within seconds (an activity's
+ * heartbeats, which carry it, are throttled to 80 % of the timeout).
+ */
+const budgetedItem = (summary: string) =>
+  proxyActivities<Activities>(labelled({ ...cancellable(summarizeItem), heartbeatTimeout: '5 seconds' }, summary));
 const store = (summary: string) => proxyActivities<Activities>(labelled(blobStore, summary));
 
 /** "map chunks 1–250 of 10,000 (a.md … f.md)", "reduce level 2: results 1–100": a node's label in the Web UI. */
@@ -83,6 +94,8 @@ interface PhaseJob {
   /** Results at the level being reduced (reduce only). */
   inputCount: number;
   group: number;
+  /** With a budget: each call's reservation (its worst case), what happens in flight when it is reached, the prices. */
+  budget?: { callUsd: number; inFlight: 'keep' | 'cancel'; prices?: PriceTable };
 }
 
 export interface NodeInput {
@@ -97,6 +110,8 @@ export interface NodeInput {
   spans?: ChunkSpan[];
   /** Items in the whole phase (for labels). */
   total?: number;
+  /** The share of the run's budget this node may spend (with `job.budget`). */
+  budgetUsd?: number;
 }
 
 export interface NodeResult {
@@ -104,7 +119,11 @@ export interface NodeResult {
   usage: TokenUsage;
   /** `usage` by the model that answered (absent from nodes that began before it was added). */
   byModel?: Record<string, TokenUsage>;
+  /** What failed and retried attempts of the node's model calls spent, by model (estimated). */
+  estimatedByModel?: Record<string, TokenUsage>;
   simulated: boolean;
+  /** The node's budget ledger (with a budget). */
+  budget?: BudgetReport;
 }
 
 /** One node of a phase's tree: a leaf runs its items, an inner node runs children. */
@@ -114,13 +133,24 @@ export async function mapReduceNode(input: NodeInput): Promise<NodeResult> {
 }
 
 async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
-  const settled = await slidingWindow(plan.children, plan.lanes, (range, _i, lane) => {
+  // A budget is shared out like the concurrency: each lane runs its children one after another and
+  // passes on what the last one left, so no lane can spend another's share.
+  const budgeted = input.job.budget && input.budgetUsd !== undefined;
+  const laneLeft = plan.laneBudgets.map(() => (budgeted ? Math.floor((input.budgetUsd! / plan.lanes) * 1e8) / 1e8 : 0));
+  const laneReached = plan.laneBudgets.map(() => false);
+  const settled = await slidingWindow(plan.children, plan.lanes, async (range, _i, lane) => {
     const spans = spansWithin(input.spans, range.start, range.end);
-    return executeChild(mapReduceNode, {
+    const money = budgeted ? { budgetUsd: laneReached[lane] ? 0 : laneLeft[lane]! } : {};
+    const r = await executeChild(mapReduceNode, {
       workflowId: `${input.rootId}/${input.phase}-${input.level}/${range.start}-${range.end}`,
       staticSummary: nodeLabel(input.phase, input.level, range, input.total ?? input.range.end, spans),
-      args: [{ ...input, range, budget: plan.laneBudgets[lane]!, ...(spans ? { spans } : {}) }],
+      args: [{ ...input, range, budget: plan.laneBudgets[lane]!, ...(spans ? { spans } : {}), ...money }],
     });
+    if (budgeted && r.budget) {
+      laneLeft[lane] = roundUsd(laneLeft[lane]! - r.budget.spentUsd);
+      laneReached[lane] ||= r.budget.reached;
+    }
+    return r;
   });
   // A child that failed is an infrastructure failure (its items' own failures are inside its parts).
   const failed = settled.find((s) => !s.ok);
@@ -128,7 +158,22 @@ async function runInner(input: NodeInput, plan: NodePlan): Promise<NodeResult> {
   const results = settled.map((s) => (s.ok ? s.value : undefined)!);
   const usage = sumUsage(results.map((r) => r.usage));
   const byModel = mergeUsageSummaries(results.map((r) => ({ total: r.usage, byModel: r.byModel ?? {} }))).byModel;
-  return { parts: results.flatMap((r) => r.parts), usage, byModel, simulated: results.some((r) => r.simulated) };
+  const estimatedByModel = mergeUsageSummaries(results.map((r) => ({ total: noUsage(), byModel: r.estimatedByModel ?? {} }))).byModel;
+  return {
+    parts: results.flatMap((r) => r.parts),
+    usage,
+    byModel,
+    estimatedByModel,
+    simulated: results.some((r) => r.simulated),
+    ...(budgeted
+      ? {
+          budget: mergeBudgetReports(
+            input.budgetUsd!,
+            results.map((r) => r.budget),
+          ),
+        }
+      : {}),
+  };
 }
 
 async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
@@ -167,31 +212,58 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
     );
   show();
   const indexes = Array.from({ length: n }, (_, k) => start + k);
-  const work = slidingWindow(
-    indexes,
-    lanes,
-    (index) => {
-      const g = groups[index];
-      return input.phase === 'map'
-        ? item(`map ${chunkLabel(input.spans, index)}`).mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task })
-        : item(`reduce level ${input.level}: results ${g!.start + 1}–${g!.end}`).reduceGroup({
-            levelRef: input.job.inputRef,
-            start: g!.start,
-            count: g!.end - g!.start,
-            level: input.level,
-            final: false,
-            task: input.job.task,
-          });
+  const plan = input.job.budget;
+  const ledger = plan && input.budgetUsd !== undefined ? new BudgetLedger(input.budgetUsd) : undefined;
+  const inFlight = new Set<CancellationScope>();
+  const call = (index: number, maxUsd?: number) => {
+    const g = groups[index];
+    const proxy = ledger ? budgetedItem : item;
+    const cap = maxUsd !== undefined ? { maxUsd } : {};
+    return input.phase === 'map'
+      ? proxy(`map ${chunkLabel(input.spans, index)}`).mapChunk({ manifestRef: input.job.inputRef, index, task: input.job.task, ...cap })
+      : proxy(`reduce level ${input.level}: results ${g!.start + 1}–${g!.end}`).reduceGroup({
+          levelRef: input.job.inputRef,
+          start: g!.start,
+          count: g!.end - g!.start,
+          level: input.level,
+          final: false,
+          task: input.job.task,
+          ...cap,
+        });
+  };
+  // With a budget, an item starts only once its worst case is reserved; it gives the reservation
+  // back when it ends and is charged what it spent (retried and cancelled attempts included).
+  const budgeted = async (index: number): Promise<ItemOutput> => {
+    const held = ledger!.reserve(plan!.callUsd);
+    if (!held) {
+      if (plan!.inFlight === 'cancel') for (const scope of inFlight) scope.cancel();
+      throw ApplicationFailure.nonRetryable(`not started: the budget of ${formatUsd(ledger!.usd)} was reached`, 'BudgetReached');
+    }
+    const scope = new CancellationScope();
+    inFlight.add(scope);
+    try {
+      const out = await scope.run(() => call(index, plan!.callUsd));
+      ledger!.settle(held, itemUsd(out.model, out.usage, out.retriedSpend, plan!.prices));
+      return out;
+    } catch (err) {
+      ledger!.settle(held, itemUsd(undefined, undefined, spendOfFailure(err), plan!.prices));
+      if (scope.consideredCancelled && !CancellationScope.current().consideredCancelled) {
+        ledger!.cancelledCalls++;
+        throw ApplicationFailure.nonRetryable(`cancelled in flight: the budget of ${formatUsd(ledger!.usd)} was reached`, 'BudgetReached');
+      }
+      throw err;
+    } finally {
+      inFlight.delete(scope);
+    }
+  };
+  const work = slidingWindow(indexes, lanes, (index) => (ledger ? budgeted(index) : call(index)), {
+    onSettle: (_index, ok) => {
+      if (ok) pending.done++;
+      else pending.failed++;
+      settledCount[ok ? 'done' : 'failed']++;
+      show();
     },
-    {
-      onSettle: (_index, ok) => {
-        if (ok) pending.done++;
-        else pending.failed++;
-        settledCount[ok ? 'done' : 'failed']++;
-        show();
-      },
-    },
-  ).finally(() => {
+  }).finally(() => {
     finished = true;
   });
   // Joined, so a cancellation rejecting both is handled once, not left unhandled in the reporter.
@@ -199,14 +271,29 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const entries: PartFile['entries'] = settled.map((s) =>
     s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: failureMessage(s.error, { withType: true, maxChars: 300 }) },
   );
+  const estimatedByModel: Record<string, TokenUsage> = {};
   for (const s of settled) {
+    const lost = s.ok ? (s.value.retriedSpend ?? []) : spendOfFailure(s.error);
+    for (const l of lost) addUsage((estimatedByModel[l.model] ??= noUsage()), l.usage);
     if (!s.ok) continue;
     addUsage(usage, s.value.usage);
     if (s.value.model) addUsage((byModel[s.value.model] ??= noUsage()), s.value.usage);
     simulated ||= s.value.simulated;
   }
   const ref = await store(`save the results of ${start + 1}–${end}`).savePart({ start, end, entries });
-  return { parts: [{ start, end, ref }], usage, byModel, simulated };
+  return { parts: [{ start, end, ref }], usage, byModel, estimatedByModel, simulated, ...(ledger ? { budget: ledger.report() } : {}) };
+}
+
+/** What an item's calls cost: the answered call's usage and its failed attempts' (estimated). */
+function itemUsd(
+  model: string | undefined,
+  usage: TokenUsage | undefined,
+  lost: readonly PartialSpend[] | undefined,
+  table?: PriceTable,
+): number {
+  let usd = model && usage ? (usdFor(model, usage, { table }) ?? 0) : 0;
+  for (const l of lost ?? []) usd += usdFor(l.model, l.usage, { table }) ?? 0;
+  return roundUsd(usd);
 }
 
 /** What the root carries across continue-as-new. */
@@ -220,9 +307,13 @@ interface Carried {
   usage: TokenUsage;
   /** Usage by phase (map, reduce) and model, for `cost` (absent from runs that began before it was added). */
   byPhase?: Record<string, Record<string, TokenUsage>>;
+  /** The same for failed and retried attempts' spend (estimated). */
+  estimatedByPhase?: Record<string, Record<string, TokenUsage>>;
   simulated: boolean;
   phases: PhaseStat[];
   progress: SummarizeProgress;
+  /** Spend against the budget so far (runs with a budget). */
+  budget?: BudgetReport;
 }
 
 function validate(input: SummarizeInput): void {
@@ -237,6 +328,31 @@ function validate(input: SummarizeInput): void {
     throw bad(`group must be a whole number from ${group.min} to ${group.max}`);
   if (!(input.tolerate >= tolerate.min && input.tolerate <= tolerate.max))
     throw bad(`tolerate must be a percentage from ${tolerate.min} to ${tolerate.max}`);
+  const b = input.budget;
+  if (b) {
+    const problem = budgetProblem(b.usd);
+    if (problem) throw bad(problem);
+    if (b.inFlight !== undefined && b.inFlight !== 'keep' && b.inFlight !== 'cancel') throw bad('budget.inFlight must be keep or cancel');
+    if (!Number.isInteger(b.mapInputTokens) || b.mapInputTokens < 1) throw bad('budget.mapInputTokens must be a whole number ≥ 1');
+    for (const role of ['fast', 'capable'] as const)
+      if (typeof b.models?.[role] !== 'string' || worstCaseUsd(b.models[role], 0, 0, input.prices) === undefined)
+        throw bad(`budget.models.${role} (${String(b.models?.[role])}) has no price: a budget needs every model priced`);
+  }
+}
+
+/** Each kind of call's reservation: its input bound and max_tokens at its model's price. */
+function reservations(input: SummarizeInput): { map: number; reduce: number; final: number } | undefined {
+  const b = input.budget;
+  if (!b) return undefined;
+  // A reduce call reads `group` results, each at most a reduce call's max_tokens, counted twice over, plus the prompt.
+  const reduceIn = input.group * SUMMARIZE_MAX_TOKENS.reduce * 2 + input.task.length + 2000;
+  const usd = (role: 'fast' | 'capable', inputTokens: number, maxTokens: number) =>
+    worstCaseUsd(b.models[role], inputTokens, maxTokens, input.prices)!;
+  return {
+    map: usd('fast', b.mapInputTokens, SUMMARIZE_MAX_TOKENS.map),
+    reduce: usd('fast', reduceIn, SUMMARIZE_MAX_TOKENS.reduce),
+    final: usd('capable', reduceIn, SUMMARIZE_MAX_TOKENS.final),
+  };
 }
 
 const listMissing = (m: MissingChunk[], total: number) =>
@@ -304,6 +420,19 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   setHandler(progressSignal, onLeafProgress, { description: `${internal} (The name leaves used before internal.leafProgress.)` });
   show();
 
+  const reserve = reservations(input);
+  if (input.budget) s.budget ??= mergeBudgetReports(input.budget.usd, []);
+  const budgetLeft = () => roundUsd(input.budget!.usd - s.budget!.spentUsd);
+  const jobBudget = (phase: 'map' | 'reduce') =>
+    reserve
+      ? {
+          budget: {
+            callUsd: reserve[phase],
+            inFlight: input.budget!.inFlight ?? 'keep',
+            ...(input.prices ? { prices: input.prices } : {}),
+          },
+        }
+      : {};
   const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
     executeChild(mapReduceNode, {
       workflowId: `${rootId}/${phase}-${level}`,
@@ -316,8 +445,9 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
           range: { start: 0, end: items },
           budget: input.concurrency,
           tree,
-          job: { task: input.task, inputRef, inputCount, group: input.group },
+          job: { task: input.task, inputRef, inputCount, group: input.group, ...jobBudget(phase) },
           total: items,
+          ...(reserve ? { budgetUsd: budgetLeft() } : {}),
           ...(phase === 'map' && input.chunkSpans ? { spans: input.chunkSpans } : {}),
         },
       ],
@@ -330,12 +460,24 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   };
   const absorb = (
     phase: 'map' | 'reduce',
-    r: { usage: TokenUsage; simulated: boolean; byModel?: Record<string, TokenUsage>; model?: string },
+    r: {
+      usage: TokenUsage;
+      simulated: boolean;
+      byModel?: Record<string, TokenUsage>;
+      model?: string;
+      estimatedByModel?: Record<string, TokenUsage>;
+      retriedSpend?: PartialSpend[];
+      budget?: BudgetReport;
+    },
   ) => {
     addUsage(s.usage, r.usage);
+    if (input.budget && r.budget) s.budget = mergeBudgetReports(input.budget.usd, [s.budget, r.budget]);
     const models = ((s.byPhase ??= {})[phase] ??= {});
     for (const [model, u] of Object.entries(r.byModel ?? (r.model ? { [r.model]: r.usage } : {})))
       addUsage((models[model] ??= noUsage()), u);
+    const lost = ((s.estimatedByPhase ??= {})[phase] ??= {});
+    for (const [model, u] of Object.entries(r.estimatedByModel ?? {})) addUsage((lost[model] ??= noUsage()), u);
+    for (const l of r.retriedSpend ?? []) addUsage((lost[l.model] ??= noUsage()), l.usage);
     s.simulated ||= r.simulated;
   };
 
@@ -356,6 +498,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     }
     progress.chunks.done = a.ok;
     progress.chunks.failed = a.failed;
+    if (s.budget?.reached) return budgetReached(a.levelRef, a.failures, a.ok, `${a.ok} of ${input.chunkCount} chunks mapped`);
     const pct = (100 * a.failed) / input.chunkCount;
     if (a.failed > 0 && (pct > input.tolerate || a.ok === 0)) {
       throw ApplicationFailure.create({
@@ -382,6 +525,10 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     show();
     const t0 = Date.now();
     if (groups === 1) {
+      if (reserve && budgetLeft() < reserve.final) {
+        s.budget = { ...s.budget!, reached: true, skippedCalls: s.budget!.skippedCalls + 1 };
+        return budgetReached(s.levelRef, s.missing, s.count, `the final reduce of ${s.count} results did not start`);
+      }
       const out = await item(`final reduce: ${s.count} results (level ${s.level})`).reduceGroup({
         levelRef: s.levelRef,
         start: 0,
@@ -390,8 +537,11 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
         final: true,
         task: input.task,
         expectChunks: s.expectChunks,
+        ...(reserve ? { maxUsd: reserve.final } : {}),
       });
       absorb('reduce', out);
+      if (reserve)
+        s.budget = { ...s.budget!, spentUsd: roundUsd(s.budget!.spentUsd + itemUsd(out.model, out.usage, out.retriedSpend, input.prices)) };
       progress.levelGroups.done = 1;
       s.phases.push({ name: `final reduce (level ${s.level})`, items: 1, ms: Date.now() - t0 });
       finalRef = out.ref;
@@ -400,6 +550,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     const r = await runPhase('reduce', s.level, s.levelRef, groups, s.count);
     absorb('reduce', r);
     const a = await store(`assemble reduce level ${s.level}: ${groups} results`).assembleLevel({ parts: r.parts, count: groups });
+    if (s.budget?.reached) return budgetReached(a.levelRef, s.missing, a.ok, `reduce level ${s.level}: ${a.ok} of ${groups} groups done`);
     if (a.failed > 0) {
       throw ApplicationFailure.nonRetryable(
         `reduce level ${s.level}: ${a.failed} of ${groups} groups failed: ${a.failures
@@ -415,6 +566,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   }
 
   const final = await store('load the final answer').loadResult(finalRef);
+  const budget = s.budget ? { budget: s.budget } : {};
   progress.phase = 'done';
   const missingCount = progress.chunks.failed;
   status.set(
@@ -436,18 +588,54 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     chunks: input.chunkCount,
     reduceLevels: s.level,
     usage: s.usage,
-    ...costByPhase(s.byPhase ?? {}, input.prices),
+    ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices),
     phases: s.phases,
     simulated: s.simulated,
     totalMs: Date.now() - progress.startedAt,
+    ...budget,
   };
+
+  /** The result of a job the budget stopped: no answer, the results completed kept at `levelRef`. */
+  function budgetReached(levelRef: string, missing: MissingChunk[], kept: number, what: string): SummarizeResult {
+    const b = s.budget!;
+    progress.phase = 'done';
+    const line = `budget reached (${formatUsd(b.spentUsd)} spent of ${formatUsd(b.usd)}): ${what}; no answer was reduced, the ${counted(kept, 'result')} completed are kept`;
+    status.set(BUDGET_REACHED, `**Budget reached**: ${line.replace(/^budget reached /, '')}.`);
+    return {
+      answer: `(${line}.)`,
+      points: [],
+      claims: [],
+      relevantChunks: 0,
+      citationChecks: { returned: 0, aligned: 0, widened: 0, rejected: 0, uncited: 0 },
+      omittedRanges: 0,
+      complete: false,
+      missing,
+      badFiles: input.badFiles,
+      citations: [],
+      resultRef: levelRef,
+      chunks: input.chunkCount,
+      reduceLevels: s.level,
+      usage: s.usage,
+      ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices),
+      phases: s.phases,
+      simulated: s.simulated,
+      totalMs: Date.now() - progress.startedAt,
+      status: BUDGET_REACHED,
+      budget: b,
+    };
+  }
 }
 
 /** The run's cost and its cost by phase, from usage by phase and model, at the input's prices. */
 function costByPhase(
   byPhase: Record<string, Record<string, TokenUsage>>,
+  estimatedByPhase: Record<string, Record<string, TokenUsage>>,
   prices: SummarizeInput['prices'],
 ): Pick<SummarizeResult, 'cost' | 'costByPhase'> {
-  const phases = Object.fromEntries(Object.entries(byPhase).map(([phase, byModel]) => [phase, costOfUsage(byModel, prices)]));
+  const names = [...new Set([...Object.keys(byPhase), ...Object.keys(estimatedByPhase)])];
+  const estimated = (phase: string) => Object.entries(estimatedByPhase[phase] ?? {}).map(([model, usage]) => ({ model, usage }));
+  const phases = Object.fromEntries(
+    names.map((phase) => [phase, addEstimated(costOfUsage(byPhase[phase] ?? {}, prices), estimated(phase), prices)]),
+  );
   return { cost: mergeCosts(...Object.values(phases)), costByPhase: phases };
 }
