@@ -30,7 +30,12 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createFlowActivities({ flow: deps.flow, models: deps.models }),
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores, texts }),
-    ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
+    ...createSummarizeActivities({
+      blobs: deps.blobs,
+      llmTurn: llm.llmTurn,
+      attempts: deps.flow?.attempts,
+      fastModel: deps.models.fast,
+    }),
     ...createSpeculateActivities({ registry: deps.registry, answerCache: deps.answerCache }),
     ...createSearchActivities({ sources: deps.sources ?? new SourceRegistry(), llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
     ...createActorActivities({ temporal: deps.temporal, shared: deps.shared, blobs: deps.blobs }),

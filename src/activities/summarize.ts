@@ -21,6 +21,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
 import type { Claim, CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
+import { prefixCacheable } from '../shared/prompt-cache';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
 import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
 import {
@@ -37,6 +38,8 @@ import {
 
 export interface SummarizeDeps {
   blobs: BlobStore;
+  /** The worker's fast model (the map's), for deciding whether the map's shared prefix is cached. */
+  fastModel?: string;
   llmTurn(req: LlmRequest): Promise<LlmResult>;
   /** The model call's attempt ledger, applied to the whole item (its RetryPolicy has no attempt limit). */
   attempts?: AttemptPolicy;
@@ -49,6 +52,22 @@ export interface ItemOutput {
   model?: string;
   simulated: boolean;
 }
+
+/** Whether the map calls' shared prefix (instructions and task) is long enough for the model to cache it. */
+export interface MapCachePlan {
+  model: string;
+  cacheable: boolean;
+  prefixTokens: number;
+  minTokens: number;
+}
+
+/** A map call's request: the task first (the prefix every map call of a job shares), then the chunk. */
+const mapRequest = (task: string, source: string, text: string): LlmRequest => ({
+  role: 'fast',
+  system: MAP_SYSTEM,
+  messages: [{ role: 'user', content: mapContent(task, source, text) }],
+  maxTokens: 700,
+});
 
 /** What one leaf saves of its items, in index order. */
 export interface PartFile {
@@ -133,17 +152,18 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
   const manifest = (ref: string) => cached<CorpusManifest>(ref);
 
   return {
+    /** Whether a job's map calls share a cacheable prefix; the workflow then runs one map call before the rest. */
+    async mapCachePlan(input: { task: string }): Promise<MapCachePlan> {
+      const model = deps.fastModel ?? 'unknown';
+      return { model, ...prefixCacheable(model, mapRequest(input.task, '', '')) };
+    },
+
     mapChunk(input: { manifestRef: string; index: number; task: string }): Promise<ItemOutput> {
       return withAttemptLedger(deps.attempts, `map of chunk ${input.index}`, async () => {
         const chunk = (await manifest(input.manifestRef)).chunks[input.index];
         if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
         const text = (await deps.blobs.get(chunk.ref)).toString('utf8');
-        const res = await deps.llmTurn({
-          role: 'fast',
-          system: MAP_SYSTEM,
-          messages: [{ role: 'user', content: mapContent(input.task, chunk.source, text) }],
-          maxTokens: 700,
-        });
+        const res = await deps.llmTurn(mapRequest(input.task, chunk.source, text));
         const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
         const out: PartialResult = {
           kind: 'map',

@@ -37,7 +37,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PartFile } from '../activities/summarize';
+import type { ItemOutput, PartFile } from '../activities/summarize';
 import {
   chunkLabel,
   DEFAULT_TREE,
@@ -76,8 +76,13 @@ function nodeLabel(phase: 'map' | 'reduce', level: number, range: Range, total: 
   return `${what} ${range.start + 1}–${range.end} of ${total}${files}`;
 }
 
+/** An item of the phase already done before the tree started (the map's cache warm-up call). */
+export type FirstItem = { index: number } & ({ ok: true; ref: string } | { ok: false; reason: string });
+
 interface PhaseJob {
   task: string;
+  /** Done by the root before the tree started: the leaf holding it takes its outcome instead of running it. */
+  first?: FirstItem;
   /** Manifest (map) or level file (reduce) the items read from. */
   inputRef: string;
   /** Results at the level being reduced (reduce only). */
@@ -166,7 +171,9 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
       `**${settledCount.done + settledCount.failed} of ${n} ${what} done**${settledCount.failed ? `, ${settledCount.failed} failed` : ''} (up to ${lanes} at once).`,
     );
   show();
-  const indexes = Array.from({ length: n }, (_, k) => start + k);
+  const first = input.job.first;
+  const own = first && first.index >= start && first.index < end ? first : undefined;
+  const indexes = Array.from({ length: n }, (_, k) => start + k).filter((i) => i !== own?.index);
   const work = slidingWindow(
     indexes,
     lanes,
@@ -199,6 +206,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const entries: PartFile['entries'] = settled.map((s) =>
     s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: failureMessage(s.error, { withType: true, maxChars: 300 }) },
   );
+  if (own) entries.splice(own.index - start, 0, own.ok ? { ok: true, ref: own.ref } : { ok: false, reason: own.reason });
   for (const s of settled) {
     if (!s.ok) continue;
     addUsage(usage, s.value.usage);
@@ -304,7 +312,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   setHandler(progressSignal, onLeafProgress, { description: `${internal} (The name leaves used before internal.leafProgress.)` });
   show();
 
-  const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
+  const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number, first?: FirstItem) =>
     executeChild(mapReduceNode, {
       workflowId: `${rootId}/${phase}-${level}`,
       staticSummary: nodeLabel(phase, level, { start: 0, end: items }, items, phase === 'map' ? input.chunkSpans : undefined),
@@ -316,7 +324,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
           range: { start: 0, end: items },
           budget: input.concurrency,
           tree,
-          job: { task: input.task, inputRef, inputCount, group: input.group },
+          job: { task: input.task, inputRef, inputCount, group: input.group, ...(first ? { first } : {}) },
           total: items,
           ...(phase === 'map' && input.chunkSpans ? { spans: input.chunkSpans } : {}),
         },
@@ -341,7 +349,13 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
 
   if (s.step === 'map') {
     const t0 = Date.now();
-    const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount);
+    // Runs started before the warm-up send every map call at once.
+    const first = patched('summarize-map-cache-warmup') ? await warmMapCache(input, (out) => absorb('map', out)) : undefined;
+    if (first) {
+      progress.chunks[first.ok ? 'done' : 'failed'] += 1;
+      show();
+    }
+    const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount, first);
     absorb('map', r);
     const a = await store(`assemble the map's ${input.chunkCount} results`).assembleLevel({
       parts: r.parts,
@@ -441,6 +455,30 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     simulated: s.simulated,
     totalMs: Date.now() - progress.startedAt,
   };
+}
+
+/**
+ * When the map calls share a prefix the fast model can cache (a long task), the first chunk's call
+ * runs alone: a cache entry is visible only once the response that writes it has begun, so calls
+ * sent together would all pay for the write. The rest then read it. Returns that first item's
+ * outcome, or undefined when nothing is worth warming.
+ */
+async function warmMapCache(input: SummarizeInput, absorb: (out: ItemOutput) => void): Promise<FirstItem | undefined> {
+  if (input.chunkCount < 2) return undefined;
+  const plan = await store("check whether the map's shared prompt is long enough to cache").mapCachePlan({ task: input.task });
+  if (!plan.cacheable) return undefined;
+  try {
+    const out = await item(`warm the prompt cache: map ${chunkLabel(input.chunkSpans, 0)}`).mapChunk({
+      manifestRef: input.manifestRef,
+      index: 0,
+      task: input.task,
+    });
+    absorb(out);
+    return { index: 0, ok: true, ref: out.ref };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return { index: 0, ok: false, reason: failureMessage(err, { withType: true, maxChars: 300 }) };
+  }
 }
 
 /** The run's cost and its cost by phase, from usage by phase and model, at the input's prices. */
