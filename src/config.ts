@@ -96,6 +96,9 @@ const schema = z.object({
   BRAID_LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
   BRAID_LLM_OUTAGE_BUDGET: duration.default(15 * 60_000),
   BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+  // braid summarize --batch: the first wait before checking the Message Batches, and the longest.
+  BRAID_BATCH_POLL: duration.default(30_000),
+  BRAID_BATCH_MAX_POLL: duration.default(5 * 60_000),
 });
 
 const modelLimits = z.record(
@@ -187,6 +190,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Who `braid approve` / `braid reject` decide as; default: the user name. */
       reviewer: c.BRAID_REVIEWER,
     },
+    /** `braid summarize --batch`: how often the Message Batches are checked (the wait doubles from poll to maxPoll). */
+    batch: { pollMs: c.BRAID_BATCH_POLL, maxPollMs: Math.max(c.BRAID_BATCH_POLL, c.BRAID_BATCH_MAX_POLL) },
     /** Where agents' shared state lives without REDIS_URL (with it, in Redis). */
     sharedDb: c.BRAID_SHARED_DB ?? path.join(dataDir, 'shared-state.db'),
     flow: {

@@ -20,7 +20,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getJson, putJson, type BlobStore } from '../blobs/store';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
-import type { Claim, CorpusManifest, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
+import type { Claim, CorpusManifest, ManifestChunk, MissingChunk, PartialResult, SourceCitation } from '../shared/summarize';
 import { prefixCacheable } from '../shared/prompt-cache';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
 import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
@@ -62,12 +62,32 @@ export interface MapCachePlan {
 }
 
 /** A map call's request: the task first (the prefix every map call of a job shares), then the chunk. */
-const mapRequest = (task: string, source: string, text: string): LlmRequest => ({
+export const mapRequest = (task: string, source: string, text: string): LlmRequest => ({
   role: 'fast',
   system: MAP_SYSTEM,
   messages: [{ role: 'user', content: mapContent(task, source, text) }],
   maxTokens: 700,
 });
+
+/**
+ * A map call's reply read against its chunk: the statements with citations Braid checked become
+ * the chunk's claims. Throws LlmInvalidCitations (retryable) when every citation fails the checks.
+ */
+export function mapResult(chunk: ManifestChunk, text: string, res: Pick<LlmResult, 'content' | 'model'>): PartialResult {
+  const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
+  return {
+    kind: 'map',
+    level: 0,
+    summary: read.claims.map((c) => c.text).join(' ') || NOT_RELEVANT,
+    points: [],
+    claims: read.claims,
+    chunks: 1,
+    relevantChunks: read.claims.length ? 1 : 0,
+    chunkIds: [chunk.id],
+    sources: mergeSources(read.claims.flatMap((c) => c.sources)),
+    checks: read.checks,
+  };
+}
 
 /** What one leaf saves of its items, in index order. */
 export interface PartFile {
@@ -109,7 +129,7 @@ const relevantOf = (r: PartialResult): number => r.relevantChunks ?? (claimsOf(r
  * citations all fail the checks is retried (LlmInvalidCitations) rather than read as "nothing here",
  * so a broken answer can never pass for a chunk that did not bear on the task.
  */
-function checkedReply(what: string, res: LlmResult, docs: CitedDocument[]): Reading {
+function checkedReply(what: string, res: Pick<LlmResult, 'content' | 'model'>, docs: CitedDocument[]): Reading {
   const read = readReply(res.content, docs);
   const { returned, rejected } = read.checks;
   if (rejected === 0) return read;
@@ -164,19 +184,7 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
         if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
         const text = (await deps.blobs.get(chunk.ref)).toString('utf8');
         const res = await deps.llmTurn(mapRequest(input.task, chunk.source, text));
-        const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
-        const out: PartialResult = {
-          kind: 'map',
-          level: 0,
-          summary: read.claims.map((c) => c.text).join(' ') || NOT_RELEVANT,
-          points: [],
-          claims: read.claims,
-          chunks: 1,
-          relevantChunks: read.claims.length ? 1 : 0,
-          chunkIds: [chunk.id],
-          sources: mergeSources(read.claims.flatMap((c) => c.sources)),
-          checks: read.checks,
-        };
+        const out = mapResult(chunk, text, res);
         return { ref: await putJson(deps.blobs, out), usage: res.usage, model: res.model, simulated: res.simulated };
       });
     },

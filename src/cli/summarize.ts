@@ -11,6 +11,7 @@ import pc from 'picocolors';
 import { BlobStoreUnavailable, FsBlobStore } from '../blobs/store';
 import { config } from '../config';
 import {
+  DEFAULT_BATCH_MAP,
   SUMMARIZE_LIMITS,
   SUMMARIZE_WORKFLOW,
   summarizeLabels,
@@ -36,6 +37,9 @@ export interface SummarizeOptions {
   chunkTokens: number;
   fresh?: boolean;
   json?: boolean;
+  /** Map through the Message Batches API. */
+  batch?: boolean;
+  batchSize?: number;
 }
 
 export interface Started {
@@ -56,6 +60,7 @@ export interface Prepared {
 /** Reads, checks and chunks the inputs into the blob store; fails before anything starts when nothing is readable. */
 export async function prepareSummarize(inputs: string[], o: SummarizeOptions, quiet = false): Promise<Prepared> {
   if (!o.task.trim()) throw new UsageError('--task is empty: say what to do with the documents');
+  if (o.batchSize !== undefined && !o.batch) throw new UsageError('--batch-size needs --batch');
   const corpus = await buildCorpus(inputs, new FsBlobStore(config().blobDir), { maxTokens: o.chunkTokens }).catch((err: unknown) => {
     throw err instanceof BlobStoreUnavailable ? new UsageError(err.message) : err;
   });
@@ -76,8 +81,11 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     badFiles: corpus.badFiles,
     ...(corpus.chunkSpans ? { chunkSpans: corpus.chunkSpans } : {}),
     prices: { ...config().prices },
+    ...(o.batch ? { batch: { ...DEFAULT_BATCH_MAP, ...config().batch, size: o.batchSize ?? DEFAULT_BATCH_MAP.size } } : {}),
   };
-  return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate) };
+  // A batch run is its own job: the same command with --batch does not return the run answered now.
+  const id = summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate);
+  return { input, inputs, workflowId: o.batch ? `${id}-batch` : id };
 }
 
 export async function startSummarize(s: Session, { input, workflowId, inputs }: Prepared, fresh = false): Promise<Started> {
@@ -230,7 +238,7 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
 }
 
 export function summarizeCommand(): Command {
-  const { concurrency, group, chunkTokens } = SUMMARIZE_LIMITS;
+  const { concurrency, group, chunkTokens, batchSize } = SUMMARIZE_LIMITS;
   return new Command('summarize')
     .description('map-reduce over documents: chunks analysed in parallel, results reduced in a tree')
     .argument('<inputs...>', 'files, directories or globs (.txt .md .html .json .pdf)')
@@ -239,6 +247,12 @@ export function summarizeCommand(): Command {
     .option('--group <n>', `results combined per reduce call (${range(group)})`, intWithin(group), 10)
     .option('--tolerate <percent>', 'failed chunks tolerated, in percent (0-100)', percentage, 0)
     .option('--chunk-tokens <n>', `token budget per chunk (${range(chunkTokens)})`, intWithin(chunkTokens), 800)
+    .option('--batch', 'map through the Message Batches API: half the price, answered within 24 h instead of now')
+    .option(
+      '--batch-size <n>',
+      `most map requests per batch, with --batch (${range(batchSize)}; default ${DEFAULT_BATCH_MAP.size})`,
+      intWithin(batchSize),
+    )
     .option('--fresh', 'start a new run even if this exact job ran before')
     .option(
       '--json',

@@ -37,7 +37,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { CollectedBatch } from '../activities/batch';
 import type { ItemOutput, PartFile } from '../activities/summarize';
+import { batchMap } from './summarize-batch';
 import {
   chunkLabel,
   DEFAULT_TREE,
@@ -59,7 +61,7 @@ import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
-import { costOfUsage, mergeCosts } from '../shared/pricing';
+import { costOfBatchUsage, costOfUsage, mergeCosts, type BatchUsage } from '../shared/pricing';
 import { addUsage, mergeUsageSummaries, noUsage, sumUsage } from '../shared/usage';
 import { blobStore, labelled, summarizeItem } from './profiles';
 import { RunStatus } from './status';
@@ -228,6 +230,8 @@ interface Carried {
   usage: TokenUsage;
   /** Usage by phase (map, reduce) and model, for `cost` (absent from runs that began before it was added). */
   byPhase?: Record<string, Record<string, TokenUsage>>;
+  /** The map's usage through Message Batches (--batch), billed at the batch rate. */
+  batchByModel?: BatchUsage;
   simulated: boolean;
   phases: PhaseStat[];
   progress: SummarizeProgress;
@@ -245,6 +249,14 @@ function validate(input: SummarizeInput): void {
     throw bad(`group must be a whole number from ${group.min} to ${group.max}`);
   if (!(input.tolerate >= tolerate.min && input.tolerate <= tolerate.max))
     throw bad(`tolerate must be a percentage from ${tolerate.min} to ${tolerate.max}`);
+  const b = input.batch;
+  if (b) {
+    const { batchSize } = SUMMARIZE_LIMITS;
+    if (!Number.isInteger(b.size) || b.size < batchSize.min || b.size > batchSize.max)
+      throw bad(`batch size must be a whole number from ${batchSize.min} to ${batchSize.max}`);
+    if (!(b.pollMs > 0 && b.maxPollMs >= b.pollMs)) throw bad('batch polling needs pollMs > 0 and maxPollMs ≥ pollMs');
+    if (!Number.isInteger(b.rounds) || b.rounds < 1) throw bad('batch rounds must be a whole number ≥ 1');
+  }
 }
 
 const listMissing = (m: MissingChunk[], total: number) =>
@@ -349,14 +361,38 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
 
   if (s.step === 'map') {
     const t0 = Date.now();
-    // Runs started before the warm-up send every map call at once.
-    const first = patched('summarize-map-cache-warmup') ? await warmMapCache(input, (out) => absorb('map', out)) : undefined;
-    if (first) {
-      progress.chunks[first.ok ? 'done' : 'failed'] += 1;
-      show();
+    let r: { parts: { start: number; end: number; ref: string }[] };
+    let mapName = 'map';
+    if (input.batch && patched('summarize-batch-map')) {
+      const absorbBatch = (c: CollectedBatch) => {
+        addUsage(s.usage, c.usage);
+        for (const [model, u] of Object.entries(c.byModel)) {
+          const m = ((s.batchByModel ??= {})[model] ??= {
+            inputTokens: 0,
+            outputTokens: 0,
+            cacheReadTokens: 0,
+            cacheWriteTokens: 0,
+            calls: 0,
+          });
+          for (const k of ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'calls'] as const)
+            m[k] = (m[k] ?? 0) + (u[k] ?? 0);
+        }
+        s.simulated ||= c.simulated;
+        progress.chunks.done += c.ok;
+      };
+      r = await batchMap(input, input.batch, absorbBatch, (line) => status.set('map', line));
+      mapName = `map (${counted(Math.ceil(input.chunkCount / input.batch.size), 'Message Batch', 'Message Batches')})`;
+    } else {
+      // Runs started before the warm-up send every map call at once.
+      const first = patched('summarize-map-cache-warmup') ? await warmMapCache(input, (out) => absorb('map', out)) : undefined;
+      if (first) {
+        progress.chunks[first.ok ? 'done' : 'failed'] += 1;
+        show();
+      }
+      const tree = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount, first);
+      absorb('map', tree);
+      r = tree;
     }
-    const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount, first);
-    absorb('map', r);
     const a = await store(`assemble the map's ${input.chunkCount} results`).assembleLevel({
       parts: r.parts,
       count: input.chunkCount,
@@ -379,7 +415,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
         details: [a.failures],
       });
     }
-    s.phases.push({ name: 'map', items: input.chunkCount, ms: Date.now() - t0 });
+    s.phases.push({ name: mapName, items: input.chunkCount, ms: Date.now() - t0 });
     Object.assign(s, { step: 'reduce', levelRef: a.levelRef, count: a.ok, level: 1, expectChunks: a.ok, missing: a.failures });
     await maybeContinue();
   }
@@ -450,7 +486,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     chunks: input.chunkCount,
     reduceLevels: s.level,
     usage: s.usage,
-    ...costByPhase(s.byPhase ?? {}, input.prices),
+    ...costByPhase(s.byPhase ?? {}, input.prices, s.batchByModel),
     phases: s.phases,
     simulated: s.simulated,
     totalMs: Date.now() - progress.startedAt,
@@ -485,7 +521,9 @@ async function warmMapCache(input: SummarizeInput, absorb: (out: ItemOutput) => 
 function costByPhase(
   byPhase: Record<string, Record<string, TokenUsage>>,
   prices: SummarizeInput['prices'],
+  batch?: BatchUsage,
 ): Pick<SummarizeResult, 'cost' | 'costByPhase'> {
   const phases = Object.fromEntries(Object.entries(byPhase).map(([phase, byModel]) => [phase, costOfUsage(byModel, prices)]));
+  if (batch) phases.map = mergeCosts(...(phases.map ? [phases.map] : []), costOfBatchUsage(batch, prices));
   return { cost: mergeCosts(...Object.values(phases)), costByPhase: phases };
 }
