@@ -11,11 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore, putJson } from '../src/blobs/store';
-import { usdFor } from '../src/shared/pricing';
+import { analyzeRun } from '../src/report/analyze';
+import { fetchRun } from '../src/report/fetch';
+import { priceTable, usdFor } from '../src/shared/pricing';
 import { SUMMARIZE_WORKFLOW, type BatchMapOptions, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
+import { braid, expectOneLineError, server } from './cli-helpers';
 import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 const FAST = 'claude-haiku-4-5';
@@ -110,6 +113,12 @@ describe('summarize --batch', () => {
       batch: 0,
     });
     expect(result.phases[0]!.name).toBe('map (3 Message Batches)');
+
+    // braid report reads the same from history: the batch requests at the batch rate, and what that saved.
+    const report = analyzeRun(await fetchRun(h.client, handle.workflowId), { now: Date.now(), prices: priceTable() });
+    expect(report.cost.byModel[FAST]).toMatchObject({ batch: 7, inputTokens: map.inputTokens, outputTokens: map.outputTokens });
+    expect(report.cost.totalUsd).toBeCloseTo(result.cost!.totalUsd, 7);
+    expect(report.cost.savedUsd).toBeCloseTo(result.cost!.savedUsd, 7);
   });
 });
 
@@ -134,5 +143,35 @@ describe('summarize --batch: requests that expire', () => {
       expect.objectContaining({ chunkId: '0:2', reason: expect.stringMatching(/^request expired \(batch msgbatch_/) }),
     ]);
     expect(result.costByPhase!.map!.byModel[FAST]!.batch).toBe(2);
+  });
+});
+
+describe('braid summarize --batch', () => {
+  it('maps through batches from the command line: the JSON result bills them at the batch rate, the summary line says what that saved', async () => {
+    const env = { ...server(), BRAID_BLOB_DIR: blobDir, BRAID_BATCH_POLL: '300ms', BRAID_BATCH_MAX_POLL: '1s' };
+    const args = [
+      'summarize',
+      'data/docs',
+      '--task',
+      'What does the handbook say about refunds?',
+      '--batch',
+      '--batch-size',
+      '20',
+      '--with-worker',
+    ];
+    const json = await braid([...args, '--json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    const r = JSON.parse(json.stdout);
+    expect(r.workflowId).toMatch(/-batch$/);
+    expect(r.cost.byModel[FAST].batch).toBe(r.chunks);
+    expect(r.cost.savedUsd).toBeGreaterThan(0);
+    // The same command again returns the finished batch run; its summary line names the saving.
+    const human = await braid(args, env);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/cost \$[\d.]+ \(.*\), \$[\d.]+ saved \(Message Batches\)/);
+  });
+
+  it('refuses --batch-size without --batch, before anything starts', async () => {
+    expectOneLineError(await braid(['summarize', 'data/docs', '--task', 'x', '--batch-size', '10']), 2, /--batch-size needs --batch/);
   });
 });

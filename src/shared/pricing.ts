@@ -179,6 +179,15 @@ export function mergeCosts(...parts: CostSummary[]): CostSummary {
   return out;
 }
 
+/** What made `savedUsd`: 'prompt cache' when cache tokens were billed, 'Message Batches' when batch requests were. */
+export function savingSources(c: CostSummary): string[] {
+  const all = Object.values(c.byModel);
+  return [
+    ...(all.some((m) => m.cacheReadTokens || m.cacheWriteTokens) ? ['prompt cache'] : []),
+    ...(all.some((m) => m.batch) ? ['Message Batches'] : []),
+  ];
+}
+
 /** "$0.0123" for people: cents and below shown to four significant places. */
 export function formatUsd(usd: number): string {
   if (usd === 0) return '$0';
