@@ -87,7 +87,7 @@ export type {
   VoteCount,
 } from '../shared/ensemble';
 export type { CostSummary, ModelCost, ModelPrice } from '../shared/pricing';
-export type { SummarizeInput, SummarizeResult } from '../shared/summarize';
+export type { BatchMapOptions, SummarizeInput, SummarizeResult } from '../shared/summarize';
 export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, TreeOptions } from '../shared/summarize';
 export type { FailureMessageOptions } from '../shared/failures';
 export { textOf } from '../shared/content';
