@@ -19,7 +19,7 @@ import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
 import { braid, expectOneLineError, server } from './cli-helpers';
-import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { connect, scheduledInputs, sleep, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 const FAST = 'claude-haiku-4-5';
 const TASK = 'What must a customer know about refunds and shipping?';
@@ -143,6 +143,28 @@ describe('summarize --batch: requests that expire', () => {
       expect.objectContaining({ chunkId: '0:2', reason: expect.stringMatching(/^request expired \(batch msgbatch_/) }),
     ]);
     expect(result.costByPhase!.map!.byModel[FAST]!.batch).toBe(2);
+  });
+});
+
+describe('summarize --batch: cancelled', () => {
+  // Batches that would take a minute: the run is cancelled while it waits for them.
+  const { ctx } = setup({ processingMs: 60_000 });
+
+  it('cancels the batches it submitted', async () => {
+    const handle = await h.client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
+      taskQueue: ctx.worker.taskQueue,
+      workflowId: `batch-cancel-${Math.random().toString(36).slice(2)}`,
+      args: [{ ...(await corpus(4)), task: TASK, concurrency: 8, group: 10, tolerate: 0, badFiles: [], batch: BATCH }],
+    });
+    const client = new Anthropic({ apiKey: 'sim', baseURL: ctx.sim.url, maxRetries: 0 });
+    const listed = async () => (await client.messages.batches.list({ limit: 20 })).data;
+    while ((await listed()).length < 2) await sleep(100);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    expect(await scheduledInputs(handle, 'cancelMapBatches')).toEqual([
+      { batchIds: expect.arrayContaining((await listed()).map((b) => b.id)) },
+    ]);
+    for (const b of await listed()) expect(b.cancel_initiated_at).not.toBeNull();
   });
 });
 
