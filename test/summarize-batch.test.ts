@@ -10,15 +10,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsBlobStore, putJson } from '../src/blobs/store';
+import { FsBlobStore } from '../src/blobs/store';
 import { analyzeRun } from '../src/report/analyze';
 import { fetchRun } from '../src/report/fetch';
 import { priceTable, usdFor } from '../src/shared/pricing';
-import { SUMMARIZE_WORKFLOW, type BatchMapOptions, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
+import { SUMMARIZE_WORKFLOW, type BatchMapOptions, type SummarizeInput } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
 import { braid, expectOneLineError, server } from './cli-helpers';
+import { regionCorpus } from './summarize-helpers';
 import { connect, scheduledInputs, sleep, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 const FAST = 'claude-haiku-4-5';
@@ -37,15 +38,7 @@ afterAll(async () => {
   fs.rmSync(blobDir, { recursive: true, force: true });
 });
 
-async function corpus(n: number): Promise<Pick<SummarizeInput, 'manifestRef' | 'chunkCount' | 'sourceCount'>> {
-  const chunks: CorpusManifest['chunks'] = [];
-  for (let i = 0; i < n; i++) {
-    const text = `Section ${i}. Refunds in region ${i} are paid within ${10 + i} days. Shipping to region ${i} takes ${2 + i} days.`;
-    chunks.push({ id: `0:${i}`, source: 'policy.md', start: i * 200, end: i * 200 + text.length, tokens: 30, ref: await blobs.put(text) });
-  }
-  const manifest: CorpusManifest = { version: 1, chunks, sources: [{ path: 'policy.md', sha256: 'x', chars: n * 200 }] };
-  return { manifestRef: await putJson(blobs, manifest), chunkCount: n, sourceCount: 1 };
-}
+const corpus = (n: number) => regionCorpus(blobs, n);
 
 /** A simulator and a worker on their own task queue for one describe block. */
 function setup(batches: { processingMs: number; expiresAfterMs?: number }) {
@@ -158,7 +151,9 @@ describe('summarize --batch: cancelled', () => {
     });
     const client = new Anthropic({ apiKey: 'sim', baseURL: ctx.sim.url, maxRetries: 0 });
     const listed = async () => (await client.messages.batches.list({ limit: 20 })).data;
-    while ((await listed()).length < 2) await sleep(100);
+    // Both submitted and recorded: the run is waiting on its first timer.
+    const waiting = async () => (await handle.fetchHistory()).events!.some((e) => e.timerStartedEventAttributes);
+    while (!(await waiting())) await sleep(100);
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow();
     expect(await scheduledInputs(handle, 'cancelMapBatches')).toEqual([
@@ -169,29 +164,34 @@ describe('summarize --batch: cancelled', () => {
 });
 
 describe('braid summarize --batch', () => {
-  it('maps through batches from the command line: the JSON result bills them at the batch rate, the summary line says what that saved', async () => {
-    const env = { ...server(), BRAID_BLOB_DIR: blobDir, BRAID_BATCH_POLL: '300ms', BRAID_BATCH_MAX_POLL: '1s' };
-    const args = [
-      'summarize',
-      'data/docs',
-      '--task',
-      'What does the handbook say about refunds?',
-      '--batch',
-      '--batch-size',
-      '20',
-      '--with-worker',
-    ];
-    const json = await braid([...args, '--json'], env);
-    expect(json.code, json.stderr).toBe(0);
-    const r = JSON.parse(json.stdout);
-    expect(r.workflowId).toMatch(/-batch$/);
-    expect(r.cost.byModel[FAST].batch).toBe(r.chunks);
-    expect(r.cost.savedUsd).toBeGreaterThan(0);
-    // The same command again returns the finished batch run; its summary line names the saving.
-    const human = await braid(args, env);
-    expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/cost \$[\d.]+ \(.*\), \$[\d.]+ saved \(Message Batches\)/);
-  });
+  // Two CLI runs, each starting its own worker: minutes on a loaded machine.
+  it(
+    'maps through batches from the command line: the JSON result bills them at the batch rate, the summary line says what that saved',
+    { timeout: 300_000 },
+    async () => {
+      const env = { ...server(), BRAID_BLOB_DIR: blobDir, BRAID_BATCH_POLL: '300ms', BRAID_BATCH_MAX_POLL: '1s' };
+      const args = [
+        'summarize',
+        'data/docs',
+        '--task',
+        'What does the handbook say about refunds?',
+        '--batch',
+        '--batch-size',
+        '20',
+        '--with-worker',
+      ];
+      const json = await braid([...args, '--json'], env);
+      expect(json.code, json.stderr).toBe(0);
+      const r = JSON.parse(json.stdout);
+      expect(r.workflowId).toMatch(/-batch$/);
+      expect(r.cost.byModel[FAST].batch).toBe(r.chunks);
+      expect(r.cost.savedUsd).toBeGreaterThan(0);
+      // The same command again returns the finished batch run; its summary line names the saving.
+      const human = await braid(args, env);
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stdout).toMatch(/cost \$[\d.]+ \(.*\), \$[\d.]+ saved \(Message Batches\)/);
+    },
+  );
 
   it('refuses --batch-size without --batch, before anything starts', async () => {
     expectOneLineError(await braid(['summarize', 'data/docs', '--task', 'x', '--batch-size', '10']), 2, /--batch-size needs --batch/);

@@ -8,13 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsBlobStore, putJson } from '../src/blobs/store';
+import { FsBlobStore } from '../src/blobs/store';
 import { minCacheTokens } from '../src/shared/prompt-cache';
 import { usdFor } from '../src/shared/pricing';
-import { SUMMARIZE_WORKFLOW, type CorpusManifest, type SummarizeInput } from '../src/shared/summarize';
+import { SUMMARIZE_WORKFLOW, type SummarizeInput } from '../src/shared/summarize';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
+import { regionCorpus } from './summarize-helpers';
 import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 
 const FAST = 'claude-haiku-4-5';
@@ -37,15 +38,7 @@ afterAll(async () => {
   fs.rmSync(blobDir, { recursive: true, force: true });
 });
 
-async function corpus(n: number): Promise<Pick<SummarizeInput, 'manifestRef' | 'chunkCount' | 'sourceCount'>> {
-  const chunks: CorpusManifest['chunks'] = [];
-  for (let i = 0; i < n; i++) {
-    const text = `Section ${i}. Refunds in region ${i} are paid within ${10 + i} days. Shipping to region ${i} takes ${2 + i} days.`;
-    chunks.push({ id: `0:${i}`, source: 'policy.md', start: i * 200, end: i * 200 + text.length, tokens: 30, ref: await blobs.put(text) });
-  }
-  const manifest: CorpusManifest = { version: 1, chunks, sources: [{ path: 'policy.md', sha256: 'x', chars: n * 200 }] };
-  return { manifestRef: await putJson(blobs, manifest), chunkCount: n, sourceCount: 1 };
-}
+const corpus = (n: number) => regionCorpus(blobs, n);
 
 /** A task with a rubric long enough for the fast model's minimum cacheable prefix. */
 function longTask(tokens: number): string {
