@@ -35,7 +35,7 @@ export const createActivities = (deps: ActivityDeps) => {
       blobs: deps.blobs,
       llmTurn: llm.llmTurn,
       attempts: deps.flow?.attempts,
-      fastModel: deps.models.fast,
+      fastModel: deps.models?.fast,
     }),
     ...createBatchActivities({ claude: deps.claude, models: deps.models, blobs: deps.blobs }),
     ...createSpeculateActivities({ registry: deps.registry, answerCache: deps.answerCache }),
