@@ -19,7 +19,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { toBlocks } from '../src/activities/llm';
+import { toBlocks, withCacheControl } from '../src/activities/llm';
+import type { ChatMessage } from '../src/shared/types';
 import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/prompts/summarize';
 import { openBlobStore } from '../src/blobs/open';
 import { FsBlobStore, putJson, type BlobStore } from '../src/blobs/store';
@@ -61,16 +62,15 @@ async function plainMapReduce(
   const t0 = Date.now();
   const limit = pLimit(c);
   // The same requests and the same reading of their citations as Braid's activities, minus Temporal.
-  const call = async (system: string, content: Anthropic.ContentBlockParam[], m: string, maxTokens: number) => {
-    const msg = await claude.messages
-      .stream({ model: m, max_tokens: maxTokens, system, messages: [{ role: 'user', content }] })
-      .finalMessage();
+  const call = async (system: string, content: ChatMessage['content'], m: string, maxTokens: number) => {
+    const messages = withCacheControl(m, system, undefined, [{ role: 'user', content }]) as Anthropic.MessageParam[];
+    const msg = await claude.messages.stream({ model: m, max_tokens: maxTokens, system, messages }).finalMessage();
     return toBlocks(msg.content);
   };
   let level: Claim[][] = await Promise.all(
     chunks.map(({ chunk, text }) =>
       limit(async () => {
-        const content = await call(MAP_SYSTEM, mapContent(TASK, chunk.source, text) as Anthropic.ContentBlockParam[], model.fast, 700);
+        const content = await call(MAP_SYSTEM, mapContent(TASK, chunk.source, text), model.fast, 700);
         return readReply(content, [chunkDocument(text, chunk.source, chunk.start)]).claims;
       }),
     ),
@@ -91,7 +91,7 @@ async function plainMapReduce(
             TASK,
             docs.map((d) => d.text),
             final,
-          ) as Anthropic.ContentBlockParam[];
+          );
           return readReply(await call(REDUCE_SYSTEM, content, final ? model.capable : model.fast, final ? 1500 : 900), docs).claims;
         }),
       ),

@@ -27,7 +27,7 @@ import { SEARCH_WORKFLOW, type SearchInput } from '../src/shared/search';
 import { SPECULATE_WORKFLOW, type SpeculateInput } from '../src/shared/speculate';
 import type { LatencyConfig } from '../src/simulator/types';
 import { FsBlobStore } from '../src/blobs/store';
-import { SUMMARIZE_WORKFLOW } from '../src/shared/summarize';
+import { SUMMARIZE_WORKFLOW, type SummarizeInput } from '../src/shared/summarize';
 import { buildCorpus } from '../src/summarize/corpus';
 import { envelope, sendMessage } from '../src/cli/actor-messages';
 import { ACTOR_WORKFLOW, actorWorkflowId, stopSignal, type ActorInput } from '../src/shared/actor';
@@ -264,6 +264,16 @@ async function main(): Promise<void> {
       },
     ],
     children: ['map-0', 'reduce-1'],
+  };
+  // The same map through Message Batches: submitted, waited for on timers, collected by custom_id.
+  workflowScenarios['summarize-batch'] = {
+    workflow: SUMMARIZE_WORKFLOW,
+    args: [
+      {
+        ...(workflowScenarios['summarize-two-docs'].args[0] as SummarizeInput),
+        batch: { size: 4, pollMs: 500, maxPollMs: 1000, rounds: 2 },
+      } satisfies SummarizeInput,
+    ],
   };
   const dir = path.join(__dirname, '..', 'test', 'histories');
   fs.mkdirSync(dir, { recursive: true });

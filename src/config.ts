@@ -124,6 +124,9 @@ const schema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  // braid summarize --batch: the first wait before checking the Message Batches, and the longest.
+  BRAID_BATCH_POLL: duration.default(30_000),
+  BRAID_BATCH_MAX_POLL: duration.default(5 * 60_000),
 });
 
 const modelLimits = z.record(
@@ -234,6 +237,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       /** A bearer token `braid codec-server` requires of every caller. */
       codecToken: c.BRAID_CODEC_TOKEN,
     },
+    /** `braid summarize --batch`: how often the Message Batches are checked (the wait doubles from poll to maxPoll). */
+    batch: { pollMs: c.BRAID_BATCH_POLL, maxPollMs: Math.max(c.BRAID_BATCH_POLL, c.BRAID_BATCH_MAX_POLL) },
     /** Where agents' shared state lives without REDIS_URL (with it, in Redis). */
     sharedDb: c.BRAID_SHARED_DB ?? path.join(dataDir, 'shared-state.db'),
     flow: {

@@ -86,9 +86,14 @@ describe('frozen names', () => {
     expect(h.workflows.size).toBeGreaterThanOrEqual(5);
     expect(WORKFLOW_TYPES).toEqual(expect.arrayContaining([...h.workflows]));
     expect(activities).toEqual(expect.arrayContaining([...h.activities]));
-    expect([progressSignal.name, decisionSignal.name, toolBlockReadySignal.name, sectionReadySignal.name, ...ACTOR_SIGNALS]).toEqual(
-      expect.arrayContaining([...h.signals]),
-    );
+    expect([
+      progressSignal.name,
+      leafProgressSignal.name,
+      decisionSignal.name,
+      toolBlockReadySignal.name,
+      sectionReadySignal.name,
+      ...ACTOR_SIGNALS,
+    ]).toEqual(expect.arrayContaining([...h.signals]));
     expect([decideUpdate.name, sendUpdate.name]).toEqual(expect.arrayContaining([...h.updates]));
   });
 

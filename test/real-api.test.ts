@@ -9,7 +9,7 @@
 import Anthropic, { BadRequestError } from '@anthropic-ai/sdk';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBlocks } from '../src/activities/llm';
+import { toBlocks, withCacheControl } from '../src/activities/llm';
 import { MAP_SYSTEM, mapContent } from '../src/prompts/summarize';
 import { Simulator } from '../src/simulator';
 import { chunkDocument, readReply, sentenceSpans } from '../src/summarize/citations';
@@ -232,7 +232,9 @@ describe.each(TARGETS)('the Messages API as Braid uses it: $name', (target) => {
             model,
             max_tokens: 700,
             system: MAP_SYSTEM,
-            messages: [{ role: 'user', content: mapContent(task, 'docs/policy.md', chunk) as Anthropic.ContentBlockParam[] }],
+            messages: withCacheControl(model, MAP_SYSTEM, undefined, [
+              { role: 'user', content: mapContent(task, 'docs/policy.md', chunk) },
+            ]) as Anthropic.MessageParam[],
           });
           return readReply(toBlocks(msg.content), [chunkDocument(chunk, 'docs/policy.md', 500)]);
         };

@@ -7,8 +7,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBlocks } from '../src/activities/llm';
+import { toBlocks, withCacheControl } from '../src/activities/llm';
 import { MAP_SYSTEM, mapContent, REDUCE_SYSTEM, reduceContent } from '../src/prompts/summarize';
+import type { ChatMessage } from '../src/shared/types';
 import { chunkDocument, findingsDocument, readReply } from '../src/summarize/citations';
 import { Simulator } from '../src/simulator';
 
@@ -291,7 +292,10 @@ describe("Braid's summarize prompts", () => {
           model: MODEL,
           max_tokens: 1024,
           system,
-          messages: [{ role: 'user', content: content as Params['messages'][0]['content'] }],
+          // As the model activity sends them: Braid's cache mark becomes cache_control, or goes.
+          messages: withCacheControl(MODEL, system, undefined, [
+            { role: 'user', content: content as ChatMessage['content'] },
+          ]) as Params['messages'],
         })
       ).content,
     );

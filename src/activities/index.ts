@@ -4,6 +4,7 @@
  */
 import { BlobTexts } from '../blobs/content';
 import { createActorActivities, type ActorDeps } from './actor';
+import { createBatchActivities } from './batch';
 import type { BlobStore } from '../blobs/store';
 import { createFlowActivities } from './health';
 import { createLlmActivities, type LlmDeps } from './llm';
@@ -30,7 +31,13 @@ export const createActivities = (deps: ActivityDeps) => {
     ...createFlowActivities({ flow: deps.flow, models: deps.models }),
     ...createPipelineActivities(),
     ...createPublishActivities({ publishStores: deps.publishStores, texts }),
-    ...createSummarizeActivities({ blobs: deps.blobs, llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
+    ...createSummarizeActivities({
+      blobs: deps.blobs,
+      llmTurn: llm.llmTurn,
+      attempts: deps.flow?.attempts,
+      fastModel: deps.models?.fast,
+    }),
+    ...createBatchActivities({ claude: deps.claude, models: deps.models, blobs: deps.blobs }),
     ...createSpeculateActivities({ registry: deps.registry, answerCache: deps.answerCache }),
     ...createSearchActivities({ sources: deps.sources ?? new SourceRegistry(), llmTurn: llm.llmTurn, attempts: deps.flow?.attempts }),
     ...createActorActivities({ temporal: deps.temporal, shared: deps.shared, blobs: deps.blobs }),

@@ -35,7 +35,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { CharCitation, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall } from '../shared/types';
+import type { CharCitation, ChatMessage, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall, TokenUsage } from '../shared/types';
+import { prefixCacheable } from '../shared/prompt-cache';
 import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
 import { recordModelCall } from '../flow/metrics';
@@ -114,6 +115,44 @@ function withSpend(f: ApplicationFailure, spend: SpendDetails): ApplicationFailu
     cause: f.cause,
     nextRetryDelay: f.nextRetryDelay,
   });
+}
+
+/**
+ * The messages as the API takes them: a block marked `cachePrefix` gets `cache_control` when the
+ * prefix up to it reaches the model's minimum cacheable length, and loses the mark either way.
+ */
+export function withCacheControl(
+  model: string,
+  system: string | undefined,
+  tools: unknown[] | undefined,
+  messages: ChatMessage[],
+): ChatMessage[] {
+  const marked = messages.some(
+    (m) => typeof m.content !== 'string' && m.content.some((b) => 'cachePrefix' in b && b.cachePrefix !== undefined),
+  );
+  if (!marked) return messages;
+  let mark = prefixCacheable(model, { system, tools, messages }).cacheable;
+  return messages.map((m) => {
+    if (typeof m.content === 'string') return m;
+    const content = m.content.map((b) => {
+      if (!('cachePrefix' in b) || b.cachePrefix === undefined) return b;
+      const { cachePrefix, ...rest } = b;
+      if (!cachePrefix || !mark) return rest;
+      mark = false;
+      return { ...rest, cache_control: { type: 'ephemeral' } };
+    });
+    return { ...m, content } as ChatMessage;
+  });
+}
+
+/** Braid's usage of an API usage object: cache counts only when there were some. */
+export function usageOf(u: Anthropic.Usage): TokenUsage {
+  return {
+    inputTokens: u.input_tokens,
+    outputTokens: u.output_tokens,
+    ...(u.cache_read_input_tokens ? { cacheReadTokens: u.cache_read_input_tokens } : {}),
+    ...(u.cache_creation_input_tokens ? { cacheWriteTokens: u.cache_creation_input_tokens } : {}),
+  };
 }
 
 /** Whether the request's conversation has parts in the blob store, or is to be stored. */
@@ -272,7 +311,7 @@ export function createLlmActivities(deps: LlmDeps) {
               model,
               max_tokens: req.maxTokens ?? deps.maxTokens,
               system: req.system,
-              messages: messages as Anthropic.MessageParam[],
+              messages: withCacheControl(model, req.system, tools, messages) as Anthropic.MessageParam[],
               tools,
             },
             { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },
@@ -310,12 +349,16 @@ export function createLlmActivities(deps: LlmDeps) {
         await sections?.flushed();
         await streamer?.flushed();
         if (flow)
-          await flowSuccess(flow, { input: message.usage.input_tokens, output: message.usage.output_tokens }, stream.response?.headers);
+          await flowSuccess(
+            flow,
+            { input: message.usage.input_tokens + (message.usage.cache_creation_input_tokens ?? 0), output: message.usage.output_tokens },
+            stream.response?.headers,
+          );
         reply = {
           model: message.model || model,
           content: toBlocks(message.content),
           stopReason: message.stop_reason ?? 'end_turn',
-          usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+          usage: usageOf(message.usage),
           requestId: stream.request_id ?? null,
           // What answered says what it is: the simulator marks its responses (also behind ANTHROPIC_BASE_URL with a key set).
           simulated: stream.response ? stream.response.headers.get(SIMULATOR_HEADER) !== null : deps.simulated,

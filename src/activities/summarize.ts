@@ -24,10 +24,12 @@ import {
   SUMMARIZE_MAX_TOKENS,
   type Claim,
   type CorpusManifest,
+  type ManifestChunk,
   type MissingChunk,
   type PartialResult,
   type SourceCitation,
 } from '../shared/summarize';
+import { prefixCacheable } from '../shared/prompt-cache';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
 import type { PartialSpend } from '../shared/usage';
 import { MAP_SYSTEM, mapContent, NOT_RELEVANT, REDUCE_SYSTEM, reduceContent } from '../prompts/summarize';
@@ -45,6 +47,8 @@ import {
 
 export interface SummarizeDeps {
   blobs: BlobStore;
+  /** The worker's fast model (the map's), for deciding whether the map's shared prefix is cached. */
+  fastModel?: string;
   llmTurn(req: LlmRequest): Promise<LlmResult>;
   /** The model call's attempt ledger, applied to the whole item (its RetryPolicy has no attempt limit). */
   attempts?: AttemptPolicy;
@@ -58,6 +62,42 @@ export interface ItemOutput {
   simulated: boolean;
   /** What failed attempts of the model call spent (estimated); see `LlmResult.retriedSpend`. */
   retriedSpend?: PartialSpend[];
+}
+
+/** Whether the map calls' shared prefix (instructions and task) is long enough for the model to cache it. */
+export interface MapCachePlan {
+  model: string;
+  cacheable: boolean;
+  prefixTokens: number;
+  minTokens: number;
+}
+
+/** A map call's request: the task first (the prefix every map call of a job shares), then the chunk. */
+export const mapRequest = (task: string, source: string, text: string): LlmRequest => ({
+  role: 'fast',
+  system: MAP_SYSTEM,
+  messages: [{ role: 'user', content: mapContent(task, source, text) }],
+  maxTokens: SUMMARIZE_MAX_TOKENS.map,
+});
+
+/**
+ * A map call's reply read against its chunk: the statements with citations Braid checked become
+ * the chunk's claims. Throws LlmInvalidCitations (retryable) when every citation fails the checks.
+ */
+export function mapResult(chunk: ManifestChunk, text: string, res: Pick<LlmResult, 'content' | 'model'>): PartialResult {
+  const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
+  return {
+    kind: 'map',
+    level: 0,
+    summary: read.claims.map((c) => c.text).join(' ') || NOT_RELEVANT,
+    points: [],
+    claims: read.claims,
+    chunks: 1,
+    relevantChunks: read.claims.length ? 1 : 0,
+    chunkIds: [chunk.id],
+    sources: mergeSources(read.claims.flatMap((c) => c.sources)),
+    checks: read.checks,
+  };
 }
 
 /** What one leaf saves of its items, in index order. */
@@ -100,7 +140,7 @@ const relevantOf = (r: PartialResult): number => r.relevantChunks ?? (claimsOf(r
  * citations all fail the checks is retried (LlmInvalidCitations) rather than read as "nothing here",
  * so a broken answer can never pass for a chunk that did not bear on the task.
  */
-function checkedReply(what: string, res: LlmResult, docs: CitedDocument[]): Reading {
+function checkedReply(what: string, res: Pick<LlmResult, 'content' | 'model'>, docs: CitedDocument[]): Reading {
   const read = readReply(res.content, docs);
   const { returned, rejected } = read.checks;
   if (rejected === 0) return read;
@@ -143,6 +183,12 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
   const manifest = (ref: string) => cached<CorpusManifest>(ref);
 
   return {
+    /** Whether a job's map calls share a cacheable prefix; the workflow then runs one map call before the rest. */
+    async mapCachePlan(input: { task: string }): Promise<MapCachePlan> {
+      const model = deps.fastModel ?? 'unknown';
+      return { model, ...prefixCacheable(model, mapRequest(input.task, '', '')) };
+    },
+
     /** `maxUsd`: the call's budget reservation (see LlmRequest.maxUsd). */
     mapChunk(input: { manifestRef: string; index: number; task: string; maxUsd?: number }): Promise<ItemOutput> {
       return withAttemptLedger(deps.attempts, `map of chunk ${input.index}`, async () => {
@@ -150,25 +196,10 @@ export function createSummarizeActivities(deps: SummarizeDeps) {
         if (!chunk) throw ApplicationFailure.nonRetryable(`chunk ${input.index} is not in manifest ${input.manifestRef}`, 'InvalidInput');
         const text = (await deps.blobs.get(chunk.ref)).toString('utf8');
         const res = await deps.llmTurn({
-          role: 'fast',
-          system: MAP_SYSTEM,
-          messages: [{ role: 'user', content: mapContent(input.task, chunk.source, text) }],
-          maxTokens: SUMMARIZE_MAX_TOKENS.map,
+          ...mapRequest(input.task, chunk.source, text),
           ...(input.maxUsd !== undefined ? { maxUsd: input.maxUsd } : {}),
         });
-        const read = checkedReply(`map of chunk ${chunk.id}`, res, [chunkDocument(text, chunk.source, chunk.start)]);
-        const out: PartialResult = {
-          kind: 'map',
-          level: 0,
-          summary: read.claims.map((c) => c.text).join(' ') || NOT_RELEVANT,
-          points: [],
-          claims: read.claims,
-          chunks: 1,
-          relevantChunks: read.claims.length ? 1 : 0,
-          chunkIds: [chunk.id],
-          sources: mergeSources(read.claims.flatMap((c) => c.sources)),
-          checks: read.checks,
-        };
+        const out = mapResult(chunk, text, res);
         return {
           ref: await putJson(deps.blobs, out),
           usage: res.usage,

@@ -108,7 +108,9 @@ export {
 export {
   SUMMARIZE_WORKFLOW,
   SUMMARIZE_LIMITS,
+  DEFAULT_BATCH_MAP,
   summarizeProgressQuery,
+  type BatchMapOptions,
   type SummarizeInput,
   type SummarizeResult,
   type SummarizeProgress,

@@ -113,7 +113,7 @@ export type {
   VoteCount,
 } from '../shared/ensemble';
 export type { CostSummary, ModelCost, ModelPrice, PriceTable } from '../shared/pricing';
-export type { SummarizeBudget, SummarizeInput, SummarizeResult } from '../shared/summarize';
+export type { BatchMapOptions, SummarizeBudget, SummarizeInput, SummarizeResult } from '../shared/summarize';
 export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, TreeOptions } from '../shared/summarize';
 export type { FailureMessageOptions } from '../shared/failures';
 export { textOf } from '../shared/content';

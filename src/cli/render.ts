@@ -5,7 +5,7 @@
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { AgentProgress, AgentResult } from '../shared/ask';
-import { formatUsd, type CostSummary } from '../shared/pricing';
+import { formatUsd, savingSources, type CostSummary } from '../shared/pricing';
 import type { Branch } from '../shared/types';
 
 const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc.green('✓'), error: pc.red('✗'), timeout: pc.yellow('⏱') };
@@ -140,5 +140,12 @@ export function costText(c: CostSummary): string {
     models.length > 1 ? ` (${models.map(([m, x]) => `${m} ${formatUsd(x.usd)}`).join(', ')})` : models.length ? ` (${models[0]![0]})` : '';
   const est = c.estimatedUsd ? `, ${formatUsd(c.estimatedUsd)} of it estimated` : '';
   const unpriced = c.unpriced?.length ? `; no price for ${c.unpriced.join(', ')}` : '';
-  return `cost ${formatUsd(c.totalUsd)}${by}${est}${unpriced}`;
+  return `cost ${formatUsd(c.totalUsd)}${by}${est}${savedText(c)}${unpriced}`;
+}
+
+/** What prompt caching and Message Batches saved against list price (or what cache writes added, unread). */
+export function savedText(c: CostSummary): string {
+  if (c.savedUsd > 0) return `, ${formatUsd(c.savedUsd)} saved (${savingSources(c).join(', ')})`;
+  if (c.savedUsd < 0) return `, ${formatUsd(-c.savedUsd)} more for cache writes not read`;
+  return '';
 }

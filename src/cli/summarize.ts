@@ -14,6 +14,7 @@ import { withBlobEncryption } from '../encryption/blobs';
 import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
 import {
+  DEFAULT_BATCH_MAP,
   SUMMARIZE_LIMITS,
   SUMMARIZE_WORKFLOW,
   summarizeLabels,
@@ -45,6 +46,9 @@ export interface SummarizeOptions {
   /** Most the job may spend, in US dollars. */
   budget?: number;
   onBudget?: InFlightPolicy;
+  /** Map through the Message Batches API. */
+  batch?: boolean;
+  batchSize?: number;
 }
 
 export interface Started {
@@ -65,6 +69,9 @@ export interface Prepared {
 /** Reads, checks and chunks the inputs into the blob store; fails before anything starts when nothing is readable. */
 export async function prepareSummarize(inputs: string[], o: SummarizeOptions, quiet = false): Promise<Prepared> {
   if (!o.task.trim()) throw new UsageError('--task is empty: say what to do with the documents');
+  if (o.batchSize !== undefined && !o.batch) throw new UsageError('--batch-size needs --batch');
+  if (o.batch && o.budget !== undefined)
+    throw new UsageError('--budget does not work with --batch yet: a batch map reserves nothing before it is submitted');
   const corpus = await buildCorpus(inputs, withBlobEncryption(openBlobStore(config()), configuredKeyRing(config())), {
     maxTokens: o.chunkTokens,
   }).catch((err: unknown) => {
@@ -87,6 +94,7 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     badFiles: corpus.badFiles,
     ...(corpus.chunkSpans ? { chunkSpans: corpus.chunkSpans } : {}),
     prices: { ...config().prices },
+    ...(o.batch ? { batch: { ...DEFAULT_BATCH_MAP, ...config().batch, size: o.batchSize ?? DEFAULT_BATCH_MAP.size } } : {}),
   };
   if (o.budget !== undefined) {
     const models = config().models;
@@ -97,7 +105,9 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
     const mapInputTokens = corpus.maxChunkChars + input.task.length + MAP_SYSTEM.length + 200;
     input.budget = { usd: o.budget, models, mapInputTokens, ...(o.onBudget ? { inFlight: o.onBudget } : {}) };
   }
-  return { input, inputs, workflowId: summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate, o.budget) };
+  // A batch run is its own job: the same command with --batch does not return the run answered now.
+  const id = summarizeWorkflowId(corpus.manifestRef, input.task, o.group, o.tolerate, o.budget);
+  return { input, inputs, workflowId: o.batch ? `${id}-batch` : id };
 }
 
 export async function startSummarize(s: Session, { input, workflowId, inputs }: Prepared, fresh = false): Promise<Started> {
@@ -258,7 +268,7 @@ export function printSummary(workflowId: string, r: SummarizeResult, json: boole
 }
 
 export function summarizeCommand(): Command {
-  const { concurrency, group, chunkTokens } = SUMMARIZE_LIMITS;
+  const { concurrency, group, chunkTokens, batchSize } = SUMMARIZE_LIMITS;
   return new Command('summarize')
     .description('map-reduce over documents: chunks analysed in parallel, results reduced in a tree')
     .argument('<inputs...>', 'files, directories or globs (.txt .md .html .json .pdf)')
@@ -273,6 +283,12 @@ export function summarizeCommand(): Command {
       usd,
     )
     .option('--on-budget <policy>', 'calls in flight when the budget is reached: keep (finish them, default) or cancel', inFlightPolicy)
+    .option('--batch', 'map through the Message Batches API: half the price, answered within 24 h instead of now')
+    .option(
+      '--batch-size <n>',
+      `most map requests per batch, with --batch (${range(batchSize)}; default ${DEFAULT_BATCH_MAP.size})`,
+      intWithin(batchSize),
+    )
     .option('--fresh', 'start a new run even if this exact job ran before')
     .option(
       '--json',

@@ -27,10 +27,13 @@ const document = (data: string, title?: string): DocumentBlock => ({
 /** File name without its directories: the model may know which file an excerpt is from, but not the directories around it. */
 export const baseName = (source: string): string => source.split(/[/\\]/).pop() || source;
 
-/** One chunk as a cited document, and the task. */
+/**
+ * The task and the instructions, then one chunk as a cited document. The task comes first because
+ * it is what every map call of a job shares: marked as the shared prefix, it is cached once it is
+ * long enough (src/shared/prompt-cache.ts), and each call pays only for its chunk.
+ */
 export function mapContent(task: string, source: string, text: string): (ContentBlock | DocumentBlock)[] {
   return [
-    document(text, baseName(source)),
     {
       type: 'text',
       text: [
@@ -39,7 +42,9 @@ export function mapContent(task: string, source: string, text: string): (Content
         'Give the key points of this document that are relevant to the task, citing the text each is based on.',
         `Write no point that does not cite the document. If it is not relevant to the task, reply: ${NOT_RELEVANT}`,
       ].join('\n'),
+      cachePrefix: true,
     },
+    document(text, baseName(source)),
   ];
 }
 

@@ -51,6 +51,8 @@ export interface Span {
   cost?: CostSummary;
   /** True when history names no model for the call, so it was priced as the report's assumed model. */
   modelAssumed?: boolean;
+  /** Requests of a Message Batch this span collected, billed at the batch rate (summarize --batch). */
+  batchCalls?: number;
   error?: string;
   /** A child workflow's id, and whether its history is in the report. */
   childWorkflowId?: string;
@@ -119,9 +121,9 @@ const usageOf = (result: unknown): TokenUsage | undefined => {
   if (!u) return undefined;
   // A run's summary ({ total, byModel }) or one call's usage.
   const t = rec(u.total) ?? u;
-  return typeof t.inputTokens === 'number' && typeof t.outputTokens === 'number'
-    ? { inputTokens: t.inputTokens, outputTokens: t.outputTokens }
-    : undefined;
+  if (typeof t.inputTokens !== 'number' || typeof t.outputTokens !== 'number') return undefined;
+  const cache = (k: 'cacheReadTokens' | 'cacheWriteTokens') => (typeof t[k] === 'number' && t[k] ? { [k]: t[k] } : {});
+  return { inputTokens: t.inputTokens, outputTokens: t.outputTokens, ...cache('cacheReadTokens'), ...cache('cacheWriteTokens') };
 };
 
 /** A result's own `cost`, when it carries one in the CostSummary shape. */
@@ -238,7 +240,13 @@ function parseHistory(history: History, prefix: string, depth: number, parent: s
       const usage = usageOf(result);
       const s = open.get(Number(a.scheduledEventId));
       const model = str(rec(result)?.model) ?? s?.model ?? out.model;
-      close(a.scheduledEventId, e, 'ok', usage ? { usage, model, kind: s?.kind === 'tool' ? 'tool' : 'model' } : {});
+      const batchCalls = rec(result)?.batch === true && typeof rec(result)?.calls === 'number' ? (rec(result)!.calls as number) : undefined;
+      close(
+        a.scheduledEventId,
+        e,
+        'ok',
+        usage ? { usage, model, kind: s?.kind === 'tool' ? 'tool' : 'model', ...(batchCalls ? { batchCalls } : {}) } : {},
+      );
     } else if (t === E.EVENT_TYPE_ACTIVITY_TASK_FAILED) {
       const a = e.activityTaskFailedEventAttributes!;
       close(a.scheduledEventId, e, 'failed', { error: failureText(a.failure) });
@@ -409,8 +417,9 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
       }
       if (!s.model && opts.assumedModel) Object.assign(s, { model: opts.assumedModel, modelAssumed: true });
       if (s.model) {
-        s.usd = usdFor(s.model, s.usage, { table: opts.prices });
-        addCall(cost, s.model, s.usage, { table: opts.prices, estimated: s.modelAssumed });
+        const batch = s.batchCalls ? { batch: true, calls: s.batchCalls } : {};
+        s.usd = usdFor(s.model, s.usage, { table: opts.prices, ...batch });
+        addCall(cost, s.model, s.usage, { table: opts.prices, estimated: s.modelAssumed, ...batch });
       }
     }
   }

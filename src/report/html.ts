@@ -4,7 +4,7 @@
  * the run at a glance (time, critical path, width, tokens, cost), where the time went, the chart,
  * the critical path step by step, the tree of child workflows, and every branch in a table.
  */
-import { formatUsd, PRICES_CHECKED_ON } from '../shared/pricing';
+import { formatUsd, PRICES_CHECKED_ON, savingSources } from '../shared/pricing';
 import { runState, type RunReport, type Span, type TimeCategory } from './analyze';
 import { CRITICAL, duration, esc, KIND_COLOURS, KIND_NAMES, renderSvg } from './svg';
 
@@ -202,6 +202,7 @@ ${card(String(r.spans.length), 'branches')}
 ${card(String(r.maxWidth), 'most at once')}
 ${card(tokens(r.usage.inputTokens + r.usage.outputTokens), `tokens (${tokens(r.usage.inputTokens)} in, ${tokens(r.usage.outputTokens)} out)`)}
 ${card(formatUsd(r.cost.totalUsd), r.cost.estimatedUsd ? `cost, ${formatUsd(r.cost.estimatedUsd)} of it estimated` : 'cost')}
+${r.cost.savedUsd ? card(formatUsd(Math.abs(r.cost.savedUsd)), r.cost.savedUsd > 0 ? `saved (${savingSources(r.cost).join(', ')})` : 'more for cache writes not read') : ''}
 </div>
 ${notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${timeWent(r)}

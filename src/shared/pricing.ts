@@ -123,19 +123,20 @@ export const emptyCost = (): CostSummary => ({ totalUsd: 0, estimatedUsd: 0, sav
 /**
  * Adds one call to a cost summary (in place) and returns the call's dollars. `estimated` marks
  * spend inferred rather than billed back to us (a cancelled or failed attempt's streamed usage).
+ * `u` may also be the sum of `calls` calls of one kind (batch requests added up).
  */
 export function addCall(
   summary: CostSummary,
   model: string,
   u: BilledUsage,
-  opts: { batch?: boolean; estimated?: boolean; table?: PriceTable } = {},
+  opts: { batch?: boolean; estimated?: boolean; table?: PriceTable; calls?: number } = {},
 ): number | undefined {
   const m = (summary.byModel[model] ??= { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, batch: 0, usd: 0 });
   m.inputTokens += u.inputTokens;
   m.outputTokens += u.outputTokens;
   m.cacheReadTokens += u.cacheReadTokens ?? 0;
   m.cacheWriteTokens += (u.cacheWriteTokens ?? 0) + (u.cacheWrite1hTokens ?? 0);
-  if (opts.batch) m.batch += 1;
+  if (opts.batch) m.batch += opts.calls ?? 1;
   const usd = usdFor(model, u, opts);
   if (usd === undefined) {
     summary.unpriced = [...new Set([...(summary.unpriced ?? []), model])].sort();
@@ -191,6 +192,15 @@ export function mergeCosts(...parts: CostSummary[]): CostSummary {
   return out;
 }
 
+/** What made `savedUsd`: 'prompt cache' when cache tokens were billed, 'Message Batches' when batch requests were. */
+export function savingSources(c: CostSummary): string[] {
+  const all = Object.values(c.byModel);
+  return [
+    ...(all.some((m) => m.cacheReadTokens || m.cacheWriteTokens) ? ['prompt cache'] : []),
+    ...(all.some((m) => m.batch) ? ['Message Batches'] : []),
+  ];
+}
+
 /** "$0.0123" for people: cents and below shown to four significant places. */
 export function formatUsd(usd: number): string {
   if (usd === 0) return '$0';
@@ -236,5 +246,15 @@ export function priceTable(overrides: Record<string, PriceOverride> = {}): Price
 export function costOfUsage(byModel: Readonly<Record<string, BilledUsage>>, table?: PriceTable): CostSummary {
   const cost = emptyCost();
   for (const [model, u] of Object.entries(byModel)) addCall(cost, model, u, { table });
+  return cost;
+}
+
+/** Usage of Message Batches requests added up by model, with how many requests it covers. */
+export type BatchUsage = Record<string, BilledUsage & { calls: number }>;
+
+/** The same for requests sent through the Message Batches API: billed at the batch rate, counted in `batch`. */
+export function costOfBatchUsage(byModel: Readonly<BatchUsage>, table?: PriceTable): CostSummary {
+  const cost = emptyCost();
+  for (const [model, { calls, ...u }] of Object.entries(byModel)) addCall(cost, model, u, { table, batch: true, calls });
   return cost;
 }

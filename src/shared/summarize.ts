@@ -23,10 +23,32 @@ export const SUMMARIZE_LIMITS = {
   group: { min: 2, max: 100 },
   tolerate: { min: 0, max: 100 },
   chunkTokens: { min: 100, max: 8000 },
+  batchSize: { min: 1, max: 10_000 },
 } as const;
 
 /** `max_tokens` of the job's model calls: a map call, a reduce call, the final reduce (budgets reserve them). */
 export const SUMMARIZE_MAX_TOKENS = { map: 700, reduce: 900, final: 1500 } as const;
+
+/**
+ * The map through the Message Batches API (`braid summarize --batch`): half the price, for a map
+ * that does not need its answer now — a batch may take up to 24 hours. The chunks are split into
+ * batches of at most `size` requests, submitted together, and waited for with workflow timers.
+ */
+export interface BatchMapOptions {
+  /** Most requests per batch. */
+  size: number;
+  /** Wait before the first check of the batches; each later wait doubles, up to `maxPollMs`. */
+  pollMs: number;
+  maxPollMs: number;
+  /**
+   * Times a request is sent at most: one that errored on the server's side, expired, was canceled
+   * or whose citations all failed Braid's checks goes again in a new batch until then, and is a
+   * failed chunk (held against --tolerate) after.
+   */
+  rounds: number;
+}
+
+export const DEFAULT_BATCH_MAP: BatchMapOptions = { size: 500, pollMs: 30_000, maxPollMs: 5 * 60_000, rounds: 3 };
 
 /** An input file that could not be read or extracted, and why. */
 export interface BadFileEntry {
@@ -98,6 +120,8 @@ export interface SummarizeInput {
   prices?: Record<string, ModelPrice>;
   /** The most the job may spend; without it, no limit. See src/shared/budget.ts. */
   budget?: SummarizeBudget;
+  /** Map through the Message Batches API instead of one call per chunk now (absent: interactive). */
+  batch?: BatchMapOptions;
 }
 
 /** A summarize job's budget: the run's setting and the bound its map calls reserve by. */
@@ -137,7 +161,9 @@ export function summarizeLabels(input: SummarizeInput, inputs: string[] = []): R
     details: [
       `**Task:** ${gist(input.task, 300)}`,
       `**Files:** ${gist(files.join(', '), 300)}`,
-      `Up to ${input.concurrency} model calls at once, ${input.group} results per reduce call, ${input.tolerate} % failed chunks tolerated.`,
+      input.batch
+        ? `Map through the Message Batches API (half price, up to 24 h), at most ${input.batch.size} requests per batch; ${input.group} results per reduce call, ${input.tolerate} % failed chunks tolerated.`
+        : `Up to ${input.concurrency} model calls at once, ${input.group} results per reduce call, ${input.tolerate} % failed chunks tolerated.`,
     ].join('\n\n'),
   };
 }

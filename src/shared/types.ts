@@ -17,8 +17,13 @@ export type ModelRole = 'fast' | 'capable';
 
 /** Tokens one model call (or a sum of calls) used. */
 export interface TokenUsage {
+  /** Input tokens neither read from nor written to the prompt cache (the API's input_tokens). */
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens read from the prompt cache; absent when none. */
+  cacheReadTokens?: number;
+  /** Input tokens written to the prompt cache; absent when none. */
+  cacheWriteTokens?: number;
 }
 
 /**
@@ -43,6 +48,8 @@ export interface TextBlock {
   text: string;
   /** Present only when the request carried documents with citations enabled. */
   citations?: CharCitation[];
+  /** The prefix a fan-out's calls share ends here: cached when long enough (src/shared/prompt-cache.ts). */
+  cachePrefix?: boolean;
 }
 
 /** The model's request to call a tool, keyed by its `id`. */
@@ -72,6 +79,8 @@ export interface DocumentBlock {
   source: { type: 'text'; media_type: 'text/plain'; data: string };
   title?: string;
   citations?: { enabled: boolean };
+  /** The prefix a fan-out's calls share ends here: cached when long enough (src/shared/prompt-cache.ts). */
+  cachePrefix?: boolean;
 }
 
 /** One turn of a conversation with the model. */

@@ -9,10 +9,12 @@ export const noUsage = (): TokenUsage => ({ inputTokens: 0, outputTokens: 0 });
 
 export const noUsageSummary = (): UsageSummary => ({ total: noUsage(), byModel: {} });
 
-/** Adds `more` into `into` and returns `into`. */
+/** Adds `more` into `into` and returns `into`. Cache counts appear only once a call had some. */
 export function addUsage(into: TokenUsage, more: TokenUsage): TokenUsage {
   into.inputTokens += more.inputTokens;
   into.outputTokens += more.outputTokens;
+  if (more.cacheReadTokens) into.cacheReadTokens = (into.cacheReadTokens ?? 0) + more.cacheReadTokens;
+  if (more.cacheWriteTokens) into.cacheWriteTokens = (into.cacheWriteTokens ?? 0) + more.cacheWriteTokens;
   return into;
 }
 

@@ -38,7 +38,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { CollectedBatch } from '../activities/batch';
 import type { ItemOutput, PartFile } from '../activities/summarize';
+import { batchMap } from './summarize-batch';
 import {
   chunkLabel,
   DEFAULT_TREE,
@@ -61,7 +63,17 @@ import { counted, gist } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import type { TokenUsage } from '../shared/types';
-import { addEstimated, costOfUsage, formatUsd, mergeCosts, roundUsd, usdFor, type PriceTable } from '../shared/pricing';
+import {
+  addEstimated,
+  costOfBatchUsage,
+  costOfUsage,
+  formatUsd,
+  mergeCosts,
+  roundUsd,
+  usdFor,
+  type BatchUsage,
+  type PriceTable,
+} from '../shared/pricing';
 import { BUDGET_REACHED, BudgetLedger, budgetProblem, mergeBudgetReports, worstCaseUsd, type BudgetReport } from '../shared/budget';
 import { addUsage, mergeUsageSummaries, noUsage, spendOfFailure, sumUsage, type PartialSpend } from '../shared/usage';
 import { blobStore, labelled, summarizeItem } from './profiles';
@@ -87,8 +99,13 @@ function nodeLabel(phase: 'map' | 'reduce', level: number, range: Range, total: 
   return `${what} ${range.start + 1}–${range.end} of ${total}${files}`;
 }
 
+/** An item of the phase already done before the tree started (the map's cache warm-up call). */
+export type FirstItem = { index: number } & ({ ok: true; ref: string } | { ok: false; reason: string });
+
 interface PhaseJob {
   task: string;
+  /** Done by the root before the tree started: the leaf holding it takes its outcome instead of running it. */
+  first?: FirstItem;
   /** Manifest (map) or level file (reduce) the items read from. */
   inputRef: string;
   /** Results at the level being reduced (reduce only). */
@@ -211,7 +228,9 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
       `**${settledCount.done + settledCount.failed} of ${n} ${what} done**${settledCount.failed ? `, ${settledCount.failed} failed` : ''} (up to ${lanes} at once).`,
     );
   show();
-  const indexes = Array.from({ length: n }, (_, k) => start + k);
+  const first = input.job.first;
+  const own = first && first.index >= start && first.index < end ? first : undefined;
+  const indexes = Array.from({ length: n }, (_, k) => start + k).filter((i) => i !== own?.index);
   const plan = input.job.budget;
   const ledger = plan && input.budgetUsd !== undefined ? new BudgetLedger(input.budgetUsd) : undefined;
   const inFlight = new Set<CancellationScope>();
@@ -271,6 +290,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const entries: PartFile['entries'] = settled.map((s) =>
     s.ok ? { ok: true, ref: s.value.ref } : { ok: false, reason: failureMessage(s.error, { withType: true, maxChars: 300 }) },
   );
+  if (own) entries.splice(own.index - start, 0, own.ok ? { ok: true, ref: own.ref } : { ok: false, reason: own.reason });
   const estimatedByModel: Record<string, TokenUsage> = {};
   for (const s of settled) {
     const lost = s.ok ? (s.value.retriedSpend ?? []) : spendOfFailure(s.error);
@@ -309,6 +329,8 @@ interface Carried {
   byPhase?: Record<string, Record<string, TokenUsage>>;
   /** The same for failed and retried attempts' spend (estimated). */
   estimatedByPhase?: Record<string, Record<string, TokenUsage>>;
+  /** The map's usage through Message Batches (--batch), billed at the batch rate. */
+  batchByModel?: BatchUsage;
   simulated: boolean;
   phases: PhaseStat[];
   progress: SummarizeProgress;
@@ -337,6 +359,15 @@ function validate(input: SummarizeInput): void {
     for (const role of ['fast', 'capable'] as const)
       if (typeof b.models?.[role] !== 'string' || worstCaseUsd(b.models[role], 0, 0, input.prices) === undefined)
         throw bad(`budget.models.${role} (${String(b.models?.[role])}) has no price: a budget needs every model priced`);
+  }
+  const batch = input.batch;
+  if (batch && input.budget) throw bad('a budget does not work with a batch map yet: a batch reserves nothing before it is submitted');
+  if (batch) {
+    const { batchSize } = SUMMARIZE_LIMITS;
+    if (!Number.isInteger(batch.size) || batch.size < batchSize.min || batch.size > batchSize.max)
+      throw bad(`batch size must be a whole number from ${batchSize.min} to ${batchSize.max}`);
+    if (!(batch.pollMs > 0 && batch.maxPollMs >= batch.pollMs)) throw bad('batch polling needs pollMs > 0 and maxPollMs ≥ pollMs');
+    if (!Number.isInteger(batch.rounds) || batch.rounds < 1) throw bad('batch rounds must be a whole number ≥ 1');
   }
 }
 
@@ -433,7 +464,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
           },
         }
       : {};
-  const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number) =>
+  const runPhase = (phase: 'map' | 'reduce', level: number, inputRef: string, items: number, inputCount: number, first?: FirstItem) =>
     executeChild(mapReduceNode, {
       workflowId: `${rootId}/${phase}-${level}`,
       staticSummary: nodeLabel(phase, level, { start: 0, end: items }, items, phase === 'map' ? input.chunkSpans : undefined),
@@ -445,7 +476,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
           range: { start: 0, end: items },
           budget: input.concurrency,
           tree,
-          job: { task: input.task, inputRef, inputCount, group: input.group, ...jobBudget(phase) },
+          job: { task: input.task, inputRef, inputCount, group: input.group, ...jobBudget(phase), ...(first ? { first } : {}) },
           total: items,
           ...(reserve ? { budgetUsd: budgetLeft() } : {}),
           ...(phase === 'map' && input.chunkSpans ? { spans: input.chunkSpans } : {}),
@@ -483,8 +514,40 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
 
   if (s.step === 'map') {
     const t0 = Date.now();
-    const r = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount);
-    absorb('map', r);
+    let r: { parts: { start: number; end: number; ref: string }[] };
+    let mapName = 'map';
+    if (input.batch && patched('summarize-batch-map')) {
+      const absorbBatch = (c: CollectedBatch) => {
+        addUsage(s.usage, c.usage);
+        for (const [model, u] of Object.entries(c.byModel)) {
+          const m = ((s.batchByModel ??= {})[model] ??= {
+            inputTokens: 0,
+            outputTokens: 0,
+            cacheReadTokens: 0,
+            cacheWriteTokens: 0,
+            calls: 0,
+          });
+          for (const k of ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'calls'] as const)
+            m[k] = (m[k] ?? 0) + (u[k] ?? 0);
+        }
+        s.simulated ||= c.simulated;
+        progress.chunks.done += c.ok;
+      };
+      r = await batchMap(input, input.batch, absorbBatch, (line) => status.set('map', line));
+      mapName = `map (${counted(Math.ceil(input.chunkCount / input.batch.size), 'Message Batch', 'Message Batches')})`;
+    } else {
+      // Runs started before the warm-up send every map call at once; a budgeted run has no warm-up
+      // (every call it makes is reserved first, in the tree).
+      const first =
+        !input.budget && patched('summarize-map-cache-warmup') ? await warmMapCache(input, (out) => absorb('map', out)) : undefined;
+      if (first) {
+        progress.chunks[first.ok ? 'done' : 'failed'] += 1;
+        show();
+      }
+      const tree = await runPhase('map', 0, input.manifestRef, input.chunkCount, input.chunkCount, first);
+      absorb('map', tree);
+      r = tree;
+    }
     const a = await store(`assemble the map's ${input.chunkCount} results`).assembleLevel({
       parts: r.parts,
       count: input.chunkCount,
@@ -508,7 +571,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
         details: [a.failures],
       });
     }
-    s.phases.push({ name: 'map', items: input.chunkCount, ms: Date.now() - t0 });
+    s.phases.push({ name: mapName, items: input.chunkCount, ms: Date.now() - t0 });
     Object.assign(s, { step: 'reduce', levelRef: a.levelRef, count: a.ok, level: 1, expectChunks: a.ok, missing: a.failures });
     await maybeContinue();
   }
@@ -588,7 +651,7 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     chunks: input.chunkCount,
     reduceLevels: s.level,
     usage: s.usage,
-    ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices),
+    ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices, s.batchByModel),
     phases: s.phases,
     simulated: s.simulated,
     totalMs: Date.now() - progress.startedAt,
@@ -626,16 +689,42 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
   }
 }
 
+/**
+ * When the map calls share a prefix the fast model can cache (a long task), the first chunk's call
+ * runs alone: a cache entry is visible only once the response that writes it has begun, so calls
+ * sent together would all pay for the write. The rest then read it. Returns that first item's
+ * outcome, or undefined when nothing is worth warming.
+ */
+async function warmMapCache(input: SummarizeInput, absorb: (out: ItemOutput) => void): Promise<FirstItem | undefined> {
+  if (input.chunkCount < 2) return undefined;
+  const plan = await store("check whether the map's shared prompt is long enough to cache").mapCachePlan({ task: input.task });
+  if (!plan.cacheable) return undefined;
+  try {
+    const out = await item(`warm the prompt cache: map ${chunkLabel(input.chunkSpans, 0)}`).mapChunk({
+      manifestRef: input.manifestRef,
+      index: 0,
+      task: input.task,
+    });
+    absorb(out);
+    return { index: 0, ok: true, ref: out.ref };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return { index: 0, ok: false, reason: failureMessage(err, { withType: true, maxChars: 300 }) };
+  }
+}
+
 /** The run's cost and its cost by phase, from usage by phase and model, at the input's prices. */
 function costByPhase(
   byPhase: Record<string, Record<string, TokenUsage>>,
   estimatedByPhase: Record<string, Record<string, TokenUsage>>,
   prices: SummarizeInput['prices'],
+  batch?: BatchUsage,
 ): Pick<SummarizeResult, 'cost' | 'costByPhase'> {
   const names = [...new Set([...Object.keys(byPhase), ...Object.keys(estimatedByPhase)])];
   const estimated = (phase: string) => Object.entries(estimatedByPhase[phase] ?? {}).map(([model, usage]) => ({ model, usage }));
   const phases = Object.fromEntries(
     names.map((phase) => [phase, addEstimated(costOfUsage(byPhase[phase] ?? {}, prices), estimated(phase), prices)]),
   );
+  if (batch) phases.map = mergeCosts(...(phases.map ? [phases.map] : []), costOfBatchUsage(batch, prices));
   return { cost: mergeCosts(...Object.values(phases)), costByPhase: phases };
 }
