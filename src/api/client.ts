@@ -111,7 +111,7 @@ export {
 export { storeCorpus, summarizeWorkflowId, type Corpus, type CorpusDocument } from '../summarize/manifest';
 export { FsBlobStore, type BlobStore } from '../blobs/store';
 export type { FlowSnapshot } from '../flow';
-export type { AgentCarry, AgentPhase, AgentStopReason } from '../shared/ask';
+export type { AgentCarry, AgentPhase, AgentStopReason, ToolApproval } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';
 export type { CitationChecks, Claim } from '../shared/summarize';
 export type { StoredReport } from '../shared/publish';
