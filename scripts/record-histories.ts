@@ -123,6 +123,24 @@ const workflowScenarios: Record<
     latency: { ttftMs: 20, perTokenMs: 2 },
     children: ['agent'],
   },
+  // The retrieval strategy (a handbook search, then the fast model) and the judge validator; the agent is cancelled.
+  'speculate-judge-retrieval': {
+    workflow: SPECULATE_WORKFLOW,
+    args: [
+      {
+        question: 'How are damaged items refunded?',
+        tools: ['search_docs'],
+        strategies: [
+          { name: 'cache', startAfterMs: 0 },
+          { name: 'retrieval', startAfterMs: 0 },
+          { name: 'agent', startAfterMs: 0 },
+        ],
+        validator: 'judge',
+      } satisfies SpeculateInput,
+    ],
+    latency: { ttftMs: 20, perTokenMs: 2 },
+    children: ['agent'],
+  },
 };
 
 /** A run and the runs it continued as new into: <file>.json, then <file>--run-2.json, … */

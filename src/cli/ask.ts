@@ -27,7 +27,7 @@ import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
 import { speculate, parseStrategies } from './speculate';
-import { speculateProblem } from '../shared/speculate';
+import { speculateProblem, VALIDATORS, type SpeculateInput, type ValidatorName } from '../shared/speculate';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -137,6 +137,7 @@ interface AskCliOptions {
   speculate?: string | true;
   approveTools?: string[];
   approvalTimeout?: number;
+  validator?: string;
 }
 
 export function askCommand(): Command {
@@ -157,7 +158,11 @@ export function askCommand(): Command {
     .option('--approval-timeout <duration>', 'how long such a call waits before it is refused (90s, 15m, 2h; default 10m)', duration)
     .option(
       '--speculate [strategies]',
-      'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, agent (default cache=0,fast=50,agent=200)',
+      'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, retrieval, agent (default cache=0,fast=50,agent=200)',
+    )
+    .option(
+      '--validator <name>',
+      `with --speculate: what makes an answer valid — ${VALIDATORS.join(' or ')} (judge: the fast model approves it too); default non-empty`,
     )
     .action(async (words: string[], o: AskCliOptions) => {
       const question = checkedQuestion(words.join(' '));
@@ -168,9 +173,16 @@ export function askCommand(): Command {
         throw new UsageError(`--approval-timeout must be from 1 ms to ${MAX_TOOL_APPROVAL_MS / 3_600_000} h`);
       if (o.speculate !== undefined && (o.approveTools || o.approvalTimeout !== undefined))
         throw new UsageError('--approve-tools and --approval-timeout apply to the agent, not to --speculate');
+      if (o.validator !== undefined && o.speculate === undefined) throw new UsageError('--validator applies to --speculate only');
       if (o.speculate !== undefined) {
         const strategies = parseStrategies(o.speculate === true ? undefined : o.speculate);
-        const input = { question, strategies, maxTurns: o.maxTurns, ...(o.tools ? { tools: o.tools } : {}) };
+        const input: SpeculateInput = {
+          question,
+          strategies,
+          maxTurns: o.maxTurns,
+          ...(o.tools ? { tools: o.tools } : {}),
+          ...(o.validator !== undefined ? { validator: o.validator as ValidatorName } : {}),
+        };
         const problem = speculateProblem(input);
         if (problem) throw new UsageError(problem);
         await withSession(workerFor(o.withWorker), (s) => speculate(s, input, { json: Boolean(o.json), workflowId: o.id }));
