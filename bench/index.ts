@@ -16,6 +16,8 @@ import { list } from '../src/cli/options';
 import { ceilingBench, overheadBench } from './overhead';
 import { fanoutWideBench } from './fanout-wide';
 import { speculateBench } from './speculate';
+import { VALIDATORS, type StrategySpec, type ValidatorName } from '../src/shared/speculate';
+import { parseStrategies } from '../src/cli/speculate';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -29,6 +31,19 @@ const jitter = (v: string) => {
   if (!Number.isFinite(x) || x < 0 || x > 2) throw new InvalidArgumentError('expected a spread from 0 to 2, e.g. 0.3');
   return x;
 };
+const validatorName = (v: string): ValidatorName => {
+  if (!(VALIDATORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${VALIDATORS.join(' or ')}`);
+  return v as ValidatorName;
+};
+
+const raceStrategies = (v: string): StrategySpec[] => {
+  try {
+    return parseStrategies(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--speculate: /, ''));
+  }
+};
+
 const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
 const program = new Command('bench')
@@ -196,9 +211,25 @@ program
   .option('--concurrency <n>', 'questions in flight per variant', intAtLeast(1), 8)
   .option('--median <ms>', 'median time to first token', intAtLeast(1), 150)
   .option('--sigma <s>', 'log-normal σ of the time to first token', jitter, 1)
+  .option('--race-questions <n>', 'strategy race: distinct handbook questions (0: no race)', intAtLeast(0), 20)
+  .option('--race-repeats <n>', 'strategy race: times each question is asked (repeats can hit the answer cache)', intAtLeast(1), 2)
+  .option('--race-concurrency <n>', 'strategy race: questions in flight per variant', intAtLeast(1), 4)
+  .option('--race-validator <name>', 'strategy race: non-empty or judge', validatorName, 'non-empty')
+  .option('--race-strategies <list>', 'strategy race: name=ms,… (default cache=0,retrieval=50,agent=200)', raceStrategies)
   .option('--json', 'print one JSON object')
-  .action((o: { calls: number; concurrency: number; median: number; sigma: number; json?: boolean }) =>
-    speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
+  .action(
+    (o: {
+      calls: number;
+      concurrency: number;
+      median: number;
+      sigma: number;
+      raceQuestions: number;
+      raceRepeats: number;
+      raceConcurrency: number;
+      raceValidator: ValidatorName;
+      raceStrategies?: StrategySpec[];
+      json?: boolean;
+    }) => speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
