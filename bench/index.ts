@@ -44,6 +44,8 @@ const raceStrategies = (v: string): StrategySpec[] => {
   }
 };
 
+const PLOT_HELP = 'also write the figures as an SVG image (default <scenario>.svg in the current directory)';
+
 const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
 const program = new Command('bench')
@@ -76,7 +78,8 @@ program
   .option('--group <n>', 'results per reduce call', intAtLeast(2), 10)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object per size')
-  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { n: number[]; latency: number; concurrency: number; group: number; jitter: number; json?: boolean; plot?: string | true }) =>
     summarizeBench({
       sizes: o.n,
       latencyMs: o.latency,
@@ -84,6 +87,7 @@ program
       group: o.group,
       jitter: o.jitter,
       json: Boolean(o.json),
+      plot: o.plot,
     }),
   );
 
@@ -103,8 +107,10 @@ program
   .option('--runs <n>', 'runs per cell (median reported)', intAtLeast(1), 3)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'one JSON object per cell')
-  .action((o: { topics: number[]; concurrency: number[]; stageMs: number; runs: number; jitter: number; json?: boolean }) =>
-    pipelineBench({ ...o, json: Boolean(o.json) }),
+  .option('--plot [file]', PLOT_HELP)
+  .action(
+    (o: { topics: number[]; concurrency: number[]; stageMs: number; runs: number; jitter: number; json?: boolean; plot?: string | true }) =>
+      pipelineBench({ ...o, json: Boolean(o.json) }),
   );
 
 program
@@ -130,7 +136,8 @@ program
   .option('--judge <model>', 'the judge, asked where members disagree', 'claude-haiku-4-5')
   .option('--concurrency <n>', 'items at once', intAtLeast(1), 25)
   .option('--json', 'print one JSON object')
-  .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean; plot?: string | true }) =>
     ensembleBench({ ...o, json: Boolean(o.json) }),
   );
 
@@ -217,6 +224,7 @@ program
   .option('--race-validator <name>', 'strategy race: non-empty or judge', validatorName, 'non-empty')
   .option('--race-strategies <list>', 'strategy race: name=ms,… (default cache=0,retrieval=50,agent=200)', raceStrategies)
   .option('--json', 'print one JSON object')
+  .option('--plot [file]', PLOT_HELP)
   .action(
     (o: {
       calls: number;
@@ -229,6 +237,7 @@ program
       raceValidator: ValidatorName;
       raceStrategies?: StrategySpec[];
       json?: boolean;
+      plot?: string | true;
     }) => speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
   );
 

@@ -19,6 +19,7 @@ import { tableStyle } from '../src/cli/render';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
 import { ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
+import { plotFile, writePlot } from './plot';
 
 export interface PipelineBenchOptions {
   topics: number[];
@@ -27,6 +28,8 @@ export interface PipelineBenchOptions {
   runs: number;
   jitter: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const SEED_STAGE_MS = 10_000;
@@ -129,6 +132,18 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     await temporal.close();
     await sim.close();
   }
+  if (o.plot)
+    await writePlot(plotFile('pipeline', o.plot), 'npm run bench -- pipeline', [
+      {
+        title: `Content pipeline: ${o.topics.join('/')} topics × ${o.concurrency.join('/')} chains at once, three stages of ${o.stageMs} ms`,
+        yTitle: 'ms to finish every topic',
+        bars: cells.flatMap((c) => [
+          { group: `N=${c.n} C=${c.c}`, series: 'one after another', value: c.sequentialMs },
+          { group: `N=${c.n} C=${c.c}`, series: 'Braid (median)', value: c.braidMs },
+          { group: `N=${c.n} C=${c.c}`, series: 'ideal', value: c.idealMs },
+        ]),
+      },
+    ]);
   if (o.json) return;
   const t = new Table({
     head: [

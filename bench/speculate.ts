@@ -43,6 +43,7 @@ import {
 import { createSearchTool } from '../src/tools/search';
 import { defaultDataDir } from '../src/tools/paths';
 import { readQuerySet } from './search-set';
+import { plotFile, writePlot, type Panel } from './plot';
 
 export interface SpeculateBenchOptions {
   calls: number;
@@ -50,6 +51,8 @@ export interface SpeculateBenchOptions {
   medianMs: number;
   sigma: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
   /** Distinct questions in the strategy race (0: no race). */
   raceQuestions: number;
   /** How many times each is asked (in rounds, so a repeat comes after the first answer). */
@@ -141,6 +144,46 @@ const figures = (r: SpeculateBenchRun): Figures => ({
   tokens: r.tokens,
   costUsd: r.costUsd,
 });
+
+/** The figures as panels: latency with and without hedging, and of the race; tokens and dollars of both. */
+function speculatePanels(out: {
+  without: Figures;
+  with: Figures;
+  race?: { without: Figures; with: Figures; strategies: string };
+}): Panel[] {
+  const pcts = (f: Figures, series: string) => [
+    { group: 'p50', series, value: f.p50Ms },
+    { group: 'p95', series, value: f.p95Ms },
+    { group: 'p99', series, value: f.p99Ms },
+  ];
+  const panels: Panel[] = [
+    {
+      title: 'Hedged model calls: latency per question',
+      yTitle: 'ms',
+      bars: [...pcts(out.without, 'without'), ...pcts(out.with, 'with hedging')],
+    },
+  ];
+  const r = out.race;
+  if (r)
+    panels.push({
+      title: `Strategy race (${r.strategies}) vs the tool agent alone: latency per question`,
+      yTitle: 'ms',
+      bars: [...pcts(r.without, 'tool agent alone'), ...pcts(r.with, 'race')],
+    });
+  const pair = (key: 'tokens' | 'costUsd') => [
+    { group: 'hedged calls', series: 'without', value: out.without[key] },
+    { group: 'hedged calls', series: 'with', value: out.with[key] },
+    ...(r
+      ? [
+          { group: 'strategy race', series: 'without', value: r.without[key] },
+          { group: 'strategy race', series: 'with', value: r.with[key] },
+        ]
+      : []),
+  ];
+  panels.push({ title: 'Tokens, all questions', yTitle: 'tokens', bars: pair('tokens') });
+  panels.push({ title: 'Dollars, all questions', yTitle: 'USD', bars: pair('costUsd') });
+  return panels;
+}
 
 export async function speculateBench(o: SpeculateBenchOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
@@ -255,6 +298,7 @@ export async function speculateBench(o: SpeculateBenchOptions): Promise<void> {
       : {}),
     loadAverage: Math.max(...load),
   };
+  if (o.plot) await writePlot(plotFile('speculate', o.plot), 'npm run bench -- speculate', speculatePanels(out));
   if (o.json) return void console.log(JSON.stringify(out));
   const t = new Table({ head: ['variant', 'p50', 'p95', 'p99', 'tokens', 'cost'], style: tableStyle() });
   for (const [name, f] of [
