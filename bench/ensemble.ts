@@ -23,6 +23,7 @@ import { llmTaskQueue } from '../src/shared/task-queues';
 import type { TokenUsage } from '../src/shared/types';
 import { fromJsonl, SUPPORT_TICKET_LABELS } from '../src/simulator/fixtures/support-tickets';
 import { Mind } from '../src/simulator/mind';
+import { plotFile, writePlot } from './plot';
 
 export interface EnsembleBenchOptions {
   items: number;
@@ -30,6 +31,8 @@ export interface EnsembleBenchOptions {
   judge: string;
   concurrency: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const FIXTURE = path.join(__dirname, '..', 'data', 'fixtures', 'support-tickets.jsonl');
@@ -162,6 +165,32 @@ export async function ensembleBench(o: EnsembleBenchOptions): Promise<void> {
     peakRunning: r.peakRunning,
     totalMs: r.totalMs,
   };
+  if (o.plot) {
+    const pctOf = (x: number) => +(x * 100).toFixed(1);
+    const groups: [string, number, number][] = [
+      ...o.models.map((m): [string, number, number] => [m, out.singleAccuracy[m] ?? 0, out.predicted.singleAccuracy[m] ?? 0]),
+      ['majority vote', out.voteAccuracy, out.predicted.voteAccuracy],
+      [`judge (${o.judge})`, out.judgeAccuracy, out.predicted.judgeAccuracy],
+    ];
+    await writePlot(plotFile('ensemble', o.plot), 'npm run bench -- ensemble', [
+      {
+        title: `Accuracy on ${N} labelled tickets: each model alone, the vote, the judge`,
+        yTitle: '% right',
+        bars: groups.flatMap(([group, measured, predicted]) => [
+          { group, series: 'measured', value: pctOf(measured) },
+          { group, series: 'predicted', value: pctOf(predicted) },
+        ]),
+      },
+      {
+        title: 'Dollars for the whole set',
+        yTitle: 'USD',
+        bars: [
+          ...o.models.map((m) => ({ group: m, series: 'alone', value: out.costUsd.byModel[m] ?? 0 })),
+          { group: 'ensemble', series: 'ensemble', value: out.costUsd.ensemble },
+        ],
+      },
+    ]);
+  }
   if (o.json) {
     console.log(JSON.stringify(out));
     return;

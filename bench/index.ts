@@ -18,6 +18,8 @@ import { ceilingBench, overheadBench } from './overhead';
 import { fanoutWideBench } from './fanout-wide';
 import { speculateBench } from './speculate';
 import { earlyDispatchBench } from './early-dispatch';
+import { VALIDATORS, type StrategySpec, type ValidatorName } from '../src/shared/speculate';
+import { parseStrategies } from '../src/cli/speculate';
 
 const msList = (v: string) => {
   const xs = v.split(',').map(Number);
@@ -40,6 +42,21 @@ const s3Url = (v: string) => {
   }
   return v;
 };
+const validatorName = (v: string): ValidatorName => {
+  if (!(VALIDATORS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${VALIDATORS.join(' or ')}`);
+  return v as ValidatorName;
+};
+
+const raceStrategies = (v: string): StrategySpec[] => {
+  try {
+    return parseStrategies(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message.replace(/^--speculate: /, ''));
+  }
+};
+
+const PLOT_HELP = 'also write the figures as an SVG image (default <scenario>.svg in the current directory)';
+
 const JITTER_HELP = 'spread model latency log-normally around its median with this σ (0 = fixed; 0.3 ≈ a real model)';
 
 const program = new Command('bench')
@@ -73,6 +90,7 @@ program
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--encrypt', 'also run Braid with payload and blob encryption on: encryptedMs and encryptionOverheadPct beside braidMs')
   .option('--json', 'print one JSON object per size')
+  .option('--plot [file]', PLOT_HELP)
   .option('--blob <url>', 'also run Braid with this S3 blob store (s3://bucket/prefix; AWS_* settings from the environment)', s3Url)
   .action(
     (o: {
@@ -84,6 +102,7 @@ program
       encrypt?: boolean;
       json?: boolean;
       blob?: string;
+      plot?: string | true;
     }) =>
       summarizeBench({
         sizes: o.n,
@@ -94,6 +113,7 @@ program
         encrypt: Boolean(o.encrypt),
         json: Boolean(o.json),
         blob: o.blob,
+        plot: o.plot,
       }),
   );
 
@@ -115,6 +135,7 @@ program
   .option('--overlap', 'also run every cell with stage overlap (paragraphs edited as they are written): overlapMs, overlapGain')
   .option('--token-ms <ms>', 'with --overlap: the simulator writes this many ms per token after the stage time', intAtLeast(1), 10)
   .option('--json', 'one JSON object per cell')
+  .option('--plot [file]', PLOT_HELP)
   .action(
     (o: {
       topics: number[];
@@ -125,6 +146,7 @@ program
       overlap?: boolean;
       tokenMs: number;
       json?: boolean;
+      plot?: string | true;
     }) => pipelineBench({ ...o, overlap: Boolean(o.overlap), json: Boolean(o.json) }),
   );
 
@@ -151,7 +173,8 @@ program
   .option('--judge <model>', 'the judge, asked where members disagree', 'claude-haiku-4-5')
   .option('--concurrency <n>', 'items at once', intAtLeast(1), 25)
   .option('--json', 'print one JSON object')
-  .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { items: number; models: string[]; judge: string; concurrency: number; json?: boolean; plot?: string | true }) =>
     ensembleBench({ ...o, json: Boolean(o.json) }),
   );
 
@@ -232,9 +255,27 @@ program
   .option('--concurrency <n>', 'questions in flight per variant', intAtLeast(1), 8)
   .option('--median <ms>', 'median time to first token', intAtLeast(1), 150)
   .option('--sigma <s>', 'log-normal σ of the time to first token', jitter, 1)
+  .option('--race-questions <n>', 'strategy race: distinct handbook questions (0: no race)', intAtLeast(0), 20)
+  .option('--race-repeats <n>', 'strategy race: times each question is asked (repeats can hit the answer cache)', intAtLeast(1), 2)
+  .option('--race-concurrency <n>', 'strategy race: questions in flight per variant', intAtLeast(1), 4)
+  .option('--race-validator <name>', 'strategy race: non-empty or judge', validatorName, 'non-empty')
+  .option('--race-strategies <list>', 'strategy race: name=ms,… (default cache=0,retrieval=50,agent=200)', raceStrategies)
   .option('--json', 'print one JSON object')
-  .action((o: { calls: number; concurrency: number; median: number; sigma: number; json?: boolean }) =>
-    speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
+  .option('--plot [file]', PLOT_HELP)
+  .action(
+    (o: {
+      calls: number;
+      concurrency: number;
+      median: number;
+      sigma: number;
+      raceQuestions: number;
+      raceRepeats: number;
+      raceConcurrency: number;
+      raceValidator: ValidatorName;
+      raceStrategies?: StrategySpec[];
+      json?: boolean;
+      plot?: string | true;
+    }) => speculateBench({ ...o, medianMs: o.median, json: Boolean(o.json) }),
   );
 
 program

@@ -26,6 +26,7 @@ import { tableStyle } from '../src/cli/render';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../src/shared/pipeline';
 import { ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
+import { plotFile, writePlot } from './plot';
 
 export interface PipelineBenchOptions {
   topics: number[];
@@ -37,6 +38,8 @@ export interface PipelineBenchOptions {
   /** Also run every cell with stage overlap, the simulator writing at `tokenMs` per token. */
   overlap?: boolean;
   tokenMs?: number;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const SEED_STAGE_MS = 10_000;
@@ -152,6 +155,18 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     await temporal.close();
     await sim.close();
   }
+  if (o.plot)
+    await writePlot(plotFile('pipeline', o.plot), 'npm run bench -- pipeline', [
+      {
+        title: `Content pipeline: ${o.topics.join('/')} topics × ${o.concurrency.join('/')} chains at once, three stages of ${o.stageMs} ms`,
+        yTitle: 'ms to finish every topic',
+        bars: cells.flatMap((c) => [
+          { group: `N=${c.n} C=${c.c}`, series: 'one after another', value: c.sequentialMs },
+          { group: `N=${c.n} C=${c.c}`, series: 'Braid (median)', value: c.braidMs },
+          { group: `N=${c.n} C=${c.c}`, series: 'ideal', value: c.idealMs },
+        ]),
+      },
+    ]);
   if (o.json) return;
   // With --overlap the stage time is not the whole of a stage (the text is written after it), so the
   // table compares the two runs of each cell only; the JSON keeps every field.

@@ -36,6 +36,7 @@ import { ToolRegistry } from '../src/tools';
 import type { summarizeCorpus } from '../src/workflows';
 import { groupRanges, reduceLevels } from '../src/workflows/summarize-plan';
 import { createBraidWorker } from '../src/worker';
+import { plotFile, writePlot } from './plot';
 
 export interface SummarizeBenchOptions {
   sizes: number[];
@@ -48,6 +49,8 @@ export interface SummarizeBenchOptions {
   encrypt?: boolean;
   /** An S3 blob store (s3://bucket/prefix) to run Braid with as well, against the local one. */
   blob?: string;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const TASK = 'Summarise what changed in each region.';
@@ -248,6 +251,18 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  if (o.plot)
+    await writePlot(plotFile('mapreduce', o.plot), 'npm run bench -- mapreduce', [
+      {
+        title: `Map-reduce: N chunks, ${o.concurrency} calls in flight, every model call ${o.latencyMs} ms`,
+        yTitle: 'ms to the summary',
+        bars: rows.flatMap((r) => [
+          { group: `N=${r.n}`, series: 'ideal', value: r.idealMs },
+          { group: `N=${r.n}`, series: 'Braid', value: r.braidMs },
+          { group: `N=${r.n}`, series: 'Promise.all + p-limit', value: r.baselineMs },
+        ]),
+      },
+    ]);
   if (o.json) {
     for (const r of rows) console.log(JSON.stringify({ scenario: 'summarize', ...r }));
     return;

@@ -11,7 +11,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
-import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
+import { agentProgressQuery, ASK_WORKFLOW, type AgentInput, type ToolApproval } from '../src/shared/ask';
+import { decideUpdate } from '../src/shared/publish';
 import { Simulator } from '../src/simulator';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { createDefaultRegistry, defineTool } from '../src/tools';
@@ -142,6 +143,24 @@ const workflowScenarios: Record<
     latency: { ttftMs: 20, perTokenMs: 2 },
     children: ['agent'],
   },
+  // The retrieval strategy (a handbook search, then the fast model) and the judge validator; the agent is cancelled.
+  'speculate-judge-retrieval': {
+    workflow: SPECULATE_WORKFLOW,
+    args: [
+      {
+        question: 'How are damaged items refunded?',
+        tools: ['search_docs'],
+        strategies: [
+          { name: 'cache', startAfterMs: 0 },
+          { name: 'retrieval', startAfterMs: 0 },
+          { name: 'agent', startAfterMs: 0 },
+        ],
+        validator: 'judge',
+      } satisfies SpeculateInput,
+    ],
+    latency: { ttftMs: 20, perTokenMs: 2 },
+    children: ['agent'],
+  },
 };
 
 /** A run and the runs it continued as new into: <file>.json, then <file>--run-2.json, … */
@@ -154,6 +173,35 @@ async function recordChain(client: Client, dir: string, workflowId: string, firs
     console.log(`recorded ${name}`);
     runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
+}
+
+/**
+ * An ask run whose turn calls two destructive tools the run may ask approval for (`approveTools`):
+ * one call is approved, the other rejected, while they wait side by side.
+ */
+async function recordApprovalHistory(client: Client, taskQueue: string, dir: string): Promise<void> {
+  const name = 'ask-tool-approval';
+  if (!wanted(name)) return;
+  const tools = ['delete_note', 'archive_note'];
+  const handle = await client.workflow.start(ASK_WORKFLOW, {
+    taskQueue,
+    workflowId: name,
+    args: [
+      { question: `#sim tools=${tools.join(',')}\nDelete note 7 and archive note 8.`, tools, approveTools: tools } satisfies AgentInput,
+    ],
+  });
+  let waiting: ToolApproval[] = [];
+  while (waiting.length < 2) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    waiting = ((await handle.query(agentProgressQuery)).approvals ?? []).filter((a) => a.state === 'waiting');
+  }
+  const call = (tool: string) => waiting.find((w) => w.tool === tool)!.toolUseId;
+  await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice', toolUseId: call('delete_note') }] });
+  await handle.executeUpdate(decideUpdate, {
+    args: [{ verdict: 'reject', reviewer: 'alice', reason: 'keep it', toolUseId: call('archive_note') }],
+  });
+  await handle.result();
+  await recordChain(client, dir, name, handle.firstExecutionRunId, name);
 }
 
 /**
@@ -216,6 +264,15 @@ async function main(): Promise<void> {
         throw new Error('lookup service unavailable');
       },
     }),
+    ...['delete_note', 'archive_note'].map((name) =>
+      defineTool({
+        name,
+        description: `${name === 'delete_note' ? 'Deletes' : 'Archives'} a note (destructive: for recording approvals of tool calls).`,
+        input: z.object({}).passthrough(),
+        annotations: { destructive: true },
+        handler: async () => 'done',
+      }),
+    ),
     defineTool({
       name: 'long_page',
       description: 'Returns ~40 KB of text (for recording results stored by reference).',
@@ -299,6 +356,7 @@ async function main(): Promise<void> {
     }
     sim.configure({ faults: [{ kind: 'status', status: 400, times: 1, match: { contains: 'You are the flaky specialist' } }] });
     await recordActorHistories(client, 'record', dir);
+    await recordApprovalHistory(client, 'record', dir);
     sim.configure({ faults: [], answerRules: [] });
     await recordPublishHistories(client, 'record', dir, wanted, new FsBlobStore(blobDir));
   });

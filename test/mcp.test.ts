@@ -13,7 +13,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
+import { agentProgressQuery, ASK_WORKFLOW, type AgentInput, type AgentResult, type ToolApproval } from '../src/shared/ask';
+import { decideUpdate, decisionSignal } from '../src/shared/publish';
 import type { LlmRequest, ToolInfo, ToolResultBlock } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
 import { createReadFileTool, ToolRegistry } from '../src/tools';
@@ -22,7 +23,7 @@ import { loadMcpConfig, McpConfigError, parseMcpConfig, type McpConfig } from '.
 import type { toolAgent } from '../src/workflows';
 import { z } from 'zod';
 import { braid, expectOneLineError, server } from './cli-helpers';
-import { connect, scheduledInputs, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
+import { connect, scheduledInputs, sleep, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
 
 const serverBin = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
 const CRASHY = join(__dirname, 'fixtures', 'mcp-crashy-server.mjs');
@@ -85,6 +86,16 @@ describe('MCP annotations', () => {
     expect(mcpAnnotations({ name: 'post' }, server)).toEqual({ readOnly: false, destructive: false, idempotent: false });
     expect(mcpAnnotations({ name: 'archive', annotations: { destructiveHint: false } }, server)).toMatchObject({ destructive: true });
     expect(mcpAnnotations({ name: 'append' }, server)).toMatchObject({ idempotent: true });
+  });
+
+  it('lets a person approve calls only of the destructive tools the config lists under `approve`', () => {
+    const server = { command: 'x', approve: ['drop', 'read'] };
+    expect(mcpAnnotations({ name: 'drop', annotations: { destructiveHint: true } }, server)).toMatchObject({
+      destructive: true,
+      approve: true,
+    });
+    expect(mcpAnnotations({ name: 'read', annotations: { readOnlyHint: true } }, server)).not.toHaveProperty('approve');
+    expect(mcpAnnotations({ name: 'wipe', annotations: { destructiveHint: true } }, server)).not.toHaveProperty('approve');
   });
 });
 
@@ -151,7 +162,12 @@ describe('MCP tools in the agent', () => {
     const config: McpConfig = {
       mcpServers: {
         fs: { command: process.execPath, args: [serverBin('server-filesystem'), dir], cwd: dir },
-        mem: { command: process.execPath, args: [serverBin('server-memory')], env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } },
+        mem: {
+          command: process.execPath,
+          args: [serverBin('server-memory')],
+          env: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') },
+          approve: ['delete_entities'],
+        },
         crashy: { command: process.execPath, args: [CRASHY], env: { CRASHY_LOG: crashLog }, timeoutMs: 15_000 },
         web: { url: httpServer.url },
       },
@@ -249,6 +265,130 @@ describe('MCP tools in the agent', () => {
     expect(readdirSync(dir).sort()).toEqual(before);
   });
 
+  /** The tool calls a run holds for approval, once `n` of them wait. */
+  async function waitingCalls(handle: Awaited<ReturnType<typeof run>>, n = 1): Promise<ToolApproval[]> {
+    for (let i = 0; i < 200; i++) {
+      const waiting = ((await handle.query(agentProgressQuery)).approvals ?? []).filter((a) => a.state === 'waiting');
+      if (waiting.length >= n) return waiting;
+      await sleep(100);
+    }
+    throw new Error(`no ${n} tool call(s) came to wait for approval`);
+  }
+  const toolStatus = (r: AgentResult) => Object.fromEntries(r.branches.filter((b) => b.kind === 'tool').map((b) => [b.name, b.status]));
+  const written = (name: string) => readdirSync(dir).includes(name);
+
+  it('holds a destructive call for a person, runs it once approved through `braid approve --call`, while its sibling goes on', async () => {
+    const tools = ['fs__write_file', 'fs__read_text_file'];
+    const handle = await run({
+      question: `Write "done" to approved.txt and read notes.txt.\n#sim tools=${tools.join(',')}`,
+      tools,
+      approveTools: ['fs__write_file'],
+    });
+    const [waiting] = await waitingCalls(handle);
+    expect(waiting).toMatchObject({ tool: 'fs__write_file', turn: 1, state: 'waiting' });
+    expect(waiting!.input).toContain('approved.txt');
+    // The read-only sibling ran; the write did not.
+    const progress = await handle.query(agentProgressQuery);
+    expect(progress.branches.find((b) => b.name === 'fs__read_text_file')?.status).toBe('ok');
+    expect(written('approved.txt')).toBe(false);
+
+    const wrong = await braid(['approve', handle.workflowId, '--call', 'toolu_nope', '--as', 'alice'], server());
+    expectOneLineError(wrong, 2, /decision refused: no tool call toolu_nope of this run awaits approval; waiting: toolu_/);
+    const ok = await braid(['approve', handle.workflowId, '--call', waiting!.toolUseId, '--as', 'alice', '--comment', 'fine'], server());
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`approved tool call ${waiting!.toolUseId} of ${handle.workflowId} as alice`);
+
+    const r = await handle.result();
+    expect(toolStatus(r)).toEqual({ fs__write_file: 'ok', fs__read_text_file: 'ok' });
+    expect(readFileSync(join(dir, 'approved.txt'), 'utf8')).toContain('done');
+    expect(r.approvals).toEqual([
+      expect.objectContaining({
+        toolUseId: waiting!.toolUseId,
+        state: 'approved',
+        decision: expect.objectContaining({ verdict: 'approve', reviewer: 'alice', comment: 'fine', via: 'update' }) as unknown,
+      }),
+    ]);
+    // A second decision on a decided call changes nothing.
+    const again = await braid(['reject', handle.workflowId, '--call', waiting!.toolUseId, '--reason', 'late'], server());
+    expectOneLineError(again, 2, /has finished/);
+  });
+
+  it('gives the model a refusal when a person rejects the call, and runs nothing', async () => {
+    const tools = ['fs__write_file'];
+    const handle = await run({
+      question: `Write "done" to rejected.txt.\n#sim tools=${tools.join(',')}`,
+      tools,
+      approveTools: ['fs__write_file'],
+      reviewers: ['bob'],
+    });
+    await waitingCalls(handle);
+    // Not a reviewer of this run: refused, and the call still waits.
+    await expect(handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'mallory' }] })).rejects.toMatchObject({
+      cause: { message: 'unknown reviewer "mallory"; this run accepts decisions from bob' },
+    });
+    // No toolUseId: the one call that waits.
+    const receipt = await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'reject', reviewer: 'bob', reason: 'wrong file' }] });
+    expect(receipt.decision).toMatchObject({ verdict: 'reject', reviewer: 'bob', reason: 'wrong file' });
+    expect(receipt.decision.toolUseId).toMatch(/^toolu_/);
+    const r = await handle.result();
+    expect(toolStatus(r)).toEqual({ fs__write_file: 'error' });
+    const turns = (await scheduledInputs(handle, 'llmTurn')) as LlmRequest[];
+    const sent = turns.at(-1)!.messages.at(-1)!.content as ToolResultBlock[];
+    expect(sent[0]).toMatchObject({
+      is_error: true,
+      content: 'ToolRefused: bob rejected this call of fs__write_file: wrong file; it was not run.',
+    });
+    expect(written('rejected.txt')).toBe(false);
+    expect((await scheduledInputs(handle, 'runTool')).length).toBe(0);
+  });
+
+  it('refuses the call when no one decides in time, and asks which call when several wait', async () => {
+    const tools = ['fs__write_file', 'fs__move_file'];
+    const handle = await run({
+      question: `Write "x" to late.txt and move notes.txt to moved.txt.\n#sim tools=${tools.join(',')}`,
+      tools,
+      approveTools: tools,
+      approvalTimeoutMs: 3_000,
+    });
+    const waiting = await waitingCalls(handle, 2);
+    expect(waiting.map((w) => w.tool).sort()).toEqual([...tools].sort());
+    await expect(handle.executeUpdate(decideUpdate, { args: [{ verdict: 'approve', reviewer: 'alice' }] })).rejects.toMatchObject({
+      cause: {
+        message: expect.stringMatching(/^2 tool calls await approval \(toolu_.*, toolu_.*\); name one with its toolUseId$/) as unknown,
+      },
+    });
+    const r = await handle.result();
+    expect(toolStatus(r)).toEqual({ fs__write_file: 'error', fs__move_file: 'error' });
+    for (const b of r.branches.filter((x) => x.kind === 'tool'))
+      expect(b.error).toMatch(
+        /^ToolRefused: no one approved this call of fs__\w+ in time \(no decision within 3 s; the configured default is to reject\)/,
+      );
+    expect(r.approvals!.map((a) => [a.state, a.decision?.via])).toEqual([
+      ['rejected', 'deadline'],
+      ['rejected', 'deadline'],
+    ]);
+    expect(written('late.txt')).toBe(false);
+    expect(written('moved.txt')).toBe(false);
+  });
+
+  it('asks for approval of a tool the MCP config lists under `approve`, with no word from the run', async () => {
+    const tools = ['mem__delete_entities'];
+    const handle = await run({ question: `Delete the entity Alice.\n#sim tools=${tools.join(',')}`, tools });
+    const [waiting] = await waitingCalls(handle);
+    expect(waiting!.tool).toBe('mem__delete_entities');
+    await handle.signal(decisionSignal, { verdict: 'approve', reviewer: 'carol', toolUseId: waiting!.toolUseId });
+    const r = await handle.result();
+    expect(toolStatus(r)).toEqual({ mem__delete_entities: 'ok' });
+    expect(r.approvals![0]!.decision).toMatchObject({ verdict: 'approve', reviewer: 'carol', via: 'signal' });
+  });
+
+  it('fails the run with one line when approveTools names a tool it does not offer', async () => {
+    const handle = await run({ question: 'Read notes.txt.', tools: ['fs__read_text_file'], approveTools: ['fs__write_file'] });
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: { message: 'approveTools names fs__write_file, not among the tools this run offers (fs__read_text_file)' },
+    });
+  });
+
   it('calls a streamable HTTP server, its tool name made safe and mapped back', async () => {
     const name = mcpToolName('web', 'lookup.city');
     expect(name).toMatch(/^web__lookup_city_[a-z0-9]{7}$/);
@@ -283,6 +423,11 @@ describe('MCP HTTP servers that cannot be reached', () => {
 describe('braid worker with BRAID_MCP_CONFIG', () => {
   const dir = mkdtempSync(join(tmpdir(), 'braid-mcp-cli-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('braid ask refuses --approve-tools naming a tool --tools does not offer, with one line and exit 2', async () => {
+    const r = await braid(['ask', 'Write it.', '--tools', 'fs__read_file', '--approve-tools', 'fs__write_file'], server());
+    expectOneLineError(r, 2, /--approve-tools names fs__write_file, not among --tools fs__read_file/);
+  });
 
   it('stops with one line and exit 2 on a malformed config', async () => {
     const file = join(dir, 'servers.json');

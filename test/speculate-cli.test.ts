@@ -16,10 +16,15 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('braid ask --speculate', () => {
   const env = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
   it.each([
-    [['ask', '--speculate', 'cache=0,slow=10', 'hi'], /--speculate: "slow=10" is not name\[=ms\] with name one of cache, fast, agent/],
+    [
+      ['ask', '--speculate', 'cache=0,slow=10', 'hi'],
+      /--speculate: "slow=10" is not name\[=ms\] with name one of cache, fast, retrieval, agent/,
+    ],
     [['ask', '--speculate', 'cache', 'hi'], /the cache alone cannot answer a question it has not seen: add fast or agent/],
     [['ask', '--speculate', 'fast,fast=5', 'hi'], /strategy "fast" is given twice/],
     [['ask', '--speculate', 'fast=70000', 'hi'], /strategy "fast" starts after 70000 ms; give 0-60000/],
+    [['ask', '--speculate', '--validator', 'vibes', 'hi'], /unknown validator "vibes" \(known: non-empty, judge\)/],
+    [['ask', '--validator', 'judge', 'hi'], /--validator applies to --speculate only/],
   ])('braid %j is one line and exit code 2', async (args, pattern) => {
     expectOneLineError(await braid(args, env), 2, pattern);
   });

@@ -8,7 +8,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { DECLINE, JUDGE_SYSTEM, RETRIEVAL_SYSTEM } from '../src/prompts/speculate';
+import type { LlmRequest } from '../src/shared/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPECULATE_WORKFLOW, speculateProblem, type SpeculateInput, type SpeculateResult } from '../src/shared/speculate';
 import type { Simulator } from '../src/simulator';
@@ -114,7 +116,9 @@ describe('speculative ask', () => {
   }, 60_000);
 
   it('refuses bad input before anything starts', () => {
-    expect(() => parseStrategies('cache=0,slow=10')).toThrow('--speculate: "slow=10" is not name[=ms] with name one of cache, fast, agent');
+    expect(() => parseStrategies('cache=0,slow=10')).toThrow(
+      '--speculate: "slow=10" is not name[=ms] with name one of cache, fast, retrieval, agent',
+    );
     expect(parseStrategies('fast,agent=500')).toEqual([
       { name: 'fast', startAfterMs: 50 },
       { name: 'agent', startAfterMs: 500 },
@@ -130,5 +134,107 @@ describe('speculative ask', () => {
       }),
     ).toBe('strategy "fast" is given twice');
     expect(speculateProblem({ question: ' ' })).toBe('the question is empty');
+    expect(speculateProblem({ question: 'q', validator: 'vibes' as never })).toBe('unknown validator "vibes" (known: non-empty, judge)');
+    expect(speculateProblem({ question: 'q', retrievalSource: 'no such source' })).toBe('"no such source" is not a source name');
   });
+});
+
+const start = (input: SpeculateInput) =>
+  h.client.workflow.start<(i: SpeculateInput) => Promise<SpeculateResult>>(SPECULATE_WORKFLOW, {
+    taskQueue: w.taskQueue,
+    workflowId: `speculate-test-${Date.now()}-${n++}`,
+    args: [input],
+  });
+
+/** The inputs of the activities the run scheduled, by activity id. */
+async function scheduledById(handle: WorkflowHandle): Promise<Map<string, unknown>> {
+  const history = await handle.fetchHistory();
+  const out = new Map<string, unknown>();
+  for (const e of history.events ?? []) {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (!a) continue;
+    const payload = a.input?.payloads?.[0];
+    out.set(a.activityId!, payload?.data ? JSON.parse(Buffer.from(payload.data).toString()) : undefined);
+  }
+  return out;
+}
+
+describe('the judge validator', () => {
+  it('asks the fast model to approve a candidate, and charges its call to the strategy it judged', async () => {
+    const plain = await ask({
+      question: 'How long do damaged item refunds take?',
+      tools: [],
+      strategies: [{ name: 'fast', startAfterMs: 0 }],
+    });
+    const handle = await start({
+      question: 'How long do damaged item refunds take?',
+      tools: [],
+      strategies: [{ name: 'fast', startAfterMs: 0 }],
+      validator: 'judge',
+    });
+    const r = await handle.result();
+    expect(r.winner).toBe('fast');
+    const judge = (await scheduledById(handle)).get('judge:fast') as LlmRequest;
+    expect(judge).toMatchObject({ role: 'fast', system: JUDGE_SYSTEM });
+    const asked = JSON.stringify(judge.messages);
+    expect(asked).toContain(`Answer A: ${DECLINE}`);
+    expect(asked).toContain(`Answer B: ${r.answer.replace(/\s*\n\s*/g, ' ').trim()}`);
+    // The same answer, one model call more: the judge's tokens are the strategy's.
+    expect(r.answer).toBe(plain.answer);
+    expect(byName(r).fast!.tokens).toBeGreaterThan(byName(plain).fast!.tokens);
+    expect(r.usage.total.inputTokens).toBeGreaterThan(plain.usage.total.inputTokens);
+  }, 60_000);
+
+  it('refuses the candidates the judge rejects, and fails the run with the judge’s reasons when it rejects them all', async () => {
+    sim.configure({ answerRules: [{ match: { contains: JUDGE_SYSTEM }, answer: 'wrong' }] });
+    try {
+      const err = await ask({
+        question: 'How long do damaged item refunds take?',
+        tools: [],
+        strategies: [
+          { name: 'fast', startAfterMs: 0 },
+          { name: 'agent', startAfterMs: 0 },
+        ],
+        validator: 'judge',
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String((err as WorkflowFailedError).cause?.message)).toMatch(
+        /^no strategy gave a valid result — fast: invalid \(the judge rejected it: .+\); agent: invalid \(the judge rejected it: .+\)$/,
+      );
+    } finally {
+      sim.configure({ answerRules: [] });
+    }
+  }, 60_000);
+});
+
+describe('the retrieval strategy', () => {
+  it('searches a source and lets the fast model answer from its top hits', async () => {
+    const handle = await start({
+      question: 'How are damaged items refunded?',
+      tools: [],
+      strategies: [{ name: 'retrieval', startAfterMs: 0 }],
+    });
+    const r = await handle.result();
+    expect(r.winner).toBe('retrieval');
+    const acts = await scheduledById(handle);
+    expect(acts.get('strategy:retrieval:search')).toEqual({ source: 'handbook', queries: ['How are damaged items refunded?'], limit: 5 });
+    const turn = acts.get('strategy:retrieval') as LlmRequest;
+    expect(turn).toMatchObject({ role: 'fast', system: RETRIEVAL_SYSTEM });
+    expect(String(turn.messages[0]!.content)).toMatch(/^Result 1 \(.+\):\n.+/);
+    expect(byName(r).retrieval!.tokens).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('fails the strategy, not the race, when the source does not exist', async () => {
+    const r = await ask({
+      question: 'How are damaged items refunded?',
+      tools: [],
+      retrievalSource: 'nowhere',
+      strategies: [
+        { name: 'retrieval', startAfterMs: 0 },
+        { name: 'fast', startAfterMs: 0 },
+      ],
+    });
+    expect(r.winner).toBe('fast');
+    expect(byName(r).retrieval).toMatchObject({ status: 'failed', reason: expect.stringContaining('nowhere') as unknown });
+  }, 60_000);
 });

@@ -14,8 +14,9 @@
  * error result, no call made) and a crash is retried after a full-jitter delay (src/flow/backoff.ts).
  * A timeout counts as a breaker failure, as a crash does.
  *
- * A tool marked destructive (MCP annotations, or the MCP config) is refused with an explicit error
- * result: approval of single tool calls is not built yet (README, MCP tool servers).
+ * A tool marked destructive (MCP annotations, or the MCP config) runs only for a call a person
+ * approved (the workflow waits for that decision and passes `approvedBy`); any other call of it is
+ * refused with an explicit error result, and nothing runs.
  *
  * A result longer than the call's `storeAbove` goes to the blob store and comes back as its
  * preview and reference (src/shared/blobs.ts); the model-call activity reads it back for the model.
@@ -80,12 +81,14 @@ export function createToolActivities(deps: ToolDeps) {
     const ctx = Context.current();
     const startedAt = Date.now();
     const breaker = `tool:${call.name}`;
-    // Permission before harm: a destructive tool runs only with a person's approval of the call, and
-    // tool calls have no approval gate yet, so the model hears a refusal and nothing runs.
+    // Permission before harm: a destructive tool runs only for a call a person approved.
     if (deps.registry.get(call.name)?.annotations?.destructive) {
-      const content = `ToolRefused: ${call.name} is marked destructive and runs only after a person approves the call; Braid cannot ask for that approval yet, so it was not run.`;
-      mark('refused');
-      return { content, isError: true, startedAt, endedAt: Date.now() };
+      if (!call.approvedBy) {
+        const content = `ToolRefused: ${call.name} is marked destructive and runs only after a person approves the call; this run may not ask for approval of it (see --approve-tools, or "approve" in the MCP config), so it was not run.`;
+        mark('refused');
+        return { content, isError: true, startedAt, endedAt: Date.now() };
+      }
+      ctx.log.info('running an approved destructive tool call', { tool: call.name, toolUseId: call.toolUseId, ...call.approvedBy });
     }
     try {
       deps.flow?.breakers.check(breaker);

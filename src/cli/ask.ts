@@ -14,6 +14,7 @@ import {
   ASK_WORKFLOW,
   DEFAULT_MAX_TURNS,
   MAX_QUESTION_CHARS,
+  MAX_TOOL_APPROVAL_MS,
   MAX_TURNS,
   type AgentInput,
   type AgentResult,
@@ -22,13 +23,13 @@ import { config } from '../config';
 import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
 import { UsageError } from './errors';
-import { intIn, list } from './options';
+import { duration, intIn, list } from './options';
 import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
 import { followStream } from './stream';
 import { speculate, parseStrategies } from './speculate';
-import { speculateProblem } from '../shared/speculate';
+import { speculateProblem, VALIDATORS, type SpeculateInput, type ValidatorName } from '../shared/speculate';
 
 export interface AskOptions extends AgentInput {
   json?: boolean;
@@ -60,6 +61,8 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     system: opts.system,
     maxTokens: opts.maxTokens,
     prices: { ...config().prices },
+    ...(opts.approveTools?.length ? { approveTools: opts.approveTools } : {}),
+    ...(opts.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: opts.approvalTimeoutMs } : {}),
   };
   const handle = await startRun<typeof toolAgent>(s, ASK_WORKFLOW, {
     workflowId: opts.workflowId ?? newRunId('ask'),
@@ -86,13 +89,27 @@ export async function followAgent(
   const webUi = webUiLink(handle.workflowId, runId, target);
   const live = json ? undefined : new LiveBlock();
   if (!json) announceRun(handle.workflowId, webUi);
+  const told = new Set<string>();
+  const tick = async (l: LiveBlock) => {
+    const progress = await handle.query(agentProgressQuery);
+    for (const a of progress.approvals ?? []) {
+      if (a.state !== 'waiting' || told.has(a.toolUseId)) continue;
+      told.add(a.toolUseId);
+      l.note(
+        pc.yellow(
+          `${a.tool} ${a.input} awaits approval until ${a.decideBy}: braid approve ${handle.workflowId} --call ${a.toolUseId}  (or braid reject … --reason "…")`,
+        ),
+      );
+    }
+    l.update(progressLines(progress));
+  };
 
   // The answer as it is written, from the run's answer streams (never from its history); none with --json.
   const streamed = live ? followStream(handle.workflowId, (line) => live.note(line)) : undefined;
   let result: AgentResult;
   try {
     result = await followRun(handle, {
-      tick: live ? async () => live.update(progressLines(await handle.query(agentProgressQuery))) : undefined,
+      tick: live ? () => tick(live) : undefined,
       stop: () => live?.clear(),
       detachHint: `the run goes on in Temporal: ${handle.workflowId}${webUi ? ` — ${webUi}` : ''}`,
       taskQueue,
@@ -127,6 +144,9 @@ interface AskCliOptions {
   id?: string;
   withWorker?: boolean;
   speculate?: string | true;
+  approveTools?: string[];
+  approvalTimeout?: number;
+  validator?: string;
 }
 
 export function askCommand(): Command {
@@ -140,21 +160,53 @@ export function askCommand(): Command {
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--with-worker', 'run a worker inside this command (otherwise a `braid worker` must be running)')
     .option(
+      '--approve-tools <names>',
+      'comma-separated destructive tools whose calls wait for a person (braid approve <id> --call <toolUseId>) instead of being refused',
+      list,
+    )
+    .option('--approval-timeout <duration>', 'how long such a call waits before it is refused (90s, 15m, 2h; default 10m)', duration)
+    .option(
       '--speculate [strategies]',
-      'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, agent (default cache=0,fast=50,agent=200)',
+      'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, retrieval, agent (default cache=0,fast=50,agent=200)',
+    )
+    .option(
+      '--validator <name>',
+      `with --speculate: what makes an answer valid — ${VALIDATORS.join(' or ')} (judge: the fast model approves it too); default non-empty`,
     )
     .action(async (words: string[], o: AskCliOptions) => {
       const question = checkedQuestion(words.join(' '));
+      const notOffered = o.tools ? (o.approveTools ?? []).filter((t) => !o.tools!.includes(t)) : [];
+      if (notOffered.length)
+        throw new UsageError(`--approve-tools names ${notOffered.join(', ')}, not among --tools ${o.tools!.join(',')}`);
+      if (o.approvalTimeout !== undefined && !(o.approvalTimeout >= 1 && o.approvalTimeout <= MAX_TOOL_APPROVAL_MS))
+        throw new UsageError(`--approval-timeout must be from 1 ms to ${MAX_TOOL_APPROVAL_MS / 3_600_000} h`);
+      if (o.speculate !== undefined && (o.approveTools || o.approvalTimeout !== undefined))
+        throw new UsageError('--approve-tools and --approval-timeout apply to the agent, not to --speculate');
+      if (o.validator !== undefined && o.speculate === undefined) throw new UsageError('--validator applies to --speculate only');
       if (o.speculate !== undefined) {
         const strategies = parseStrategies(o.speculate === true ? undefined : o.speculate);
-        const input = { question, strategies, maxTurns: o.maxTurns, ...(o.tools ? { tools: o.tools } : {}) };
+        const input: SpeculateInput = {
+          question,
+          strategies,
+          maxTurns: o.maxTurns,
+          ...(o.tools ? { tools: o.tools } : {}),
+          ...(o.validator !== undefined ? { validator: o.validator as ValidatorName } : {}),
+        };
         const problem = speculateProblem(input);
         if (problem) throw new UsageError(problem);
         await withSession(workerFor(o.withWorker), (s) => speculate(s, input, { json: Boolean(o.json), workflowId: o.id }));
         return;
       }
       await withSession(workerFor(o.withWorker), async (s) => {
-        const opts = { question, maxTurns: o.maxTurns, tools: o.tools, json: o.json, workflowId: o.id };
+        const opts = {
+          question,
+          maxTurns: o.maxTurns,
+          tools: o.tools,
+          json: o.json,
+          workflowId: o.id,
+          approveTools: o.approveTools,
+          approvalTimeoutMs: o.approvalTimeout,
+        };
         printOutcome(await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' }), Boolean(o.json));
       });
     });

@@ -1,11 +1,13 @@
 /**
- * Sending a decision to a publish run, for `braid approve` and `braid reject`: the workflow's
- * `decide` update, whose validator answers at once — accepted, or refused with the reason, which
- * becomes a one-line usage error — so a refused decision changes nothing.
+ * Sending a decision to a publish run, or on a tool call an ask run holds for approval, for `braid
+ * approve` and `braid reject`: the workflow's `decide` update, whose validator answers at once —
+ * accepted, or refused with the reason, which becomes a one-line usage error — so a refused
+ * decision changes nothing.
  */
 import os from 'node:os';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { config } from '../config';
+import { ASK_WORKFLOW } from '../shared/ask';
 import { decideUpdate, PUBLISH_WORKFLOW, type DecisionReceipt, type DecisionRequest } from '../shared/publish';
 import type { publishWorkflow } from '../workflows';
 import { UsageError } from './errors';
@@ -22,8 +24,10 @@ export function defaultReviewer(): string {
 
 export async function sendDecision(client: Client, workflowId: string, req: DecisionRequest): Promise<DecisionReceipt> {
   const desc = await describeRun(client, workflowId);
-  if (desc.type !== PUBLISH_WORKFLOW)
-    throw new UsageError(`run ${workflowId} is a ${desc.type} run, not a publish run; there is nothing to decide`);
+  if (desc.type !== PUBLISH_WORKFLOW && desc.type !== ASK_WORKFLOW)
+    throw new UsageError(`run ${workflowId} is a ${desc.type} run, not a publish or ask run; there is nothing to decide`);
+  if (req.toolUseId && desc.type !== ASK_WORKFLOW)
+    throw new UsageError(`run ${workflowId} is a publish run: it has no tool calls to decide; leave out --call`);
   if (desc.status.name !== 'RUNNING')
     throw new UsageError(`run ${workflowId} has finished (${desc.status.name.toLowerCase()}); there is nothing to decide`);
   try {
@@ -40,6 +44,7 @@ export async function sendDecision(client: Client, workflowId: string, req: Deci
 export function printReceipt(workflowId: string, r: DecisionReceipt, json: boolean): void {
   if (json) return void process.stdout.write(`${JSON.stringify({ workflowId, ...r })}\n`);
   const verb = r.decision.verdict === 'approve' ? 'approved' : 'rejected';
-  if (r.duplicate) console.log(`${workflowId} was already ${verb} by ${r.decision.reviewer}; nothing changed`);
-  else console.log(`${verb} ${workflowId} as ${r.decision.reviewer}`);
+  const what = r.decision.toolUseId ? `tool call ${r.decision.toolUseId} of ${workflowId}` : workflowId;
+  if (r.duplicate) console.log(`${what} was already ${verb} by ${r.decision.reviewer}; nothing changed`);
+  else console.log(`${verb} ${what} as ${r.decision.reviewer}`);
 }

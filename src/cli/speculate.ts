@@ -47,7 +47,7 @@ export function parseStrategies(text: string | undefined): StrategySpec[] {
 }
 
 function liveLines(strategies: StrategyReport[]): string[] {
-  return strategies.map((s) => `  ${s.name.padEnd(6)} ${s.status}${s.reason ? pc.dim(` — ${s.reason}`) : ''}`);
+  return strategies.map((s) => `  ${s.name.padEnd(9)} ${s.status}${s.reason ? pc.dim(` — ${s.reason}`) : ''}`);
 }
 
 function printResult(r: SpeculateResult, webUi: string | undefined): void {

@@ -5,6 +5,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
 import type { CostSummary, ModelPrice } from './pricing';
+import type { Decision } from './publish';
 import { gist } from './content';
 import type { Branch, ChatMessage, ModelRole, RunLabels, RunTiming, ToolInfo, UsageSummary } from './types';
 
@@ -19,6 +20,10 @@ export const DEFAULT_MAX_TURNS = 6;
  */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 4_000;
 export const CONTINUE_AS_NEW_AFTER_BYTES = 2 * 1024 * 1024;
+/** How long a destructive tool call waits for a person's decision before it is refused, unless the run says otherwise. */
+export const DEFAULT_TOOL_APPROVAL_MS = 10 * 60_000;
+/** The longest a run may let a tool call wait for a decision: a week. */
+export const MAX_TOOL_APPROVAL_MS = 7 * 24 * 3_600_000;
 
 /** The ask agent's input: the question, and optionally the tools, system prompt, model role and limits. */
 export interface AgentInput {
@@ -39,6 +44,16 @@ export interface AgentInput {
   continueAsNewAfterEvents?: number;
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). The CLI passes its table. */
   prices?: Record<string, ModelPrice>;
+  /**
+   * Destructive tools whose calls may run once a person approves each one (the `decide` update or `decision` signal
+   * with the call's `toolUseId`, as `braid approve <workflowId> --call <id>` sends); a destructive tool named neither
+   * here nor in the worker's MCP config (`approve`) is refused without asking. Every name must be a tool the run offers.
+   */
+  approveTools?: string[];
+  /** How long each such call waits for a decision before it is refused (1 ms to MAX_TOOL_APPROVAL_MS; default DEFAULT_TOOL_APPROVAL_MS). */
+  approvalTimeoutMs?: number;
+  /** Who may approve or reject tool calls; empty or absent means anyone. */
+  reviewers?: string[];
   /** Set by the run itself when it continues as new: where it was. Clients leave it out. */
   carry?: AgentCarry;
 }
@@ -56,6 +71,8 @@ export interface AgentCarry {
   simulated: boolean;
   /** Runs so far, this one included. */
   runs: number;
+  /** Tool calls that waited for approval in the runs before. */
+  approvals?: ToolApproval[];
 }
 
 /** Why the agent stopped: the model's own stop reason, or `max_turns` when the run hit its turn limit. */
@@ -77,6 +94,23 @@ export interface AgentResult {
   models: string[];
   /** Runs the agent took: more than one when it continued as new (absent from runs that began before it could). */
   runs?: number;
+  /** The tool calls that waited for a person's approval, and what was decided (absent when none did). */
+  approvals?: ToolApproval[];
+}
+
+/** A destructive tool call that waits (or waited) for a person's approval. */
+export interface ToolApproval {
+  /** The call's `tool_use` id: what a decision names as its `toolUseId`. */
+  toolUseId: string;
+  tool: string;
+  turn: number;
+  /** The call's input, shortened, for the person deciding. */
+  input: string;
+  state: 'waiting' | 'approved' | 'rejected';
+  /** When the call is refused if no one decides (ISO-8601, workflow clock). */
+  decideBy: string;
+  /** The decision; `via: 'deadline'` when no one decided in time. */
+  decision?: Decision;
 }
 
 /** What the agent is doing: starting, waiting for the model, running tools, or done. */
@@ -88,6 +122,8 @@ export interface AgentProgress {
   turn: number;
   maxTurns: number;
   branches: Branch[];
+  /** Tool calls that wait or waited for a person's approval (absent from runs that have none). */
+  approvals?: ToolApproval[];
 }
 
 /** The ask agent's progress query (`progress`): phase, turn and branches so far. */

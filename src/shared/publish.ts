@@ -74,6 +74,8 @@ export interface DecisionRequest {
   comment?: string;
   /** Required when rejecting. */
   reason?: string;
+  /** For an ask run: the tool call (its `tool_use` id) the decision is about; optional while only one call waits. */
+  toolUseId?: string;
 }
 
 /** A decision as the run recorded it: by whom, when, and how it arrived. */

@@ -15,10 +15,11 @@ export const SPECULATE_WORKFLOW = 'speculativeAsk';
 
 /**
  * The strategies Braid knows: `cache` (a stored answer to the same normalised question, tools and
- * data version), `fast` (the fast model answers alone, in one turn, no tools), `agent` (the tool
+ * data version), `fast` (the fast model answers alone, in one turn, no tools), `retrieval` (one search
+ * of a `braid search` source, then the fast model answers from its top hits), `agent` (the tool
  * agent, `toolAgent`, as a child workflow).
  */
-export const STRATEGY_NAMES = ['cache', 'fast', 'agent'] as const;
+export const STRATEGY_NAMES = ['cache', 'fast', 'retrieval', 'agent'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export interface StrategySpec {
@@ -37,8 +38,12 @@ export const DEFAULT_STRATEGIES: readonly StrategySpec[] = [
 /** A stagger longer than this is a mistake, not a strategy. */
 export const MAX_START_AFTER_MS = 60_000;
 
-/** Validators: `non-empty` accepts an answer with text that the model finished (not cut at max_tokens). */
-export const VALIDATORS = ['non-empty'] as const;
+/**
+ * Validators: `non-empty` accepts an answer with text that the model finished (not cut at max_tokens);
+ * `judge` asks the fast model, besides, to approve the answer (it chooses between the answer and a
+ * refusal to answer), its calls charged to the strategy it judged.
+ */
+export const VALIDATORS = ['non-empty', 'judge'] as const;
 export type ValidatorName = (typeof VALIDATORS)[number];
 
 export interface SpeculateInput {
@@ -52,7 +57,16 @@ export interface SpeculateInput {
   maxTurns?: number;
   /** Cached answers live this long (ms); default DEFAULT_CACHE_TTL_MS. */
   cacheTtlMs?: number;
+  /** The source the `retrieval` strategy searches (a `braid search` source on the worker); default DEFAULT_RETRIEVAL_SOURCE. */
+  retrievalSource?: string;
 }
+
+/** The `retrieval` strategy searches the handbook unless told otherwise. */
+export const DEFAULT_RETRIEVAL_SOURCE = 'handbook';
+/** Hits the `retrieval` strategy gives the fast model. */
+export const RETRIEVAL_HITS = 5;
+/** The `retrieval` strategy's search has this long. */
+export const RETRIEVAL_TIMEOUT_MS = 5_000;
 
 /** A cached answer lives an hour unless told otherwise; its data version changing ends it sooner. */
 export const DEFAULT_CACHE_TTL_MS = 60 * 60_000;
@@ -119,6 +133,8 @@ export function speculateProblem(input: SpeculateInput): string | undefined {
     return `maxTurns must be 1-${MAX_TURNS}`;
   if (input.cacheTtlMs !== undefined && (!Number.isInteger(input.cacheTtlMs) || input.cacheTtlMs < 1))
     return 'the cache TTL must be a positive whole number of ms';
+  if (input.retrievalSource !== undefined && !/^[a-z0-9][a-z0-9_-]{0,39}$/i.test(input.retrievalSource))
+    return `"${input.retrievalSource}" is not a source name`;
   return undefined;
 }
 

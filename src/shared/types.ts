@@ -193,6 +193,8 @@ export interface ToolAnnotations {
   readOnly?: boolean;
   destructive?: boolean;
   idempotent?: boolean;
+  /** Braid's, not MCP's: a destructive call may run once a person approves it (the MCP config's `approve`), rather than being refused. */
+  approve?: boolean;
 }
 
 /** One tool call for the tool activity: which tool, with what input, answering which `tool_use` id. */
@@ -202,6 +204,8 @@ export interface ToolCall {
   input: unknown;
   /** A result longer than this many characters comes back stored (`stored`). */
   storeAbove?: number;
+  /** Who approved this call of a destructive tool, and when: without it the tool activity refuses such a call. */
+  approvedBy?: { reviewer: string; at: string };
 }
 
 /** A tool call's outcome: its content for the model, and whether it is an error or ran out of time. */

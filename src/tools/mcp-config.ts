@@ -21,6 +21,8 @@ const braidSettings = {
   tools: toolList,
   /** Tools that need a person's approval per call, whatever the server says. */
   destructive: toolList,
+  /** Destructive tools whose calls wait for a person's approval (`braid approve … --call <id>`) instead of being refused. */
+  approve: toolList,
   /** Tools safe to call again after a failure that may have acted, whatever the server says. */
   idempotent: toolList,
 };
@@ -49,6 +51,8 @@ export interface McpBraidSettings {
   tools?: string[];
   /** Tools that need a person's approval per call, whatever the server says. */
   destructive?: string[];
+  /** Destructive tools whose calls wait for a person's approval (`braid approve … --call <id>`) instead of being refused. */
+  approve?: string[];
   /** Tools safe to call again after a failure that may have acted, whatever the server says. */
   idempotent?: string[];
 }

@@ -61,10 +61,12 @@ export function mcpToolName(server: string, tool: string): string {
 export function mcpAnnotations(tool: Pick<McpTool, 'name' | 'annotations'>, server: McpServerConfig): ToolAnnotations {
   const a = tool.annotations ?? {};
   const readOnly = a.readOnlyHint === true;
+  const destructive = (server.destructive?.includes(tool.name) ?? false) || (!readOnly && a.destructiveHint === true);
   return {
     readOnly,
-    destructive: (server.destructive?.includes(tool.name) ?? false) || (!readOnly && a.destructiveHint === true),
+    destructive,
     idempotent: (server.idempotent?.includes(tool.name) ?? false) || readOnly || a.idempotentHint === true,
+    ...(destructive && server.approve?.includes(tool.name) ? { approve: true } : {}),
   };
 }
 
@@ -233,7 +235,8 @@ export async function connectMcpServers(config: McpConfig): Promise<McpToolSet> 
         if (err instanceof McpStartError) throw err;
         throw new McpStartError(`MCP server "${conn.server}" did not list its tools: ${oneLine((err as Error).message)}`);
       });
-      const unknown = (conn.config.tools ?? []).filter((t) => !all.some((a) => a.name === t));
+      const named = [...new Set([...(conn.config.tools ?? []), ...(conn.config.approve ?? [])])];
+      const unknown = named.filter((t) => !all.some((a) => a.name === t));
       if (unknown.length > 0) {
         throw new McpStartError(
           `MCP server "${conn.server}" has no tool ${unknown.map((t) => `"${t}"`).join(', ')}; it offers ${all.map((t) => t.name).join(', ')}`,

@@ -25,19 +25,19 @@ import {
 /** Why the gate refuses a decision: a failure type and a one-line message for the sender. */
 export type Refusal = { type: string; message: string };
 
-/** The gate's deadlines: a reminder after `remindAfterMs`, the default decision after `decideWithinMs`. */
+/** The gate's deadlines: a reminder after `remindAfterMs` (when there is one), the default decision after `decideWithinMs`. */
 export interface WaitOptions {
   remindAfterMs: number;
   decideWithinMs: number;
   defaultDecision: Verdict;
-  /** Posts the reminder; `decideBy` is the last deadline, ISO-8601. */
-  remind: (decideBy: string) => Promise<unknown>;
+  /** Posts the reminder; `decideBy` is the last deadline, ISO-8601. Without it the gate waits for the last deadline alone. */
+  remind?: (decideBy: string) => Promise<unknown>;
 }
 
 const past: Record<Verdict, string> = { approve: 'approved', reject: 'rejected' };
 
 /** A refusal as the sender sees it: its type and message, no stack trace. */
-function refusal(r: Refusal): ApplicationFailure {
+export function refusal(r: Refusal): ApplicationFailure {
   const failure = ApplicationFailure.create({ type: r.type, message: r.message, nonRetryable: true });
   failure.stack = '';
   return failure;
@@ -62,7 +62,16 @@ export class ApprovalGate {
     private readonly reviewers: readonly string[],
     /** Describes what the run is doing when a decision comes too early, e.g. "analysing the documents". */
     private readonly activity: () => string,
+    /**
+     * False for a gate among several (one per tool call, src/workflows/tool-approval.ts): whoever holds them
+     * sets the `decide` and `decision` handlers once and routes each decision to its gate.
+     */
+    listen = true,
   ) {
+    if (listen) this.listen();
+  }
+
+  private listen(): void {
     setHandler(decideUpdate, (req) => this.receive(req, 'update'), {
       validator: (req) => this.validate(req),
       description:
@@ -117,22 +126,26 @@ export class ApprovalGate {
     return undefined;
   }
 
-  private validate(req: DecisionRequest): void {
+  /** The update's validator: throws the refusal the sender sees. */
+  validate(req: DecisionRequest): void {
     const r = this.check(req);
     if (r && r !== 'duplicate') throw refusal(r);
   }
 
-  private receive(req: DecisionRequest, via: Decision['via']): DecisionReceipt {
+  /** Takes a decision (the update's handler): its receipt, or the refusal thrown. */
+  receive(req: DecisionRequest, via: Decision['via']): DecisionReceipt {
     const r = this.check(req);
     if (r === 'duplicate') return { accepted: true, duplicate: true, decision: this.decision! };
     if (r) throw refusal(r);
     return { accepted: true, duplicate: false, decision: this.record(req, via) };
   }
 
-  private record(req: DecisionRequest, via: Decision['via']): Decision {
+  /** Records a decision `check` accepted. */
+  record(req: DecisionRequest, via: Decision['via']): Decision {
     const decision: Decision = { verdict: req.verdict, reviewer: req.reviewer.trim(), at: iso(Date.now()), via };
     if (req.comment?.trim()) decision.comment = req.comment.trim();
     if (req.reason?.trim()) decision.reason = req.reason.trim();
+    if (req.toolUseId) decision.toolUseId = req.toolUseId;
     this.decision = decision;
     log.info('decision recorded', { verdict: decision.verdict, reviewer: decision.reviewer, via });
     return decision;
@@ -141,11 +154,17 @@ export class ApprovalGate {
   /** Waits for a decision; the reminder at the first deadline, the default decision at the last. */
   async wait(o: WaitOptions): Promise<Decision> {
     const start = Date.now();
-    this.remindAt = start + o.remindAfterMs;
+    this.remindAt = o.remind ? start + o.remindAfterMs : undefined;
     this.decideBy = start + o.decideWithinMs;
     this.waiting = true;
     const decided = () => this.decision !== undefined;
-    if (!(await condition(decided, o.remindAfterMs, { summary: `remind the reviewers at ${iso(this.remindAt)} unless decided` }))) {
+    if (!o.remind) {
+      await condition(decided, o.decideWithinMs, {
+        summary: `take the default decision (${o.defaultDecision}) at ${iso(this.decideBy)} unless decided`,
+      });
+    } else if (
+      !(await condition(decided, o.remindAfterMs, { summary: `remind the reviewers at ${iso(start + o.remindAfterMs)} unless decided` }))
+    ) {
       this.escalated = true;
       const reminding = o
         .remind(iso(this.decideBy))

@@ -16,6 +16,12 @@
  * as references; a large conversation is kept as stored segments (conversation.ts); and between
  * turns a run whose history has grown continues as new, carrying the conversation's references,
  * its branches, usage and timings, so the result and the progress query cover every run.
+ *
+ * A destructive tool (by its MCP annotations or the MCP config) runs only after a person approves
+ * that call, when the run (`approveTools`) or the worker's MCP config (`approve`) allows asking:
+ * the call waits at its own gate (tool-approval.ts) while its siblings go on, and a rejection or no
+ * decision by the deadline reaches the model as a refusal result. Without that opt-in the tool
+ * activity refuses the call at once, as before.
  */
 import {
   allHandlersFinished,
@@ -35,7 +41,9 @@ import {
   CONTINUE_AS_NEW_AFTER_BYTES,
   CONTINUE_AS_NEW_AFTER_EVENTS,
   DEFAULT_MAX_TURNS,
+  DEFAULT_TOOL_APPROVAL_MS,
   MAX_QUESTION_CHARS,
+  MAX_TOOL_APPROVAL_MS,
   MAX_TURNS,
   type AgentInput,
   type AgentPhase,
@@ -46,20 +54,22 @@ import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
 import { addEstimated, costOfUsage } from '../shared/pricing';
+import { AWAITING_APPROVAL, type Decision } from '../shared/publish';
 import { spendOfFailure } from '../shared/usage';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { toolBlockReadySignal } from '../shared/stream';
-import type { ToolCallResult, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import type { ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { Conversation } from './conversation';
 import { EarlyTools } from './early-tools';
 import { fanOut } from './fanout';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
 import { RunStatus } from './status';
+import { ToolApprovals } from './tool-approval';
 
 const meta = proxyActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
 
-function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns'>> {
+function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns' | 'approvalTimeoutMs'>> {
   const question = typeof input?.question === 'string' ? input.question.trim() : '';
   if (!question) throw ApplicationFailure.nonRetryable('the question is empty', 'InvalidInput');
   if (question.length > MAX_QUESTION_CHARS)
@@ -74,7 +84,25 @@ function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'ma
       'InvalidInput',
     );
   }
-  return { question, maxTurns };
+  const approvalTimeoutMs = input.approvalTimeoutMs ?? DEFAULT_TOOL_APPROVAL_MS;
+  if (!Number.isInteger(approvalTimeoutMs) || approvalTimeoutMs < 1 || approvalTimeoutMs > MAX_TOOL_APPROVAL_MS) {
+    throw ApplicationFailure.nonRetryable(
+      `approvalTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TOOL_APPROVAL_MS}, got ${String(approvalTimeoutMs)}`,
+      'InvalidInput',
+    );
+  }
+  return { question, maxTurns, approvalTimeoutMs };
+}
+
+/** Whether a call of `tool` waits for a person's approval (rather than being refused by the tool activity, or run). */
+function asksApproval(tool: ToolInfo | undefined, input: AgentInput): boolean {
+  return tool?.annotations?.destructive === true && (tool.annotations.approve === true || (input.approveTools ?? []).includes(tool.name));
+}
+
+/** What the model reads when a person rejected a call, or no one decided in time. */
+function refusedText(name: string, d: Decision): string {
+  if (d.via === 'deadline') return `ToolRefused: no one approved this call of ${name} in time (${d.reason}); it was not run.`;
+  return `ToolRefused: ${d.reviewer} rejected this call of ${name}: ${d.reason ?? 'no reason given'}; it was not run.`;
 }
 
 function toolFailure(err: unknown, name: string, timeoutMs: number): { status: 'error' | 'timeout'; message: string } {
@@ -98,7 +126,7 @@ export async function toolAgent(input: AgentInput): Promise<AgentResult> {
 }
 
 async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult> {
-  const { question, maxTurns } = validate(input);
+  const { question, maxTurns, approvalTimeoutMs } = validate(input);
   // Runs started before large content went by reference keep everything inline, and never continue as new.
   const byReference = patched('ask-by-reference');
   const storeAbove = byReference ? INLINE_MAX_CHARS : undefined;
@@ -107,8 +135,14 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   const log_ = new BranchLog(carry && { branches: carry.branches, startedAt: carry.startedAt });
   let phase: AgentPhase = 'starting';
   let turn = carry?.turn ?? 0;
-  setHandler(agentProgressQuery, () => ({ phase, turn, maxTurns, branches: log_.snapshot() }), {
-    description: 'Phase, turn and every branch so far (model turns and tool calls, with times and token usage).',
+  const approvals = new ToolApprovals(input.reviewers ?? [], () => (phase === 'tools' ? 'running tools' : phase), carry?.approvals);
+  const approvalList = () => {
+    const list = approvals.list();
+    return list.length ? { approvals: list } : {};
+  };
+  setHandler(agentProgressQuery, () => ({ phase, turn, maxTurns, branches: log_.snapshot(), ...approvalList() }), {
+    description:
+      'Phase, turn, every branch so far (model turns and tool calls, with times and token usage), and tool calls awaiting approval.',
   });
   const model = role === 'fast' ? 'model (fast)' : 'model';
   const turnOf = () => `**Turn ${turn} of ${maxTurns}**`;
@@ -116,6 +150,13 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   const tools = carry?.tools ?? (await meta.listTools(input.tools));
   const toolNames = tools.map((t) => t.name);
   const timeouts = new Map(tools.map((t) => [t.name, t.timeoutMs]));
+  const toolInfo = new Map(tools.map((t) => [t.name, t]));
+  const notOffered = (input.approveTools ?? []).filter((n) => !toolInfo.has(n));
+  if (notOffered.length)
+    throw ApplicationFailure.nonRetryable(
+      `approveTools names ${notOffered.join(', ')}, not among the tools this run offers (${toolNames.join(', ')})`,
+      'InvalidInput',
+    );
   const conversation = new Conversation(byReference, carry ?? { segments: [], messages: [{ role: 'user', content: question }] });
   const models = new Set<string>(carry?.models);
   let simulated = carry?.simulated ?? false;
@@ -124,6 +165,15 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   let stopReason: AgentStopReason = 'max_turns';
 
   /** One tool call as a branch of the run; a failure or timeout becomes an is_error result. */
+  // The turn's tool line in the Web UI, and the one shown while calls wait for a person's approval.
+  let toolsLine = '';
+  const waitingLine = () => {
+    const waiting = approvals.list().filter((a) => a.state === 'waiting');
+    return [
+      `${turnOf()}: **awaiting approval** of ${counted(waiting.length, 'tool call')} — ${waiting.map((a) => `${a.tool} (\`${a.toolUseId}\`) until ${a.decideBy}`).join(', ')}.`,
+      `Decide with \`braid approve ${workflowInfo().workflowId} --call <id>\` or \`braid reject … --call <id> --reason "…"\`, or *Send an Update* → \`decide\` with \`{"verdict":"approve","reviewer":"<name>","toolUseId":"<id>"}\`.`,
+    ].join('\n\n');
+  };
   const runOne = async (call: ToolUseBlock, early = false): Promise<Pick<ToolCallResult, 'content' | 'isError' | 'stored'>> => {
     const b = log_.start(call.id, turn, 'tool', call.name);
     const timeoutMs = timeouts.get(call.name);
@@ -132,12 +182,29 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
       log_.finish(b, 'error', { error: message });
       return { content: message, isError: true };
     }
+    let approved: Decision | undefined;
+    // Runs that began before calls could be approved refuse every destructive call in the tool activity.
+    // Destructive tools are never started early (see the toolBlockReady handler), so this is after the turn.
+    if (asksApproval(toolInfo.get(call.name), input) && patched('ask-tool-approval')) {
+      const deciding = approvals.decide(call, turn, approvalTimeoutMs);
+      status.set(AWAITING_APPROVAL, waitingLine());
+      const decision = await deciding;
+      if (approvals.waiting() > 0) status.details(waitingLine());
+      else status.set(phase, toolsLine);
+      if (decision.verdict !== 'approve') {
+        const message = refusedText(call.name, decision);
+        log_.finish(b, 'error', { error: message });
+        return { content: message, isError: true };
+      }
+      approved = decision;
+    }
     try {
       const r: ToolCallResult = await proxyActivities<Activities>(toolCall(timeoutMs, `${call.name}: ${gist(call.input)}`)).runTool({
         toolUseId: call.id,
         name: call.name,
         input: call.input,
         ...(storeAbove ? { storeAbove } : {}),
+        ...(approved ? { approvedBy: { reviewer: approved.reviewer, at: approved.at } } : {}),
       });
       log_.finish(b, r.timedOut ? 'timeout' : r.isError ? 'error' : 'ok', r.isError ? { error: r.content } : {}, r);
       return r;
@@ -156,9 +223,17 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   const early = patched('ask-early-dispatch') && input.earlyDispatch !== false;
   const dispatch = new EarlyTools((call) => runOne(call, true));
   if (early)
-    setHandler(toolBlockReadySignal, (ready) => dispatch.offer(ready), {
-      description: 'Sent by the model call: a tool_use block its stream completed, to start that tool before the turn ends.',
-    });
+    setHandler(
+      toolBlockReadySignal,
+      // A destructive tool never starts before its turn is whole: it may wait for a person, and a
+      // retried stream must not leave it having acted for a call the history does not hold.
+      (ready) => {
+        if (toolInfo.get(ready.block.name)?.annotations?.destructive !== true) dispatch.offer(ready);
+      },
+      {
+        description: 'Sent by the model call: a tool_use block its stream completed, to start that tool before the turn ends.',
+      },
+    );
 
   while (turn < maxTurns) {
     if (byReference && turn > (carry?.turn ?? 0) && historyIsLong(input)) {
@@ -174,6 +249,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
           models: [...models],
           simulated,
           runs: (carry?.runs ?? 1) + 1,
+          ...approvalList(),
         },
       };
       await continueAsNew<typeof toolAgent>(next);
@@ -222,7 +298,8 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     phase = 'tools';
     const calls = res.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
     const started = early && dispatch.count > 0 ? ` (${dispatch.count} started while the model wrote)` : '';
-    status.set(phase, `${turnOf()}: ${counted(calls.length, 'tool call')} at once${started} — ${calls.map((c) => c.name).join(', ')}.`);
+    toolsLine = `${turnOf()}: ${counted(calls.length, 'tool call')} at once${started} — ${calls.map((c) => c.name).join(', ')}.`;
+    status.set(phase, toolsLine);
     const reused = early ? dispatch.settle(calls) : [];
     const settled = await fanOut(calls, (call, i) => reused[i] ?? runOne(call));
     // fanOut keeps input order, so results follow the model's tool_use order, keyed by id.
@@ -263,5 +340,6 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     simulated,
     models: [...models],
     runs: carry?.runs ?? 1,
+    ...approvalList(),
   };
 }

@@ -82,8 +82,11 @@ export interface RaceBranch<T> {
 }
 
 export interface RaceOptions<T> {
-  /** Returns true to accept a candidate, or the reason it is refused; may ask something (a judge). Default: every candidate. */
-  validate?: (value: T, strategy: string) => true | string | Promise<true | string>;
+  /**
+   * Returns true to accept a candidate, or the reason it is refused; may ask something (a judge), whose
+   * model calls it charges to the strategy's `spend`. Default: every candidate.
+   */
+  validate?: (value: T, strategy: string, spend: Spend) => true | string | Promise<true | string>;
   /** Give up this long after the start (ms): the run fails with each strategy's state. */
   deadlineMs?: number;
   /** Called as each strategy settles. */
@@ -143,7 +146,7 @@ export async function race<T>(strategies: readonly Strategy<T>[], o: RaceOptions
       stragglers: 'cancel',
       startAfterMs: strategies.map((s) => s.startAfterMs ?? 0),
       ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
-      ...(o.validate ? { accept: (v: T, i: number) => o.validate!(v, strategies[i]!.name) } : {}),
+      ...(o.validate ? { accept: (v: T, i: number) => o.validate!(v, strategies[i]!.name, spends[i]!) } : {}),
       ...(o.onSettle ? { onSettle: (r: QuorumBranchReport<T>) => o.onSettle!(branch(r)) } : {}),
     },
   );

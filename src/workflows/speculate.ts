@@ -1,10 +1,11 @@
 /**
  * Pattern: speculative execution (`braid ask --speculate`) — one question, several ways to answer
- * it, started staggered: the answer cache at once, the fast model alone a moment later, the full
- * tool agent after that. The first answer the validator accepts wins; the others are cancelled and
- * really stop (the fast model's stream is aborted through its activity's heartbeat; the agent child
- * and its activities are cancelled), and the fast model's spend up to the cut is charged to the run
- * as estimated. A winner that did not come from the cache is stored in it, keyed by the normalised
+ * it, started staggered: the answer cache at once, the fast model alone (or from one search's top
+ * hits: `retrieval`) a moment later, the full tool agent after that. The first answer the validator
+ * (`non-empty`, or `judge`: the fast model approves it too) accepts wins; the others are cancelled
+ * and really stop (the fast model's stream is aborted through its activity's heartbeat; the agent
+ * child and its activities are cancelled), and the fast model's spend up to the cut is charged to
+ * the run as estimated. A winner that did not come from the cache is stored in it, keyed by the normalised
  * question, the tools offered and their data versions, for the next run.
  *
  * The race is race.ts (a quorum with K = 1): which strategy won is decided from events in history,
@@ -14,12 +15,24 @@
  */
 import { ApplicationFailure, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FAST_SYSTEM } from '../prompts/speculate';
+import {
+  FAST_SYSTEM,
+  JUDGE_MAX_TOKENS,
+  JUDGE_SYSTEM,
+  judgeRequest,
+  readJudgement,
+  RETRIEVAL_SYSTEM,
+  retrievalRequest,
+} from '../prompts/speculate';
+import { textOf } from '../shared/content';
 import { RUN_STATUS } from '../shared/search-attributes';
 import {
   DEFAULT_CACHE_TTL_MS,
+  DEFAULT_RETRIEVAL_SOURCE,
   DEFAULT_STRATEGIES,
   FAST_MAX_TOKENS,
+  RETRIEVAL_HITS,
+  RETRIEVAL_TIMEOUT_MS,
   speculateProblem,
   speculateProgressQuery,
   type SpeculateInput,
@@ -29,7 +42,7 @@ import {
   type StrategyReport,
 } from '../shared/speculate';
 import { toolAgent } from './ask';
-import { labelled, modelCall, sideEffect, workerLookup } from './profiles';
+import { labelled, modelCall, sideEffect, toolCall, workerLookup } from './profiles';
 import { cancellable, race, type RaceBranch, type Spend, type Strategy } from './race';
 import { RunStatus } from './status';
 
@@ -82,6 +95,27 @@ export async function speculativeAsk(input: SpeculateInput): Promise<SpeculateRe
         );
         return { text: r.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join(''), stopReason: r.stopReason };
       },
+      retrieval: async (spend) => {
+        const source = input.retrievalSource ?? DEFAULT_RETRIEVAL_SOURCE;
+        const search = proxyActivities<Activities>({
+          ...toolCall(RETRIEVAL_TIMEOUT_MS, `retrieval: search ${source}`),
+          activityId: 'strategy:retrieval:search',
+        });
+        const found = await search.searchSource({ source, queries: [question], limit: RETRIEVAL_HITS });
+        const llm = proxyActivities<Activities>({
+          ...cancellable(labelled(modelCall, `retrieval: the fast model answers from ${source}`)),
+          activityId: 'strategy:retrieval',
+        });
+        const r = await spend.model(
+          llm.llmTurn({
+            role: 'fast',
+            system: RETRIEVAL_SYSTEM,
+            maxTokens: FAST_MAX_TOKENS,
+            messages: retrievalRequest(question, found.lists[0] ?? []),
+          }),
+        );
+        return { text: textOf(r.content), stopReason: r.stopReason };
+      },
       agent: async (spend) => {
         const r = await executeChild(toolAgent, {
           workflowId: `${workflowInfo().workflowId}/agent`,
@@ -104,8 +138,21 @@ export async function speculativeAsk(input: SpeculateInput): Promise<SpeculateRe
       estimated: b.cost.estimatedUsd > 0,
     });
     const strategies: Strategy<Candidate>[] = specs.map((s) => ({ name: s.name, startAfterMs: s.startAfterMs, run: run[s.name] }));
+    // The judge (validator `judge`) runs in the strategy's branch: a strategy that loses meanwhile has its judge cancelled too.
+    const judged = async (c: Candidate, strategy: string, spend: Spend): Promise<true | string> => {
+      const plain = nonEmpty(c);
+      if (plain !== true) return plain;
+      const llm = proxyActivities<Activities>({
+        ...cancellable(labelled(modelCall, `judge: check the ${strategy} answer`)),
+        activityId: `judge:${strategy}`,
+      });
+      const r = await spend.model(
+        llm.llmTurn({ role: 'fast', system: JUDGE_SYSTEM, maxTokens: JUDGE_MAX_TOKENS, messages: judgeRequest(question, c.text) }),
+      );
+      return readJudgement(textOf(r.content));
+    };
     const r = await race(strategies, {
-      validate: (c) => nonEmpty(c),
+      validate: input.validator === 'judge' ? judged : (c) => nonEmpty(c),
       onSettle: (b) => {
         const i = specs.findIndex((s) => s.name === b.name);
         progress.strategies[i] = report(b);
