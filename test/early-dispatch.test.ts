@@ -18,12 +18,14 @@ let sim: Simulator;
 let worker: TestWorker;
 const log = new CallLog();
 const TOOLS = ['lookup_a', 'lookup_b', 'lookup_c', 'lookup_d'];
+// A tool that changes things: never started before its turn is whole (it may need a person's approval).
+const destructive = { ...latencyTool('erase_e', 50, log), annotations: { destructive: true } };
 
 beforeAll(async () => {
   h = await connect();
   // A slow writer: the turn of four tool calls streams for about two seconds.
   sim = await startSimulator({ latency: { ttftMs: 20, perTokenMs: 80 } });
-  worker = await startWorker(h, new ToolRegistry().register(...TOOLS.map((t) => latencyTool(t, 200, log))), sim);
+  worker = await startWorker(h, new ToolRegistry().register(...TOOLS.map((t) => latencyTool(t, 200, log)), destructive), sim);
 });
 
 afterAll(async () => {
@@ -80,6 +82,26 @@ describe('early tool dispatch', () => {
     const { uses, results } = await toolResultsSent(handle);
     expect(results.map((x) => x.tool_use_id)).toEqual(uses.map((u) => u.id));
     expect(results.every((x) => !x.is_error)).toBe(true);
+  });
+
+  it('never starts a destructive tool early: it is scheduled after the turn, and refused without approval', async () => {
+    const tools = ['erase_e', 'lookup_a', 'lookup_b'];
+    const handle = await run({ question: `Erase, then look up.\n#sim answer_tokens=12\n#sim tools=${tools.join(',')}` });
+    const r: AgentResult = await handle.result();
+    const t = await timeline(handle);
+    expect(t.announced.map((a) => a.block.name)).toEqual(tools);
+    const history = await handle.fetchHistory();
+    const runToolAt = (history.events ?? []).flatMap((e, i) => {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s?.activityType?.name !== 'runTool') return [];
+      const call = defaultPayloadConverter.fromPayload<{ name: string }>(s.input!.payloads![0]!);
+      return [{ name: call.name, at: i }];
+    });
+    // The lookups announced after it started while the model wrote; the erase only after the turn.
+    expect(runToolAt.find((x) => x.name === 'lookup_a')!.at).toBeLessThan(t.turnDoneAt);
+    expect(runToolAt.find((x) => x.name === 'erase_e')!.at).toBeGreaterThan(t.turnDoneAt);
+    expect(r.branches.find((b) => b.name === 'erase_e')?.error).toMatch(/ToolRefused/);
+    expect(log.count('erase_e')).toBe(0);
   });
 
   it('waits for the whole turn with earlyDispatch: false', async () => {
