@@ -13,8 +13,24 @@ import type { KeyRing } from './keys';
 
 export const SEALED_PREFIX = 'braid-sealed:1:';
 const ID_BYTES = 8;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+
+/** AES-256-GCM of `plain` under `key` and `nonce`, `aad` authenticated: ciphertext then tag (codec, blobs and sealed values). */
+export function gcmSeal(key: Buffer, nonce: Buffer, aad: Buffer, plain: Uint8Array): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** The plaintext of `gcmSeal`'s output (ciphertext then tag); throws when it fails authentication. */
+export function gcmOpen(key: Buffer, nonce: Buffer, aad: Buffer, sealed: Buffer): Buffer {
+  if (sealed.length < TAG_BYTES) throw new Error('too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+}
 
 /** True when `stored` is a sealed value. */
 export const isSealed = (stored: string): boolean => stored.startsWith(SEALED_PREFIX);
@@ -24,9 +40,11 @@ export function sealText(ring: KeyRing, label: string, plain: string): string {
   const { id, key } = ring.newest;
   const idBytes = Buffer.from(id, 'hex');
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(Buffer.concat([Buffer.from(`${label}\0`), idBytes]));
-  const body = Buffer.concat([idBytes, nonce, cipher.update(plain, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  const body = Buffer.concat([
+    idBytes,
+    nonce,
+    gcmSeal(key, nonce, Buffer.concat([Buffer.from(`${label}\0`), idBytes]), Buffer.from(plain, 'utf8')),
+  ]);
   return SEALED_PREFIX + body.toString('base64');
 }
 
@@ -48,10 +66,8 @@ export function openText(ring: KeyRing | undefined, label: string, stored: strin
     );
   }
   try {
-    const decipher = createDecipheriv('aes-256-gcm', k.key, body.subarray(ID_BYTES, ID_BYTES + NONCE_BYTES));
-    decipher.setAAD(Buffer.concat([Buffer.from(`${label}\0`), idBytes]));
-    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(ID_BYTES + NONCE_BYTES, body.length - TAG_BYTES)), decipher.final()]).toString(
+    const nonce = body.subarray(ID_BYTES, ID_BYTES + NONCE_BYTES);
+    return gcmOpen(k.key, nonce, Buffer.concat([Buffer.from(`${label}\0`), idBytes]), body.subarray(ID_BYTES + NONCE_BYTES)).toString(
       'utf8',
     );
   } catch {
