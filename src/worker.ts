@@ -151,7 +151,7 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   const sources = opts.sources ?? createDefaultSources({ webUrl });
   const shared = opts.sharedState ?? versionedStore({ redisUrl: cfg.flow.redisUrl, sqliteFile: cfg.sharedDb });
   // Answer text as it is written: Redis streams with REDIS_URL (any CLI), else this process's memory (a CLI hosting this worker).
-  const streams = opts.answerStreams ?? answerStreams(cfg.flow.redisUrl);
+  const streams = opts.answerStreams ?? answerStreams(cfg.flow.redisUrl, configuredKeyRing(cfg));
   const tracing = opts.tracing ?? tracingFor(cfg) ?? false;
   const plugin = new BraidWorkerPlugin({
     config: cfg,

@@ -25,7 +25,7 @@ import type { Client } from '@temporalio/client';
 import type { AnswerStreams } from '../store/answer-stream';
 import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
-import type { VersionedStore } from '../store/shared-state';
+import { withSharedEncryption, type VersionedStore } from '../store/shared-state';
 import { openBlobStore } from '../blobs/open';
 import type { BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
@@ -101,6 +101,7 @@ export type { ModelPrice, PriceTable } from '../shared/pricing';
 export { defineSource, SourceError, SourceRegistry, type SearchSource, type SourceContext } from '../search/source';
 export type { SourceHit } from '../shared/search';
 export type { Versioned, VersionedStore, WriteOutcome, WriteRequest } from '../store/shared-state';
+export { EncryptedVersionedStore, withSharedEncryption } from '../store/shared-state';
 
 /** What the worker plugin is built from; everything is optional and defaults to Braid's settings. */
 export interface BraidWorkerPluginOptions {
@@ -122,7 +123,10 @@ export interface BraidWorkerPluginOptions {
    * streams); default: none — the answer is shown when it is done. Passed in, yours to `close()`.
    */
   answerStreams?: AnswerStreams;
-  /** The versioned store actors share state through (compare-and-swap); default: none. Passed in, yours to `close()`. */
+  /**
+   * The versioned store actors share state through (compare-and-swap); default: none. Passed in, yours
+   * to `close()`. With encryption on, its values are sealed (`EncryptedVersionedStore`).
+   */
   sharedState?: VersionedStore;
   /** Rate limiter, breakers, backoff, the model calls' attempt policy; default: from the settings (Redis-backed with REDIS_URL). */
   flow?: FlowControl;
@@ -150,7 +154,9 @@ export interface BraidWorkerPluginOptions {
   /**
    * Braid's payload encryption (AES-256-GCM, see `KeyRing`), applied after `payloadCodecs`, with
    * failures' messages encoded too; `false`: off. Default: on when the settings name a key
-   * (BRAID_ENCRYPTION_KEY or BRAID_ENCRYPTION_KEYS_FILE). Give the client the same keys.
+   * (BRAID_ENCRYPTION_KEY or BRAID_ENCRYPTION_KEYS_FILE). Give the client the same keys. The same
+   * ring seals the default blob store, the default answer cache and `sharedState`'s values;
+   * `answerStreams` you pass are yours to seal (`new RedisAnswerStreams(url, ring)`).
    */
   encryption?: KeyRing | false;
 }
@@ -230,9 +236,9 @@ class SharedParts {
     const registry = o.tools ?? new ToolRegistry();
     const flow = o.flow ?? createFlowControl(cfg);
     const publishStores = o.publishStores ?? sqlitePublishStores();
-    const answerCache = o.answerCache ?? new AnswerCache(cfg.answerCache);
-    const blobs =
-      o.blobs ?? withBlobEncryption(openBlobStore(cfg), o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg)));
+    const ring = o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg));
+    const answerCache = o.answerCache ?? new AnswerCache(cfg.answerCache, Date.now, ring);
+    const blobs = o.blobs ?? withBlobEncryption(openBlobStore(cfg), ring);
     this.owned = [
       ...(o.flow ? [] : [() => flow.close()]),
       ...(o.model ? [] : [() => model.close()]),
@@ -255,7 +261,7 @@ class SharedParts {
       sources: o.sources,
       temporal: o.temporal,
       answerStreams: o.answerStreams,
-      shared: o.sharedState,
+      shared: o.sharedState && withSharedEncryption(o.sharedState, ring),
       answerCache,
     });
     // Start the tools' sandbox processes and the search sources now rather than on their first call; a failure shows on that call.

@@ -7,6 +7,8 @@
  */
 import pc from 'picocolors';
 import { config } from '../config';
+import { PayloadDecryptError } from '../encryption/codec';
+import { configuredKeyRing } from '../encryption/keys';
 import type { AnswerChunk } from '../shared/stream';
 import { answerStreams } from '../store/answer-stream';
 
@@ -58,7 +60,7 @@ export class StreamPrinter {
 
 /** Follows the run's answer streams until `stop()`; prints through `print`. */
 export function followStream(workflowId: string, print: (line: string) => void): StreamFollower {
-  const streams = answerStreams(config().flow.redisUrl);
+  const streams = answerStreams(config().flow.redisUrl, configuredKeyRing(config()));
   const printer = new StreamPrinter(print);
   let stopped = false;
   const reading = (async () => {
@@ -67,7 +69,9 @@ export function followStream(workflowId: string, print: (line: string) => void):
       let entries;
       try {
         entries = await streams.read(workflowId, cursor, POLL_MS);
-      } catch {
+      } catch (err) {
+        // A chunk sealed with a key this CLI lacks: say so once; the final answer is shown when the run ends.
+        if (err instanceof PayloadDecryptError) process.stderr.write(`braid: the answer stream cannot be shown: ${err.message}\n`);
         return; // no stream to read (Redis unreachable): the final answer is shown when the run ends
       }
       for (const e of entries) {

@@ -14,16 +14,15 @@
  * references held by older runs still read. After a key rotation new content is written under the
  * newest key; blobs under older keys read as long as those keys stay in the ring.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import type { BlobRef, BlobStore } from '../blobs/store';
 import type { EncryptionKey, KeyRing } from './keys';
 import { PayloadDecryptError } from './codec';
+import { gcmOpen, gcmSeal, NONCE_BYTES, TAG_BYTES } from './seal';
 
 /** Starts every encrypted blob: not text, so no plain document begins with it by accident. */
 const MAGIC = Buffer.from([0x00, 0x42, 0x52, 0x41, 0x49, 0x44, 0x45, 0x31]); // \0BRAIDE1
 const ID_BYTES = 8;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 const HEADER = MAGIC.length + ID_BYTES + NONCE_BYTES;
 
 interface BlobKeys {
@@ -62,9 +61,7 @@ export class EncryptedBlobStore implements BlobStore {
     const plain = Buffer.from(data);
     const nonce = createHmac('sha256', k.nonce).update(plain).digest().subarray(0, NONCE_BYTES);
     const id = Buffer.from(k.id, 'hex');
-    const cipher = createCipheriv('aes-256-gcm', k.enc, nonce);
-    cipher.setAAD(id);
-    return Buffer.concat([MAGIC, id, nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    return Buffer.concat([MAGIC, id, nonce, gcmSeal(k.enc, nonce, id, plain)]);
   }
 
   open(ref: string, stored: Buffer): Buffer {
@@ -78,10 +75,7 @@ export class EncryptedBlobStore implements BlobStore {
       );
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', k.enc, stored.subarray(MAGIC.length + ID_BYTES, HEADER));
-      decipher.setAAD(idBytes);
-      decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
-      return Buffer.concat([decipher.update(stored.subarray(HEADER, stored.length - TAG_BYTES)), decipher.final()]);
+      return gcmOpen(k.enc, stored.subarray(MAGIC.length + ID_BYTES, HEADER), idBytes, stored.subarray(HEADER));
     } catch {
       throw new PayloadDecryptError(`blob ${ref} fails authentication: it was altered`);
     }

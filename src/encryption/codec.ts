@@ -14,11 +14,12 @@
  * compress, so it must happen first. A payload without `binary/encrypted` passes decoding
  * unchanged: runs written before encryption was turned on stay readable.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { KeyRing } from './keys';
+import { gcmOpen, gcmSeal, NONCE_BYTES, TAG_BYTES } from './seal';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -26,8 +27,6 @@ export const COMPRESSION_METADATA = 'braid-compression';
 /** Plaintext at least this large is deflated before encryption (the default of `compressAboveBytes`). */
 export const COMPRESS_ABOVE_BYTES = 4096;
 
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : undefined);
 
@@ -86,9 +85,7 @@ export class EncryptionCodec implements PayloadCodec {
       compression = 'deflate';
     }
     const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, nonce);
-    cipher.setAAD(aad(id, compression));
-    const data = Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    const data = Buffer.concat([nonce, gcmSeal(key, nonce, aad(id, compression), plain)]);
     const metadata: Record<string, Uint8Array> = { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(id) };
     if (compression) metadata[COMPRESSION_METADATA] = utf8(compression);
     return { metadata, data };
@@ -113,10 +110,7 @@ export class EncryptionCodec implements PayloadCodec {
     let plain: Buffer;
     try {
       if (data.length < NONCE_BYTES + TAG_BYTES) throw new Error('too short');
-      const decipher = createDecipheriv('aes-256-gcm', k.key, data.subarray(0, NONCE_BYTES));
-      decipher.setAAD(aad(id, compression));
-      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      plain = Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      plain = gcmOpen(k.key, data.subarray(0, NONCE_BYTES), aad(id, compression), data.subarray(NONCE_BYTES));
     } catch {
       throw new PayloadDecryptError(`a payload encrypted with key ${id} fails authentication: it was altered or is not Braid's`);
     }

@@ -5,12 +5,22 @@
  * the tool registry), with a time to live. Data that changes changes its version, so the key no
  * longer matches and the stale answer is never served; storing the new answer deletes the rows of
  * the same question and tools under older versions.
+ *
+ * With a key ring (encryption on), answers are sealed (`src/encryption/seal.ts`) and the row keys are
+ * HMACs under a key derived from the ring's newest key, so the file reveals neither questions nor
+ * answers. A key rotation therefore misses every entry cached under the old key (they expire); rows
+ * written before encryption are still found (under their plain hash) until they expire or a sealed
+ * answer to the same question replaces them.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import type { KeyRing } from '../encryption/keys';
+import { keyedHash, openText, sealText } from '../encryption/seal';
 import { normalizeQuestion } from '../shared/speculate';
+
+const SEAL_LABEL = 'answer-cache';
 
 export interface CacheKeyParts {
   question: string;
@@ -27,15 +37,12 @@ export interface CachedAnswer {
 }
 
 /** The row's identity without the data versions (so newer versions replace older ones) and with them (the lookup key). */
-export function cacheKeys(p: CacheKeyParts): { family: string; key: string } {
+export function cacheKeys(p: CacheKeyParts, ring?: KeyRing): { family: string; key: string } {
+  const hash = (text: string) => (ring ? keyedHash(ring, SEAL_LABEL, text) : createHash('sha256').update(text).digest('hex'));
   const tools = [...new Set(p.tools)].sort();
-  const family = createHash('sha256')
-    .update(JSON.stringify([normalizeQuestion(p.question), tools]))
-    .digest('hex');
+  const family = hash(JSON.stringify([normalizeQuestion(p.question), tools]));
   const versions = tools.map((t) => [t, p.versions[t] ?? null]);
-  const key = createHash('sha256')
-    .update(JSON.stringify([family, versions]))
-    .digest('hex');
+  const key = hash(JSON.stringify([family, versions]));
   return { family, key };
 }
 
@@ -54,6 +61,8 @@ export class AnswerCache {
   constructor(
     readonly file: string,
     private readonly now: () => number = Date.now,
+    /** Encryption on: answers sealed, keys HMACs. */
+    private readonly ring?: KeyRing,
   ) {}
 
   private open(): Database.Database {
@@ -63,6 +72,7 @@ export class AnswerCache {
     const db = new Sqlite(this.file);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
+    if (this.ring) db.pragma('secure_delete = ON'); // a plain row replaced by a sealed one leaves no text behind
     db.exec(`CREATE TABLE IF NOT EXISTS answers (
       key TEXT PRIMARY KEY, family TEXT NOT NULL, answer TEXT NOT NULL, stored_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)`);
     db.exec('CREATE INDEX IF NOT EXISTS answers_family ON answers (family)');
@@ -72,11 +82,18 @@ export class AnswerCache {
 
   /** The live answer for these parts, or why there is none. */
   get(p: CacheKeyParts): CachedAnswer | { miss: string } {
-    const { family, key } = cacheKeys(p);
+    const { family, key } = cacheKeys(p, this.ring);
     const db = this.open();
-    const row = db.prepare('SELECT answer, stored_at, expires_at FROM answers WHERE key = ?').get(key) as
-      { answer: string; stored_at: number; expires_at: number } | undefined;
-    if (row && row.expires_at > this.now()) return { answer: row.answer, storedAt: row.stored_at, expiresAt: row.expires_at };
+    const select = db.prepare('SELECT answer, stored_at, expires_at FROM answers WHERE key = ?');
+    type Row = { answer: string; stored_at: number; expires_at: number };
+    // A row cached before encryption was turned on is under the plain hash: it still reads.
+    const row = (select.get(key) ?? (this.ring ? select.get(cacheKeys(p).key) : undefined)) as Row | undefined;
+    if (row && row.expires_at > this.now())
+      return {
+        answer: openText(this.ring, SEAL_LABEL, row.answer, "the answer cache's entry"),
+        storedAt: row.stored_at,
+        expiresAt: row.expires_at,
+      };
     if (row) return { miss: 'the cached answer expired' };
     const older = db.prepare('SELECT 1 FROM answers WHERE family = ? LIMIT 1').get(family);
     return { miss: older ? 'the data the tools read changed since the answer was cached' : 'no cached answer' };
@@ -84,15 +101,17 @@ export class AnswerCache {
 
   /** Stores an answer for `ttlMs`, replacing this question's answers under older data versions. */
   put(p: CacheKeyParts, answer: string, ttlMs: number): void {
-    const { family, key } = cacheKeys(p);
+    const { family, key } = cacheKeys(p, this.ring);
     const db = this.open();
     const at = this.now();
     db.transaction(() => {
       db.prepare('DELETE FROM answers WHERE family = ? AND key <> ?').run(family, key);
+      // The plain row of the same question, cached before encryption, goes (its bytes zeroed: secure_delete).
+      if (this.ring) db.prepare('DELETE FROM answers WHERE family = ?').run(cacheKeys(p).family);
       db.prepare('INSERT OR REPLACE INTO answers (key, family, answer, stored_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
         key,
         family,
-        answer,
+        this.ring ? sealText(this.ring, SEAL_LABEL, answer) : answer,
         at,
         at + ttlMs,
       );

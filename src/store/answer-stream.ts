@@ -8,8 +8,14 @@
  * (`--with-worker`) can read — any other CLI has no stream and shows the final answer only.
  * A stream is keyed by workflow id (so it spans continue-as-new) and expires a day after its last
  * chunk. Appending is best effort: a store that is down never fails a model call.
+ *
+ * With a key ring (encryption on), each chunk in Redis is sealed (`src/encryption/seal.ts`); the
+ * reader needs the same keys. Chunks written before encryption still read. Memory streams never
+ * leave the process and are kept as they are.
  */
 import Redis from 'ioredis';
+import type { KeyRing } from '../encryption/keys';
+import { openText, sealText } from '../encryption/seal';
 import type { AnswerChunk } from '../shared/stream';
 
 export interface StreamEntry {
@@ -32,13 +38,18 @@ const KEEP_SECONDS = 24 * 3600;
 const MEMORY_RUNS = 200;
 const MAX_ENTRIES = 100_000;
 const key = (workflowId: string) => `braid:answer:${workflowId}`;
+const SEAL_LABEL = 'answer-stream';
 
 export class RedisAnswerStreams implements AnswerStreams {
   readonly kind = 'redis' as const;
   private readonly writer: Redis;
   private reader: Redis | undefined;
 
-  constructor(private readonly url: string) {
+  constructor(
+    private readonly url: string,
+    /** Encryption on: chunks are sealed in Redis. */
+    private readonly ring?: KeyRing,
+  ) {
     this.writer = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     this.writer.on('error', () => {});
   }
@@ -46,7 +57,7 @@ export class RedisAnswerStreams implements AnswerStreams {
   async append(workflowId: string, chunk: AnswerChunk): Promise<void> {
     await this.writer
       .multi()
-      .xadd(key(workflowId), 'MAXLEN', '~', String(MAX_ENTRIES), '*', 'c', JSON.stringify(chunk))
+      .xadd(key(workflowId), 'MAXLEN', '~', String(MAX_ENTRIES), '*', 'c', this.seal(JSON.stringify(chunk)))
       .expire(key(workflowId), KEEP_SECONDS)
       .exec();
   }
@@ -59,7 +70,14 @@ export class RedisAnswerStreams implements AnswerStreams {
     }
     const res = await this.reader.xread('COUNT', 500, 'BLOCK', Math.max(1, waitMs), 'STREAMS', key(workflowId), cursor);
     const entries = res?.[0]?.[1] ?? [];
-    return entries.map(([id, fields]) => ({ cursor: id, chunk: JSON.parse(fields[1] ?? 'null') as AnswerChunk }));
+    return entries.map(([id, fields]) => ({
+      cursor: id,
+      chunk: JSON.parse(openText(this.ring, SEAL_LABEL, fields[1] ?? 'null', `an answer stream's chunk of ${workflowId}`)) as AnswerChunk,
+    }));
+  }
+
+  private seal(text: string): string {
+    return this.ring ? sealText(this.ring, SEAL_LABEL, text) : text;
   }
 
   async close(): Promise<void> {
@@ -109,6 +127,6 @@ let local: MemoryAnswerStreams | undefined;
 export const processAnswerStreams = (): MemoryAnswerStreams => (local ??= new MemoryAnswerStreams());
 
 /** The streams a worker writes and a CLI reads: Redis with REDIS_URL, else this process's memory. */
-export function answerStreams(redisUrl: string | undefined): AnswerStreams {
-  return redisUrl ? new RedisAnswerStreams(redisUrl) : processAnswerStreams();
+export function answerStreams(redisUrl: string | undefined, ring?: KeyRing): AnswerStreams {
+  return redisUrl ? new RedisAnswerStreams(redisUrl, ring) : processAnswerStreams();
 }
