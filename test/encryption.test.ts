@@ -24,6 +24,8 @@ import { ASK_WORKFLOW, type AgentInput, type AgentResult } from '../src/shared/a
 import type { Simulator } from '../src/simulator';
 import { startEphemeralServer, type EphemeralServer } from '../src/temporal/dev-server';
 import { defineTool, ToolRegistry } from '../src/tools';
+import { fetchRun } from '../src/report/fetch';
+import { analyzeRun, type RunReport } from '../src/report/analyze';
 import { braid, type Run } from './cli-helpers';
 import { quietRuntime, startSimulator, startWorker, type TestWorker } from './helpers';
 
@@ -251,6 +253,18 @@ describe('against a dev server that keeps its data in a file', () => {
     const stored = serverBytes();
     expect(stored).toContain(CONTROL);
     expect(stored).not.toContain(SENTINEL);
+  });
+
+  it('braid report reads an encrypted run through the keys: the tool error and the model call it priced', async () => {
+    const report = (ring: KeyRing | undefined) =>
+      fetchRun(clientOf(ring), encryptedRun).then((run) => analyzeRun(run, { now: Date.now() }));
+    const tool = (r: RunReport) => r.spans.find((sp) => sp.error?.includes('vault'));
+    // Through the keys: the failure's own message (encoded in history) and the model's usage from its result.
+    const decoded = await report(ringA);
+    expect(tool(decoded)?.error).toContain(SENTINEL);
+    expect(decoded.spans.some((sp) => (sp.usage?.outputTokens ?? 0) > 0)).toBe(true);
+    // Without them: one line naming the key the run was written with, not a report of ciphertext.
+    await expect(report(undefined)).rejects.toThrow(new RegExp(ringA.newest.id));
   });
 
   it('a client with another key fails with one line naming the key; so does the CLI', async () => {

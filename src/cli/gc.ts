@@ -5,10 +5,11 @@
  * namespace, read from Temporal, so the command needs the server; if it cannot list them it deletes
  * nothing. A shared S3 store is cleaned by the bucket's lifecycle rule instead.
  */
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { PayloadCodec } from '@temporalio/common';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { planGc, refsIn, sweep } from '../blobs/gc';
+import { decodeHistoryPayloads } from '../temporal/history-payloads';
 import { FsBlobStore } from '../blobs/store';
 import { EncryptedBlobStore } from '../encryption/blobs';
 import { configuredKeyRing } from '../encryption/keys';
@@ -27,18 +28,7 @@ interface GcOptions {
 
 /** The payloads anywhere in a history (inputs, results, signals, failures' details), decoded by the client's codecs. */
 async function payloadTexts(history: unknown, codecs: readonly PayloadCodec[]): Promise<string[]> {
-  const payloads: Payload[] = [];
-  const walk = (v: unknown): void => {
-    if (!v || typeof v !== 'object' || v instanceof Uint8Array) return;
-    if (Array.isArray(v)) return v.forEach(walk);
-    const o = v as Record<string, unknown>;
-    if (o.data instanceof Uint8Array && o.metadata && typeof o.metadata === 'object') return void payloads.push(o as Payload);
-    for (const k of Object.keys(o)) walk(o[k]);
-  };
-  walk(history);
-  let decoded = payloads;
-  for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
-  return decoded.map((p) => Buffer.from(p.data ?? []).toString('utf8'));
+  return (await decodeHistoryPayloads(history, codecs)).map((p) => Buffer.from(p.data ?? []).toString('utf8'));
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

@@ -5,6 +5,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { UsageError } from '../cli/errors';
+import { decodeHistoryPayloads } from '../temporal/history-payloads';
 import { childRunsOf, type FetchedRun } from './analyze';
 
 export const REPORT_LIMITS = {
@@ -15,6 +16,13 @@ export const REPORT_LIMITS = {
   /** Histories fetched at once. */
   parallel: 8,
 } as const;
+
+/** A run's history with its payloads decoded by the client's codecs (an encrypted run reads as plain). */
+async function fetchDecoded(client: Client, workflowId: string, runId: string) {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  await decodeHistoryPayloads(history, client.options.loadedDataConverter.payloadCodecs);
+  return history;
+}
 
 export async function fetchRun(
   client: Client,
@@ -32,7 +40,7 @@ export async function fetchRun(
   const root: FetchedRun = {
     workflowId,
     runId: resolved,
-    history: await client.workflow.getHandle(workflowId, resolved).fetchHistory(),
+    history: await fetchDecoded(client, workflowId, resolved),
     children: new Map(),
   };
   let budget = limits.maxChildren;
@@ -43,9 +51,7 @@ export async function fetchRun(
     const next: FetchedRun[] = [];
     for (let i = 0; i < wanted.length; i += limits.parallel) {
       const batch = wanted.slice(i, i + limits.parallel);
-      const fetched = await Promise.all(
-        batch.map(async (c) => ({ c, history: await client.workflow.getHandle(c.workflowId, c.runId).fetchHistory() })),
-      );
+      const fetched = await Promise.all(batch.map(async (c) => ({ c, history: await fetchDecoded(client, c.workflowId, c.runId) })));
       for (const { c, history } of fetched) {
         const child: FetchedRun = { workflowId: c.workflowId, runId: c.runId, history, children: new Map() };
         c.parent.children.set(c.workflowId, child);
