@@ -14,7 +14,8 @@ import { PayloadDecryptError } from '../src/encryption/codec';
 import { KeyRing } from '../src/encryption/keys';
 import { AnswerCache } from '../src/store/answer-cache';
 import { RedisAnswerStreams } from '../src/store/answer-stream';
-import { EncryptedVersionedStore, RedisVersionedStore, SqliteVersionedStore, type VersionedStore } from '../src/store/shared-state';
+import { EncryptedVersionedStore } from '../src/store/sealed-state';
+import { RedisVersionedStore, SqliteVersionedStore, type VersionedStore } from '../src/store/shared-state';
 import { startRedis, type RedisServer } from './fixtures/flow-redis';
 
 const newKey = () => randomBytes(32).toString('base64');

@@ -25,7 +25,8 @@ import type { Client } from '@temporalio/client';
 import type { AnswerStreams } from '../store/answer-stream';
 import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
-import { withSharedEncryption, type VersionedStore } from '../store/shared-state';
+import type { VersionedStore } from '../store/shared-state';
+import { withSharedEncryption } from '../store/sealed-state';
 import { openBlobStore } from '../blobs/open';
 import type { BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
@@ -101,7 +102,7 @@ export type { ModelPrice, PriceTable } from '../shared/pricing';
 export { defineSource, SourceError, SourceRegistry, type SearchSource, type SourceContext } from '../search/source';
 export type { SourceHit } from '../shared/search';
 export type { Versioned, VersionedStore, WriteOutcome, WriteRequest } from '../store/shared-state';
-export { EncryptedVersionedStore, withSharedEncryption } from '../store/shared-state';
+export { EncryptedVersionedStore, withSharedEncryption } from '../store/sealed-state';
 
 /** What the worker plugin is built from; everything is optional and defaults to Braid's settings. */
 export interface BraidWorkerPluginOptions {

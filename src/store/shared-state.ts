@@ -20,8 +20,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import Redis from 'ioredis';
-import type { KeyRing } from '../encryption/keys';
-import { isSealed, openText, sealText } from '../encryption/seal';
 
 export interface Versioned {
   /** The stored value; undefined (version 0) for a key never written. */
@@ -174,41 +172,4 @@ export class SqliteVersionedStore implements VersionedStore {
 /** The store a worker uses: Redis when REDIS_URL is set (shared by every worker), else a SQLite file on this host. */
 export function versionedStore(o: { redisUrl?: string; sqliteFile: string }): VersionedStore {
   return o.redisUrl ? new RedisVersionedStore(o.redisUrl) : new SqliteVersionedStore(o.sqliteFile);
-}
-
-const SHARED_LABEL = 'shared-state';
-
-/**
- * A store whose values are sealed (`src/encryption/seal.ts`) before the inner store sees them: the
- * inner store keeps a sealed string where the value was. Keys and versions stay plain (a key is the
- * name the agents chose, not content). A value written before encryption reads as it was.
- */
-export class EncryptedVersionedStore implements VersionedStore {
-  constructor(
-    readonly inner: VersionedStore,
-    private readonly ring: KeyRing,
-  ) {}
-
-  get location(): string {
-    return this.inner.location;
-  }
-
-  async read(key: string): Promise<Versioned> {
-    const r = await this.inner.read(key);
-    if (typeof r.value !== 'string' || !isSealed(r.value)) return r;
-    return { value: JSON.parse(openText(this.ring, SHARED_LABEL, r.value, `the shared value ${JSON.stringify(key)}`)), version: r.version };
-  }
-
-  write(w: WriteRequest): Promise<WriteOutcome> {
-    return this.inner.write({ ...w, value: sealText(this.ring, SHARED_LABEL, json(w.value)) });
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
-/** The store as Braid uses it with this key ring: values sealed when there is one (once), else unchanged. */
-export function withSharedEncryption(store: VersionedStore, ring: KeyRing | undefined): VersionedStore {
-  return ring && !(store instanceof EncryptedVersionedStore) ? new EncryptedVersionedStore(store, ring) : store;
 }
