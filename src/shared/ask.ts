@@ -2,12 +2,13 @@
  * `braid ask`'s contract — the tool-calling agent's input, result and progress query, and its
  * workflow type. Shared by the workflow, the worker and the CLI; no Node APIs.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
 import type { CostSummary, ModelPrice } from './pricing';
 import type { Decision } from './publish';
 import { gist } from './content';
 import type { Branch, ChatMessage, ModelRole, RunLabels, RunTiming, ToolInfo, UsageSummary } from './types';
+import type { PartialSpend } from './usage';
 
 /** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
 export const MAX_QUESTION_CHARS = 20_000;
@@ -54,9 +55,27 @@ export interface AgentInput {
   approvalTimeoutMs?: number;
   /** Who may approve or reject tool calls; empty or absent means anyone. */
   reviewers?: string[];
+  /**
+   * Set by a parent workflow that may cancel this run (speculation's `agent` strategy): cancelled, the
+   * run signals what it had spent to its parent (`agentSpendSignal`) before it ends, its model calls
+   * wait for their cancellation so a cut stream's spend is known. Runs without it end as before.
+   */
+  reportSpendOnCancel?: boolean;
   /** Set by the run itself when it continues as new: where it was. Clients leave it out. */
   carry?: AgentCarry;
 }
+
+/**
+ * What a cancelled agent had spent (see `reportSpendOnCancel`): its finished model calls' usage, and
+ * as estimated the calls cut by the cancel or failed on the way (output counted from the streamed text).
+ */
+export interface AgentSpend {
+  usage: UsageSummary;
+  estimated: PartialSpend[];
+}
+
+/** Sent by a cancelled agent to its parent (internal, frozen): what it had spent. */
+export const agentSpendSignal = defineSignal<[AgentSpend]>('internal.agentSpend');
 
 /** What a run hands to its continuation: the conversation by reference, and everything the result and progress report. */
 export interface AgentCarry {

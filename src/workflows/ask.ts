@@ -26,8 +26,10 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -38,6 +40,7 @@ import {
 import type { Activities } from '../activities';
 import {
   agentProgressQuery,
+  agentSpendSignal,
   CONTINUE_AS_NEW_AFTER_BYTES,
   CONTINUE_AS_NEW_AFTER_EVENTS,
   DEFAULT_MAX_TURNS,
@@ -48,6 +51,7 @@ import {
   type AgentInput,
   type AgentPhase,
   type AgentResult,
+  type AgentSpend,
   type AgentStopReason,
 } from '../shared/ask';
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
@@ -55,7 +59,7 @@ import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
 import { addEstimated, costOfUsage } from '../shared/pricing';
 import { AWAITING_APPROVAL, type Decision } from '../shared/publish';
-import { spendOfFailure } from '../shared/usage';
+import { noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { toolBlockReadySignal } from '../shared/stream';
 import type { ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
@@ -64,6 +68,7 @@ import { Conversation } from './conversation';
 import { EarlyTools } from './early-tools';
 import { fanOut } from './fanout';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
+import { cancellable } from './race';
 import { RunStatus } from './status';
 import { ToolApprovals } from './tool-approval';
 
@@ -120,12 +125,46 @@ function historyIsLong(input: AgentInput): boolean {
   );
 }
 
-export async function toolAgent(input: AgentInput): Promise<AgentResult> {
-  const status = new RunStatus('braid-status-ask');
-  return status.around(() => agent(input, status));
+/** What the run has spent so far, for a parent that cancels it (`reportSpendOnCancel`). */
+interface Spent {
+  log?: BranchLog;
+  /** Model calls cut by a cancellation: what they streamed before it. */
+  cut: PartialSpend[];
 }
 
-async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult> {
+export async function toolAgent(input: AgentInput): Promise<AgentResult> {
+  const status = new RunStatus('braid-status-ask');
+  const spent: Spent = { cut: [] };
+  try {
+    return await status.around(() => agent(input, status, spent));
+  } catch (err) {
+    if (input.reportSpendOnCancel && isCancellation(err)) await reportSpend(spent);
+    throw err;
+  }
+}
+
+/**
+ * Tells the parent what this cancelled run had spent, before the run ends as cancelled (a workflow's
+ * cancellation carries no details): the signal is in the parent's history before the child's end, so
+ * the parent charges it, the same on replay. A parent that is gone is not an error of this run.
+ */
+async function reportSpend(spent: Spent): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  const report: AgentSpend = {
+    usage: spent.log?.usage() ?? noUsageSummary(),
+    estimated: [...(spent.log?.branches ?? []).flatMap((b) => b.retriedSpend ?? []), ...spent.cut],
+  };
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(agentSpendSignal, report);
+    } catch (err) {
+      log.warn('could not report the spend of a cancelled agent to its parent', { parent: parent.workflowId, error: failureMessage(err) });
+    }
+  });
+}
+
+async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promise<AgentResult> {
   const { question, maxTurns, approvalTimeoutMs } = validate(input);
   // Runs started before large content went by reference keep everything inline, and never continue as new.
   const byReference = patched('ask-by-reference');
@@ -133,6 +172,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   const carry = byReference ? input.carry : undefined;
   const role = input.role ?? 'capable';
   const log_ = new BranchLog(carry && { branches: carry.branches, startedAt: carry.startedAt });
+  spent.log = log_;
   let phase: AgentPhase = 'starting';
   let turn = carry?.turn ?? 0;
   const approvals = new ToolApprovals(input.reviewers ?? [], () => (phase === 'tools' ? 'running tools' : phase), carry?.approvals);
@@ -262,7 +302,9 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     let res;
     const sent = conversation.request();
     try {
-      res = await proxyActivities<Activities>(labelled(modelCall, `turn ${turn}: ${model}`)).llmTurn({
+      // A run its parent may cancel waits for a cancelled call to stop, so the call's streamed spend is known.
+      const options = labelled(modelCall, `turn ${turn}: ${model}`);
+      res = await proxyActivities<Activities>(input.reportSpendOnCancel ? cancellable(options) : options).llmTurn({
         role,
         system: input.system,
         ...sent,
@@ -275,9 +317,10 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
       });
     } catch (err) {
       if (early) dispatch.discard();
-      const spent = spendOfFailure(err);
+      const failedSpend = spendOfFailure(err);
       if (!isCancellation(err))
-        log_.finish(branch, 'error', { error: failureMessage(err), ...(spent.length ? { retriedSpend: spent } : {}) });
+        log_.finish(branch, 'error', { error: failureMessage(err), ...(failedSpend.length ? { retriedSpend: failedSpend } : {}) });
+      else spent.cut.push(...failedSpend);
       throw err;
     }
     const retried = res.retriedSpend?.length ? { retriedSpend: res.retriedSpend } : {};
