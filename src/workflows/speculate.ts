@@ -141,6 +141,7 @@ export async function speculativeAsk(input: SpeculateInput): Promise<SpeculateRe
               question,
               ...(tools ? { tools } : {}),
               ...(input.maxTurns ? { maxTurns: input.maxTurns } : {}),
+              ...(input.hedge ? { hedge: input.hedge } : {}),
               reportSpendOnCancel: true,
             },
           ],
