@@ -13,8 +13,8 @@
  * `without`: the full tool agent (`toolAgent` with search_docs) answers each. `with`: the race —
  * the answer cache at 0 ms, retrieval + the fast model at +50 ms, the tool agent at +200 ms — first
  * valid answer wins, the others are cancelled. Latency is the client's (start to result); tokens
- * and dollars are the runs' own, the race's with its cancelled losers' streamed spend — except a
- * cancelled agent child's, which the race does not see (README, speculation). `--json` adds
+ * and dollars are the runs' own, the race's with its cancelled losers' spend (a cancelled agent
+ * child reports its own to the race). `--json` adds
  * `race: { without, with, winners, … }` beside the hedging figures.
  */
 import { simulatorModel } from '../src/model-client';

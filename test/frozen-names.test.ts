@@ -17,7 +17,7 @@ import {
   stopSignal,
   tellSignal,
 } from '../src/shared/actor';
-import { agentProgressQuery, ASK_WORKFLOW } from '../src/shared/ask';
+import { agentProgressQuery, agentSpendSignal, ASK_WORKFLOW } from '../src/shared/ask';
 import { ENSEMBLE_ITEM_WORKFLOW, ENSEMBLE_WORKFLOW, ensembleProgressQuery } from '../src/shared/ensemble';
 import { HEALTH_WORKFLOW } from '../src/shared/health';
 import { SEARCH_WORKFLOW, searchProgressQuery } from '../src/shared/search';
@@ -92,6 +92,7 @@ describe('frozen names', () => {
       decisionSignal.name,
       toolBlockReadySignal.name,
       sectionReadySignal.name,
+      agentSpendSignal.name,
       ...ACTOR_SIGNALS,
     ]).toEqual(expect.arrayContaining([...h.signals]));
     expect([decideUpdate.name, sendUpdate.name]).toEqual(expect.arrayContaining([...h.updates]));
@@ -128,6 +129,7 @@ describe('frozen names', () => {
   it("keeps speculate's workflow type, progress query and cache activity names", () => {
     expect(SPECULATE_WORKFLOW).toBe('speculativeAsk');
     expect(speculateProgressQuery.name).toBe('speculateProgress');
+    expect(agentSpendSignal.name).toBe('internal.agentSpend');
     const activities = Object.keys(createActivities({ registry: new ToolRegistry() } as unknown as ActivityDeps));
     expect(activities).toEqual(expect.arrayContaining(['lookupAnswer', 'storeAnswer']));
   });

@@ -104,6 +104,25 @@ describe('race', () => {
     expect(r.branches[0]!.value).toBe('A BAD answer.');
   }, 60_000);
 
+  it('starts each strategy at its stagger, not at the timer queue’s one-second floor', async () => {
+    // On a dev server with the default history.timerProcessorMaxTimeShift (1 s) every sub-second
+    // timer fired at ~980 ms, so 50 ms and 200 ms staggers started together, a second late.
+    const r = await runRace({
+      refuseContaining: 'BAD',
+      strategies: [
+        { name: 'now', startAfterMs: 0, model: HAIKU, question: 'Answer.\n#sim text=BAD now.' },
+        { name: 'at50', startAfterMs: 50, model: HAIKU, question: 'Answer.\n#sim text=BAD at 50.' },
+        { name: 'at200', startAfterMs: 200, model: HAIKU, question: 'Answer.\n#sim text=Good at 200.' },
+      ],
+    });
+    expect(r.winner).toBe('at200');
+    const [now, at50, at200] = r.branches.map((b) => b.startedAt!);
+    expect(at50! - now!).toBeGreaterThanOrEqual(50);
+    expect(at50! - now!).toBeLessThan(500);
+    expect(at200! - now!).toBeGreaterThanOrEqual(200);
+    expect(at200! - now!).toBeLessThan(650);
+  }, 60_000);
+
   it('fails the run with each strategy’s reason when no candidate is valid', async () => {
     const err = await runRace({
       refuseContaining: 'BAD',

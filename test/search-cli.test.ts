@@ -27,7 +27,10 @@ describe('braid search: bad input', () => {
   const env = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
   it.each([
     [['search'], /nothing to search for/],
-    [['search', 'refunds', '--sources', 'handbook,intranet'], /unknown source "intranet": use one of handbook, database, tickets, web/],
+    [
+      ['search', 'refunds', '--sources', 'handbook,intra net'],
+      /"intra net" is not a source name \(letters, digits, _ and -\): use one of handbook, database, tickets, web or a source the worker registers/,
+    ],
     [['search', 'refunds', '--sources', 'web=soon'], /source web: time "soon": expected a duration/],
     [['search', 'refunds', '-k', '-3'], /argument '-3' is invalid. expected a whole number from 0 to 1000/],
     [['search', 'refunds', '--answer', '--answer-model', 'gpt-9'], /unknown model "gpt-9" \(the answer\)/],
@@ -65,6 +68,16 @@ describe('braid search: runs', () => {
     expect(out.answer?.status).toBe('answered');
     expect(out.answer!.claims.flatMap((c) => c.cites).every((n) => out.answer!.read.includes(n))).toBe(true);
     expect(out.cost.totalUsd).toBeGreaterThan(0);
+  });
+
+  it('refuses a source the worker does not have: exit code 2, the error in one line, nothing searched', async () => {
+    const r = await braid(['search', 'refunds', '--sources', 'handbook,intranet', '--with-worker'], server());
+    // Before it the command announced the run: its last line is the one error.
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1), r.stderr).toMatch(
+      /^braid: unknown source "intranet": the worker offers handbook, database, tickets, web \(run search-\S+\)$/,
+    );
+    expect(r.stdout).not.toMatch(/hits/);
   });
 
   it('prints the fused hits and names a source that ran out of time as missing', async () => {

@@ -6,7 +6,7 @@
  * model's sub-queries, and an answer whose every citation names a fused hit it read.
  */
 import { WorkflowFailedError, type WorkflowStartOptions } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDefaultSources, defineSource, SourceError } from '../src/search';
 import { BraidKind, BraidStatus } from '../src/shared/search-attributes';
@@ -164,20 +164,57 @@ describe('search: every source at once, fused by rank', () => {
     const worker = await startWorker(h, new ToolRegistry(), sim, {}, { sources });
     try {
       const r = await (
-        await start(
-          { sources: [{ name: 'handbook' }, { name: 'broken', timeoutMs: 10_000 }, { name: 'closed' }, { name: 'nowhere' }] },
-          {},
-          worker,
-        )
+        await start({ sources: [{ name: 'handbook' }, { name: 'broken', timeoutMs: 10_000 }, { name: 'closed' }] }, {}, worker)
       ).result();
       const by = new Map(r.sources.map((s) => [s.source, s]));
       expect(by.get('handbook')!.status).toBe('ok');
       expect(by.get('broken')).toMatchObject({ status: 'failed', reason: 'broken: index server unreachable' });
       expect(calls).toBe(3); // the tool-call profile's attempts, within the source's time
       expect(by.get('closed')).toMatchObject({ status: 'failed', reason: 'this source needs a licence key' });
-      expect(by.get('nowhere')!.reason).toMatch(/^unknown source "nowhere"/);
-      expect(r.missing).toEqual(['broken', 'closed', 'nowhere']);
+      expect(r.missing).toEqual(['broken', 'closed']);
       expect(r.hits.every((x) => x.source === 'handbook')).toBe(true);
+    } finally {
+      await worker.shutdown();
+      await sources.close();
+    }
+  });
+
+  it('searches a source the worker registers by its name, and fails at once on a name the worker does not have', async () => {
+    const sources = createDefaultSources().register(
+      defineSource({
+        name: 'faq',
+        description: 'frequent questions',
+        search: async () => [{ id: 'faq:refunds', title: 'Refunds FAQ', snippet: 'Damaged items are refunded.' }],
+      }),
+    );
+    const worker = await startWorker(h, new ToolRegistry(), sim, {}, { sources });
+    const activities = async (handle: WorkflowHandle) =>
+      ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    try {
+      const found = await start({ sources: [{ name: 'handbook' }, { name: 'faq' }] }, {}, worker);
+      const r = await found.result();
+      expect(r.sources.map((x) => [x.source, x.status])).toEqual([
+        ['handbook', 'ok'],
+        ['faq', 'ok'],
+      ]);
+      expect(r.hits.some((x) => x.id === 'faq:refunds')).toBe(true);
+      // The worker was asked once, before any source was searched.
+      expect(await activities(found)).toEqual(['listSources', 'searchSource', 'searchSource']);
+
+      const unknown = await start({ sources: [{ name: 'handbook' }, { name: 'nowhere' }] }, {}, worker);
+      const err = await unknown.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+      expect([cause.type, cause.message]).toEqual([
+        'InvalidInput',
+        'unknown source "nowhere": the worker offers handbook, database, tickets, web, faq',
+      ]);
+      expect(await activities(unknown)).toEqual(['listSources']);
+
+      // Built-in names alone: the worker is not asked.
+      const builtIn = await start({ sources: [{ name: 'handbook' }] }, {}, worker);
+      await builtIn.result();
+      expect(await activities(builtIn)).toEqual(['searchSource']);
     } finally {
       await worker.shutdown();
       await sources.close();

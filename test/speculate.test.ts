@@ -32,7 +32,12 @@ beforeAll(async () => {
   h = await connect();
   sim = await startSimulator({ latency: { ttftMs: 20, perTokenMs: 1 } });
   const registry = new ToolRegistry().register(createSearchTool({ docsDir: docs }));
-  w = await startWorker(h, registry, sim, { BRAID_ANSWER_CACHE: path.join(dir, 'answers.db'), BRAID_BLOB_DIR: path.join(dir, 'blobs') });
+  // A stalled stream is left to its cancellation, not retried (the test workers' default idle timeout is 1.5 s).
+  w = await startWorker(h, registry, sim, {
+    BRAID_ANSWER_CACHE: path.join(dir, 'answers.db'),
+    BRAID_BLOB_DIR: path.join(dir, 'blobs'),
+    BRAID_STREAM_IDLE_TIMEOUT_MS: '30000',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -98,6 +103,52 @@ describe('speculative ask', () => {
     expect(byName(r).fast).toMatchObject({ status: 'invalid', reason: 'unfinished answer (max_tokens)' });
     expect(byName(r).cache!.status).toBe('not-started');
     expect(byName(r).agent!.tokens).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('charges a cancelled agent’s spend to the run: its finished turn as billed, its cut stream as estimated', async () => {
+    const question = 'What happens to a damaged item refund?\n#sim tools=search_docs';
+    const tools = ['search_docs'];
+    // The fast model answers first, so the cache has the answer for the race below.
+    expect(
+      (
+        await ask({
+          question,
+          tools,
+          strategies: [
+            { name: 'fast', startAfterMs: 0 },
+            { name: 'cache', startAfterMs: 0 },
+          ],
+        })
+      ).winner,
+    ).toBe('fast');
+    // The agent's second turn (the only request holding a tool call's input) stalls after its first event.
+    sim.configure({ faults: [{ kind: 'stall', match: { contains: '{"query":' } }] });
+    sim.clearLedger();
+    let r: SpeculateResult;
+    try {
+      r = await ask({
+        question,
+        tools,
+        strategies: [
+          { name: 'agent', startAfterMs: 0 },
+          { name: 'cache', startAfterMs: 5000 },
+        ],
+      });
+    } finally {
+      sim.configure({ faults: [] });
+    }
+    expect(r.winner).toBe('cache');
+    const agent = byName(r).agent!;
+    expect(agent).toMatchObject({ status: 'lost-cancelled', reason: 'another strategy won', estimated: true });
+    const [turn1, turn2] = sim.ledger();
+    expect(turn1).toMatchObject({ outcome: 'ok', toolUses: 1 });
+    expect(turn2).toMatchObject({ outcome: 'fault:stall' });
+    // Both of the agent's calls are charged: the finished one whole, the cut one's input as streamed before the cancel.
+    expect(agent.tokens).toBe(turn1!.inputTokens + turn1!.outputTokens + turn2!.inputTokens);
+    expect(r.usage.total.inputTokens).toBe(turn1!.inputTokens + turn2!.inputTokens);
+    expect(r.cost.estimatedUsd).toBeGreaterThan(0);
+    expect(r.cost.totalUsd).toBeGreaterThan(r.cost.estimatedUsd);
+    expect(agent.costUsd).toBe(r.cost.totalUsd);
   }, 60_000);
 
   it('fails the run with each strategy’s reason when none gives a valid answer', async () => {

@@ -1,6 +1,7 @@
 /**
  * A new user's journey through the Web UI, against the dev server's real UI (see global-setup.ts):
- * one run of every kind is started through the CLI, as a user would, and then
+ * one run of every kind (ask, summarize, pipeline, publish, health, ensemble, search, ask --speculate)
+ * is started through the CLI, as a user would, and then
  * - every Web UI link the CLI printed opens its run. The UI is a single-page app that answers 200
  *   for any path, so a link is followed the way the UI's router reads it: `/namespaces/<ns>/workflows/<id>`
  *   looks up the latest run, `/…/<id>/<runId>/<tab>` asks the UI's data API for that run id (the old
@@ -80,6 +81,12 @@ beforeAll(async () => {
   const published = ok(await braid(['publish', docs[0]!, '--to', path.join(dir, 'site.db'), '--title', 'Shipping']));
   ok(await braid(['approve', idOf(published), '--as', 'bob', '--comment', 'checked']));
   ok(await braid(['health']));
+  const ensemble = ok(await braid(['ensemble', 'Is a refund owed for an item that arrived damaged?', '--labels', 'yes,no']));
+  const search = ok(await braid(['search', 'refund for an item that arrived damaged', '--sources', 'handbook,database']));
+  // Every strategy starts at once, so each has a labelled activity or child, whichever wins.
+  const speculate = ok(
+    await braid(['ask', '--speculate', 'cache=0,fast=0,agent=0', '--tools', 'search_docs', 'How are damaged items refunded?']),
+  );
   const watchAsk = ok(await braid(['watch', idOf(ask)]));
   const watchSummarize = ok(await braid(['watch', idOf(summarize)]));
   await h.client.workflow.getHandle(idOf(published)).result();
@@ -96,6 +103,9 @@ beforeAll(async () => {
     { what: 'publish', run: waiting, workflowId: idOf(waiting) },
     { what: 'watch (ask)', run: watchAsk, workflowId: idOf(ask) },
     { what: 'watch (summarize)', run: watchSummarize, workflowId: idOf(summarize) },
+    { what: 'ensemble', run: ensemble, workflowId: idOf(ensemble) },
+    { what: 'search', run: search, workflowId: idOf(search) },
+    { what: 'ask --speculate', run: speculate, workflowId: idOf(speculate) },
   );
   runs.push(
     { kind: 'ask', workflowId: idOf(ask), status: 'done', shows: [/turn 1: model/, /sql_query: /, /calculator: /] },
@@ -104,6 +114,14 @@ beforeAll(async () => {
     { kind: 'publish', workflowId: idOf(waiting), status: 'awaiting_approval', shows: [/analyse .*shipping\.md/, /write the report/] },
     { kind: 'publish', workflowId: idOf(published), status: 'published', shows: [/store the report/, /index the report/] },
     { kind: 'health', workflowId: health[0]!, status: 'done', shows: [/rate-limiter budgets/] },
+    { kind: 'ensemble', workflowId: idOf(ensemble), status: 'done', shows: [/member 1: /, /member 2: /, /member 3: /] },
+    { kind: 'search', workflowId: idOf(search), status: 'done', shows: [/source handbook: "refund/, /source database: "refund/] },
+    {
+      kind: 'ask',
+      workflowId: idOf(speculate),
+      status: 'done',
+      shows: [/cache: look the answer up/, /fast: the fast model answers alone/, /agent: the tool agent answers/],
+    },
   );
 }, 300_000);
 
@@ -171,7 +189,7 @@ async function summariesIn(workflowId: string): Promise<{ activities: [string, s
 }
 
 describe('the Web UI journey', () => {
-  it('every link the CLI prints (ask, summarize, pipeline, publish, watch) opens the run it names', async () => {
+  it('every link the CLI prints (ask, summarize, pipeline, publish, watch, ensemble, search, ask --speculate) opens the run it names', async () => {
     for (const { what, run, workflowId } of printed) {
       const links = [...`${run.stderr}\n${run.stdout}`.matchAll(/https?:\/\/[^\s"]+/g)].map((m) => m[0]);
       expect(links.length, `${what} printed no link: ${run.stderr}`).toBeGreaterThan(0);
@@ -299,8 +317,8 @@ describe('the Web UI journey', () => {
       }
       // Children: a map leaf names each chunk's file, a pipeline chain each stage's topic.
       const parts: [string, string, RegExp][] = [
-        ['7-summarize-map-leaf', `${runs[1]!.workflowId}/map-0`, /map shipping\.md, chunk 1 of \d+/],
-        ['8-pipeline-chain', `${runs[2]!.workflowId}/chain-1`, /research: "Tide pools"/],
+        ['2b-summarize-map-leaf', `${runs[1]!.workflowId}/map-0`, /map shipping\.md, chunk 1 of \d+/],
+        ['3b-pipeline-chain', `${runs[2]!.workflowId}/chain-1`, /research: "Tide pools"/],
       ];
       for (const [name, workflowId, shown] of parts) {
         const d = await h.client.workflow.getHandle(workflowId).describe();

@@ -54,6 +54,7 @@ import type { Client } from '@temporalio/client';
 import { SectionAnnouncer, TextStreamer, ToolAnnouncer } from './streaming';
 import type { AnswerStreams } from '../store/answer-stream';
 import { endFailed, startLimiterWait, startModelSpan, withSpan } from '../telemetry/spans';
+import { ModelLatencies } from './latency';
 
 export interface LlmDeps {
   claude: Anthropic;
@@ -72,6 +73,8 @@ export interface LlmDeps {
   temporal?: Client;
   /** Where the text of a request with `streamTo` is streamed as it is written; without it, it is not. */
   answerStreams?: AnswerStreams;
+  /** The worker's recent model-call durations and hedges (latency.ts); default a book of this worker's own. */
+  latencies?: ModelLatencies;
 }
 
 /**
@@ -165,14 +168,24 @@ export function createLlmActivities(deps: LlmDeps) {
     if (!deps.texts) throw ApplicationFailure.nonRetryable('this worker has no blob store for stored content', 'BlobNotFound');
     return deps.texts;
   };
+  const latencies = deps.latencies ?? new ModelLatencies();
 
   return {
+    /** The worker's recent model-call durations for each key (a role or model, as a request names it), for hedging. */
+    async modelLatency(x: { keys: string[] }): Promise<Record<string, number[]>> {
+      return latencies.recent(x.keys);
+    },
+
     async llmTurn(req: LlmRequest): Promise<LlmResult> {
       const ctx = Context.current();
       // A role name resolves to the worker's model for it; anything else is a model id.
       const resolve = (name: string) => deps.models[name as ModelRole] ?? name;
       const requested = req.model ? resolve(req.model) : deps.models[req.role];
       if (!requested) throw ApplicationFailure.nonRetryable(`unknown model role ${String(req.role)}`, 'InvalidInput');
+      // A hedge goes out only within the worker's hedge budget; every other call counts toward it (once, not per attempt).
+      if (req.hedge) {
+        if (ctx.info.attempt === 1) latencies.admitHedge(req.hedge.maxRate);
+      } else if (ctx.info.attempt === 1) latencies.called();
       let tools: Anthropic.Tool[] | undefined;
       try {
         tools = req.tools?.length ? (deps.registry.specs(req.tools) as Anthropic.Tool[]) : undefined;
@@ -370,6 +383,7 @@ export function createLlmActivities(deps: LlmDeps) {
           ...(earlier.length ? { retriedSpend: earlier } : {}),
         };
         recordModelCall(reply.model, reply.usage, deps.flow?.prices);
+        if (!req.hedge) latencies.record(req.model ?? req.role, reply.endedAt - reply.startedAt);
         const usd = usdFor(reply.model, reply.usage, { table: deps.flow?.prices });
         span.setAttributes({
           'gen_ai.response.model': reply.model,

@@ -70,6 +70,11 @@ function deadlineOf(info: Context['info'], startedAt: number): number {
 
 export function createSearchActivities(deps: SearchDeps) {
   return {
+    /** The names of the sources this worker offers, built-in and the user's own. */
+    async listSources(): Promise<string[]> {
+      return deps.sources.names();
+    },
+
     async searchSource(x: SourceSearch): Promise<SourceLists> {
       const ctx = Context.current();
       const startedAt = Date.now();

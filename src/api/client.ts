@@ -123,7 +123,7 @@ export { startCodecServer, type CodecServer, type CodecServerOptions } from '../
 export { S3BlobStore, type S3Settings } from '../blobs/s3-store';
 export { openBlobStore, type BlobSettings } from '../blobs/open';
 export type { FlowSnapshot } from '../flow';
-export type { AgentCarry, AgentPhase, AgentStopReason, ToolApproval } from '../shared/ask';
+export type { AgentCarry, AgentPhase, AgentStopReason, AskHedge, HedgingReport, ToolApproval } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';
 export type { CitationChecks, Claim, SummarizeBudget } from '../shared/summarize';
 export { BUDGET_REACHED, parseBudget, type BudgetReport, type BudgetSetting, type InFlightPolicy } from '../shared/budget';

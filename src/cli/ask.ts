@@ -6,19 +6,25 @@
  * comes back stored; it is read from the blob store, which the CLI shares with the workers.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
 import {
   agentProgressQuery,
   askLabels,
   ASK_WORKFLOW,
+  DEFAULT_HEDGE_MIN_SAMPLES,
   DEFAULT_MAX_TURNS,
+  hedgeProblem,
+  MAX_HEDGE_RATE,
   MAX_QUESTION_CHARS,
   MAX_TOOL_APPROVAL_MS,
   MAX_TURNS,
   type AgentInput,
   type AgentResult,
+  type AskHedge,
+  type HedgingReport,
 } from '../shared/ask';
+import { formatUsd } from '../shared/pricing';
 import { config } from '../config';
 import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
@@ -63,6 +69,7 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     prices: { ...config().prices },
     ...(opts.approveTools?.length ? { approveTools: opts.approveTools } : {}),
     ...(opts.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: opts.approvalTimeoutMs } : {}),
+    ...(opts.hedge ? { hedge: opts.hedge } : {}),
   };
   const handle = await startRun<typeof toolAgent>(s, ASK_WORKFLOW, {
     workflowId: opts.workflowId ?? newRunId('ask'),
@@ -133,7 +140,38 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
   if (failed.length)
     console.log(pc.red(`${failed.length} branch(es) failed and were reported to the model as errors:\n  ${failed.join('\n  ')}\n`));
   console.log(timingTable(r));
+  if (r.hedging) console.log(hedgingLine(r.hedging));
   if (o.webUi) console.log(`\n${pc.dim('Web UI:')} ${o.webUi}`);
+}
+
+/** What hedging did, in one line. */
+export function hedgingLine(h: HedgingReport): string {
+  const refused = h.refused ? `, ${h.refused} not hedged: the worker's hedge budget was spent` : '';
+  const lost = h.lostUsd > 0 ? `; the cut twins cost ${formatUsd(h.lostUsd)} (est.)` : '';
+  return `hedging: ${h.hedged} of ${h.calls} model turns hedged, ${h.wonByHedge} won by the hedge${refused}${lost}`;
+}
+
+/** `--hedge 5%` or `--hedge 0.05`: the share of calls that may be hedged, at most MAX_HEDGE_RATE. */
+function hedgeShare(value: string): number {
+  const n = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
+  if (!(n > 0 && n <= MAX_HEDGE_RATE))
+    throw new InvalidArgumentError(`expected a share of calls above 0 and at most ${MAX_HEDGE_RATE * 100}% (e.g. 5% or 0.05)`);
+  return n;
+}
+
+/** The hedge setting from `--hedge [share]` and `--hedge-model`; UsageError when it does not hold. */
+export function hedgeOption(o: { hedge?: number | true; hedgeModel?: string }): AskHedge | undefined {
+  if (o.hedge === undefined) {
+    if (o.hedgeModel !== undefined) throw new UsageError('--hedge-model applies with --hedge only');
+    return undefined;
+  }
+  const hedge: AskHedge = {
+    ...(typeof o.hedge === 'number' ? { maxRate: o.hedge } : {}),
+    ...(o.hedgeModel ? { model: o.hedgeModel } : {}),
+  };
+  const problem = hedgeProblem(hedge);
+  if (problem) throw new UsageError(problem);
+  return hedge;
 }
 
 interface AskCliOptions {
@@ -147,6 +185,8 @@ interface AskCliOptions {
   approveTools?: string[];
   approvalTimeout?: number;
   validator?: string;
+  hedge?: number | true;
+  hedgeModel?: string;
 }
 
 export function askCommand(): Command {
@@ -173,8 +213,15 @@ export function askCommand(): Command {
       '--validator <name>',
       `with --speculate: what makes an answer valid — ${VALIDATORS.join(' or ')} (judge: the fast model approves it too); default non-empty`,
     )
+    .option(
+      '--hedge [share]',
+      `hedge slow model turns: past the worker's recent p95 for the model (after ${DEFAULT_HEDGE_MIN_SAMPLES} calls) a turn starts one twin, the first answer wins; at most this share of the worker's calls (default and most ${MAX_HEDGE_RATE * 100}%)`,
+      hedgeShare,
+    )
+    .option('--hedge-model <model>', 'with --hedge: send the twin to this model (a role or model id) instead of the same one')
     .action(async (words: string[], o: AskCliOptions) => {
       const question = checkedQuestion(words.join(' '));
+      const hedge = hedgeOption(o);
       const notOffered = o.tools ? (o.approveTools ?? []).filter((t) => !o.tools!.includes(t)) : [];
       if (notOffered.length)
         throw new UsageError(`--approve-tools names ${notOffered.join(', ')}, not among --tools ${o.tools!.join(',')}`);
@@ -191,6 +238,7 @@ export function askCommand(): Command {
           maxTurns: o.maxTurns,
           ...(o.tools ? { tools: o.tools } : {}),
           ...(o.validator !== undefined ? { validator: o.validator as ValidatorName } : {}),
+          ...(hedge ? { hedge } : {}),
         };
         const problem = speculateProblem(input);
         if (problem) throw new UsageError(problem);
@@ -206,6 +254,7 @@ export function askCommand(): Command {
           workflowId: o.id,
           approveTools: o.approveTools,
           approvalTimeoutMs: o.approvalTimeout,
+          hedge,
         };
         printOutcome(await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' }), Boolean(o.json));
       });

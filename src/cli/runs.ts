@@ -6,13 +6,11 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
-import { BraidKind, BraidStatus } from '../shared/search-attributes';
+import { BRAID_KINDS, BraidKind, BraidStatus } from '../shared/search-attributes';
 import { UsageError } from './errors';
 import { intIn } from './options';
 import { ms, tableStyle } from './render';
 import { withSession } from './session';
-
-export const RUN_KINDS = ['ask', 'summarize', 'pipeline', 'publish', 'health'] as const;
 
 /** A BraidStatus value as a filter word: letters, digits, `_` and `-` only (it goes into a query). */
 function statusWord(value: string): string {
@@ -42,7 +40,7 @@ export function runsCommand(): Command {
   return new Command('runs')
     .description('list recent runs, with their kind and status')
     .option('--limit <n>', 'how many (1-500)', intIn(1, 500), 20)
-    .addOption(new Option('--kind <kind>', 'only runs of this kind').choices(RUN_KINDS))
+    .addOption(new Option('--kind <kind>', 'only runs of this kind').choices(BRAID_KINDS))
     .option(
       '--status <status>',
       'only runs in this BraidStatus: queued, done, failed, cancelled, or a phase (tools, map, awaiting_approval …)',

@@ -7,6 +7,7 @@
  * before anything starts. Shows each source's state live, then the fused hits with the lists that
  * ranked each, the sources that are missing and why, and the answer; `--json` prints one object.
  */
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import Table from 'cli-table3';
 import pc from 'picocolors';
@@ -28,6 +29,7 @@ import {
   RRF_K_BOUNDS,
   SEARCH_SOURCES,
   SEARCH_WORKFLOW,
+  SOURCE_NAME,
   searchLabels,
   searchProblem,
   searchProgressQuery,
@@ -74,13 +76,19 @@ function sourceList(value: string): string[] {
   return parts;
 }
 
-/** The sources from the command line: known names, each time a duration within bounds; UsageError otherwise. */
+/**
+ * The sources from the command line: names, each time a duration within bounds; UsageError otherwise.
+ * A name that is not built in may be a source the worker registers: the run asks the worker first
+ * and fails with InvalidInput if it has none of that name (reported as a usage error).
+ */
 export function sourceSpecs(parts: string[], timeoutMs: number | undefined): SearchSourceSpec[] {
   return parts.map((part) => {
     const m = /^([^=\s]+)(?:=(.+))?$/.exec(part);
     const name = m?.[1] ?? part;
-    if (!(SEARCH_SOURCES as readonly string[]).includes(name))
-      throw new UsageError(`unknown source "${name}": use one of ${SEARCH_SOURCES.join(', ')}`);
+    if (!SOURCE_NAME.test(name))
+      throw new UsageError(
+        `"${name}" is not a source name (letters, digits, _ and -): use one of ${SEARCH_SOURCES.join(', ')} or a source the worker registers`,
+      );
     if (m?.[2] === undefined) return { name, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
     let own: number;
     try {
@@ -188,6 +196,27 @@ export function printSearch(r: SearchResult, webUi: string | undefined): void {
   if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
 }
 
+/**
+ * A run the workflow refused as bad input (a source the worker does not have) is a usage error, exit 2;
+ * anything else as it was. The result is read again only once the run is known to have failed, so a
+ * lost connection does not wait for a run that goes on.
+ */
+async function usageFailure(handle: WorkflowHandle, err: unknown): Promise<never> {
+  const failed = await handle.describe().then(
+    (d) => d.status.name === 'FAILED',
+    () => false,
+  );
+  if (!failed) throw err;
+  const failure = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const cause = failure instanceof WorkflowFailedError ? failure.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === 'InvalidInput')
+    throw new UsageError(`${cause.message} (run ${handle.workflowId})`);
+  throw err;
+}
+
 const TIMEOUTS_HINT = `${DEFAULT_SOURCE_TIMEOUT_MS / 1000}s each, ${Object.entries(DEFAULT_SOURCE_TIMEOUTS)
   .map(([s, t]) => `${s} ${t / 1000}s`)
   .join(', ')}`;
@@ -199,7 +228,7 @@ export function searchCommand(): Command {
     .addOption(
       new Option(
         '--sources <name[=time],...>',
-        `where to search, in the order ties are broken by; a time of its own after = (${SEARCH_SOURCES.join(', ')})`,
+        `where to search, in the order ties are broken by; a time of its own after = (${SEARCH_SOURCES.join(', ')}, or a source the worker registers)`,
       )
         .argParser(sourceList)
         .default([...SEARCH_SOURCES], SEARCH_SOURCES.join(',')),
@@ -257,7 +286,7 @@ export function searchCommand(): Command {
           everyMs: 200,
           stop: () => live?.clear(),
           detachHint: `the search goes on in Temporal: ${handle.workflowId}`,
-        });
+        }).catch((err: unknown) => usageFailure(handle, err));
         if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...(webUi ? { webUi } : {}), ...result }));
         else printSearch(result, webUi);
         if (result.missing.length === result.sources.length) process.exitCode = 1;

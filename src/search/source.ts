@@ -9,7 +9,7 @@
  * The registry also keeps sources honest: a hit's id is prefixed with the source's name if the
  * source left it bare (ids must say where a passage lives), and a list is cut at the depth asked.
  */
-import type { SourceHit } from '../shared/search';
+import { SOURCE_NAME, type SourceHit } from '../shared/search';
 
 export interface SourceContext {
   /** Hits wanted, at most. */
@@ -42,8 +42,6 @@ export class SourceError extends Error {
 export function defineSource(source: SearchSource): SearchSource {
   return source;
 }
-
-const SOURCE_NAME = /^[a-zA-Z0-9_-]{1,40}$/;
 
 export class SourceRegistry {
   private readonly sources = new Map<string, SearchSource>();

@@ -2,12 +2,13 @@
  * `braid ask`'s contract — the tool-calling agent's input, result and progress query, and its
  * workflow type. Shared by the workflow, the worker and the CLI; no Node APIs.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
 import type { CostSummary, ModelPrice } from './pricing';
 import type { Decision } from './publish';
 import { gist } from './content';
 import type { Branch, ChatMessage, ModelRole, RunLabels, RunTiming, ToolInfo, UsageSummary } from './types';
+import type { PartialSpend } from './usage';
 
 /** Limits the CLI checks before starting a run and the workflow checks again (any client may start one). */
 export const MAX_QUESTION_CHARS = 20_000;
@@ -54,9 +55,73 @@ export interface AgentInput {
   approvalTimeoutMs?: number;
   /** Who may approve or reject tool calls; empty or absent means anyone. */
   reviewers?: string[];
+  /** Hedge the agent's slow model turns (`braid ask --hedge`); default: no hedging, the calls go out once. */
+  hedge?: AskHedge;
+  /**
+   * Set by a parent workflow that may cancel this run (speculation's `agent` strategy): cancelled, the
+   * run signals what it had spent to its parent (`agentSpendSignal`) before it ends, its model calls
+   * wait for their cancellation so a cut stream's spend is known. Runs without it end as before.
+   */
+  reportSpendOnCancel?: boolean;
   /** Set by the run itself when it continues as new: where it was. Clients leave it out. */
   carry?: AgentCarry;
 }
+
+/**
+ * Hedged model turns (src/workflows/hedge.ts): a turn slower than the worker's recent p95 for its
+ * model starts one hedge, the first complete answer wins and the other is cancelled; the worker
+ * refuses hedges past `maxRate` of its model calls of the last minutes.
+ */
+export interface AskHedge {
+  /** At most this share of the worker's model calls is hedged: more than 0, at most MAX_HEDGE_RATE (the default). */
+  maxRate?: number;
+  /** Completed calls of the model on the worker before its p95 counts (default DEFAULT_HEDGE_MIN_SAMPLES). */
+  minSamples?: number;
+  /** Send the hedge to this model (a role name or model id); default the same model again. */
+  model?: string;
+}
+
+/** Hedging can never pass a tenth of the calls: in an incident, when every call is slow, it must not double the load. */
+export const MAX_HEDGE_RATE = 0.1;
+export const DEFAULT_HEDGE_MIN_SAMPLES = 20;
+export const HEDGE_MIN_SAMPLES_BOUNDS = { min: 1, max: 200 };
+
+/** What is wrong with a hedge setting, or undefined; the CLI and the workflow both check it. */
+export function hedgeProblem(h: AskHedge): string | undefined {
+  if (h.maxRate !== undefined && !(h.maxRate > 0 && h.maxRate <= MAX_HEDGE_RATE))
+    return `the hedge rate must be more than 0 and at most ${MAX_HEDGE_RATE * 100} % of calls, got ${String(h.maxRate)}`;
+  const { min, max } = HEDGE_MIN_SAMPLES_BOUNDS;
+  if (h.minSamples !== undefined && !(Number.isInteger(h.minSamples) && h.minSamples >= min && h.minSamples <= max))
+    return `the hedge needs ${min}-${max} samples before its p95 counts, got ${String(h.minSamples)}`;
+  if (h.model !== undefined && !h.model.trim()) return 'the hedge model is empty';
+  return undefined;
+}
+
+/** How the agent's hedged model turns went (absent from runs without `hedge`). */
+export interface HedgingReport {
+  /** Model turns made through the hedger. */
+  calls: number;
+  /** Turns whose hedge started (past the threshold, within the budget). */
+  hedged: number;
+  /** Turns the hedge answered first. */
+  wonByHedge: number;
+  /** Turns past the threshold whose hedge the worker refused: its budget was spent. */
+  refused: number;
+  /** What the losing twins spent (cut streams, estimated), in dollars; part of `cost`. */
+  lostUsd: number;
+}
+
+/**
+ * What a cancelled agent had spent (see `reportSpendOnCancel`): its finished model calls' usage, and
+ * as estimated the calls cut by the cancel or failed on the way (output counted from the streamed text).
+ */
+export interface AgentSpend {
+  usage: UsageSummary;
+  estimated: PartialSpend[];
+}
+
+/** Sent by a cancelled agent to its parent (internal, frozen): what it had spent. */
+export const agentSpendSignal = defineSignal<[AgentSpend]>('internal.agentSpend');
 
 /** What a run hands to its continuation: the conversation by reference, and everything the result and progress report. */
 export interface AgentCarry {
@@ -96,6 +161,8 @@ export interface AgentResult {
   runs?: number;
   /** The tool calls that waited for a person's approval, and what was decided (absent when none did). */
   approvals?: ToolApproval[];
+  /** How hedging went, for a run with `hedge` (this run's turns; a run that continued as new counts its last part). */
+  hedging?: HedgingReport;
 }
 
 /** A destructive tool call that waits (or waited) for a person's approval. */

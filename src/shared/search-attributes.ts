@@ -12,7 +12,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /** Braid's search attributes and their types, as a namespace must register them (`registerSearchAttributes`). */
 export const SEARCH_ATTRIBUTES = { BraidKind: 'Keyword', BraidStatus: 'Keyword' } as const;
 
-/** What kind of run: `ask`, `summarize`, `pipeline`, `publish`, `health`. */
+/** The kinds of run Braid's CLI starts, each labelled with its BraidKind (`ask --speculate` is an `ask`). */
+export const BRAID_KINDS = ['ask', 'summarize', 'pipeline', 'publish', 'health', 'ensemble', 'search', 'actor'] as const;
+
+/** What kind of run: one of BRAID_KINDS, or a kind of your own started through the library's client. */
 export const BraidKind = defineSearchAttributeKey('BraidKind', SearchAttributeType.KEYWORD);
 
 /**

@@ -15,6 +15,11 @@ export const SEARCH_WORKFLOW = 'multiSourceSearch';
 
 /** The sources every Braid worker offers (src/search/): what `braid search --sources` may name. */
 export const SEARCH_SOURCES = ['handbook', 'database', 'tickets', 'web'] as const;
+/** What a source's name may be (a worker's own sources too): letters, digits, '_' or '-', at most 40. */
+export const SOURCE_NAME = /^[a-zA-Z0-9_-]{1,40}$/;
+/** Sources the input names beyond the built-in ones: the workflow asks the worker whether it has them before searching. */
+export const customSources = (input: Pick<SearchInput, 'sources'>): string[] =>
+  input.sources.map((s) => s.name).filter((name) => !(SEARCH_SOURCES as readonly string[]).includes(name));
 
 /** Reciprocal Rank Fusion's constant: a hit at rank r of a list adds 1 / (k + r). */
 export const DEFAULT_RRF_K = 60;

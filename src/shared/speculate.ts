@@ -5,7 +5,7 @@
  * CLI; no Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
-import { MAX_QUESTION_CHARS, MAX_TURNS } from './ask';
+import { hedgeProblem, MAX_QUESTION_CHARS, MAX_TURNS, type AskHedge } from './ask';
 import { gist } from './content';
 import type { CostSummary } from './pricing';
 import type { RunLabels, UsageSummary } from './types';
@@ -57,6 +57,8 @@ export interface SpeculateInput {
   maxTurns?: number;
   /** Cached answers live this long (ms); default DEFAULT_CACHE_TTL_MS. */
   cacheTtlMs?: number;
+  /** Hedge the agent strategy's slow model turns (as `braid ask --hedge`); default none. */
+  hedge?: AskHedge;
   /** The source the `retrieval` strategy searches (a `braid search` source on the worker); default DEFAULT_RETRIEVAL_SOURCE. */
   retrievalSource?: string;
 }
@@ -133,6 +135,8 @@ export function speculateProblem(input: SpeculateInput): string | undefined {
     return `maxTurns must be 1-${MAX_TURNS}`;
   if (input.cacheTtlMs !== undefined && (!Number.isInteger(input.cacheTtlMs) || input.cacheTtlMs < 1))
     return 'the cache TTL must be a positive whole number of ms';
+  const hedge = input.hedge && hedgeProblem(input.hedge);
+  if (hedge) return hedge;
   if (input.retrievalSource !== undefined && !/^[a-z0-9][a-z0-9_-]{0,39}$/i.test(input.retrievalSource))
     return `"${input.retrievalSource}" is not a source name`;
   return undefined;

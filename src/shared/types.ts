@@ -144,6 +144,11 @@ export interface LlmRequest {
    * way the call fails with LlmBudgetReached (non-retryable).
    */
   maxUsd?: number;
+  /**
+   * This call is a hedge of another (src/workflows/hedge.ts, `cap: 'worker'`): the worker refuses it
+   * (HedgeRefused, non-retryable) when its hedges of the last minutes would pass `maxRate` of its model calls.
+   */
+  hedge?: { maxRate: number };
 }
 
 /** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */

@@ -14,7 +14,7 @@ import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 /** What a dev server is started with beyond its defaults: dynamic config, and SQLite pragmas when it uses a file. */
 export interface DevServerTuning {
-  dynamicConfig: Readonly<Record<string, number | boolean>>;
+  dynamicConfig: Readonly<Record<string, number | boolean | string>>;
   sqlitePragmas: Readonly<Record<string, string>>;
 }
 
@@ -28,6 +28,14 @@ export interface DevServerTuning {
  * tasks are written, so an idle server does not read more often. Eager activity dispatch hands
  * activities scheduled by a workflow task straight back to the worker that completed it, skipping
  * a dispatch and a poll.
+ *
+ * Timers: the timer queue never fires a timer earlier than `history.timerProcessorMaxTimeShift`
+ * after the moment it was created (default 1 s: a new timer's fire time is floored to the queue's
+ * read level, now + the shift), so every timer shorter than a second fired at about a second — a
+ * race's 50 ms and 200 ms staggers both started at ~0.9–1 s. 10 ms keeps short timers within a few
+ * milliseconds of their time. The shift is the queue's margin for tasks written concurrently with a
+ * read; a single-shard dev server has little such concurrency, and the cost is more frequent timer
+ * queue reads, which the poll-rate ceiling above bounds.
  *
  * SQLite, for a server that keeps its data in a file: write-ahead logging commits by appending to
  * the log instead of rewriting pages through a rollback journal, and `synchronous=NORMAL` syncs the
@@ -46,6 +54,7 @@ export const BRAID_DEV_SERVER_TUNING: DevServerTuning = {
     'history.timerProcessorMaxPollRPS': 1000,
     'history.visibilityProcessorMaxPollRPS': 1000,
     'history.outboundProcessorMaxPollRPS': 1000,
+    'history.timerProcessorMaxTimeShift': '10ms',
   },
   sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
 };

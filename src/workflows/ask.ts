@@ -26,8 +26,10 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -38,36 +40,45 @@ import {
 import type { Activities } from '../activities';
 import {
   agentProgressQuery,
+  agentSpendSignal,
   CONTINUE_AS_NEW_AFTER_BYTES,
   CONTINUE_AS_NEW_AFTER_EVENTS,
+  DEFAULT_HEDGE_MIN_SAMPLES,
   DEFAULT_MAX_TURNS,
   DEFAULT_TOOL_APPROVAL_MS,
+  hedgeProblem,
+  MAX_HEDGE_RATE,
   MAX_QUESTION_CHARS,
   MAX_TOOL_APPROVAL_MS,
   MAX_TURNS,
   type AgentInput,
   type AgentPhase,
   type AgentResult,
+  type AgentSpend,
   type AgentStopReason,
+  type HedgingReport,
 } from '../shared/ask';
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
-import { addEstimated, costOfUsage } from '../shared/pricing';
+import { addEstimated, costOfUsage, emptyCost } from '../shared/pricing';
 import { AWAITING_APPROVAL, type Decision } from '../shared/publish';
-import { spendOfFailure } from '../shared/usage';
+import { noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { toolBlockReadySignal } from '../shared/stream';
-import type { ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import type { LlmResult, TokenUsage, ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
 import { Conversation } from './conversation';
 import { EarlyTools } from './early-tools';
 import { fanOut } from './fanout';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
+import { Hedger, type HedgedCall } from './hedge';
+import { cancellable, Spend } from './race';
 import { RunStatus } from './status';
 import { ToolApprovals } from './tool-approval';
 
 const meta = proxyActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
+const latency = proxyActivities<Activities>(labelled(workerLookup, "the worker's recent model latencies, for hedging"));
 
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns' | 'approvalTimeoutMs'>> {
   const question = typeof input?.question === 'string' ? input.question.trim() : '';
@@ -91,6 +102,8 @@ function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'ma
       'InvalidInput',
     );
   }
+  const hedge = input.hedge && hedgeProblem(input.hedge);
+  if (hedge) throw ApplicationFailure.nonRetryable(hedge, 'InvalidInput');
   return { question, maxTurns, approvalTimeoutMs };
 }
 
@@ -120,12 +133,46 @@ function historyIsLong(input: AgentInput): boolean {
   );
 }
 
-export async function toolAgent(input: AgentInput): Promise<AgentResult> {
-  const status = new RunStatus('braid-status-ask');
-  return status.around(() => agent(input, status));
+/** What the run has spent so far, for a parent that cancels it (`reportSpendOnCancel`). */
+interface Spent {
+  log?: BranchLog;
+  /** Model calls cut by a cancellation: what they streamed before it. */
+  cut: PartialSpend[];
 }
 
-async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult> {
+export async function toolAgent(input: AgentInput): Promise<AgentResult> {
+  const status = new RunStatus('braid-status-ask');
+  const spent: Spent = { cut: [] };
+  try {
+    return await status.around(() => agent(input, status, spent));
+  } catch (err) {
+    if (input.reportSpendOnCancel && isCancellation(err)) await reportSpend(spent);
+    throw err;
+  }
+}
+
+/**
+ * Tells the parent what this cancelled run had spent, before the run ends as cancelled (a workflow's
+ * cancellation carries no details): the signal is in the parent's history before the child's end, so
+ * the parent charges it, the same on replay. A parent that is gone is not an error of this run.
+ */
+async function reportSpend(spent: Spent): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  const report: AgentSpend = {
+    usage: spent.log?.usage() ?? noUsageSummary(),
+    estimated: [...(spent.log?.branches ?? []).flatMap((b) => b.retriedSpend ?? []), ...spent.cut],
+  };
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(agentSpendSignal, report);
+    } catch (err) {
+      log.warn('could not report the spend of a cancelled agent to its parent', { parent: parent.workflowId, error: failureMessage(err) });
+    }
+  });
+}
+
+async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promise<AgentResult> {
   const { question, maxTurns, approvalTimeoutMs } = validate(input);
   // Runs started before large content went by reference keep everything inline, and never continue as new.
   const byReference = patched('ask-by-reference');
@@ -133,6 +180,7 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   const carry = byReference ? input.carry : undefined;
   const role = input.role ?? 'capable';
   const log_ = new BranchLog(carry && { branches: carry.branches, startedAt: carry.startedAt });
+  spent.log = log_;
   let phase: AgentPhase = 'starting';
   let turn = carry?.turn ?? 0;
   const approvals = new ToolApprovals(input.reviewers ?? [], () => (phase === 'tools' ? 'running tools' : phase), carry?.approvals);
@@ -220,7 +268,8 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     }
   };
   // Early tool dispatch (runs started before it was patched in start every tool after the whole turn).
-  const early = patched('ask-early-dispatch') && input.earlyDispatch !== false;
+  // A hedged turn has two streams, so tools wait for the winner's whole turn.
+  const early = patched('ask-early-dispatch') && input.earlyDispatch !== false && !input.hedge;
   const dispatch = new EarlyTools((call) => runOne(call, true));
   if (early)
     setHandler(
@@ -234,6 +283,21 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
         description: 'Sent by the model call: a tool_use block its stream completed, to start that tool before the turn ends.',
       },
     );
+
+  // Hedged turns (opt-in): the threshold starts from the worker's recent durations; the worker caps the hedges.
+  let hedger: Hedger | undefined;
+  let hedging: HedgingReport | undefined;
+  const hedgeLost: PartialSpend[] = [];
+  if (input.hedge) {
+    hedger = new Hedger({
+      maxRate: input.hedge.maxRate ?? MAX_HEDGE_RATE,
+      minSamples: input.hedge.minSamples ?? DEFAULT_HEDGE_MIN_SAMPLES,
+      ...(input.hedge.model ? { hedgeModel: input.hedge.model } : {}),
+      cap: 'worker',
+    });
+    hedger.seed(role, (await latency.modelLatency({ keys: [role] }))[role] ?? []);
+    hedging = { calls: 0, hedged: 0, wonByHedge: 0, refused: 0, lostUsd: 0 };
+  }
 
   while (turn < maxTurns) {
     if (byReference && turn > (carry?.turn ?? 0) && historyIsLong(input)) {
@@ -259,10 +323,13 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     status.set(phase, `${turnOf()}: the ${model} is thinking (${toolNames.length} tools offered).`);
     const branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
     if (early && turn < maxTurns) dispatch.open(turn);
-    let res;
+    let res: LlmResult;
+    let hedged: HedgedCall | undefined;
     const sent = conversation.request();
     try {
-      res = await proxyActivities<Activities>(labelled(modelCall, `turn ${turn}: ${model}`)).llmTurn({
+      // A run its parent may cancel waits for a cancelled call to stop, so the call's streamed spend is known.
+      const options = labelled(modelCall, `turn ${turn}: ${model}`);
+      const request = {
         role,
         system: input.system,
         ...sent,
@@ -272,16 +339,34 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
         ...(early && turn < maxTurns ? { announceTools: { turn } } : {}),
         // The text as it is written goes to the worker's answer streams for the CLI, never into history.
         streamTo: { branch: `turn-${turn}` },
-      });
+      };
+      if (hedger) {
+        hedged = await hedger.call(new Spend(), options, request);
+        res = hedged.result;
+      } else res = await proxyActivities<Activities>(input.reportSpendOnCancel ? cancellable(options) : options).llmTurn(request);
     } catch (err) {
       if (early) dispatch.discard();
-      const spent = spendOfFailure(err);
+      const failedSpend = spendOfFailure(err);
       if (!isCancellation(err))
-        log_.finish(branch, 'error', { error: failureMessage(err), ...(spent.length ? { retriedSpend: spent } : {}) });
+        log_.finish(branch, 'error', { error: failureMessage(err), ...(failedSpend.length ? { retriedSpend: failedSpend } : {}) });
+      else spent.cut.push(...failedSpend);
       throw err;
     }
-    const retried = res.retriedSpend?.length ? { retriedSpend: res.retriedSpend } : {};
-    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt, ...retried }, res);
+    // A hedged turn's losing twin is charged like a cancelled attempt: what it streamed, estimated.
+    const lost = hedged?.lost ? Object.entries(hedged.lost.usage.byModel).map(([m, usage]) => cutSpend(m, usage, hedged!.lost!.ms)) : [];
+    hedgeLost.push(...lost);
+    const spentBefore = [...(res.retriedSpend ?? []), ...lost];
+    const retried = spentBefore.length ? { retriedSpend: spentBefore } : {};
+    const hedgeNote = hedged?.hedged
+      ? { name: `${branch.name} · hedged, ${hedged.winner === 'hedge' ? 'the hedge' : 'the first call'} won` }
+      : {};
+    if (hedging && hedged) {
+      hedging.calls++;
+      if (hedged.hedged) hedging.hedged++;
+      if (hedged.winner === 'hedge') hedging.wonByHedge++;
+      if (hedged.refused) hedging.refused++;
+    }
+    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt, ...retried, ...hedgeNote }, res);
     models.add(res.model);
     simulated ||= res.simulated;
     conversation.settle(sent, res);
@@ -341,5 +426,9 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     models: [...models],
     runs: carry?.runs ?? 1,
     ...approvalList(),
+    ...(hedging ? { hedging: { ...hedging, lostUsd: addEstimated(emptyCost(), hedgeLost, input.prices).totalUsd } } : {}),
   };
 }
+
+/** A cut stream's spend, as the model activity reports a cancelled call's. */
+const cutSpend = (model: string, usage: TokenUsage, streamedMs: number): PartialSpend => ({ model, usage, estimated: true, streamedMs });

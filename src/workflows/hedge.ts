@@ -10,11 +10,22 @@
  * starts — is the same on replay. Until `minSamples` calls have completed there is no p95 and no
  * hedge. The race between the call and its hedge is race.ts's, the hedge a strategy staggered by
  * the threshold: a call that finishes in time cancels the hedge's timer, nothing else.
+ *
+ * A workflow that makes few calls of its own (an agent's handful of turns) can start from the
+ * worker's recent durations instead (`seed`, from the `modelLatency` activity, whose result is in
+ * history), and leave the cap to the worker (`cap: 'worker'`): the hedge's request then says it is a
+ * hedge, and the worker refuses it (`HedgeRefused`) when its hedges would pass `maxRate` of the model
+ * calls it made lately — a cap over every run on the worker, where a run's own few calls would
+ * allow none. The worker's verdict is the activity's result, so it too holds on replay.
  */
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { LlmRequest, LlmResult } from '../shared/types';
+import type { CostSummary } from '../shared/pricing';
+import type { LlmRequest, LlmResult, UsageSummary } from '../shared/types';
 import { cancellable, race, type RaceResult, type Spend } from './race';
+
+/** Why a hedge did not start: the share of calls hedged would pass the cap. */
+const BUDGET_SPENT = 'hedge budget spent';
 
 export interface HedgeOptions {
   /** The latency quantile a call must exceed before it is hedged (default 0.95). */
@@ -27,6 +38,11 @@ export interface HedgeOptions {
   maxRate?: number;
   /** Send the hedge to this model (a role name or model id) instead of repeating the request. */
   hedgeModel?: string;
+  /**
+   * Who holds the hedges to `maxRate`: `run` (default) counts this hedger's own calls; `worker` lets
+   * the worker count every run's calls and refuse a hedge past the rate (see the module comment).
+   */
+  cap?: 'run' | 'worker';
 }
 
 /** How one hedged call went. */
@@ -38,6 +54,13 @@ export interface HedgedCall {
   winner: 'primary' | 'hedge';
   /** True when a hedge was started. */
   hedged: boolean;
+  /**
+   * What the call that lost spent (the primary cut by the hedge's answer, or the hedge cut by the
+   * primary's), if anything, and how long it ran (ms).
+   */
+  lost?: { usage: UsageSummary; cost: CostSummary; ms: number };
+  /** Why a hedge due by the threshold did not start (its budget was spent). */
+  refused?: string;
 }
 
 /** The q-quantile of a list (nearest rank), or undefined for an empty one. */
@@ -56,7 +79,12 @@ export class Hedger {
   private readonly o: Required<Omit<HedgeOptions, 'hedgeModel'>> & Pick<HedgeOptions, 'hedgeModel'>;
 
   constructor(o: HedgeOptions = {}) {
-    this.o = { quantile: 0.95, minSamples: 20, window: 200, maxRate: 0.1, ...o };
+    this.o = { quantile: 0.95, minSamples: 20, window: 200, maxRate: 0.1, cap: 'run', ...o };
+  }
+
+  /** Starts a model's series from durations measured elsewhere (oldest first), e.g. the worker's recent calls. */
+  seed(model: string, durations: readonly number[]): void {
+    for (const ms of durations) this.record(model, ms);
   }
 
   /** Records a completed call's duration for its model. */
@@ -85,6 +113,13 @@ export class Hedger {
       proxyActivities<Activities>(cancellable({ ...options, summary: `${options.summary ?? 'model call'} · ${summary}`.slice(0, 120) }))
         .llmTurn;
     const primary = { name: 'primary', run: (s: Spend) => s.model(activity('primary')(req)) };
+    // The hedge repeats the request but announces nothing: its twin streams and announces for both.
+    const { streamTo: _s, announceTools: _t, announceSections: _a, ...quiet } = req;
+    const hedgeReq: LlmRequest = {
+      ...quiet,
+      ...(this.o.hedgeModel ? { model: this.o.hedgeModel } : {}),
+      ...(this.o.cap === 'worker' ? { hedge: { maxRate: this.o.maxRate } } : {}),
+    };
     let r: RaceResult<LlmResult>;
     if (threshold === undefined) {
       r = await race([primary]);
@@ -94,9 +129,11 @@ export class Hedger {
         startAfterMs: Math.max(1, Math.round(threshold)),
         run: async (s: Spend) => {
           // The budget is checked when the hedge would start: calls so far, this one included.
-          if (this.hedges + 1 > this.o.maxRate * this.calls) throw new Error('hedge budget spent');
-          this.hedges++;
-          return s.model(activity('hedge')(this.o.hedgeModel ? { ...req, model: this.o.hedgeModel } : req));
+          if (this.o.cap === 'run') {
+            if (this.hedges + 1 > this.o.maxRate * this.calls) throw new Error(BUDGET_SPENT);
+            this.hedges++;
+          }
+          return s.model(activity('hedge')(hedgeReq));
         },
       };
       r = await race([primary, hedge]);
@@ -105,11 +142,18 @@ export class Hedger {
       for (const [model, usage] of Object.entries(b.usage.byModel)) spend.charge(model, usage, b.cost.estimatedUsd > 0);
     }
     this.record(key, r.value.endedAt - r.value.startedAt);
+    const h = r.branches.find((b) => b.name === 'hedge');
+    const refused = h?.reason?.includes(BUDGET_SPENT) ? h.reason : undefined;
+    const hedged = h !== undefined && h.status !== 'not-started' && refused === undefined;
+    if (hedged && this.o.cap === 'worker') this.hedges++;
+    const loser = r.branches.find((b) => b.name !== r.winner && b.usage.total.inputTokens + b.usage.total.outputTokens > 0);
     return {
       result: r.value,
       ...(threshold !== undefined ? { thresholdMs: threshold } : {}),
       winner: r.winner === 'hedge' ? 'hedge' : 'primary',
-      hedged: r.branches.some((b) => b.name === 'hedge' && b.status !== 'not-started' && b.reason !== 'hedge budget spent'),
+      hedged,
+      ...(loser ? { lost: { usage: loser.usage, cost: loser.cost, ms: (loser.endedAt ?? 0) - (loser.startedAt ?? 0) } } : {}),
+      ...(refused ? { refused } : {}),
     };
   }
 }

@@ -13,7 +13,7 @@
  * them, so replaying a recorded search against code that asks other sources, or in another order,
  * fails instead of silently fusing other lists.
  */
-import { ApplicationFailure, isCancellation, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { plannerMessages, plannerSystem, readQueries } from '../prompts/search';
 import { textOf } from '../shared/content';
@@ -27,6 +27,7 @@ import {
   DEFAULT_PLANNER_MODEL,
   DEFAULT_RRF_K,
   DEFAULT_TOP_K,
+  customSources,
   PLANNER_MAX_TOKENS,
   reciprocalRankFusion,
   searchProblem,
@@ -46,7 +47,7 @@ import {
 import type { TokenUsage } from '../shared/types';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { addModelUsage, noUsageSummary } from '../shared/usage';
-import { modelCall, toolCall } from './profiles';
+import { labelled, modelCall, toolCall, workerLookup } from './profiles';
 import { outcomeOf, quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
 import { RunStatus } from './status';
 
@@ -77,6 +78,24 @@ function listsOf(input: SearchInput, answered: Map<string, SourceLists>): Ranked
 /** Sets BraidStatus to a phase word (for runs started with it) and the current details. */
 type StatusKeeper = (word: string, details: string) => void;
 
+/**
+ * A source that is not built in (a worker's own, `defineSource`) must be one the worker offers: it is
+ * asked first, and a name it does not know fails the run before any source is searched (InvalidInput,
+ * which the CLI reports as a usage error). Runs naming only built-in sources ask nothing, as before;
+ * runs started before this check was patched in search as they began.
+ */
+async function checkSources(input: SearchInput): Promise<void> {
+  const custom = customSources(input);
+  if (custom.length === 0 || !patched('search-source-names')) return;
+  const offered = await proxyActivities<Activities>(labelled(workerLookup, "list the worker's search sources")).listSources();
+  const unknown = custom.filter((name) => !offered.includes(name));
+  if (unknown.length)
+    throw ApplicationFailure.nonRetryable(
+      `unknown source ${unknown.map((n) => `"${n}"`).join(', ')}: the worker offers ${offered.join(', ') || 'none'}`,
+      'InvalidInput',
+    );
+}
+
 export async function multiSourceSearch(input: SearchInput): Promise<SearchResult> {
   const run = new RunStatus();
   return run.around(() => search(input, (word, details) => run.set(word, details)));
@@ -85,6 +104,7 @@ export async function multiSourceSearch(input: SearchInput): Promise<SearchResul
 async function search(input: SearchInput, status: StatusKeeper): Promise<SearchResult> {
   const problem = searchProblem(input);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
+  await checkSources(input);
   const t0 = Date.now();
   const query = input.query.trim();
   const k = input.k ?? DEFAULT_RRF_K;

@@ -4,9 +4,11 @@
  * hits: `retrieval`) a moment later, the full tool agent after that. The first answer the validator
  * (`non-empty`, or `judge`: the fast model approves it too) accepts wins; the others are cancelled
  * and really stop (the fast model's stream is aborted through its activity's heartbeat; the agent
- * child and its activities are cancelled), and the fast model's spend up to the cut is charged to
- * the run as estimated. A winner that did not come from the cache is stored in it, keyed by the normalised
- * question, the tools offered and their data versions, for the next run.
+ * child and its activities are cancelled), and what they spent up to the cut is charged to the run
+ * — the fast model's streamed spend as estimated, and the agent's, which the cancelled child reports
+ * by signal (`agentSpendSignal`): its finished turns as billed, its cut stream as estimated. A
+ * winner that did not come from the cache is stored in it, keyed by the normalised question, the
+ * tools offered and their data versions, for the next run.
  *
  * The race is race.ts (a quorum with K = 1): which strategy won is decided from events in history,
  * so it is the same on replay. Strategy activities and the child carry ids that name the strategy
@@ -24,6 +26,7 @@ import {
   RETRIEVAL_SYSTEM,
   retrievalRequest,
 } from '../prompts/speculate';
+import { agentSpendSignal } from '../shared/ask';
 import { textOf } from '../shared/content';
 import { RUN_STATUS } from '../shared/search-attributes';
 import {
@@ -77,6 +80,19 @@ export async function speculativeAsk(input: SpeculateInput): Promise<SpeculateRe
     setHandler(speculateProgressQuery, () => progress, { description: 'Each strategy: status, timing, tokens, dollars.' });
     status.set('racing', `**Racing** ${specs.map((s) => `${s.name} (+${s.startAfterMs} ms)`).join(', ')}`);
 
+    // A cancelled agent child reports what it had spent by signal before it ends (its cancellation
+    // carries no details); the signal precedes the child's end in history, so the charge holds on replay.
+    let agentSpend: Spend | undefined;
+    setHandler(
+      agentSpendSignal,
+      (s) => {
+        if (!agentSpend) return;
+        for (const [model, usage] of Object.entries(s.usage.byModel)) agentSpend.charge(model, usage);
+        for (const e of s.estimated) agentSpend.charge(e.model, e.usage, true);
+      },
+      { description: 'Sent by the agent strategy’s child when it is cancelled: what it had spent, charged to the run.' },
+    );
+
     const tools = input.tools;
     const run: Record<StrategyName, (spend: Spend) => Promise<Candidate>> = {
       cache: async () => {
@@ -117,9 +133,18 @@ export async function speculativeAsk(input: SpeculateInput): Promise<SpeculateRe
         return { text: textOf(r.content), stopReason: r.stopReason };
       },
       agent: async (spend) => {
+        agentSpend = spend;
         const r = await executeChild(toolAgent, {
           workflowId: `${workflowInfo().workflowId}/agent`,
-          args: [{ question, ...(tools ? { tools } : {}), ...(input.maxTurns ? { maxTurns: input.maxTurns } : {}) }],
+          args: [
+            {
+              question,
+              ...(tools ? { tools } : {}),
+              ...(input.maxTurns ? { maxTurns: input.maxTurns } : {}),
+              ...(input.hedge ? { hedge: input.hedge } : {}),
+              reportSpendOnCancel: true,
+            },
+          ],
           staticSummary: 'agent: the tool agent answers',
         });
         for (const [model, usage] of Object.entries(r.usage.byModel)) spend.charge(model, usage);
