@@ -22,9 +22,11 @@ import {
 import { config } from '../config';
 import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
-import { UsageError } from './errors';
-import { duration, intIn, list } from './options';
-import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
+import { BUDGET_REACHED } from '../shared/budget';
+import { budgetSetting } from './budget';
+import { BUDGET_REACHED_EXIT, UsageError } from './errors';
+import { duration, intIn, list, usd } from './options';
+import { budgetText, errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
 import { followStream } from './stream';
@@ -63,6 +65,7 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     prices: { ...config().prices },
     ...(opts.approveTools?.length ? { approveTools: opts.approveTools } : {}),
     ...(opts.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: opts.approvalTimeoutMs } : {}),
+    ...(opts.budget ? { budget: opts.budget } : {}),
   };
   const handle = await startRun<typeof toolAgent>(s, ASK_WORKFLOW, {
     workflowId: opts.workflowId ?? newRunId('ask'),
@@ -133,6 +136,7 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
   if (failed.length)
     console.log(pc.red(`${failed.length} branch(es) failed and were reported to the model as errors:\n  ${failed.join('\n  ')}\n`));
   console.log(timingTable(r));
+  if (r.status === BUDGET_REACHED && r.budget) console.log(pc.yellow(`\n${budgetText(r.budget)}.`));
   if (o.webUi) console.log(`\n${pc.dim('Web UI:')} ${o.webUi}`);
 }
 
@@ -147,6 +151,7 @@ interface AskCliOptions {
   approveTools?: string[];
   approvalTimeout?: number;
   validator?: string;
+  budget?: number;
 }
 
 export function askCommand(): Command {
@@ -166,6 +171,11 @@ export function askCommand(): Command {
     )
     .option('--approval-timeout <duration>', 'how long such a call waits before it is refused (90s, 15m, 2h; default 10m)', duration)
     .option(
+      '--budget <usd>',
+      'most the run may spend, in US dollars: a model turn whose worst case would pass it does not start (exit code 3 when reached)',
+      usd,
+    )
+    .option(
       '--speculate [strategies]',
       'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, retrieval, agent (default cache=0,fast=50,agent=200)',
     )
@@ -183,6 +193,9 @@ export function askCommand(): Command {
       if (o.speculate !== undefined && (o.approveTools || o.approvalTimeout !== undefined))
         throw new UsageError('--approve-tools and --approval-timeout apply to the agent, not to --speculate');
       if (o.validator !== undefined && o.speculate === undefined) throw new UsageError('--validator applies to --speculate only');
+      if (o.budget !== undefined && o.speculate !== undefined)
+        throw new UsageError('--budget applies to the agent, not to --speculate yet');
+      const budget = budgetSetting(o.budget, undefined);
       if (o.speculate !== undefined) {
         const strategies = parseStrategies(o.speculate === true ? undefined : o.speculate);
         const input: SpeculateInput = {
@@ -206,8 +219,11 @@ export function askCommand(): Command {
           workflowId: o.id,
           approveTools: o.approveTools,
           approvalTimeoutMs: o.approvalTimeout,
+          ...(budget ? { budget } : {}),
         };
-        printOutcome(await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' }), Boolean(o.json));
+        const outcome = await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' });
+        printOutcome(outcome, Boolean(o.json));
+        if (outcome.result.status === BUDGET_REACHED) process.exitCode = BUDGET_REACHED_EXIT;
       });
     });
 }

@@ -42,6 +42,7 @@ import {
   CONTINUE_AS_NEW_AFTER_EVENTS,
   DEFAULT_MAX_TURNS,
   DEFAULT_TOOL_APPROVAL_MS,
+  firstTurnInputBound,
   MAX_QUESTION_CHARS,
   MAX_TOOL_APPROVAL_MS,
   MAX_TURNS,
@@ -53,13 +54,15 @@ import {
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
-import { addEstimated, costOfUsage } from '../shared/pricing';
+import { addEstimated, costOfUsage, formatUsd } from '../shared/pricing';
+import { BUDGET_REACHED, budgetSettingProblem, worstCaseUsd } from '../shared/budget';
 import { AWAITING_APPROVAL, type Decision } from '../shared/publish';
 import { spendOfFailure } from '../shared/usage';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { toolBlockReadySignal } from '../shared/stream';
-import type { ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import type { Branch, ChatMessage, ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
+import { budgetModel, budgeted, isBudgetStop, RunBudget } from './budget';
 import { Conversation } from './conversation';
 import { EarlyTools } from './early-tools';
 import { fanOut } from './fanout';
@@ -91,7 +94,19 @@ function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'ma
       'InvalidInput',
     );
   }
+  if (input.budget) {
+    const problem = budgetSettingProblem(input.budget, input.prices);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
+  }
   return { question, maxTurns, approvalTimeoutMs };
+}
+
+/** Characters of messages as sent: their JSON, and the whole length of content stored by reference. */
+function messageChars(messages: readonly ChatMessage[]): number {
+  let n = JSON.stringify(messages).length;
+  for (const m of messages)
+    if (typeof m.content !== 'string') for (const b of m.content) if ('stored' in b && b.stored) n += b.stored.chars;
+  return n;
 }
 
 /** Whether a call of `tool` waits for a person's approval (rather than being refused by the tool activity, or run). */
@@ -163,6 +178,33 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
   let answer = '';
   let answerStored: StoredText | undefined;
   let stopReason: AgentStopReason = 'max_turns';
+  const costSoFar = () =>
+    addEstimated(
+      costOfUsage(log_.usage().byModel, input.prices),
+      log_.branches.flatMap((b) => b.retriedSpend ?? []),
+      input.prices,
+    );
+  // With a budget, each turn reserves its worst case first; the spend of earlier runs (continued as new) counts.
+  const budget = input.budget
+    ? new RunBudget(input.budget.usd, input.budget.inFlight, input.prices, carry ? costSoFar().totalUsd : 0)
+    : undefined;
+  const maxTokens = input.maxTokens ?? input.budget?.maxTokens;
+  // A bound on what the last turn sent, in this run, and the characters added to the conversation since.
+  let sentBound: number | undefined;
+  let addedChars = 0;
+  const turnWorstUsd = (messages: readonly ChatMessage[]): number => {
+    const last = [...log_.branches].reverse().find((b) => b.kind === 'llm' && b.usage)?.usage;
+    let tokens: number;
+    if (sentBound !== undefined && last) tokens = sentBound + last.outputTokens + addedChars + 100;
+    else if (last)
+      // A run continued as new: what the last turn read and wrote, and the messages not stored since.
+      tokens =
+        last.inputTokens + (last.cacheReadTokens ?? 0) + (last.cacheWriteTokens ?? 0) + last.outputTokens + messageChars(messages) + 200;
+    else tokens = firstTurnInputBound(input.system, messages, tools) + messageChars(messages) - JSON.stringify(messages).length;
+    sentBound = tokens;
+    addedChars = 0;
+    return worstCaseUsd(budgetModel(role, input.budget!.models), tokens, maxTokens!, input.prices)!;
+  };
 
   /** One tool call as a branch of the run; a failure or timeout becomes an is_error result. */
   // The turn's tool line in the Web UI, and the one shown while calls wait for a person's approval.
@@ -257,31 +299,44 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     turn++;
     phase = 'thinking';
     status.set(phase, `${turnOf()}: the ${model} is thinking (${toolNames.length} tools offered).`);
-    const branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
-    if (early && turn < maxTurns) dispatch.open(turn);
-    let res;
+    // The turn's branch, once its call starts (a turn the budget does not start has none).
+    const turnCall: { branch?: Branch } = {};
     const sent = conversation.request();
-    try {
-      res = await proxyActivities<Activities>(labelled(modelCall, `turn ${turn}: ${model}`)).llmTurn({
+    const send = (maxUsd?: number) => {
+      turnCall.branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
+      if (early && turn < maxTurns) dispatch.open(turn);
+      return proxyActivities<Activities>(labelled(budget ? budgeted(modelCall) : modelCall, `turn ${turn}: ${model}`)).llmTurn({
         role,
         system: input.system,
         ...sent,
         tools: toolNames,
-        maxTokens: input.maxTokens,
+        maxTokens,
         storeAbove,
         ...(early && turn < maxTurns ? { announceTools: { turn } } : {}),
         // The text as it is written goes to the worker's answer streams for the CLI, never into history.
         streamTo: { branch: `turn-${turn}` },
+        ...(maxUsd !== undefined ? { maxUsd } : {}),
       });
+    };
+    let res;
+    try {
+      res = budget ? await budget.call(turnWorstUsd(sent.messages), send) : await send();
     } catch (err) {
       if (early) dispatch.discard();
       const spent = spendOfFailure(err);
-      if (!isCancellation(err))
-        log_.finish(branch, 'error', { error: failureMessage(err), ...(spent.length ? { retriedSpend: spent } : {}) });
+      if (turnCall.branch && !isCancellation(err))
+        log_.finish(turnCall.branch, 'error', { error: failureMessage(err), ...(spent.length ? { retriedSpend: spent } : {}) });
+      if (budget && isBudgetStop(err)) {
+        // Not started (the turn did not count), or stopped by the activity before its stream passed the reservation.
+        budget.ledger.reached = true;
+        if (!turnCall.branch) turn--;
+        stopReason = 'budget';
+        break;
+      }
       throw err;
     }
     const retried = res.retriedSpend?.length ? { retriedSpend: res.retriedSpend } : {};
-    log_.finish(branch, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt, ...retried }, res);
+    log_.finish(turnCall.branch!, 'ok', { model: res.model, usage: res.usage, attempts: res.attempt, ...retried }, res);
     models.add(res.model);
     simulated ||= res.simulated;
     conversation.settle(sent, res);
@@ -317,13 +372,20 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
       };
     });
     conversation.push({ role: 'user', content: results });
+    addedChars += messageChars([{ role: 'user', content: results }]);
   }
 
   phase = 'done';
   if (stopReason === 'max_turns' && !answer)
     answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
   const usage = log_.usage();
-  status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
+  const cost = costSoFar();
+  const report = budget?.report();
+  if (stopReason === 'budget') {
+    const line = `budget reached (${formatUsd(report!.spentUsd)} spent of ${formatUsd(report!.usd)}) before model turn ${turn + 1}`;
+    if (!answer) answer = `(no final answer: ${line})`;
+    status.set(BUDGET_REACHED, `**Budget reached** after ${counted(turn, 'model turn')}: ${line.replace(/^budget reached /, '')}.`);
+  } else status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
   return {
     answer,
     ...(answerStored ? { answerStored } : {}),
@@ -331,15 +393,13 @@ async function agent(input: AgentInput, status: RunStatus): Promise<AgentResult>
     turns: turn,
     branches: log_.snapshot(),
     usage,
-    cost: addEstimated(
-      costOfUsage(usage.byModel, input.prices),
-      log_.branches.flatMap((b) => b.retriedSpend ?? []),
-      input.prices,
-    ),
+    cost,
     timing: log_.timing(),
     simulated,
     models: [...models],
     runs: carry?.runs ?? 1,
     ...approvalList(),
+    ...(stopReason === 'budget' ? { status: BUDGET_REACHED } : {}),
+    ...(report ? { budget: report } : {}),
   };
 }
