@@ -18,6 +18,9 @@ describe('--budget on ask, pipeline and ensemble', () => {
   it.each([
     [['ask', 'x', '--budget', 'ten'], /--budget.*"ten" is not an amount of US dollars/],
     [['ask', 'x', '--budget', '1', '--speculate'], /--budget applies to the agent, not to --speculate yet/],
+    [['pipeline', TOPICS, '--budget', '1', '--overlap'], /--budget does not work with --overlap yet/],
+    [['pipeline', TOPICS, '--on-budget', 'cancel'], /--on-budget needs --budget/],
+    [['ensemble', 'Is it?', '--labels', 'yes,no', '--budget', '1', '--on-budget', 'maybe'], /--on-budget.*expected keep .* or cancel/],
   ])('rejects %j with one line and exit 2', async (args, pattern) => {
     expectOneLineError(await braid(args, server()), 2, pattern);
   });
@@ -28,5 +31,12 @@ describe('--budget on ask, pipeline and ensemble', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ status: 'budget-reached', stopReason: 'budget', turns: 0 });
     expect(out.budget).toMatchObject({ usd: 0.000001, spentUsd: 0, reached: true, skippedCalls: 1, cancelledCalls: 0 });
+  });
+
+  it('pipeline: says BUDGET REACHED under its table and exits with code 3', async () => {
+    const r = await braid(['pipeline', TOPICS, '--budget', '0.000001', '--with-worker'], server());
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toContain('not started: the budget of $0.000001 was reached');
+    expect(r.stdout).toContain('BUDGET REACHED: $0 spent of $0.000001; 3 model call(s) not started; the 0 chain(s) done are kept.');
   });
 });
