@@ -3,8 +3,7 @@
  * apply: reading a topics file, validating topics, the quality gate between stages, file names.
  * Imported by workflow code: no Node APIs, no runtime dependencies beyond the workflow package.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery } from '@temporalio/workflow';
 import type { BudgetReport, InFlightPolicy, RunBudgetSetting } from './budget';
 import { counted, gist } from './content';
 import type { CostSummary, ModelPrice } from './pricing';
