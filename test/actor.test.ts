@@ -89,6 +89,17 @@ describe('actor mailbox', () => {
     expect(await maxOpenModelCalls(address, [(await h.client.workflow.getHandle(actorWorkflowId(address)).describe()).runId])).toBe(1);
   });
 
+  it('charges what a model call streamed before it failed, as estimated', async () => {
+    const { address } = await spawn('spend');
+    sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'marker-actor-cut' } }] });
+    const sent = await sendMessage(h.client, address, prompt('marker-actor-cut: what is the refund window?'));
+    sim.configure({ faults: [] });
+    expect(sent.reply.ok).toBe(false); // one attempt only on this worker: the cut stream fails the message
+    const s = await state(address);
+    expect(s.cost.estimatedUsd).toBeGreaterThan(0);
+    expect(s.cost.totalUsd).toBe(s.cost.estimatedUsd);
+  });
+
   it('queues more than 10 concurrent senders without refusing any; each message is handled once', async () => {
     const { address } = await spawn('burst');
     const envs = Array.from({ length: 25 }, (_, i) => prompt(`burst ${i + 1} #sim slow_ms=80`));

@@ -11,6 +11,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, decisionSignal, publishStatusQuery, type PublishInput } from '../src/shared/publish';
+import { usdFor } from '../src/shared/pricing';
 import type { Simulator } from '../src/simulator';
 import { sqlitePublishStores } from '../src/store/publish-store';
 import { BraidStatus } from '../src/shared/search-attributes';
@@ -154,6 +155,20 @@ describe('reject', () => {
     const s = storeSnapshot(dest, handle.workflowId);
     expect([s.reports.length, s.outbox.length, s.index.length]).toEqual([0, 0, 0]);
     expect((await handle.describe()).typedSearchAttributes.get(BraidStatus)).toBe('rejected');
+  });
+});
+
+describe('cost', () => {
+  it('charges an analysis stream cut mid-answer and retried as estimated', async () => {
+    sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'Pricing update for 2026' } }] });
+    const handle = await startPublish(h.client, worker.taskQueue, input(destination('cost')));
+    await waitForStage(handle, 'awaiting_approval');
+    sim.configure({ faults: [] });
+    await handle.executeUpdate(decideUpdate, { args: [{ verdict: 'reject', reviewer: 'bob', reason: 'not now' }] });
+    const r = await handle.result();
+    expect(r.cost!.estimatedUsd).toBeGreaterThan(0);
+    const billed = Object.entries(r.usage.byModel).reduce((n, [m, u]) => n + usdFor(m, u)!, 0);
+    expect(r.cost!.totalUsd).toBeCloseTo(billed + r.cost!.estimatedUsd, 7);
   });
 });
 

@@ -20,6 +20,7 @@ import {
   type SourceLists,
 } from '../src/shared/search';
 import { llmTaskQueue } from '../src/shared/task-queues';
+import { usdFor } from '../src/shared/pricing';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
@@ -279,5 +280,14 @@ describe('search: sub-queries and answers', () => {
     const [req] = (await scheduledInputs(handle, 'answerSearch')) as { hits: { id: string }[] }[];
     expect(req!.hits.map((x) => x.id)).toEqual(r.hits.slice(0, 4).map((x) => x.id));
     expect(r.cost.byModel[answer.model!]!.usd).toBeGreaterThan(0);
+  });
+
+  it("charges the answer's stream cut mid-answer and retried as estimated", async () => {
+    sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'arrived damaged' } }] });
+    const r = await (await start({ answer: true, answerTop: 4 })).result();
+    expect(r.answer!.status).toBe('answered');
+    expect(r.cost.estimatedUsd).toBeGreaterThan(0);
+    const billed = usdFor(r.answer!.model!, r.answer!.usage!)!;
+    expect(r.cost.totalUsd).toBeCloseTo(billed + r.cost.estimatedUsd, 7);
   });
 });

@@ -25,6 +25,7 @@ import {
   type SourceSearch,
 } from '../shared/search';
 import type { LlmRequest, LlmResult, TokenUsage } from '../shared/types';
+import type { PartialSpend } from '../shared/usage';
 import { SourceError, type SourceRegistry } from '../search/source';
 import { chunkDocument, readReply } from '../summarize/citations';
 
@@ -53,6 +54,8 @@ export interface AnswerReply {
   usage: TokenUsage;
   simulated: boolean;
   citations: { returned: number; rejected: number };
+  /** What failed attempts of the model call spent (estimated); see `LlmResult.retriedSpend`. */
+  retriedSpend?: PartialSpend[];
 }
 
 /** How long before its deadline a search gives up, at most (5 % of its time for short ones). */
@@ -148,6 +151,7 @@ export function createSearchActivities(deps: SearchDeps) {
           usage: res.usage,
           simulated: res.simulated,
           citations: { returned: read.checks.returned, rejected: read.checks.rejected },
+          ...(res.retriedSpend?.length ? { retriedSpend: res.retriedSpend } : {}),
         };
       });
     },

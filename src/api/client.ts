@@ -126,7 +126,14 @@ export type { FlowSnapshot } from '../flow';
 export type { AgentCarry, AgentPhase, AgentStopReason, AskHedge, HedgingReport, ToolApproval } from '../shared/ask';
 export type { StoredText } from '../shared/blobs';
 export type { CitationChecks, Claim, SummarizeBudget } from '../shared/summarize';
-export { BUDGET_REACHED, parseBudget, type BudgetReport, type BudgetSetting, type InFlightPolicy } from '../shared/budget';
+export {
+  BUDGET_REACHED,
+  parseBudget,
+  type BudgetReport,
+  type BudgetSetting,
+  type InFlightPolicy,
+  type RunBudgetSetting,
+} from '../shared/budget';
 export type { PartialSpend } from '../shared/usage';
 export type { StoredReport } from '../shared/publish';
 export type { BadFileEntry, MissingChunk, PhaseStat, SourceCitation, SummarizePhase, TreeOptions } from '../shared/summarize';

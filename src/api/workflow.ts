@@ -37,12 +37,16 @@ export { spendOfCancelled, spendOfFailure, type PartialSpend, type SpendDetails 
 export {
   BudgetLedger,
   budgetProblem,
+  budgetSettingProblem,
+  inputBound,
   worstCaseUsd,
   type BudgetReport,
   type BudgetSetting,
   type InFlightPolicy,
   type Reservation,
+  type RunBudgetSetting,
 } from '../shared/budget';
+export { budgeted, isBudgetStop, RunBudget, spendUsd, type CallSpend } from '../workflows/budget';
 export { Hedger, quantileOf, type HedgeOptions, type HedgedCall } from '../workflows/hedge';
 export { ApprovalGate, type Refusal, type WaitOptions } from '../workflows/approval';
 export { EarlyStarts, EarlyTools } from '../workflows/early-tools';

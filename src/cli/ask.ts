@@ -28,9 +28,11 @@ import { formatUsd } from '../shared/pricing';
 import { config } from '../config';
 import { webUiLink, type Target } from '../temporal/connection';
 import type { toolAgent } from '../workflows';
-import { UsageError } from './errors';
-import { duration, intIn, list } from './options';
-import { errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
+import { BUDGET_REACHED } from '../shared/budget';
+import { budgetSetting } from './budget';
+import { BUDGET_REACHED_EXIT, UsageError } from './errors';
+import { duration, intIn, list, usd } from './options';
+import { budgetText, errorsOf, LiveBlock, progressLines, SIMULATED_LABEL, timingTable } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor, type Session } from './session';
 import { readStored } from './stored';
 import { followStream } from './stream';
@@ -70,6 +72,7 @@ export async function ask(s: Session, opts: AskOptions): Promise<AskOutcome> {
     ...(opts.approveTools?.length ? { approveTools: opts.approveTools } : {}),
     ...(opts.approvalTimeoutMs !== undefined ? { approvalTimeoutMs: opts.approvalTimeoutMs } : {}),
     ...(opts.hedge ? { hedge: opts.hedge } : {}),
+    ...(opts.budget ? { budget: opts.budget } : {}),
   };
   const handle = await startRun<typeof toolAgent>(s, ASK_WORKFLOW, {
     workflowId: opts.workflowId ?? newRunId('ask'),
@@ -141,6 +144,7 @@ export function printOutcome(o: AskOutcome, json: boolean): void {
     console.log(pc.red(`${failed.length} branch(es) failed and were reported to the model as errors:\n  ${failed.join('\n  ')}\n`));
   console.log(timingTable(r));
   if (r.hedging) console.log(hedgingLine(r.hedging));
+  if (r.status === BUDGET_REACHED && r.budget) console.log(pc.yellow(`\n${budgetText(r.budget)}.`));
   if (o.webUi) console.log(`\n${pc.dim('Web UI:')} ${o.webUi}`);
 }
 
@@ -187,6 +191,7 @@ interface AskCliOptions {
   validator?: string;
   hedge?: number | true;
   hedgeModel?: string;
+  budget?: number;
 }
 
 export function askCommand(): Command {
@@ -205,6 +210,11 @@ export function askCommand(): Command {
       list,
     )
     .option('--approval-timeout <duration>', 'how long such a call waits before it is refused (90s, 15m, 2h; default 10m)', duration)
+    .option(
+      '--budget <usd>',
+      'most the run may spend, in US dollars: a model turn whose worst case would pass it does not start (exit code 3 when reached)',
+      usd,
+    )
     .option(
       '--speculate [strategies]',
       'race strategies, staggered, first valid answer wins: name=ms,… of cache, fast, retrieval, agent (default cache=0,fast=50,agent=200)',
@@ -230,6 +240,11 @@ export function askCommand(): Command {
       if (o.speculate !== undefined && (o.approveTools || o.approvalTimeout !== undefined))
         throw new UsageError('--approve-tools and --approval-timeout apply to the agent, not to --speculate');
       if (o.validator !== undefined && o.speculate === undefined) throw new UsageError('--validator applies to --speculate only');
+      if (o.budget !== undefined && o.speculate !== undefined)
+        throw new UsageError('--budget applies to the agent, not to --speculate yet');
+      if (o.budget !== undefined && hedge)
+        throw new UsageError('--budget and --hedge cannot be combined yet: a hedge’s second call reserves nothing');
+      const budget = budgetSetting(o.budget, undefined);
       if (o.speculate !== undefined) {
         const strategies = parseStrategies(o.speculate === true ? undefined : o.speculate);
         const input: SpeculateInput = {
@@ -255,8 +270,11 @@ export function askCommand(): Command {
           approveTools: o.approveTools,
           approvalTimeoutMs: o.approvalTimeout,
           hedge,
+          ...(budget ? { budget } : {}),
         };
-        printOutcome(await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' }), Boolean(o.json));
+        const outcome = await ask(s, { ...opts, role: o.fast ? 'fast' : 'capable' });
+        printOutcome(outcome, Boolean(o.json));
+        if (outcome.result.status === BUDGET_REACHED) process.exitCode = BUDGET_REACHED_EXIT;
       });
     });
 }

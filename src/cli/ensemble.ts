@@ -40,10 +40,12 @@ import { sumUsage } from '../shared/usage';
 import { llmTaskQueue } from '../shared/task-queues';
 import { webUiLink } from '../temporal/connection';
 import type { modelEnsemble } from '../workflows';
-import { UsageError } from './errors';
+import { BUDGET_REACHED, type InFlightPolicy } from '../shared/budget';
+import { budgetSetting } from './budget';
+import { BUDGET_REACHED_EXIT, UsageError } from './errors';
 import { checkInputFile } from './input-file';
-import { duration, intIn, list } from './options';
-import { LiveBlock, ms, parallelismText, tableStyle } from './render';
+import { duration, inFlightPolicy, intIn, list, usd } from './options';
+import { budgetText, LiveBlock, ms, parallelismText, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 /** An items file: at most this many bytes. */
@@ -115,6 +117,8 @@ interface EnsembleCliOptions {
   id?: string;
   json?: boolean;
   withWorker?: boolean;
+  budget?: number;
+  onBudget?: InFlightPolicy;
 }
 
 /** The workflow input from the command line, every part checked; UsageError otherwise. */
@@ -161,6 +165,9 @@ export function ensembleInput(words: string[], o: EnsembleCliOptions): EnsembleI
     concurrency: o.concurrency,
     prices: { ...config().prices },
   };
+  const called = [...o.models, ...Object.values(fallbacks), ...(aggregate === 'judge' ? [o.judge] : [])];
+  const budget = budgetSetting(o.budget, o.onBudget, called);
+  if (budget) input.budget = budget;
   const problem = ensembleProblem(input);
   if (problem) throw new UsageError(problem);
   return input;
@@ -308,6 +315,7 @@ export function printEnsemble(r: EnsembleResult, webUi: string | undefined): voi
       `cost ${formatUsd(r.cost.totalUsd)}${byModel ? ` (${byModel})` : ''}${r.cost.unpriced?.length ? `; unpriced: ${r.cost.unpriced.join(', ')}` : ''} · tokens ${r.usage.total.inputTokens} in / ${r.usage.total.outputTokens} out · ${ms(r.totalMs)}`,
     ),
   );
+  if (r.status === BUDGET_REACHED && r.budget) console.log(pc.yellow(`${budgetText(r.budget)}; what was decided is kept.`));
   if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
 }
 
@@ -340,6 +348,12 @@ export function ensembleCommand(): Command {
       fallbackPair,
     )
     .option('--context <file>', 'material the members read with a free-form prompt (the judge does not)')
+    .option(
+      '--budget <usd>',
+      "most the run may spend, in US dollars: a member's or the judge's call whose worst case would pass it does not start (exit code 3 when reached)",
+      usd,
+    )
+    .option('--on-budget <policy>', 'calls in flight when the budget is reached: keep (finish them, default) or cancel', inFlightPolicy)
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--json', 'print one JSON object with every item, vote, judge verdict, usage and cost')
     .option('--with-worker', 'run a worker inside this command')
@@ -377,7 +391,8 @@ export function ensembleCommand(): Command {
         });
         if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...(webUi ? { webUi } : {}), ...result }));
         else printEnsemble(result, webUi);
-        if (result.summary.answered < result.summary.items) process.exitCode = 1;
+        if (result.status === BUDGET_REACHED) process.exitCode = BUDGET_REACHED_EXIT;
+        else if (result.summary.answered < result.summary.items) process.exitCode = 1;
       });
     });
 }

@@ -27,10 +27,12 @@ import { llmTaskQueue } from '../shared/task-queues';
 import { config } from '../config';
 import { webUiLink } from '../temporal/connection';
 import type { contentPipeline } from '../workflows';
-import { UsageError } from './errors';
+import { BUDGET_REACHED, type InFlightPolicy } from '../shared/budget';
+import { budgetSetting } from './budget';
+import { BUDGET_REACHED_EXIT, UsageError } from './errors';
 import { checkInputFile } from './input-file';
-import { intAtLeast, intIn } from './options';
-import { costText, LiveBlock, ms, tableStyle } from './render';
+import { inFlightPolicy, intAtLeast, intIn, usd } from './options';
+import { budgetText, costText, LiveBlock, ms, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 /** Reads and checks a topics file; every problem is a UsageError naming the file (and line). */
@@ -102,6 +104,7 @@ function summaryTable(r: PipelineResult): string {
     `${r.ok} ok, ${r.failed} failed (${r.retried} retried after the others) · total ${ms(r.totalMs)} · at most ${r.peakRunning} chains at once · tokens ${r.usage.inputTokens} in / ${r.usage.outputTokens} out${r.cost ? ` · ${costText(r.cost)}` : ''}`,
   ];
   if (r.chains.some((c) => c.stages?.some((s) => s.revised))) lines.push(pc.dim('* the quality gate sent the draft back once'));
+  if (r.status === BUDGET_REACHED && r.budget) lines.push(pc.yellow(`${budgetText(r.budget)}; the ${r.ok} chain(s) done are kept.`));
   return lines.join('\n');
 }
 
@@ -137,6 +140,8 @@ interface PipelineCliOptions {
   id?: string;
   withWorker?: boolean;
   overlap?: boolean;
+  budget?: number;
+  onBudget?: InFlightPolicy;
 }
 
 export function pipelineCommand(): Command {
@@ -148,12 +153,21 @@ export function pipelineCommand(): Command {
     .option('--capable', 'use the capable model role (default: fast)')
     .option('--min-words <n>', 'quality gate: minimum words of an article (research needs half)', intAtLeast(0))
     .option('--overlap', 'stage overlap: edit each paragraph of a draft as soon as it is written (each paragraph edited on its own)')
+    .option(
+      '--budget <usd>',
+      'most the run may spend, in US dollars: a chain starts only once its worst case fits (exit code 3 when reached)',
+      usd,
+    )
+    .option('--on-budget <policy>', 'chains in flight when the budget is reached: keep (finish them, default) or cancel', inFlightPolicy)
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--json', 'print one JSON object with every chain, usage and cost')
     .option('--with-worker', 'run a worker inside this command')
     .action(async (file: string, o: PipelineCliOptions) => {
       const topics = readTopicsFile(file);
       const outDir = o.out ? path.resolve(o.out) : undefined;
+      if (o.overlap && o.budget !== undefined)
+        throw new UsageError('--budget does not work with --overlap yet: a draft has no bound on its paragraphs');
+      const budget = budgetSetting(o.budget, o.onBudget);
       await withSession(workerFor(o.withWorker), async (s) => {
         const { client, target } = s;
         const input = {
@@ -165,6 +179,7 @@ export function pipelineCommand(): Command {
           minWords: o.minWords,
           prices: { ...config().prices },
           ...(o.overlap ? { overlap: true } : {}),
+          ...(budget ? { budget } : {}),
         };
         const workflowId = o.id ?? newRunId('pipeline');
         const handle = await startRun<typeof contentPipeline>(s, PIPELINE_WORKFLOW, {
@@ -190,7 +205,8 @@ export function pipelineCommand(): Command {
         });
         if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...result }));
         else console.log(summaryTable(result));
-        if (result.failed > 0) process.exitCode = 1;
+        if (result.status === BUDGET_REACHED) process.exitCode = BUDGET_REACHED_EXIT;
+        else if (result.failed > 0) process.exitCode = 1;
       });
     });
 }

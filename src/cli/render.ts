@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { AgentProgress, AgentResult } from '../shared/ask';
 import { formatUsd, savingSources, type CostSummary } from '../shared/pricing';
+import type { BudgetReport } from '../shared/budget';
 import type { Branch } from '../shared/types';
 
 const mark: Record<Branch['status'], string> = { running: pc.cyan('…'), ok: pc.green('✓'), error: pc.red('✗'), timeout: pc.yellow('⏱') };
@@ -148,4 +149,10 @@ export function savedText(c: CostSummary): string {
   if (c.savedUsd > 0) return `, ${formatUsd(c.savedUsd)} saved (${savingSources(c).join(', ')})`;
   if (c.savedUsd < 0) return `, ${formatUsd(-c.savedUsd)} more for cache writes not read`;
   return '';
+}
+
+/** "BUDGET REACHED: $0.01 spent of $0.02; 3 model call(s) not started, 1 cancelled in flight" for a run the budget stopped. */
+export function budgetText(b: BudgetReport): string {
+  const cancelled = b.cancelledCalls ? `, ${b.cancelledCalls} cancelled in flight` : '';
+  return `BUDGET REACHED: ${formatUsd(b.spentUsd)} spent of ${formatUsd(b.usd)}; ${b.skippedCalls} model call(s) not started${cancelled}`;
 }

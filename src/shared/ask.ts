@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { StoredText } from './blobs';
+import { inputBound, type BudgetReport, type RunBudgetSetting } from './budget';
 import type { CostSummary, ModelPrice } from './pricing';
 import type { Decision } from './publish';
 import { gist } from './content';
@@ -63,6 +64,12 @@ export interface AgentInput {
    * wait for their cancellation so a cut stream's spend is known. Runs without it end as before.
    */
   reportSpendOnCancel?: boolean;
+  /**
+   * The most the run may spend (src/shared/budget.ts): each model turn reserves its worst case — a
+   * bound on what it sends, and `maxTokens` (else `budget.maxTokens`) out — before it starts, and a
+   * turn that does not fit is not started: the run ends `budget-reached` with what it has.
+   */
+  budget?: RunBudgetSetting;
   /** Set by the run itself when it continues as new: where it was. Clients leave it out. */
   carry?: AgentCarry;
 }
@@ -141,7 +148,7 @@ export interface AgentCarry {
 }
 
 /** Why the agent stopped: the model's own stop reason, or `max_turns` when the run hit its turn limit. */
-export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn';
+export type AgentStopReason = 'end_turn' | 'max_turns' | 'max_tokens' | 'refusal' | 'stop_sequence' | 'pause_turn' | 'budget';
 
 /** The ask agent's result: the answer, why it stopped, every branch with its timing, and token usage. */
 export interface AgentResult {
@@ -163,6 +170,22 @@ export interface AgentResult {
   approvals?: ToolApproval[];
   /** How hedging went, for a run with `hedge` (this run's turns; a run that continued as new counts its last part). */
   hedging?: HedgingReport;
+  /** `budget-reached` when the budget stopped the run before its next model turn (stopReason `budget`). */
+  status?: 'budget-reached';
+  /** The budget and what was spent against it (runs with a budget only). */
+  budget?: BudgetReport;
+}
+
+/**
+ * A bound on the input tokens of an agent's first model turn: the system prompt, the messages and
+ * the tools offered (a token is at least one character), plus the framing and the tool-use system
+ * prompt the API adds.
+ */
+export function firstTurnInputBound(system: string | undefined, messages: readonly ChatMessage[], tools: readonly ToolInfo[]): number {
+  return inputBound(
+    [system, JSON.stringify(messages), ...tools.map((t) => `${t.name}${t.description}${JSON.stringify(t.inputSchema ?? {})}`)],
+    800,
+  );
 }
 
 /** A destructive tool call that waits (or waited) for a person's approval. */

@@ -145,3 +145,45 @@ export function mergeBudgetReports(usd: number, parts: readonly (BudgetReport | 
   }
   return out;
 }
+
+/**
+ * A budget for a pattern whose model calls take the worker's default `max_tokens` unless the run
+ * sets one (ask, pipeline, ensemble): the run reserves each call at `maxTokens`, and sends it too,
+ * so the reservation holds whatever the worker's default is. The CLI passes its BRAID_MAX_TOKENS.
+ */
+export interface RunBudgetSetting extends BudgetSetting {
+  maxTokens: number;
+}
+
+/** Most `max_tokens` a budgeted call may be reserved at. */
+export const MAX_BUDGET_MAX_TOKENS = 128_000;
+
+/**
+ * Why `b` is not a budget a run can keep, or undefined when it is: the amount, the policy, and a
+ * price for every model the run may call (`models` of the setting and any `more` the run names,
+ * role names resolved). Workflows check their input with it; the CLI says the same before starting.
+ */
+export function budgetSettingProblem(b: RunBudgetSetting, table?: PriceTable, more: readonly string[] = []): string | undefined {
+  const problem = budgetProblem(b?.usd);
+  if (problem) return problem;
+  if (b.inFlight !== undefined && b.inFlight !== 'keep' && b.inFlight !== 'cancel') return 'budget.inFlight must be keep or cancel';
+  if (!(Number.isInteger(b.maxTokens) && b.maxTokens >= 1 && b.maxTokens <= MAX_BUDGET_MAX_TOKENS))
+    return `budget.maxTokens must be a whole number from 1 to ${MAX_BUDGET_MAX_TOKENS}`;
+  const roles = ['fast', 'capable'] as const;
+  for (const role of roles)
+    if (typeof b.models?.[role] !== 'string' || !priceOf(b.models[role], table))
+      return `budget.models.${role} (${String(b.models?.[role])}) has no price: a budget needs every model priced`;
+  for (const name of more) {
+    const model = b.models[name as ModelRole] ?? name;
+    if (!priceOf(model, table)) return `the model ${model} has no price: a budget needs every model priced (set it in BRAID_MODEL_PRICES)`;
+  }
+  return undefined;
+}
+
+/**
+ * A bound on the input tokens of a call that sends these texts: a token is at least one character,
+ * plus room for the message framing (and, with tools, the tool-use system prompt the API adds).
+ */
+export function inputBound(texts: readonly (string | undefined)[], framing = 200): number {
+  return texts.reduce((n, t) => n + (t?.length ?? 0), framing);
+}

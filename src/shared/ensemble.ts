@@ -7,9 +7,10 @@
  * the workflow, the CLI and the benchmark apply the same ones. No Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
+import { budgetSettingProblem, type BudgetReport, type InFlightPolicy, type RunBudgetSetting } from './budget';
 import type { CostSummary, ModelPrice } from './pricing';
 import { gist } from './content';
-import type { FallbackRoute, RoutedCall, RunLabels, TokenUsage, UsageSummary } from './types';
+import type { FallbackRoute, ModelRole, RoutedCall, RunLabels, TokenUsage, UsageSummary } from './types';
 
 /** The workflow types: the names of the workflow functions in src/workflows/ensemble.ts (frozen). */
 export const ENSEMBLE_WORKFLOW = 'modelEnsemble';
@@ -83,6 +84,20 @@ export interface EnsembleInput {
   maxTokens?: number;
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). */
   prices?: Record<string, ModelPrice>;
+  /**
+   * The most the run may spend (src/shared/budget.ts): each member's and the judge's call reserves
+   * its worst case before it starts (a batch: each item reserves all its calls'); a call that does
+   * not fit is not started — a missing vote — and the run ends `budget-reached`.
+   */
+  budget?: RunBudgetSetting;
+}
+
+/** An item's share of the run's budget (batch), or the run's budget itself (one prompt). */
+export interface ItemBudget {
+  usd: number;
+  inFlight: InFlightPolicy;
+  models: Record<ModelRole, string>;
+  maxTokens: number;
 }
 
 /** The run's static summary and details, for whoever starts it. */
@@ -115,6 +130,8 @@ export interface EnsembleItemInput {
   prices?: Record<string, ModelPrice>;
   /** Batch: how the Web UI names the item's calls ("item 7"). */
   label?: string;
+  /** The item's budget (runs with one). */
+  budget?: ItemBudget;
 }
 
 /** What became of a member's answer: it voted, or its vote is missing and why. */
@@ -193,8 +210,10 @@ export interface ItemOutcome {
   usage?: UsageSummary;
   cost?: CostSummary;
   simulated: boolean;
-  /** The item could not be decided at all (its workflow failed). */
+  /** The item could not be decided at all (its workflow failed, or the budget did not let it start). */
   error?: string;
+  /** The item's budget ledger (runs with a budget). */
+  budget?: BudgetReport;
 }
 
 export interface MemberAccuracy {
@@ -236,6 +255,10 @@ export interface EnsembleResult {
   /** Most items deciding at once (batch; never above concurrency). */
   peakRunning: number;
   simulated: boolean;
+  /** `budget-reached` when calls did not start (or were cancelled) because of the budget; what was decided is kept. */
+  status?: 'budget-reached';
+  /** The budget and what was spent against it (runs with a budget only). */
+  budget?: BudgetReport;
 }
 
 export interface EnsembleProgress {
@@ -314,6 +337,14 @@ export function ensembleProblem(input: EnsembleInput): string | undefined {
     ['judgeTimeoutMs', input.judgeTimeoutMs],
   ] as const)
     if (v !== undefined && !(Number.isInteger(v) && v >= 1000)) return `${name} must be at least 1000 ms, got ${v}`;
+  if (input.budget) {
+    const called = [
+      ...members.flatMap((m) => [m.model, ...(m.fallback ? [m.fallback.model] : [])]),
+      ...(input.aggregate === 'judge' ? [input.judge ?? DEFAULT_JUDGE] : []),
+    ];
+    const problem = budgetSettingProblem(input.budget, input.prices, called);
+    if (problem) return problem;
+  }
   return undefined;
 }
 

@@ -3,10 +3,12 @@
  * apply: reading a topics file, validating topics, the quality gate between stages, file names.
  * Imported by workflow code: no Node APIs, no runtime dependencies beyond the workflow package.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery } from '@temporalio/workflow';
+import type { BudgetReport, InFlightPolicy, RunBudgetSetting } from './budget';
 import { counted, gist } from './content';
 import type { CostSummary, ModelPrice } from './pricing';
 import type { ModelRole, RunLabels, TokenUsage } from './types';
+import type { PartialSpend } from './usage';
 
 /** The workflow types: the names of the workflow functions in src/workflows/pipeline.ts (frozen). */
 export const PIPELINE_WORKFLOW = 'contentPipeline';
@@ -42,6 +44,50 @@ export interface PipelineInput {
   retryFailed?: boolean;
   /** Stage overlap: each paragraph of the draft is edited as soon as the writer finishes it (default false). */
   overlap?: boolean;
+  /**
+   * The most the run may spend (src/shared/budget.ts): a chain starts only once its worst case
+   * (CHAIN_MAX_CALLS calls, each at its input bound and `maxTokens`, else `budget.maxTokens`) is
+   * reserved; chains that do not fit are not started and the run ends `budget-reached`. Not with `overlap`.
+   */
+  budget?: RunBudgetSetting;
+}
+
+/** Most model calls of one chain: three stages, each sent back once by the quality gate. */
+export const CHAIN_MAX_CALLS = 6;
+
+/**
+ * A bound on the input tokens of any call of a chain on `topic` whose calls answer in at most
+ * `maxTokens`: the stage's system prompt and request (short, and the topic twice), the stage before's
+ * output and, when sent back, the draft itself (each at most `maxTokens`).
+ */
+export const chainCallInputTokens = (topic: string, maxTokens: number): number => 1500 + 2 * topic.length + 2 * maxTokens;
+
+/** A chain's share of the run's budget: its grant (`usd`), each call's reservation, and what happens in flight. */
+export interface ChainBudget {
+  usd: number;
+  callUsd: number;
+  maxTokens: number;
+  inFlight: InFlightPolicy;
+  prices?: Record<string, ModelPrice>;
+}
+
+/** What a budgeted chain spent before it failed: its failure's details carry it, for the run's budget and cost. */
+export interface ChainSpend {
+  billed: { model: string; usage: TokenUsage }[];
+  lost: PartialSpend[];
+}
+
+/** The spend a failed chain reported in its failure's details, found anywhere in the failure chain. */
+export function chainSpendOf(err: unknown): ChainSpend | undefined {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure) {
+      const d = (e.details?.[0] as { braidChainSpend?: ChainSpend } | undefined)?.braidChainSpend;
+      if (d && Array.isArray(d.billed) && Array.isArray(d.lost)) return d;
+    }
+    e = e.cause;
+  }
+  return undefined;
 }
 
 export interface ChainInput {
@@ -55,6 +101,8 @@ export interface ChainInput {
   minWords: number;
   /** Edit each paragraph of the draft while the rest is written (PipelineInput.overlap). */
   overlap?: boolean;
+  /** The chain's share of the run's budget (runs with one). */
+  budget?: ChainBudget;
 }
 
 /** One stage of a chain (research, write, edit) as it ran: time, tokens, whether the gate sent it back. */
@@ -76,6 +124,8 @@ export interface StageRecord {
 export interface ChainOutput {
   stages: StageRecord[];
   usage: TokenUsage;
+  /** What failed and cancelled attempts of the chain's model calls spent (estimated; absent when none). */
+  retriedSpend?: PartialSpend[];
   file?: string;
   words: number;
 }
@@ -98,6 +148,8 @@ export interface ChainState {
   firstAttempt?: { startedAt: number; endedAt: number; error: string };
   usage: TokenUsage;
   stages?: StageRecord[];
+  /** What failed and cancelled attempts of the kept attempt's model calls spent (estimated; absent when none). */
+  retriedSpend?: PartialSpend[];
   file?: string;
   error?: string;
 }
@@ -123,6 +175,10 @@ export interface PipelineResult {
   costByPhase?: Record<string, CostSummary>;
   /** Most chains running at once (never above concurrency). */
   peakRunning: number;
+  /** `budget-reached` when chains did not start (or were cancelled) because of the budget; the chains done are kept. */
+  status?: 'budget-reached';
+  /** The budget and what was spent against it (runs with a budget only). */
+  budget?: BudgetReport;
 }
 
 /** The pipeline's progress query (`pipelineProgress`): phase and every chain's state. */

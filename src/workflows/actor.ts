@@ -64,10 +64,10 @@ import {
 } from '../shared/actor';
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
-import { addCall, emptyCost } from '../shared/pricing';
+import { addCall, addEstimated, emptyCost } from '../shared/pricing';
 
 import type { LlmResult } from '../shared/types';
-import { addModelUsage, noUsageSummary } from '../shared/usage';
+import { addModelUsage, noUsageSummary, spendOfFailure } from '../shared/usage';
 import { Conversation } from './conversation';
 import { entry, Mailbox } from './mailbox';
 import { blobStore, modelCall, sideEffect } from './profiles';
@@ -213,12 +213,20 @@ export async function actorAgent(input: ActorInput): Promise<ActorState> {
     simulated ||= res.simulated;
     addModelUsage(usage, res.model, res.usage);
     addCall(cost, res.model, res.usage, { table: spec.prices });
+    // What attempts that failed streamed before they did: charged as estimated.
+    addEstimated(cost, res.retriedSpend, spec.prices);
   };
 
   async function ask(system: string, text: string, stored: ActorReply['stored'] | undefined): Promise<string> {
     memory.push({ role: 'user', content: stored ? [{ type: 'text', text, stored }] : text });
     const req = memory.request();
-    const res = await llm.llmTurn({ role: 'fast', model: spec.model ?? DEFAULT_MODEL, system, ...req, maxTokens: spec.maxTokens });
+    let res: LlmResult;
+    try {
+      res = await llm.llmTurn({ role: 'fast', model: spec.model ?? DEFAULT_MODEL, system, ...req, maxTokens: spec.maxTokens });
+    } catch (err) {
+      addEstimated(cost, spendOfFailure(err), spec.prices);
+      throw err;
+    }
     charge(res);
     memory.settle(req, res);
     memory.push({ role: 'assistant', content: res.content });

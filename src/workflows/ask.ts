@@ -48,6 +48,7 @@ import {
   DEFAULT_TOOL_APPROVAL_MS,
   hedgeProblem,
   MAX_HEDGE_RATE,
+  firstTurnInputBound,
   MAX_QUESTION_CHARS,
   MAX_TOOL_APPROVAL_MS,
   MAX_TURNS,
@@ -61,13 +62,15 @@ import {
 import { INLINE_MAX_CHARS, type StoredText } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage, timedOut } from '../shared/failures';
-import { addEstimated, costOfUsage, emptyCost } from '../shared/pricing';
+import { addEstimated, costOfUsage, emptyCost, formatUsd } from '../shared/pricing';
+import { BUDGET_REACHED, budgetSettingProblem, worstCaseUsd } from '../shared/budget';
 import { AWAITING_APPROVAL, type Decision } from '../shared/publish';
 import { noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { toolBlockReadySignal } from '../shared/stream';
-import type { LlmResult, TokenUsage, ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
+import type { Branch, ChatMessage, LlmResult, TokenUsage, ToolCallResult, ToolInfo, ToolResultBlock, ToolUseBlock } from '../shared/types';
 import { BranchLog } from './branches';
+import { budgetModel, budgeted, isBudgetStop, RunBudget } from './budget';
 import { Conversation } from './conversation';
 import { EarlyTools } from './early-tools';
 import { fanOut } from './fanout';
@@ -104,7 +107,24 @@ function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'ma
   }
   const hedge = input.hedge && hedgeProblem(input.hedge);
   if (hedge) throw ApplicationFailure.nonRetryable(hedge, 'InvalidInput');
+  if (input.budget) {
+    const problem = budgetSettingProblem(input.budget, input.prices);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
+  }
+  if (input.hedge && input.budget)
+    throw ApplicationFailure.nonRetryable(
+      'hedge and budget cannot be combined yet: a hedge’s second call reserves nothing',
+      'InvalidInput',
+    );
   return { question, maxTurns, approvalTimeoutMs };
+}
+
+/** Characters of messages as sent: their JSON, and the whole length of content stored by reference. */
+function messageChars(messages: readonly ChatMessage[]): number {
+  let n = JSON.stringify(messages).length;
+  for (const m of messages)
+    if (typeof m.content !== 'string') for (const b of m.content) if ('stored' in b && b.stored) n += b.stored.chars;
+  return n;
 }
 
 /** Whether a call of `tool` waits for a person's approval (rather than being refused by the tool activity, or run). */
@@ -211,6 +231,33 @@ async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promis
   let answer = '';
   let answerStored: StoredText | undefined;
   let stopReason: AgentStopReason = 'max_turns';
+  const costSoFar = () =>
+    addEstimated(
+      costOfUsage(log_.usage().byModel, input.prices),
+      log_.branches.flatMap((b) => b.retriedSpend ?? []),
+      input.prices,
+    );
+  // With a budget, each turn reserves its worst case first; the spend of earlier runs (continued as new) counts.
+  const budget = input.budget
+    ? new RunBudget(input.budget.usd, input.budget.inFlight, input.prices, carry ? costSoFar().totalUsd : 0)
+    : undefined;
+  const maxTokens = input.maxTokens ?? input.budget?.maxTokens;
+  // A bound on what the last turn sent, in this run, and the characters added to the conversation since.
+  let sentBound: number | undefined;
+  let addedChars = 0;
+  const turnWorstUsd = (messages: readonly ChatMessage[]): number => {
+    const last = [...log_.branches].reverse().find((b) => b.kind === 'llm' && b.usage)?.usage;
+    let tokens: number;
+    if (sentBound !== undefined && last) tokens = sentBound + last.outputTokens + addedChars + 100;
+    else if (last)
+      // A run continued as new: what the last turn read and wrote, and the messages not stored since.
+      tokens =
+        last.inputTokens + (last.cacheReadTokens ?? 0) + (last.cacheWriteTokens ?? 0) + last.outputTokens + messageChars(messages) + 200;
+    else tokens = firstTurnInputBound(input.system, messages, tools) + messageChars(messages) - JSON.stringify(messages).length;
+    sentBound = tokens;
+    addedChars = 0;
+    return worstCaseUsd(budgetModel(role, input.budget!.models), tokens, maxTokens!, input.prices)!;
+  };
 
   /** One tool call as a branch of the run; a failure or timeout becomes an is_error result. */
   // The turn's tool line in the Web UI, and the one shown while calls wait for a person's approval.
@@ -321,37 +368,52 @@ async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promis
     turn++;
     phase = 'thinking';
     status.set(phase, `${turnOf()}: the ${model} is thinking (${toolNames.length} tools offered).`);
-    const branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
-    if (early && turn < maxTurns) dispatch.open(turn);
-    let res: LlmResult;
+    // The turn's branch, once its call starts (a turn the budget does not start has none).
+    const turnCall: { branch?: Branch } = {};
     let hedged: HedgedCall | undefined;
     const sent = conversation.request();
-    try {
+    const send = async (maxUsd?: number): Promise<LlmResult> => {
+      turnCall.branch = log_.start(`turn-${turn}/model`, turn, 'llm', model);
+      if (early && turn < maxTurns) dispatch.open(turn);
       // A run its parent may cancel waits for a cancelled call to stop, so the call's streamed spend is known.
-      const options = labelled(modelCall, `turn ${turn}: ${model}`);
+      const options = labelled(budget ? budgeted(modelCall) : modelCall, `turn ${turn}: ${model}`);
       const request = {
         role,
         system: input.system,
         ...sent,
         tools: toolNames,
-        maxTokens: input.maxTokens,
+        maxTokens,
         storeAbove,
         ...(early && turn < maxTurns ? { announceTools: { turn } } : {}),
         // The text as it is written goes to the worker's answer streams for the CLI, never into history.
         streamTo: { branch: `turn-${turn}` },
+        ...(maxUsd !== undefined ? { maxUsd } : {}),
       };
       if (hedger) {
         hedged = await hedger.call(new Spend(), options, request);
-        res = hedged.result;
-      } else res = await proxyActivities<Activities>(input.reportSpendOnCancel ? cancellable(options) : options).llmTurn(request);
+        return hedged.result;
+      }
+      return proxyActivities<Activities>(input.reportSpendOnCancel ? cancellable(options) : options).llmTurn(request);
+    };
+    let res: LlmResult;
+    try {
+      res = budget ? await budget.call(turnWorstUsd(sent.messages), send) : await send();
     } catch (err) {
       if (early) dispatch.discard();
       const failedSpend = spendOfFailure(err);
-      if (!isCancellation(err))
-        log_.finish(branch, 'error', { error: failureMessage(err), ...(failedSpend.length ? { retriedSpend: failedSpend } : {}) });
-      else spent.cut.push(...failedSpend);
+      if (isCancellation(err)) spent.cut.push(...failedSpend);
+      else if (turnCall.branch)
+        log_.finish(turnCall.branch, 'error', { error: failureMessage(err), ...(failedSpend.length ? { retriedSpend: failedSpend } : {}) });
+      if (budget && isBudgetStop(err)) {
+        // Not started (the turn did not count), or stopped by the activity before its stream passed the reservation.
+        budget.ledger.reached = true;
+        if (!turnCall.branch) turn--;
+        stopReason = 'budget';
+        break;
+      }
       throw err;
     }
+    const branch = turnCall.branch!;
     // A hedged turn's losing twin is charged like a cancelled attempt: what it streamed, estimated.
     const lost = hedged?.lost ? Object.entries(hedged.lost.usage.byModel).map(([m, usage]) => cutSpend(m, usage, hedged!.lost!.ms)) : [];
     hedgeLost.push(...lost);
@@ -402,13 +464,20 @@ async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promis
       };
     });
     conversation.push({ role: 'user', content: results });
+    addedChars += messageChars([{ role: 'user', content: results }]);
   }
 
   phase = 'done';
   if (stopReason === 'max_turns' && !answer)
     answer = `(no final answer: the agent stopped after ${maxTurns} model turns while still calling tools)`;
   const usage = log_.usage();
-  status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
+  const cost = costSoFar();
+  const report = budget?.report();
+  if (stopReason === 'budget') {
+    const line = `budget reached (${formatUsd(report!.spentUsd)} spent of ${formatUsd(report!.usd)}) before model turn ${turn + 1}`;
+    if (!answer) answer = `(no final answer: ${line})`;
+    status.set(BUDGET_REACHED, `**Budget reached** after ${counted(turn, 'model turn')}: ${line.replace(/^budget reached /, '')}.`);
+  } else status.set(RUN_STATUS.done, `**Done** after ${counted(turn, 'model turn')} (stop: ${stopReason}): ${gist(answer, 200)}`);
   return {
     answer,
     ...(answerStored ? { answerStored } : {}),
@@ -416,17 +485,15 @@ async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promis
     turns: turn,
     branches: log_.snapshot(),
     usage,
-    cost: addEstimated(
-      costOfUsage(usage.byModel, input.prices),
-      log_.branches.flatMap((b) => b.retriedSpend ?? []),
-      input.prices,
-    ),
+    cost,
     timing: log_.timing(),
     simulated,
     models: [...models],
     runs: carry?.runs ?? 1,
     ...approvalList(),
     ...(hedging ? { hedging: { ...hedging, lostUsd: addEstimated(emptyCost(), hedgeLost, input.prices).totalUsd } } : {}),
+    ...(stopReason === 'budget' ? { status: BUDGET_REACHED } : {}),
+    ...(report ? { budget: report } : {}),
   };
 }
 

@@ -48,6 +48,7 @@ import {
   type DecidedBy,
   type EnsembleInput,
   type EnsembleItemInput,
+  type ItemBudget,
   type EnsembleProgress,
   type EnsembleResult,
   type ItemOutcome,
@@ -56,9 +57,11 @@ import {
   type MemberVote,
 } from '../shared/ensemble';
 import { failureMessage, outOfTime } from '../shared/failures';
-import { addCall, emptyCost, mergeCosts } from '../shared/pricing';
-import type { LlmResult } from '../shared/types';
-import { addModelUsage, mergeUsageSummaries, noUsageSummary } from '../shared/usage';
+import { addCall, emptyCost, formatUsd, mergeCosts, roundUsd } from '../shared/pricing';
+import { BUDGET_REACHED, inputBound, worstCaseUsd, type BudgetReport } from '../shared/budget';
+import type { ChatMessage, LlmResult } from '../shared/types';
+import { addModelUsage, mergeUsageSummaries, noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
+import { budgetModel, budgeted, RunBudget } from './budget';
 import { modelCall } from './profiles';
 import { RunStatus } from './status';
 import { quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
@@ -76,6 +79,34 @@ function callOptions(x: EnsembleItemInput, activityId: string, timeoutMs: number
     activityId,
     summary: `${x.label ? `${x.label} · ` : ''}${summary}`.slice(0, 120),
   };
+}
+
+/** A call's worst case: its input bound and max_tokens at the dearer of its model and its fallback. */
+function callWorstUsd(
+  x: EnsembleItemInput,
+  models: string[],
+  system: string | undefined,
+  messages: ChatMessage[],
+  maxTokens: number,
+): number {
+  const b = x.budget!;
+  const tokens = inputBound([system, JSON.stringify(messages)]);
+  return Math.max(...models.map((m) => worstCaseUsd(budgetModel(m, b.models), tokens, maxTokens, x.prices)!));
+}
+
+/** The most a batch item can cost: every member's call, and the judge's over the longest labels the members could give. */
+function itemWorstUsd(x: EnsembleItemInput): number {
+  const labels = x.labels ?? [];
+  const messages = classifyMessages(x.item.text);
+  const maxTokens = x.maxTokens ?? LABEL_MAX_TOKENS;
+  let usd = 0;
+  for (const m of x.members)
+    usd += callWorstUsd(x, [m.model, ...(m.fallback ? [m.fallback.model] : [])], classifySystem(labels, m.system), messages, maxTokens);
+  if (x.aggregate === 'judge') {
+    const longest = [...labels].sort((a, b) => b.length - a.length).slice(0, x.members.length);
+    usd += callWorstUsd(x, [x.judge], JUDGE_SYSTEM, judgeMessages('label', x.item.text, longest), JUDGE_MAX_TOKENS);
+  }
+  return roundUsd(usd);
 }
 
 const gist = (s: string, n = 80) => {
@@ -96,18 +127,29 @@ const MEMBER_STATUS: Record<QuorumStatus, MemberStatus> = {
 };
 
 /** One item's ensemble: every member's answer, the vote, the judge when asked for and needed. */
-async function decideItem(x: EnsembleItemInput, onVote?: (votes: MemberVote[]) => void, onJudge?: () => void): Promise<ItemOutcome> {
+async function decideItem(
+  x: EnsembleItemInput,
+  onVote?: (votes: MemberVote[]) => void,
+  onJudge?: () => void,
+  money?: RunBudget,
+): Promise<ItemOutcome> {
   const t0 = Date.now();
   const labels = x.labels;
   const messages = labels ? classifyMessages(x.item.text) : answerMessages(x.item.text, x.context);
   const usage = noUsageSummary();
   const cost = emptyCost();
   let simulated = false;
+  // What attempts that failed or were cancelled streamed: charged as estimated.
+  const chargeLost = (lost: readonly PartialSpend[] | undefined) => {
+    for (const l of lost ?? []) addCall(cost, l.model, l.usage, { table: x.prices, estimated: true });
+  };
   const charge = (res: LlmResult) => {
     simulated ||= res.simulated;
     addModelUsage(usage, res.model, res.usage);
     addCall(cost, res.model, res.usage, { table: x.prices });
+    chargeLost(res.retriedSpend);
   };
+  const memberMaxTokens = x.maxTokens ?? (labels ? LABEL_MAX_TOKENS : x.budget?.maxTokens);
   const answers = new Map<number, string>();
   const votes: MemberVote[] = x.members.map((m, member) => ({ member, model: m.model, status: 'cancelled' }));
   const toVote = (r: QuorumBranchReport<LlmResult>): MemberVote => {
@@ -134,19 +176,28 @@ async function decideItem(x: EnsembleItemInput, onVote?: (votes: MemberVote[]) =
 
   const q = await quorum(
     x.members.map((m, i) => async () => {
-      const call = proxyActivities<Activities>(
-        callOptions(x, `member-${i + 1}:${m.model}`, x.memberTimeoutMs, `member ${i + 1}: ${m.model}`),
-      );
-      const res = await call.llmTurn({
-        role: 'fast',
-        model: m.model,
-        system: labels ? classifySystem(labels, m.system) : m.system,
-        messages,
-        maxTokens: x.maxTokens ?? (labels ? LABEL_MAX_TOKENS : undefined),
-        ...(m.fallback ? { fallback: m.fallback } : {}),
-      });
-      charge(res); // an answer is paid for whether it counts or not
-      return res;
+      const options = callOptions(x, `member-${i + 1}:${m.model}`, x.memberTimeoutMs, `member ${i + 1}: ${m.model}`);
+      const call = proxyActivities<Activities>(money ? budgeted(options) : options);
+      const system = labels ? classifySystem(labels, m.system) : m.system;
+      const send = (maxUsd?: number) =>
+        call.llmTurn({
+          role: 'fast',
+          model: m.model,
+          system,
+          messages,
+          maxTokens: memberMaxTokens,
+          ...(m.fallback ? { fallback: m.fallback } : {}),
+          ...(maxUsd !== undefined ? { maxUsd } : {}),
+        });
+      try {
+        const worst = () => callWorstUsd(x, [m.model, ...(m.fallback ? [m.fallback.model] : [])], system, messages, memberMaxTokens!);
+        const res = money ? await money.call(worst(), send) : await send();
+        charge(res); // an answer is paid for whether it counts or not
+        return res;
+      } catch (err) {
+        chargeLost(spendOfFailure(err));
+        throw err;
+      }
     }),
     {
       k: x.quorum,
@@ -188,7 +239,7 @@ async function decideItem(x: EnsembleItemInput, onVote?: (votes: MemberVote[]) =
       onJudge?.();
       // Labels: most votes first (ties in member order); free-form: member order.
       const candidates = vote ? [...distinct].sort((a, b) => vote.counts[b]! - vote.counts[a]!) : distinct;
-      judge = await judgeItem(x, candidates, charge);
+      judge = await judgeItem(x, candidates, charge, chargeLost, money);
       if (judge.status === 'chose') {
         answer = judge.choice;
         decidedBy = 'judge';
@@ -218,24 +269,39 @@ async function decideItem(x: EnsembleItemInput, onVote?: (votes: MemberVote[]) =
     usage,
     cost,
     simulated,
+    ...(money ? { budget: money.report() } : {}),
   };
 }
 
 /** The judge picks one of `candidates`; it sees the item or question and the candidates, not the context. */
-async function judgeItem(x: EnsembleItemInput, candidates: string[], charge: (res: LlmResult) => void): Promise<JudgeOutcome> {
+async function judgeItem(
+  x: EnsembleItemInput,
+  candidates: string[],
+  charge: (res: LlmResult) => void,
+  chargeLost: (lost: PartialSpend[]) => void,
+  money?: RunBudget,
+): Promise<JudgeOutcome> {
   const startedAt = Date.now();
   const base = { model: x.judge, candidates, startedAt };
-  const call = proxyActivities<Activities>(
-    callOptions(x, `judge:${x.judge}`, x.judgeTimeoutMs, `judge: ${x.judge} picks among ${candidates.map((_, i) => letter(i)).join(', ')}`),
+  const options = callOptions(
+    x,
+    `judge:${x.judge}`,
+    x.judgeTimeoutMs,
+    `judge: ${x.judge} picks among ${candidates.map((_, i) => letter(i)).join(', ')}`,
   );
-  try {
-    const res = await call.llmTurn({
+  const call = proxyActivities<Activities>(money ? budgeted(options) : options);
+  const messages = judgeMessages(x.labels ? 'label' : 'answer', x.item.text, candidates);
+  const send = (maxUsd?: number) =>
+    call.llmTurn({
       role: 'fast',
       model: x.judge,
       system: JUDGE_SYSTEM,
-      messages: judgeMessages(x.labels ? 'label' : 'answer', x.item.text, candidates),
+      messages,
       maxTokens: JUDGE_MAX_TOKENS,
+      ...(maxUsd !== undefined ? { maxUsd } : {}),
     });
+  try {
+    const res = money ? await money.call(callWorstUsd(x, [x.judge], JUDGE_SYSTEM, messages, JUDGE_MAX_TOKENS), send) : await send();
     charge(res);
     const reply = textOf(res.content);
     const verdict = readVerdict(reply, candidates.length);
@@ -244,6 +310,7 @@ async function judgeItem(x: EnsembleItemInput, candidates: string[], charge: (re
       return { ...base, ...answered, status: 'invalid', reason: `no verdict among ${candidates.length} candidates: "${gist(reply)}"` };
     return { ...base, ...answered, status: 'chose', choice: candidates[verdict.index], reason: gist(verdict.reason, 200) };
   } catch (err) {
+    chargeLost(spendOfFailure(err));
     if (isCancellation(err)) throw err;
     return { ...base, endedAt: Date.now(), status: outOfTime(err) ? 'timed-out' : 'failed', reason: failureMessage(err) };
   }
@@ -273,7 +340,7 @@ function failedItem(x: EnsembleItemInput, error: unknown, startedAt: number): It
 /** One item of a batch, as a child workflow of the run. */
 export async function ensembleItem(x: EnsembleItemInput): Promise<ItemOutcome> {
   setCurrentDetails(`**${x.label ?? x.item.id}**: ${x.members.length} models answer (${x.aggregate}).`);
-  const outcome = await decideItem(x);
+  const outcome = await decideItem(x, undefined, undefined, x.budget && new RunBudget(x.budget.usd, x.budget.inFlight, x.prices));
   setCurrentDetails(
     `**${x.label ?? x.item.id}**: ${outcome.answer !== undefined ? `answer "${gist(outcome.answer, 60)}" (${outcome.decidedBy})` : 'no answer: quorum not held'}, ${outcome.voted} of ${outcome.members} voted.`,
   );
@@ -304,6 +371,11 @@ async function ensemble(input: EnsembleInput, status: (word: string, details: st
     maxTokens: input.maxTokens,
     prices: input.prices,
   };
+  const b = input.budget;
+  const itemBudget = (usd: number): { budget: ItemBudget } | object =>
+    b ? { budget: { usd, inFlight: b.inFlight ?? 'keep', models: b.models, maxTokens: b.maxTokens } } : {};
+  // One prompt: the run's ledger is the item's. A batch: each item reserves its worst case here and runs on that grant.
+  const money = b && new RunBudget(b.usd, b.inFlight, input.prices);
   const total = single ? 1 : input.items!.length;
   const progress: EnsembleProgress = { mode: single ? 'single' : 'batch', total, done: 0, running: 0, answered: 0, phase: 'voting' };
   setHandler(ensembleProgressQuery, () => ({ ...progress, ...(progress.votes ? { votes: progress.votes.map((v) => ({ ...v })) } : {}) }), {
@@ -316,12 +388,13 @@ async function ensemble(input: EnsembleInput, status: (word: string, details: st
   if (single) {
     status('voting', `**Voting**: ${who}.`);
     const outcome = await decideItem(
-      { ...base, index: 0, item: { id: 'prompt', text: input.prompt! } },
+      { ...base, index: 0, item: { id: 'prompt', text: input.prompt! }, ...itemBudget(b?.usd ?? 0) },
       (votes) => (progress.votes = votes),
       () => {
         progress.phase = 'judging';
         status('judging', `**Judging**: the members disagree; ${base.judge} picks one answer.`);
       },
+      money,
     );
     progress.votes = outcome.votes;
     outcomes = [outcome];
@@ -331,15 +404,24 @@ async function ensemble(input: EnsembleInput, status: (word: string, details: st
     const parentId = workflowInfo().workflowId;
     const inputs = input.items!.map((item, index): EnsembleItemInput => ({ ...base, index, item, label: `item ${index + 1}` }));
     const startedAt: number[] = [];
+    const decide = (x: EnsembleItemInput, grant?: number) =>
+      executeChild(ensembleItem, {
+        workflowId: `${parentId}/item-${x.index + 1}`,
+        args: [grant === undefined ? x : { ...x, ...itemBudget(grant) }],
+        staticSummary: `item ${x.index + 1} (${gist(x.item.id, 40)}): ${x.members.length} models`,
+      });
     const settled = await slidingWindow(
       inputs,
       input.concurrency ?? DEFAULT_CONCURRENCY,
       (x) =>
-        executeChild(ensembleItem, {
-          workflowId: `${parentId}/item-${x.index + 1}`,
-          args: [x],
-          staticSummary: `item ${x.index + 1} (${gist(x.item.id, 40)}): ${x.members.length} models`,
-        }),
+        money
+          ? money.run(
+              itemWorstUsd({ ...x, ...itemBudget(0) }),
+              (grant) => decide(x, grant),
+              (o) => (o.ok ? (o.value.cost?.totalUsd ?? o.value.costUsd) : 0),
+              x.members.length,
+            )
+          : decide(x),
       {
         onStart: (i) => {
           startedAt[i] = Date.now();
@@ -359,6 +441,7 @@ async function ensemble(input: EnsembleInput, status: (word: string, details: st
   const cost = mergeCosts(...outcomes.flatMap((i) => (i.cost ? [i.cost] : [])));
   // A batch's items keep their votes (with each call's usage) and their dollars, not a cost table each.
   const items = single ? outcomes : outcomes.map(({ usage: _u, cost: _c, ...item }) => item);
+  const report = money && budgetOf(money, outcomes, single);
   progress.phase = 'done';
   progress.answered = items.filter((i) => i.answer !== undefined).length;
   const summary = summarizeItems(
@@ -366,12 +449,10 @@ async function ensemble(input: EnsembleInput, status: (word: string, details: st
     input.members.map((m) => m.model),
     input.aggregate,
   );
-  status(
-    'done',
-    `**Done**: ${summary.answered} of ${total} answered${summary.noQuorum ? `, ${summary.noQuorum} without quorum` : ''}${
-      summary.accuracy ? `; accuracy ${(summary.accuracy.answer * 100).toFixed(1)}%` : ''
-    }.`,
-  );
+  const answered = `${summary.answered} of ${total} answered${summary.noQuorum ? `, ${summary.noQuorum} without quorum` : ''}`;
+  if (report?.reached)
+    status(BUDGET_REACHED, `**Budget reached** (${formatUsd(report.spentUsd)} spent of ${formatUsd(report.usd)}): ${answered}.`);
+  else status('done', `**Done**: ${answered}${summary.accuracy ? `; accuracy ${(summary.accuracy.answer * 100).toFixed(1)}%` : ''}.`);
   return {
     mode: single ? 'single' : 'batch',
     aggregate: input.aggregate,
@@ -386,5 +467,21 @@ async function ensemble(input: EnsembleInput, status: (word: string, details: st
     totalMs: Date.now() - t0,
     peakRunning,
     simulated: items.some((i) => i.simulated),
+    ...(report?.reached ? { status: BUDGET_REACHED } : {}),
+    ...(report ? { budget: report } : {}),
+  };
+}
+
+/** The run's budget report: the run's ledger, and (a batch) every item's, against the run's budget. */
+function budgetOf(money: RunBudget, outcomes: ItemOutcome[], single: boolean): BudgetReport {
+  const run = money.report();
+  if (single) return run;
+  const items = outcomes.flatMap((o) => (o.budget ? [o.budget] : []));
+  return {
+    usd: run.usd,
+    spentUsd: run.spentUsd,
+    reached: run.reached || items.some((r) => r.reached),
+    skippedCalls: run.skippedCalls + items.reduce((n, r) => n + r.skippedCalls, 0),
+    cancelledCalls: run.cancelledCalls + items.reduce((n, r) => n + r.cancelledCalls, 0),
   };
 }

@@ -27,6 +27,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  CHAIN_MAX_CALLS,
+  chainCallInputTokens,
+  chainSpendOf,
   chainStageQuery,
   MAX_CONCURRENCY,
   outputFileName,
@@ -37,6 +40,7 @@ import {
   wordCount,
   type ChainInput,
   type ChainOutput,
+  type ChainSpend,
   type ChainState,
   type PipelineInput,
   type PipelineProgress,
@@ -49,9 +53,11 @@ import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { RUN_STATUS } from '../shared/search-attributes';
 import { sectionKey, sectionReadySignal, splitSections, type Section } from '../shared/stream';
-import type { ChatMessage, LlmResult, TokenUsage } from '../shared/types';
-import { addCall, emptyCost, mergeCosts } from '../shared/pricing';
-import { addUsage, noUsage, sumUsage } from '../shared/usage';
+import type { ChatMessage, LlmRequest, LlmResult, TokenUsage } from '../shared/types';
+import { addCall, addEstimated, emptyCost, formatUsd, mergeCosts, roundUsd } from '../shared/pricing';
+import { BUDGET_REACHED, budgetSettingProblem, worstCaseUsd } from '../shared/budget';
+import { addUsage, noUsage, spendOfFailure, sumUsage, type PartialSpend } from '../shared/usage';
+import { budgetModel, budgeted, RunBudget, spendUsd } from './budget';
 import { EarlyStarts } from './early-tools';
 import { fileWrite, labelled, modelCall } from './profiles';
 import { RunStatus } from './status';
@@ -69,6 +75,20 @@ interface StageReply {
 
 const replyOf = (r: LlmResult): StageReply => ({ text: textOf(r.content), stopReason: r.stopReason, usage: r.usage, model: r.model });
 
+/** The chain's failure, carrying what it spent (a budgeted chain's, for the run's budget and cost). */
+function failedWithSpend(err: unknown, spend: ChainSpend, cancelled: boolean): ApplicationFailure {
+  const details = [{ braidChainSpend: spend }];
+  if (cancelled) return ApplicationFailure.nonRetryable('the chain was cancelled in flight', 'ChainCancelled', ...details);
+  const type = err instanceof ApplicationFailure ? (err.type ?? 'ChainFailed') : 'ChainFailed';
+  return ApplicationFailure.create({
+    message: failureMessage(err),
+    type,
+    nonRetryable: true,
+    details,
+    cause: err instanceof Error ? err : undefined,
+  });
+}
+
 /** The stop reason that speaks for several calls: a cut one if any was cut. */
 const worstStop = (replies: StageReply[]): string => replies.find((r) => r.stopReason !== 'end_turn')?.stopReason ?? 'end_turn';
 
@@ -83,9 +103,37 @@ const worstStop = (replies: StageReply[]): string => replies.find((r) => r.stopR
  * failed gate sends the whole draft back to the editor once, as without overlap.
  */
 export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
+  // Every call's spend, billed and lost (failed or cancelled attempts, estimated).
+  const spend: ChainSpend = { billed: [], lost: [] };
+  if (!input.budget) return chain(input, spend);
+  try {
+    return await chain(input, spend);
+  } catch (err) {
+    // A budgeted chain's failure says what it spent, so the run's budget and cost count it.
+    throw failedWithSpend(err, spend, isCancellation(err));
+  }
+}
+
+async function chain(input: ChainInput, spend: ChainSpend): Promise<ChainOutput> {
   const topic = `"${gist(input.topic, 80)}"`;
+  const money = input.budget && new RunBudget(input.budget.usd, input.budget.inFlight, input.budget.prices);
+  const maxTokens = input.maxTokens ?? input.budget?.maxTokens;
+  const profile = money ? budgeted(modelCall) : modelCall;
   const llm = (summary: string) =>
-    proxyActivities<Activities>(labelled({ ...modelCall, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}) }, summary));
+    proxyActivities<Activities>(labelled({ ...profile, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}) }, summary));
+  /** One stage call: under the chain's budget when it has one; its spend recorded either way. */
+  const turn = async (summary: string, req: LlmRequest): Promise<LlmResult> => {
+    const send = (maxUsd?: number) => llm(summary).llmTurn({ ...req, ...(maxUsd !== undefined ? { maxUsd } : {}) });
+    try {
+      const r = money ? await money.call(input.budget!.callUsd, send) : await send();
+      spend.billed.push({ model: r.model, usage: r.usage });
+      spend.lost.push(...(r.retriedSpend ?? []));
+      return r;
+    } catch (err) {
+      spend.lost.push(...spendOfFailure(err));
+      throw err;
+    }
+  };
   let current: StageName | 'writing-file' | 'done' = 'research';
   let revising = false;
   setHandler(chainStageQuery, () => ({ stage: current, revising }), {
@@ -127,7 +175,9 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
       if (overlap && stage === 'edit' && !revising) {
         // Each paragraph's edit, the ones started while the draft was written and the rest now.
         const parts = splitSections(text);
-        const replies = (await Promise.all(parts.map((p, i) => kept[i] ?? editSection(p)))).map(replyOf);
+        const results = await Promise.all(parts.map((p, i) => kept[i] ?? editSection(p)));
+        for (const r of results) spend.lost.push(...(r.retriedSpend ?? []));
+        const replies = results.map(replyOf);
         sections = parts.length;
         res = {
           text: replies.map((r) => r.text).join('\n\n'),
@@ -140,11 +190,11 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
         if (announce) edits.open(++round);
         try {
           res = replyOf(
-            await llm(`${stage}${revising ? ' (revision)' : ''}: ${topic}`).llmTurn({
+            await turn(`${stage}${revising ? ' (revision)' : ''}: ${topic}`, {
               role: input.role,
               system: STAGE_SYSTEM[stage],
               messages,
-              maxTokens: input.maxTokens,
+              maxTokens,
               ...(announce ? { announceSections: { round } } : {}),
             }),
           );
@@ -205,7 +255,7 @@ export async function pipelineChain(input: ChainInput): Promise<ChainOutput> {
   }
   current = 'done';
   setCurrentDetails(`**Done**: ${topic}, ${wordCount(text)} words${file ? ` in ${file}` : ''}.`);
-  return { stages, usage, file, words: wordCount(text) };
+  return { stages, usage, file, words: wordCount(text), ...(spend.lost.length ? { retriedSpend: spend.lost } : {}) };
 }
 
 function validate(input: PipelineInput): void {
@@ -219,6 +269,15 @@ function validate(input: PipelineInput): void {
     );
   if (input.minWords !== undefined && (!Number.isInteger(input.minWords) || input.minWords < 0))
     throw ApplicationFailure.nonRetryable(`minWords must be a whole number ≥ 0`, 'InvalidInput');
+  if (input.budget) {
+    const problem = budgetSettingProblem(input.budget, input.prices);
+    if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidInput');
+    if (input.overlap)
+      throw ApplicationFailure.nonRetryable(
+        'a budget does not work with stage overlap yet: a draft has no bound on its paragraphs',
+        'InvalidInput',
+      );
+  }
 }
 
 export async function contentPipeline(input: PipelineInput): Promise<PipelineResult> {
@@ -259,6 +318,19 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
   };
   show();
 
+  // With a budget, a chain starts only once its worst case is reserved: CHAIN_MAX_CALLS calls at
+  // their bound. It runs on that grant and gives back what it did not spend when it ends.
+  const b = input.budget;
+  const role = input.role ?? 'fast';
+  const money = b && new RunBudget(b.usd, b.inFlight, input.prices);
+  const maxTokens = input.maxTokens ?? b?.maxTokens;
+  const callUsd = (topic: string) =>
+    worstCaseUsd(budgetModel(role, b!.models), chainCallInputTokens(topic, maxTokens!), maxTokens!, input.prices)!;
+  /** What failed chains spent (budgeted runs): their calls' usage, and their lost attempts'. */
+  const failedSpend: ChainSpend[] = [];
+  const chainUsd = (billed: readonly { model: string; usage: TokenUsage }[], lost: readonly PartialSpend[]) =>
+    billed.reduce((n, x) => n + spendUsd(x.model, x.usage, [], input.prices), spendUsd(undefined, undefined, lost, input.prices));
+
   const runChain = async (c: ChainState, attempt: 1 | 2): Promise<void> => {
     c.attempt = attempt;
     c.status = attempt === 1 ? 'running' : 'retrying';
@@ -273,22 +345,56 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
       attempt,
       outDir: input.outDir,
       llmTaskQueue: input.llmTaskQueue,
-      role: input.role ?? 'fast',
+      role,
       maxTokens: input.maxTokens,
       minWords: input.minWords ?? 30,
       ...(input.overlap ? { overlap: true } : {}),
     };
-    try {
-      const out = await executeChild(pipelineChain, {
+    const start = (grant?: number) =>
+      executeChild(pipelineChain, {
         workflowId: c.workflowId,
         staticSummary: `topic ${c.index + 1}: "${gist(c.topic, 80)}" — research → write → edit${attempt === 2 ? ' (second attempt)' : ''}`,
-        args: [args],
+        args: [
+          money
+            ? {
+                ...args,
+                maxTokens,
+                budget: {
+                  usd: grant!,
+                  callUsd: callUsd(c.topic),
+                  maxTokens: maxTokens!,
+                  inFlight: b!.inFlight ?? 'keep',
+                  ...(input.prices ? { prices: input.prices } : {}),
+                },
+              }
+            : args,
+        ],
       });
+    try {
+      const out = money
+        ? await money.run(
+            roundUsd(CHAIN_MAX_CALLS * callUsd(c.topic)),
+            start,
+            (o) => {
+              if (o.ok)
+                return chainUsd(
+                  o.value.stages.flatMap((st) => (st.model ? [{ model: st.model, usage: st.usage }] : [])),
+                  o.value.retriedSpend ?? [],
+                );
+              const spent = chainSpendOf(o.error);
+              return spent ? chainUsd(spent.billed, spent.lost) : 0;
+            },
+            STAGES.length,
+          )
+        : await start();
       Object.assign(c, { status: 'ok', stages: out.stages, usage: out.usage, file: out.file, error: undefined });
+      if (out.retriedSpend?.length) c.retriedSpend = out.retriedSpend;
     } catch (err) {
       if (isCancellation(err)) throw err;
       c.status = 'failed';
       c.error = failureMessage(err);
+      const spent = money && chainSpendOf(err);
+      if (spent) failedSpend.push(spent);
     } finally {
       running--;
       c.endedAt = Date.now();
@@ -299,7 +405,8 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
   await slidingWindow(chains, input.concurrency, (c) => runChain(c, 1));
 
   const failed = chains.filter((c) => c.status === 'failed');
-  if (failed.length && input.retryFailed !== false) {
+  // A run stopped by its budget retries nothing: the retries would not start either.
+  if (failed.length && input.retryFailed !== false && !money?.reached) {
     phase = 'retrying';
     for (const c of failed) {
       c.firstAttempt = { startedAt: c.startedAt!, endedAt: c.endedAt!, error: c.error ?? 'failed' };
@@ -312,26 +419,40 @@ async function pipeline(input: PipelineInput, status: RunStatus): Promise<Pipeli
 
   const usage = sumUsage(chains.map((c) => c.usage));
   const ok = chains.filter((c) => c.status === 'ok').length;
-  status.set(
-    RUN_STATUS.done,
-    `**Done**: ${ok} of ${chains.length} topics written${ok < chains.length ? `, **${chains.length - ok} failed**` : ''}${input.outDir ? ` (files in ${input.outDir})` : ''}.`,
-  );
+  const costs = costOfChains(chains, input.prices, failedSpend);
+  const report = money?.report();
+  const written = `${ok} of ${chains.length} topics written${ok < chains.length ? `, **${chains.length - ok} failed**` : ''}${input.outDir ? ` (files in ${input.outDir})` : ''}`;
+  if (report?.reached)
+    status.set(BUDGET_REACHED, `**Budget reached** (${formatUsd(report.spentUsd)} spent of ${formatUsd(report.usd)}): ${written}.`);
+  else status.set(RUN_STATUS.done, `**Done**: ${written}.`);
   return {
     chains,
     ok,
     failed: chains.length - ok,
-    retried: input.retryFailed === false ? 0 : failed.length,
+    retried: input.retryFailed === false || report?.reached ? 0 : failed.length,
     totalMs: Date.now() - t0,
     usage,
-    ...costOfChains(chains, input.prices),
+    ...costs,
     peakRunning,
+    ...(report?.reached ? { status: BUDGET_REACHED } : {}),
+    ...(report ? { budget: report } : {}),
   };
 }
 
-/** The finished chains' cost by stage and in total, from each stage's usage and model at the input's prices. */
-function costOfChains(chains: ChainState[], prices: PipelineInput['prices']): Pick<PipelineResult, 'cost' | 'costByPhase'> {
+/**
+ * The finished chains' cost by stage and in total, from each stage's usage and model at the input's
+ * prices; their calls' lost attempts (estimated) and what failed chains of a budgeted run spent
+ * count in the total, not in a stage.
+ */
+function costOfChains(
+  chains: ChainState[],
+  prices: PipelineInput['prices'],
+  failed: readonly ChainSpend[] = [],
+): Pick<PipelineResult, 'cost' | 'costByPhase'> {
   const byPhase: NonNullable<PipelineResult['costByPhase']> = {};
   for (const c of chains)
     for (const st of c.stages ?? []) if (st.model) addCall((byPhase[st.stage] ??= emptyCost()), st.model, st.usage, { table: prices });
-  return { cost: mergeCosts(...Object.values(byPhase)), costByPhase: byPhase };
+  const other = addEstimated(emptyCost(), [...chains.flatMap((c) => c.retriedSpend ?? []), ...failed.flatMap((f) => f.lost)], prices);
+  for (const f of failed) for (const x of f.billed) addCall(other, x.model, x.usage, { table: prices });
+  return { cost: mergeCosts(...Object.values(byPhase), other), costByPhase: byPhase };
 }

@@ -42,9 +42,9 @@ import { analysisContent, ANALYSIS_SYSTEM, parseAnalysis, REPORT_SYSTEM, reportC
 import { INLINE_MAX_CHARS } from '../shared/blobs';
 import { counted, gist, textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
-import { costOfUsage } from '../shared/pricing';
+import { addEstimated, costOfUsage } from '../shared/pricing';
 import type { LlmResult, UsageSummary } from '../shared/types';
-import { addModelUsage, noUsageSummary } from '../shared/usage';
+import { addModelUsage, noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { ApprovalGate, iso } from './approval';
 import { fanOut } from './fanout';
 import { destinationCheck, labelled, modelCall, sideEffect, sideEffectUndo } from './profiles';
@@ -177,6 +177,8 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   // 1. Analyse every document at once; results stay in document order whatever finishes first.
   setStage('analyzing', `**Analysing** ${counted(names.length, 'document')} at once: ${gist(names.map(shortName).join(', '), 300)}.`);
   const usage: UsageSummary = noUsageSummary();
+  // What attempts that failed streamed before they did (estimated), the failed analyses' included.
+  const lost: PartialSpend[] = [];
   let simulated = false;
   const settled = await fanOut(v.documents, async (doc) => {
     const r = await llm(`analyse ${shortName(doc.name)}`).llmTurn({
@@ -192,6 +194,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
   });
   // Usage is added in document order, not as the analyses arrive.
   for (const s of settled) {
+    lost.push(...(s.ok ? (s.value.r.retriedSpend ?? []) : spendOfFailure(s.error)));
     if (!s.ok) continue;
     addModelUsage(usage, s.value.r.model, s.value.r.usage);
     simulated ||= s.value.r.simulated;
@@ -232,6 +235,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     return fail(PublishFailure.ReportFailed, `the report could not be written: ${failureMessage(err)}`, err);
   }
   addModelUsage(usage, written.model, written.usage);
+  lost.push(...(written.retriedSpend ?? []));
   simulated ||= written.simulated;
   report = reportText(title, textOf(written.content));
   if (written.storedText) reportStored = { title, body: written.storedText };
@@ -271,7 +275,7 @@ export async function publishWorkflow(input: PublishInput): Promise<PublishResul
     analyses,
     effects,
     usage,
-    cost: costOfUsage(usage.byModel, input.prices),
+    cost: addEstimated(costOfUsage(usage.byModel, input.prices), lost, input.prices),
     simulated,
   });
   if (decision.verdict === 'reject') {

@@ -18,7 +18,7 @@ import type { Activities } from '../activities';
 import { plannerMessages, plannerSystem, readQueries } from '../prompts/search';
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
-import { addCall, emptyCost } from '../shared/pricing';
+import { addCall, addEstimated, emptyCost } from '../shared/pricing';
 import {
   DEFAULT_ANSWER_MODEL,
   DEFAULT_ANSWER_TOP,
@@ -46,7 +46,7 @@ import {
 } from '../shared/search';
 import type { TokenUsage } from '../shared/types';
 import { RUN_STATUS } from '../shared/search-attributes';
-import { addModelUsage, noUsageSummary } from '../shared/usage';
+import { addModelUsage, noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
 import { outcomeOf, quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
 import { RunStatus } from './status';
@@ -116,6 +116,8 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
     addModelUsage(usage, model, u);
     addCall(cost, model, u, { table: input.prices });
   };
+  // What attempts that failed streamed before they did: charged as estimated.
+  const chargeLost = (lost: readonly PartialSpend[] | undefined) => void addEstimated(cost, lost, input.prices);
   const reports: SourceReport[] = input.sources.map((s) => ({
     source: s.name,
     status: 'cancelled',
@@ -144,9 +146,11 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
         maxTokens: PLANNER_MAX_TOKENS,
       });
       charge(res.model, res.usage, res.simulated);
+      chargeLost(res.retriedSpend);
       const subQueries = readQueries(textOf(res.content), max).filter((q) => q.toLowerCase() !== query.toLowerCase());
       plan = { status: 'split', model, answeredBy: res.model, subQueries, usage: res.usage };
     } catch (err) {
+      chargeLost(spendOfFailure(err));
       if (isCancellation(err)) throw err;
       // The query alone still searches every source.
       plan = { status: 'failed', model, subQueries: [], reason: failureMessage(err) };
@@ -217,7 +221,7 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
   let answer: SearchAnswer | undefined;
   if (input.answer) {
     progress.phase = 'answering';
-    answer = await answerFrom(input, query, hits, status, charge);
+    answer = await answerFrom(input, query, hits, status, charge, chargeLost);
   }
   progress.phase = 'done';
   status(
@@ -249,6 +253,7 @@ async function answerFrom(
   hits: FusedHit[],
   status: StatusKeeper,
   charge: (model: string, u: TokenUsage, sim: boolean) => void,
+  chargeLost: (lost: readonly PartialSpend[] | undefined) => void,
 ): Promise<SearchAnswer> {
   const top = hits.slice(0, input.answerTop ?? DEFAULT_ANSWER_TOP);
   const read = top.map((h) => h.rank);
@@ -263,6 +268,7 @@ async function answerFrom(
       hits: top.map((h) => ({ rank: h.rank, id: h.id, title: h.title, snippet: h.snippet })),
     });
     charge(res.model, res.usage, res.simulated);
+    chargeLost(res.retriedSpend);
     return {
       status: 'answered',
       text: res.text,
@@ -274,6 +280,7 @@ async function answerFrom(
       ...(res.claims.length === 0 ? { reason: 'the reply cited none of the hits' } : {}),
     };
   } catch (err) {
+    chargeLost(spendOfFailure(err));
     if (isCancellation(err)) throw err;
     return { status: 'failed', text: '', claims: [], read, reason: failureMessage(err) };
   }

@@ -25,7 +25,6 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
-  CancellationScope,
   condition,
   continueAsNew,
   executeChild,
@@ -70,26 +69,20 @@ import {
   formatUsd,
   mergeCosts,
   roundUsd,
-  usdFor,
   type BatchUsage,
   type PriceTable,
 } from '../shared/pricing';
-import { BUDGET_REACHED, BudgetLedger, budgetProblem, mergeBudgetReports, worstCaseUsd, type BudgetReport } from '../shared/budget';
+import { BUDGET_REACHED, budgetProblem, mergeBudgetReports, worstCaseUsd, type BudgetReport } from '../shared/budget';
 import { addUsage, mergeUsageSummaries, noUsage, spendOfFailure, sumUsage, type PartialSpend } from '../shared/usage';
 import { blobStore, labelled, summarizeItem } from './profiles';
-import { cancellable } from './race';
+import { budgeted, RunBudget, spendUsd } from './budget';
 import { RunStatus } from './status';
 import { groupRanges, planNode, reduceLevels, type NodePlan, type Range } from './summarize-plan';
 import { slidingWindow } from './window';
 
 const item = (summary: string) => proxyActivities<Activities>(labelled(summarizeItem, summary));
-/**
- * Items of a run whose budget may cancel them wait for the cancellation, so the spend it reports is
- * charged; a shorter heartbeat timeout lets the cancel reach them within seconds (an activity's
- * heartbeats, which carry it, are throttled to 80 % of the timeout).
- */
-const budgetedItem = (summary: string) =>
-  proxyActivities<Activities>(labelled({ ...cancellable(summarizeItem), heartbeatTimeout: '5 seconds' }, summary));
+/** Items of a run whose budget may cancel them wait for the cancellation, so the spend it reports is charged. */
+const budgetedItem = (summary: string) => proxyActivities<Activities>(labelled(budgeted(summarizeItem), summary));
 const store = (summary: string) => proxyActivities<Activities>(labelled(blobStore, summary));
 
 /** "map chunks 1–250 of 10,000 (a.md … f.md)", "reduce level 2: results 1–100": a node's label in the Web UI. */
@@ -232,8 +225,7 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   const own = first && first.index >= start && first.index < end ? first : undefined;
   const indexes = Array.from({ length: n }, (_, k) => start + k).filter((i) => i !== own?.index);
   const plan = input.job.budget;
-  const ledger = plan && input.budgetUsd !== undefined ? new BudgetLedger(input.budgetUsd) : undefined;
-  const inFlight = new Set<CancellationScope>();
+  const ledger = plan && input.budgetUsd !== undefined ? new RunBudget(input.budgetUsd, plan.inFlight, plan.prices) : undefined;
   const call = (index: number, maxUsd?: number) => {
     const g = groups[index];
     const proxy = ledger ? budgetedItem : item;
@@ -252,30 +244,8 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   };
   // With a budget, an item starts only once its worst case is reserved; it gives the reservation
   // back when it ends and is charged what it spent (retried and cancelled attempts included).
-  const budgeted = async (index: number): Promise<ItemOutput> => {
-    const held = ledger!.reserve(plan!.callUsd);
-    if (!held) {
-      if (plan!.inFlight === 'cancel') for (const scope of inFlight) scope.cancel();
-      throw ApplicationFailure.nonRetryable(`not started: the budget of ${formatUsd(ledger!.usd)} was reached`, 'BudgetReached');
-    }
-    const scope = new CancellationScope();
-    inFlight.add(scope);
-    try {
-      const out = await scope.run(() => call(index, plan!.callUsd));
-      ledger!.settle(held, itemUsd(out.model, out.usage, out.retriedSpend, plan!.prices));
-      return out;
-    } catch (err) {
-      ledger!.settle(held, itemUsd(undefined, undefined, spendOfFailure(err), plan!.prices));
-      if (scope.consideredCancelled && !CancellationScope.current().consideredCancelled) {
-        ledger!.cancelledCalls++;
-        throw ApplicationFailure.nonRetryable(`cancelled in flight: the budget of ${formatUsd(ledger!.usd)} was reached`, 'BudgetReached');
-      }
-      throw err;
-    } finally {
-      inFlight.delete(scope);
-    }
-  };
-  const work = slidingWindow(indexes, lanes, (index) => (ledger ? budgeted(index) : call(index)), {
+  const underBudget = (index: number): Promise<ItemOutput> => ledger!.call(plan!.callUsd, (maxUsd) => call(index, maxUsd));
+  const work = slidingWindow(indexes, lanes, (index) => (ledger ? underBudget(index) : call(index)), {
     onSettle: (_index, ok) => {
       if (ok) pending.done++;
       else pending.failed++;
@@ -302,18 +272,6 @@ async function runLeaf(input: NodeInput, lanes: number): Promise<NodeResult> {
   }
   const ref = await store(`save the results of ${start + 1}–${end}`).savePart({ start, end, entries });
   return { parts: [{ start, end, ref }], usage, byModel, estimatedByModel, simulated, ...(ledger ? { budget: ledger.report() } : {}) };
-}
-
-/** What an item's calls cost: the answered call's usage and its failed attempts' (estimated). */
-function itemUsd(
-  model: string | undefined,
-  usage: TokenUsage | undefined,
-  lost: readonly PartialSpend[] | undefined,
-  table?: PriceTable,
-): number {
-  let usd = model && usage ? (usdFor(model, usage, { table }) ?? 0) : 0;
-  for (const l of lost ?? []) usd += usdFor(l.model, l.usage, { table }) ?? 0;
-  return roundUsd(usd);
 }
 
 /** What the root carries across continue-as-new. */
@@ -604,7 +562,10 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
       });
       absorb('reduce', out);
       if (reserve)
-        s.budget = { ...s.budget!, spentUsd: roundUsd(s.budget!.spentUsd + itemUsd(out.model, out.usage, out.retriedSpend, input.prices)) };
+        s.budget = {
+          ...s.budget!,
+          spentUsd: roundUsd(s.budget!.spentUsd + spendUsd(out.model, out.usage, out.retriedSpend, input.prices)),
+        };
       progress.levelGroups.done = 1;
       s.phases.push({ name: `final reduce (level ${s.level})`, items: 1, ms: Date.now() - t0 });
       finalRef = out.ref;
