@@ -30,9 +30,7 @@ const duration = z.string().transform((v, ctx) => {
   return n ?? z.NEVER;
 });
 
-const otlpProtocol = z.enum(['http/protobuf', 'http/json'], {
-  message: 'expected http/protobuf or http/json (Braid sends traces over OTLP/HTTP; grpc is not supported)',
-});
+const otlpProtocol = z.enum(['http/protobuf', 'http/json', 'grpc'], { message: 'expected http/protobuf, http/json or grpc' });
 
 const schema = z.object({
   ANTHROPIC_API_KEY: z.string().trim().min(1).optional(),
@@ -254,24 +252,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env) {
       attempts: { maxAttempts: c.BRAID_LLM_MAX_ATTEMPTS, outageBudgetMs: c.BRAID_LLM_OUTAGE_BUDGET },
       llmQueueActivitiesPerSecond: c.BRAID_LLM_QUEUE_ACTIVITIES_PER_SECOND,
     },
-    /** Where OpenTelemetry traces go (OTLP/HTTP); undefined: tracing is off. */
+    /** Where OpenTelemetry traces go (OTLP over HTTP or gRPC); undefined: tracing is off. */
     traces: otlpTraces(c),
   };
 }
 
 /**
- * The OTLP/HTTP traces endpoint the standard variables name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as
- * given, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`; off with OTEL_SDK_DISABLED=true or an
- * OTEL_TRACES_EXPORTER that does not list `otlp` (e.g. `none`).
+ * The OTLP traces endpoint the standard variables name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given,
+ * else OTEL_EXPORTER_OTLP_ENDPOINT — over HTTP with `/v1/traces` added, over gRPC as it is (the
+ * service path is gRPC's); off with OTEL_SDK_DISABLED=true or an OTEL_TRACES_EXPORTER that does not
+ * list `otlp` (e.g. `none`).
  */
-function otlpTraces(c: z.infer<typeof schema>): { url: string; protocol: 'http/protobuf' | 'http/json' } | undefined {
+function otlpTraces(c: z.infer<typeof schema>): { url: string; protocol: 'http/protobuf' | 'http/json' | 'grpc' } | undefined {
   if (c.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
   if (c.OTEL_TRACES_EXPORTER !== undefined && !c.OTEL_TRACES_EXPORTER.split(',').some((e) => e.trim() === 'otlp')) return undefined;
-  const url =
-    c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-    (c.OTEL_EXPORTER_OTLP_ENDPOINT && `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  const protocol = c.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  const base = c.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
+  const url = c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base && (protocol === 'grpc' ? base : `${base}/v1/traces`));
   if (!url) return undefined;
-  return { url, protocol: c.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? c.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf' };
+  return { url, protocol };
 }
 
 /** `s3://bucket/some/prefix` → bucket and key prefix (`some/prefix/`, or '' for the bucket's root). */

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openConfiguredBlobStore } from '../src/blobs/open';
 import { BlobNotFound, FsBlobStore, getJson, putJson } from '../src/blobs/store';
+import { KeyRing } from '../src/encryption/keys';
 
 let dir: string;
 beforeEach(() => {
@@ -57,5 +59,30 @@ describe('FsBlobStore', () => {
     );
     expect(readable.slice(-16)).toEqual(Array(16).fill(true)); // 16 × 100 bytes fit
     expect(readable.slice(0, 4)).toEqual(Array(4).fill(false)); // the oldest were let go
+  });
+});
+
+describe('openConfiguredBlobStore', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const settings = (encryption: { key?: string }) => ({ blobDir: dir, s3: { region: 'us-east-1' }, encryption });
+
+  it('opens the store the settings name, encrypted with their key when one is set', async () => {
+    const plain = openConfiguredBlobStore(settings({}));
+    const ref = await plain.put('hello');
+    expect(fs.readFileSync(fileOf(ref), 'utf8')).toBe('hello');
+
+    const sealed = openConfiguredBlobStore(settings({ key }));
+    const sealedRef = await sealed.put('a secret document');
+    expect((await sealed.get(sealedRef)).toString()).toBe('a secret document');
+    const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((p) => path.join(dir, p));
+    expect(files.filter((f) => fs.statSync(f).isFile() && fs.readFileSync(f).includes('a secret document'))).toEqual([]);
+  });
+
+  it('takes a key ring given in place of the settings (the worker plugin’s `encryption` option), or none', async () => {
+    const ring = KeyRing.fromBase64([key]);
+    const store = openConfiguredBlobStore(settings({}), ring);
+    const ref = await store.put('given ring');
+    expect((await openConfiguredBlobStore(settings({ key })).get(ref)).toString()).toBe('given ring');
+    await expect(new FsBlobStore(dir).get(ref).then((b) => b.toString())).resolves.not.toBe('given ring');
   });
 });

@@ -74,7 +74,7 @@ describe('metrics endpoint', () => {
     let text = '';
     for (let i = 0; i < 50; i++) {
       text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      if (samples(text, 'braid_branch_duration_count', { kind: 'tool' }).length) break;
+      if (samples(text, 'braid_branch_duration_count', { kind: 'tool' }).length && samples(text, 'braid_fanin_wait_count').length) break;
       await new Promise((res) => setTimeout(res, 200));
     }
     console.log(
@@ -97,6 +97,16 @@ describe('metrics endpoint', () => {
     expect(sum(samples(text, 'braid_branch_duration_count', { pattern: 'toolAgent', kind: 'tool' }))).toBe(tools);
     expect(sum(samples(text, 'braid_branch_duration_count', { pattern: 'toolAgent', kind: 'llm' }))).toBe(r.turns);
     expect(sum(samples(text, 'braid_fanout_width_sum', { pattern: 'toolAgent' }))).toBe(tools);
+    // Fan-in wait: one sample per turn whose tools ran two or more at once, never longer than the run.
+    const perTurn = new Map<number, number>();
+    for (const b of r.branches as { kind: string; turn: number }[])
+      if (b.kind === 'tool') perTurn.set(b.turn, (perTurn.get(b.turn) ?? 0) + 1);
+    const fanIns = [...perTurn.values()].filter((n) => n > 1).length;
+    expect(fanIns).toBeGreaterThan(0); // the question asks for two tools at once
+    expect(sum(samples(text, 'braid_fanin_wait_count', { pattern: 'toolAgent' }))).toBe(fanIns);
+    const waited = sum(samples(text, 'braid_fanin_wait_sum', { pattern: 'toolAgent' }));
+    expect(waited).toBeGreaterThanOrEqual(0);
+    expect(waited).toBeLessThanOrEqual(r.timing.totalMs);
   });
 });
 

@@ -1,10 +1,11 @@
 /**
- * An in-process OTLP/HTTP trace receiver for tests: it accepts `POST /v1/traces` in both OTLP/HTTP
+ * An in-process OTLP trace receiver for tests: it accepts `POST /v1/traces` in both OTLP/HTTP
  * encodings — protobuf, decoded with the OTLP message definitions @opentelemetry/otlp-transformer
- * ships, and JSON — and keeps every span, flattened.
+ * ships, and JSON — or, started with `startGrpc`, OTLP/gRPC's Export calls, and keeps every span, flattened.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 
 /** A received span: ids as hex, attributes as plain values. */
 export interface ReceivedSpan {
@@ -95,9 +96,44 @@ export class OtlpReceiver {
   readonly contentTypes = new Set<string>();
 
   private constructor(
-    private readonly server: http.Server,
+    private readonly server: { close(done: () => void): void },
     readonly url: string,
   ) {}
+
+  /**
+   * The same receiver over OTLP/gRPC: the collector's TraceService/Export method on a plain-text
+   * gRPC server (@grpc/grpc-js, the library Temporal's client uses), its messages decoded with the
+   * same OTLP definitions. `url` is the address an exporter is given (`http://127.0.0.1:<port>`).
+   */
+  static async startGrpc(): Promise<OtlpReceiver> {
+    const T = traceRequest();
+    const server = new grpc.Server();
+    const box: { receiver?: OtlpReceiver } = {};
+    const service: grpc.ServiceDefinition = {
+      Export: {
+        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => T.toObject(T.decode(b), { longs: String, bytes: String, defaults: false }),
+        // ExportTraceServiceResponse with no partial_success: an empty message.
+        responseSerialize: () => Buffer.alloc(0),
+        responseDeserialize: (b: Buffer) => b,
+      },
+    };
+    server.addService(service, {
+      Export: (call: grpc.ServerUnaryCall<OtlpRequest, unknown>, done: grpc.sendUnaryData<unknown>) => {
+        box.receiver!.add(call.request, true);
+        box.receiver!.contentTypes.add('application/grpc');
+        done(null, {});
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    box.receiver = new OtlpReceiver({ close: (done) => server.tryShutdown(() => done()) }, `http://127.0.0.1:${port}`);
+    return box.receiver;
+  }
 
   static async start(): Promise<OtlpReceiver> {
     const box: { receiver?: OtlpReceiver } = {};

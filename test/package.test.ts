@@ -19,6 +19,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Simulator } from '../src/simulator';
+import { EXPORTER_PACKAGES, TRACING_PACKAGES } from '../src/telemetry/tracing';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..');
@@ -117,6 +118,12 @@ describe('the library package', () => {
     const required = requiredPackages(path.join(PKG, 'dist'));
     expect([...required].filter((p) => !(p in declared))).toEqual([]);
     expect(required.has('better-sqlite3') && lib.peerDependenciesMeta['better-sqlite3'].optional).toBe(true);
+    // Tracing's SDK packages are optional peers, loaded only when tracing starts, at the ranges it names.
+    const tracing = { ...TRACING_PACKAGES, ...Object.fromEntries(Object.values(EXPORTER_PACKAGES)) };
+    for (const [name, range] of Object.entries(tracing)) {
+      expect(lib.peerDependencies[name], name).toBe(range);
+      expect(lib.peerDependenciesMeta[name]?.optional, name).toBe(true);
+    }
     for (const [name, range] of Object.entries(declared)) {
       const pinned = root.dependencies[name] ?? root.devDependencies[name];
       expect(range, name).toBe(`^${pinned}`);
@@ -126,11 +133,24 @@ describe('the library package', () => {
   it('installs without the CLI-only packages', () => {
     const closure = installedClosure(app, '@braid-agents/braid');
     expect(CLI_ONLY.filter((p) => closure.has(p))).toEqual([]);
+    // Nor the OpenTelemetry SDK: optional peers, not installed unless the app asks for them.
+    const tracing = [...Object.keys(TRACING_PACKAGES), ...Object.values(EXPORTER_PACKAGES).map(([name]) => name)];
+    expect(tracing.filter((p) => fs.existsSync(path.join(app, 'node_modules', p)))).toEqual([]);
     const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
     const own = [...closure.values()].reduce((n, dir) => n + diskBytes(dir), 0);
     console.log(
       `installed: @braid-agents/braid and its dependencies ${mb(own)} (${closure.size} packages); the whole app ${mb(diskBytes(path.join(app, 'node_modules')))}`,
     );
+  });
+
+  it('starts tracing without its optional peers installed only to say, in one line, what to install', async () => {
+    const script = `require('@braid-agents/braid/worker').startTracing({ otlp: { url: 'http://127.0.0.1:4317', protocol: 'grpc' } })`;
+    const r = await run(process.execPath, ['-e', script], { cwd: app }).catch((err: { stderr: string }) => err);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('Error: ')) ?? r.stderr;
+    expect(line).toMatch(
+      /^Error: tracing needs @opentelemetry\/resources, .*@opentelemetry\/exporter-trace-otlp-grpc \(optional peers of @braid-agents\/braid\): npm install /,
+    );
+    expect(line).toContain(`'@opentelemetry/exporter-trace-otlp-grpc@${EXPORTER_PACKAGES.grpc[1]}'`);
   });
 
   it('matches the committed API reports (etc/*.api.md)', async () => {

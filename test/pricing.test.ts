@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../src/config';
+import { worstCaseUsd } from '../src/shared/budget';
 import { addCall, DEFAULT_PRICES, emptyCost, formatUsd, mergeCosts, priceOf, priceTable, usdFor } from '../src/shared/pricing';
 
 describe('price table', () => {
@@ -106,5 +107,16 @@ describe('cost summaries', () => {
     expect(formatUsd(12.3456)).toBe('$12.35');
     expect(formatUsd(0.012345)).toBe('$0.0123');
     expect(formatUsd(0.0005)).toBe('$0.0005');
+  });
+});
+
+describe('a budget reservation', () => {
+  it('covers a call whose whole input is written to the prompt cache, at the cache-write price', () => {
+    // An agent's turns mark their conversation for the cache: every input token may be billed as a 5-minute write.
+    for (const model of Object.keys(DEFAULT_PRICES)) {
+      const reserved = worstCaseUsd(model, 10_000, 1000)!;
+      const billed = usdFor(model, { inputTokens: 0, cacheWriteTokens: 10_000, outputTokens: 1000 })!;
+      expect(reserved, model).toBeGreaterThanOrEqual(billed);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { analyzeRun, childRunsOf, type FetchedRun } from '../src/report/analyze';
+import { renderHtml } from '../src/report/html';
 import { addCall, emptyCost, usdFor } from '../src/shared/pricing';
 
 const dir = path.join(__dirname, 'histories');
@@ -48,6 +49,17 @@ describe('analyzeRun', () => {
     expect(r.cost.totalUsd).toBeGreaterThan(0);
     for (const s of r.spans.filter((x) => x.usage)) expect(s.usd).toBe(usdFor(s.model!, s.usage!));
     expect(r.maxWidth).toBe(4);
+  });
+
+  it("measures each fan-out's fan-in wait, from its first branch done to its last, and the page shows the longest", () => {
+    const r = analyzeRun(recorded('ask-showcase'), { now: 0 });
+    const tools = r.spans.filter((s) => s.type === 'runTool');
+    expect(r.fanIns).toHaveLength(1); // the turn that called its four tools at once
+    expect(r.fanIns[0]!.ids).toEqual(tools.map((s) => s.id));
+    const ends = tools.map((s) => s.endedAt!);
+    expect(r.fanIns[0]!.waitMs).toBe(Math.max(...ends) - Math.min(...ends));
+    expect(r.fanIns[0]!.waitMs).toBeGreaterThan(0);
+    expect(renderHtml(r, { generatedAt: 0 })).toContain(`id="fan-in-wait" data-ms="${r.fanIns[0]!.waitMs}"`);
   });
 
   it("puts every model turn of an ask on the critical path, with the slowest of each turn's tools", () => {

@@ -24,7 +24,14 @@ describe('tracing settings', () => {
     ).toEqual({ url: 'http://tempo:4318/otlp/v1/traces', protocol: 'http/json' });
     expect(readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }).traces).toBeUndefined();
     expect(readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }).traces).toBeUndefined();
-    expect(() => readConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' })).toThrow(ConfigError);
+    // gRPC: the endpoint as given (no /v1/traces); an unknown protocol is refused.
+    expect(
+      readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317/', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }).traces,
+    ).toEqual({
+      url: 'http://collector:4317',
+      protocol: 'grpc',
+    });
+    expect(() => readConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'thrift' })).toThrow(ConfigError);
     expect(() => readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });

@@ -36,7 +36,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CharCitation, ChatMessage, ContentBlock, LlmRequest, LlmResult, ModelRole, RoutedCall, TokenUsage } from '../shared/types';
-import { prefixCacheable } from '../shared/prompt-cache';
+import { conversationBreakpoints, prefixCacheable, type BlockAt } from '../shared/prompt-cache';
 import type { ToolRegistry } from '../tools/registry';
 import type { FlowControl } from '../flow';
 import { recordModelCall } from '../flow/metrics';
@@ -145,6 +145,20 @@ export function withCacheControl(
       return { ...rest, cache_control: { type: 'ephemeral' } };
     });
     return { ...m, content } as ChatMessage;
+  });
+}
+
+/**
+ * The messages with `cache_control` on the blocks `at` names (a string content becomes one text
+ * block to carry it): an agent's conversation marked for the prompt cache (`cacheConversation`).
+ */
+export function withCacheBreakpoints(messages: ChatMessage[], at: BlockAt[]): ChatMessage[] {
+  if (!at.length) return messages;
+  return messages.map((m, i) => {
+    const marks = at.filter((p) => p.message === i).map((p) => p.block);
+    if (!marks.length) return m;
+    const blocks = typeof m.content === 'string' ? [{ type: 'text' as const, text: m.content }] : m.content;
+    return { ...m, content: blocks.map((b, j) => (marks.includes(j) ? { ...b, cache_control: { type: 'ephemeral' } } : b)) } as ChatMessage;
   });
 }
 
@@ -324,7 +338,10 @@ export function createLlmActivities(deps: LlmDeps) {
               model,
               max_tokens: req.maxTokens ?? deps.maxTokens,
               system: req.system,
-              messages: withCacheControl(model, req.system, tools, messages) as Anthropic.MessageParam[],
+              messages: withCacheBreakpoints(
+                withCacheControl(model, req.system, tools, messages),
+                req.cacheConversation ? conversationBreakpoints(model, { system: req.system, tools, messages }) : [],
+              ) as Anthropic.MessageParam[],
               tools,
             },
             { signal: abort.signal, timeout: deps.requestTimeoutMs, maxRetries: 0 },

@@ -44,7 +44,7 @@ import type { FlowSnapshot } from '../flow';
 export { BraidKind, BraidStatus, SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 export { ASK_WORKFLOW, agentProgressQuery, type AgentInput, type AgentResult, type AgentProgress } from '../shared/ask';
 export { HEALTH_WORKFLOW } from '../shared/health';
-export { startTracing, type BraidTracing, type TracingOptions } from '../telemetry/tracing';
+export { startTracing, type BraidTracing, type OtlpProtocol, type TracingOptions } from '../telemetry/tracing';
 export {
   ENSEMBLE_WORKFLOW,
   ensembleProgressQuery,

@@ -27,11 +27,10 @@ import { createActivities } from '../activities';
 import type { SourceRegistry } from '../search/source';
 import type { VersionedStore } from '../store/shared-state';
 import { withSharedEncryption } from '../store/sealed-state';
-import { openBlobStore } from '../blobs/open';
+import { openConfiguredBlobStore } from '../blobs/open';
 import type { BlobStore } from '../blobs/store';
 import { AnswerCache } from '../store/answer-cache';
 import { config as processConfig, type BraidConfig } from '../config';
-import { withBlobEncryption } from '../encryption/blobs';
 import { withEncryption } from '../encryption/converter';
 import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { createFlowControl, type FlowControl } from '../flow';
@@ -80,7 +79,7 @@ export {
   type McpHttpServer,
 } from '../tools/mcp-config';
 export { llmTaskQueue } from '../shared/task-queues';
-export { startTracing, type BraidTracing, type TracingOptions } from '../telemetry/tracing';
+export { startTracing, type BraidTracing, type OtlpProtocol, type TracingOptions } from '../telemetry/tracing';
 export type { AttemptPolicy } from '../flow/attempts';
 export type { BackoffOptions } from '../flow/backoff';
 export type { BreakerOptions } from '../flow/breaker';
@@ -239,7 +238,7 @@ class SharedParts {
     const publishStores = o.publishStores ?? sqlitePublishStores();
     const ring = o.encryption === false ? undefined : (o.encryption ?? configuredKeyRing(cfg));
     const answerCache = o.answerCache ?? new AnswerCache(cfg.answerCache, Date.now, ring);
-    const blobs = o.blobs ?? withBlobEncryption(openBlobStore(cfg), ring);
+    const blobs = o.blobs ?? openConfiguredBlobStore(cfg, ring);
     this.owned = [
       ...(o.flow ? [] : [() => flow.close()]),
       ...(o.model ? [] : [() => model.close()]),

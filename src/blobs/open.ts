@@ -5,6 +5,8 @@
  * without it, the directory BRAID_BLOB_DIR, which serves one host. A wrapper that changes how
  * blobs are kept (encryption) wraps what this returns, so it applies to both backends.
  */
+import { withBlobEncryption } from '../encryption/blobs';
+import { configuredKeyRing, type KeyRing } from '../encryption/keys';
 import { S3BlobStore, type S3Settings } from './s3-store';
 import { FsBlobStore, type BlobStore } from './store';
 
@@ -22,6 +24,18 @@ export interface BlobSettings {
 export function openBlobStore(cfg: BlobSettings, o: { cacheBytes?: number } = {}): BlobStore {
   if (cfg.blobUrl) return new S3BlobStore({ bucket: cfg.blobUrl.bucket, prefix: cfg.blobUrl.prefix, ...cfg.s3 }, o);
   return new FsBlobStore(cfg.blobDir, o);
+}
+
+/**
+ * The blob store the settings name, encrypted with the settings' key ring when payload encryption is
+ * on (BRAID_ENCRYPTION_KEY / _KEYS_FILE): what the CLI and the worker plugin read and write through.
+ * `ring` overrides the settings' (the plugin's `encryption` option); undefined: no encryption.
+ */
+export function openConfiguredBlobStore(
+  cfg: BlobSettings & { encryption: { key?: string; keysFile?: string } },
+  ring: KeyRing | undefined = configuredKeyRing(cfg),
+): BlobStore {
+  return withBlobEncryption(openBlobStore(cfg), ring);
 }
 
 /** Which setting names this store, for messages ("… the blob store (BRAID_BLOB_URL) …"). */

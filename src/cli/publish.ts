@@ -15,9 +15,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
-import { blobSetting, openBlobStore } from '../blobs/open';
-import { withBlobEncryption } from '../encryption/blobs';
-import { configuredKeyRing } from '../encryption/keys';
+import { blobSetting, openConfiguredBlobStore } from '../blobs/open';
 import { config } from '../config';
 import { INLINE_MAX_CHARS, previewOf } from '../shared/blobs';
 import { fsProblem } from '../fs-errors';
@@ -74,7 +72,7 @@ function readDocuments(files: string[]): PublishDocument[] {
 
 /** Documents too large to travel inline, written to the blob store; the run gets their references. */
 async function storeLarge(docs: PublishDocument[]): Promise<PublishDocument[]> {
-  const store = withBlobEncryption(openBlobStore(config()), configuredKeyRing(config()));
+  const store = openConfiguredBlobStore(config());
   let inline = 0;
   const out: PublishDocument[] = [];
   for (const doc of docs) {

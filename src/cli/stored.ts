@@ -3,16 +3,14 @@
  * from a run as a reference into the blob store (src/shared/blobs.ts), which the CLI shares with the
  * workers only when it runs on their host (or, later, with a shared store).
  */
-import { blobSetting, openBlobStore } from '../blobs/open';
+import { blobSetting, openConfiguredBlobStore } from '../blobs/open';
 import { BlobNotFound } from '../blobs/store';
-import { withBlobEncryption } from '../encryption/blobs';
-import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
 import type { StoredText } from '../shared/blobs';
 
 /** The stored text, whole; a one-line error naming the setting when this host's blob store does not have it. */
 export async function readStored(stored: StoredText, what: string): Promise<string> {
-  const store = withBlobEncryption(openBlobStore(config()), configuredKeyRing(config()));
+  const store = openConfiguredBlobStore(config());
   try {
     return (await store.get(stored.ref)).toString('utf8');
   } catch (err) {

@@ -8,10 +8,8 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Workf
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { openBlobStore } from '../blobs/open';
+import { openConfiguredBlobStore } from '../blobs/open';
 import { BlobStoreUnavailable } from '../blobs/store';
-import { withBlobEncryption } from '../encryption/blobs';
-import { configuredKeyRing } from '../encryption/keys';
 import { config } from '../config';
 import {
   DEFAULT_BATCH_MAP,
@@ -72,7 +70,7 @@ export async function prepareSummarize(inputs: string[], o: SummarizeOptions, qu
   if (o.batchSize !== undefined && !o.batch) throw new UsageError('--batch-size needs --batch');
   if (o.batch && o.budget !== undefined)
     throw new UsageError('--budget does not work with --batch yet: a batch map reserves nothing before it is submitted');
-  const corpus = await buildCorpus(inputs, withBlobEncryption(openBlobStore(config()), configuredKeyRing(config())), {
+  const corpus = await buildCorpus(inputs, openConfiguredBlobStore(config()), {
     maxTokens: o.chunkTokens,
   }).catch((err: unknown) => {
     throw err instanceof BlobStoreUnavailable ? new UsageError(err.message) : err;

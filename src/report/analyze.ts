@@ -67,6 +67,13 @@ export interface FetchedRun {
   children: Map<string, FetchedRun>;
 }
 
+/** A fan-out of a report: when it started, its branches (span ids) and its fan-in wait in ms. */
+export interface FanIn {
+  at: number;
+  ids: string[];
+  waitMs: number;
+}
+
 export type TimeCategory = 'model' | 'tools' | 'activities' | 'worker' | 'retries' | 'timers' | 'children' | 'running';
 
 export interface RunReport {
@@ -85,6 +92,11 @@ export interface RunReport {
   /** Open leaf branches over time: a step line, one point per change. */
   width: { t: number; n: number }[];
   maxWidth: number;
+  /**
+   * Every fan-out — two or more branches one workflow task started together — that has ended, with
+   * its fan-in wait: from its first branch done to its last (what waiting for the slowest cost).
+   */
+  fanIns: FanIn[];
   /** Branch time by what it was spent on, in ms (summed over branches, so parallel time counts once per branch). */
   timeWent: Record<TimeCategory, number>;
   cost: CostSummary;
@@ -337,6 +349,28 @@ const idIn = (prefix: string, id: number | string) => (prefix ? `${prefix}/${id}
 export const runState = (r: Pick<RunReport, 'running' | 'continuedAs' | 'status'>): string =>
   r.running ? 'running' : r.continuedAs ? 'continued as new' : r.status;
 
+/** The fan-outs of one history: branches (not timers) one workflow task scheduled together, once all have ended. */
+function fanInsOf(spans: Parsed['spans']): FanIn[] {
+  const byTask = new Map<number, Parsed['spans']>();
+  for (const s of spans) {
+    if (s.kind === 'queue' || s.kind === 'timer') continue;
+    const group = byTask.get(s.from);
+    if (group) group.push(s);
+    else byTask.set(s.from, [s]);
+  }
+  const out: FanIn[] = [];
+  for (const group of byTask.values()) {
+    if (group.length < 2 || group.some((s) => s.endedAt === undefined || s.status === 'running')) continue;
+    const ends = group.map((s) => s.endedAt!);
+    out.push({
+      at: Math.min(...group.map((s) => s.scheduledAt)),
+      ids: group.map((s) => s.id),
+      waitMs: Math.max(...ends) - Math.min(...ends),
+    });
+  }
+  return out;
+}
+
 const duration = (s: Span, now: number) => Math.max(0, (s.endedAt ?? now) - s.scheduledAt);
 
 export interface AnalyzeOptions {
@@ -349,6 +383,7 @@ export interface AnalyzeOptions {
 
 export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
   const spans: Span[] = [];
+  const fanIns: FanIn[] = [];
   let notFetched = 0;
   /** Appends a history's spans depth first (a child's own spans right after it) and returns its critical path. */
   const walk = (
@@ -372,6 +407,7 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
       span.expanded = true;
       paths.set(s.id, walk(child, s.id, depth + 1, s.id, s.model ?? parsed.model).path);
     }
+    fanIns.push(...fanInsOf(parsed.spans));
     const now = parsed.endedAt ?? opts.now;
     const cp = criticalPath(parsed.spans.map((s): PathSpan => ({ id: s.id, from: s.from, to: s.to, durationMs: duration(s, now) })));
     return { ...parsed, path: cp.ids.flatMap((id) => [id, ...(paths.get(id) ?? [])]), pathMs: cp.ms };
@@ -453,6 +489,7 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
     criticalPath: { ms: top.pathMs, ids: top.path },
     width,
     maxWidth,
+    fanIns: fanIns.sort((a, b) => a.at - b.at),
     timeWent,
     cost,
     usage,

@@ -73,6 +73,15 @@ function card(value: string, label: string, cls = ''): string {
   return `<div class="card"><b class="${cls}">${esc(value)}</b><span>${esc(label)}</span></div>`;
 }
 
+/** The longest fan-in wait (first branch of a fan-out done to its last), when the run fanned out. */
+function fanInCard(r: RunReport): string {
+  if (!r.fanIns.length) return '';
+  const longest = Math.max(...r.fanIns.map((f) => f.waitMs));
+  return `<div class="card" id="fan-in-wait" data-ms="${longest}"><b>${esc(duration(longest))}</b><span>${esc(
+    `longest fan-in wait (first branch done to last), of ${r.fanIns.length} fan-out${r.fanIns.length === 1 ? '' : 's'}`,
+  )}</span></div>`;
+}
+
 function timeWent(r: RunReport): string {
   const entries = (Object.entries(r.timeWent) as [TimeCategory, number][]).filter(([, ms]) => ms > 0);
   const total = entries.reduce((s, [, ms]) => s + ms, 0) || 1;
@@ -200,6 +209,7 @@ ${card(duration(r.criticalPath.ms), 'critical path')}
 ${card(duration(sequential), 'branch time, added up')}
 ${card(String(r.spans.length), 'branches')}
 ${card(String(r.maxWidth), 'most at once')}
+${fanInCard(r)}
 ${card(tokens(r.usage.inputTokens + r.usage.outputTokens), `tokens (${tokens(r.usage.inputTokens)} in, ${tokens(r.usage.outputTokens)} out)`)}
 ${card(formatUsd(r.cost.totalUsd), r.cost.estimatedUsd ? `cost, ${formatUsd(r.cost.estimatedUsd)} of it estimated` : 'cost')}
 ${r.cost.savedUsd ? card(formatUsd(Math.abs(r.cost.savedUsd)), r.cost.savedUsd > 0 ? `saved (${savingSources(r.cost).join(', ')})` : 'more for cache writes not read') : ''}

@@ -67,13 +67,15 @@ export function parseBudget(text: string): number {
 }
 
 /**
- * The most one call can cost: `inputTokens` (a bound on what it sends) at the input price and
- * `maxTokens` at the output price. Undefined for a model with no price: such a call cannot be budgeted.
+ * The most one call can cost: `inputTokens` (a bound on what it sends) at the dearest input price —
+ * a token the call writes to the prompt cache costs the cache-write price (5-minute entries, the only
+ * ones Braid writes), above the plain input price — and `maxTokens` at the output price. Undefined for
+ * a model with no price: such a call cannot be budgeted.
  */
 export function worstCaseUsd(model: string, inputTokens: number, maxTokens: number, table?: PriceTable): number | undefined {
   const p = priceOf(model, table);
   if (!p) return undefined;
-  return roundUsd((inputTokens * p.input + maxTokens * p.output) / 1_000_000);
+  return roundUsd((inputTokens * Math.max(p.input, p.cacheWrite5m) + maxTokens * p.output) / 1_000_000);
 }
 
 /** One call's hold on the budget, given back when it ends. */

@@ -83,3 +83,33 @@ export function prefixCacheable(model: string, req: CachePrefixInput): { cacheab
   const minTokens = minCacheTokens(model);
   return { cacheable: prefixTokens >= minTokens, prefixTokens, minTokens };
 }
+
+/** A block of a request's messages, by message and block index (a string content is block 0). */
+export interface BlockAt {
+  message: number;
+  block: number;
+}
+
+/**
+ * Where an agent's conversation is marked for the cache (`cacheConversation`): the last block of the
+ * last message — the next turn's prefix — and the last block of the user message before the last
+ * assistant reply — where the previous turn marked it, so this turn reads that entry whatever came
+ * after. Only positions whose prefix reaches the model's minimum cacheable length, earliest first.
+ */
+export function conversationBreakpoints(model: string, req: CachePrefixInput): BlockAt[] {
+  const last = req.messages.length - 1;
+  if (last < 0) return [];
+  const lastReply = req.messages.findLastIndex((m) => m.role === 'assistant');
+  const previous = lastReply > 0 ? lastReply - 1 : -1;
+  const wanted = [...(previous >= 0 && req.messages[previous]!.role === 'user' ? [previous] : []), last];
+  const min = minCacheTokens(model);
+  let chars = (req.tools ?? []).reduce<number>((n, t) => n + JSON.stringify(t).length, 0) + (req.system?.length ?? 0);
+  const out: BlockAt[] = [];
+  req.messages.forEach((m, i) => {
+    const blocks = typeof m.content === 'string' ? [m.content.length] : m.content.map((b) => blockText(b).length);
+    chars += blocks.reduce((n, c) => n + c, 0);
+    if (wanted.includes(i) && blocks.length && Math.ceil(chars / CHARS_PER_TOKEN) >= min)
+      out.push({ message: i, block: blocks.length - 1 });
+  });
+  return out;
+}

@@ -149,6 +149,13 @@ export interface LlmRequest {
    * (HedgeRefused, non-retryable) when its hedges of the last minutes would pass `maxRate` of its model calls.
    */
   hedge?: { maxRate: number };
+  /**
+   * The conversation is the next call's prefix (an agent's tool loop): the call marks it for the
+   * prompt cache — at its end, and at the end of the previous call's messages — where the prefix
+   * reaches the model's minimum cacheable length (src/shared/prompt-cache.ts). Each turn then reads
+   * what the turn before wrote and pays the cache write only for what it added.
+   */
+  cacheConversation?: boolean;
 }
 
 /** A model call's result: the reply's content, why it stopped, usage, and which attempt succeeded. */

@@ -24,10 +24,56 @@ import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import type { BraidConfig } from '../config';
 
+/** How spans travel to an OTLP endpoint: OTLP/HTTP with protobuf or JSON bodies, or OTLP/gRPC. */
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
+/**
+ * The packages tracing loads, only when it is started: optional peers of the library (a user who
+ * never traces does not install them), at the ranges `packages/braid/package.json` declares. The
+ * exporter is the one for the protocol; a `spanProcessor` of your own needs none.
+ */
+export const TRACING_PACKAGES: Readonly<Record<string, string>> = {
+  '@opentelemetry/resources': '^1.30.1',
+  '@opentelemetry/sdk-trace-base': '^1.30.1',
+  '@opentelemetry/sdk-trace-node': '^1.30.1',
+  '@temporalio/interceptors-opentelemetry': '^1.24.0',
+};
+/** The exporter package of each protocol (optional peers too). */
+export const EXPORTER_PACKAGES: Readonly<Record<OtlpProtocol, [name: string, range: string]>> = {
+  'http/protobuf': ['@opentelemetry/exporter-trace-otlp-proto', '^0.57.2'],
+  'http/json': ['@opentelemetry/exporter-trace-otlp-http', '^0.57.2'],
+  grpc: ['@opentelemetry/exporter-trace-otlp-grpc', '^0.57.2'],
+};
+
+/** Fails with one line naming what to install when a package tracing needs is missing. */
+function assertInstalled(protocol: OtlpProtocol | undefined): void {
+  const needed = Object.entries(TRACING_PACKAGES);
+  if (protocol) needed.push(EXPORTER_PACKAGES[protocol]);
+  const missing = needed.filter(([name]) => {
+    try {
+      require.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (!missing.length) return;
+  const names = missing.map(([name]) => name);
+  throw new Error(
+    `tracing needs ${names.join(', ')} (optional peer${names.length > 1 ? 's' : ''} of @braid-agents/braid): npm install ${missing
+      .map(([name, range]) => `'${name}@${range}'`)
+      .join(' ')}`,
+  );
+}
+
 /** Where a process's spans go. */
 export interface TracingOptions {
-  /** The OTLP/HTTP traces URL (`…/v1/traces`) and its encoding; headers and timeouts follow OTEL_EXPORTER_OTLP_*. */
-  otlp?: { url: string; protocol: 'http/protobuf' | 'http/json' };
+  /**
+   * The OTLP traces endpoint and its protocol: over HTTP the traces URL (`…/v1/traces`), over gRPC the
+   * collector's address (`http://host:4317`, plain text; `https://` for TLS). Headers and timeouts
+   * follow OTEL_EXPORTER_OTLP_*.
+   */
+  otlp?: { url: string; protocol: OtlpProtocol };
   /** Spans go here instead (your own exporter pipeline); the processor is shut down with the tracing. */
   spanProcessor?: SpanProcessor;
   /** The `service.name` resource attribute; default OTEL_SERVICE_NAME, else `braid`. */
@@ -106,7 +152,8 @@ export function infoFiltered(next: SpanProcessor): SpanProcessor {
  */
 export function startTracing(o: TracingOptions): BraidTracing {
   if (current) return current;
-  if (!o.spanProcessor && !o.otlp) throw new Error('startTracing: give `otlp` (an OTLP/HTTP traces URL) or a `spanProcessor`');
+  if (!o.spanProcessor && !o.otlp) throw new Error('startTracing: give `otlp` (an OTLP endpoint) or a `spanProcessor`');
+  assertInstalled(o.spanProcessor ? undefined : o.otlp!.protocol);
   const { Resource, envDetectorSync } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
   const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
@@ -115,10 +162,9 @@ export function startTracing(o: TracingOptions): BraidTracing {
 
   let processor = o.spanProcessor;
   if (!processor) {
-    const { OTLPTraceExporter } = (
-      o.otlp!.protocol === 'http/json'
-        ? require('@opentelemetry/exporter-trace-otlp-http')
-        : require('@opentelemetry/exporter-trace-otlp-proto')
+    // The three exporters share one constructor shape (url, headers, timeout from OTEL_EXPORTER_OTLP_*).
+    const { OTLPTraceExporter } = require(
+      EXPORTER_PACKAGES[o.otlp!.protocol][0],
     ) as typeof import('@opentelemetry/exporter-trace-otlp-http');
     processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: o.otlp!.url }));
   }

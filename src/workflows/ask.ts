@@ -387,6 +387,8 @@ async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promis
         ...(early && turn < maxTurns ? { announceTools: { turn } } : {}),
         // The text as it is written goes to the worker's answer streams for the CLI, never into history.
         streamTo: { branch: `turn-${turn}` },
+        // Each turn's prompt is the next one's prefix: cached once long enough.
+        cacheConversation: true,
         ...(maxUsd !== undefined ? { maxUsd } : {}),
       };
       if (hedger) {

@@ -20,3 +20,15 @@ export function recordFanOut(width: number): void {
     .createHistogram('braid_fanout_width', 'int', 'branches', 'Branches a fan-out runs at once, by pattern')
     .record(width, { pattern: workflowInfo().workflowType });
 }
+
+/**
+ * A fan-in ended: the time from its first branch done to its last — what waiting for the slowest
+ * branches cost once the fastest had answered. On the workflow clock (the start of the workflow task
+ * that saw each branch end). Only fan-outs of two or more branches record one.
+ */
+export function recordFanInWait(waitMs: number): void {
+  if (!inWorkflowContext()) return;
+  metricMeter
+    .createHistogram('braid_fanin_wait', 'int', 'ms', 'Time from the first branch of a fan-out done to the last, by pattern')
+    .record(Math.max(0, Math.round(waitMs)), { pattern: workflowInfo().workflowType });
+}

@@ -12,6 +12,7 @@
  */
 import { ApplicationFailure, CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
 import { failureMessage, outOfTime } from '../shared/failures';
+import { recordFanInWait } from './metrics';
 
 /** What became of a branch. */
 export type QuorumStatus =
@@ -118,6 +119,8 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
   const counted: number[] = [];
   let settled = 0;
   let decided = false;
+  /** When the first branch ended before the decision (workflow clock), for the fan-in wait. */
+  let firstDone: number | undefined;
 
   const scopes = branches.map(() => new CancellationScope());
   const runs = branches.map((branch, i) =>
@@ -151,6 +154,7 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
         r.reason = failureMessage(err);
       } finally {
         r.endedAt ??= Date.now();
+        if (!decided) firstDone ??= r.endedAt;
         settled++;
         o.onSettle?.({ ...r });
       }
@@ -165,6 +169,8 @@ export async function quorum<T>(branches: readonly ((index: number) => Promise<T
   decided = true;
   const met = counted.length >= o.k;
   const elapsedMs = Date.now() - t0;
+  // The fan-in waited from the first branch's end until the quorum was decided.
+  if (n > 1 && firstDone !== undefined) recordFanInWait(Date.now() - firstDone);
 
   const policy = o.stragglers ?? 'cancel';
   for (const [i, r] of reports.entries()) {

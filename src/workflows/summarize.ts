@@ -605,19 +605,26 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
     citationChecks: final.checks ?? { returned: 0, aligned: 0, widened: 0, rejected: 0, uncited: 0 },
     omittedRanges: final.omittedRanges ?? 0,
     complete: missingCount === 0,
-    missing: s.missing,
-    badFiles: input.badFiles,
     citations: final.sources,
-    resultRef: finalRef,
-    chunks: input.chunkCount,
-    reduceLevels: s.level,
-    usage: s.usage,
-    ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices, s.batchByModel),
-    phases: s.phases,
-    simulated: s.simulated,
-    totalMs: Date.now() - progress.startedAt,
+    ...jobTotals(finalRef, s.missing),
     ...budget,
   };
+
+  /** What every result carries beside its answer: where its results are, what is missing, usage, cost, time. */
+  function jobTotals(resultRef: string, missing: MissingChunk[]) {
+    return {
+      missing,
+      badFiles: input.badFiles,
+      resultRef,
+      chunks: input.chunkCount,
+      reduceLevels: s.level,
+      usage: s.usage,
+      ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices, s.batchByModel),
+      phases: s.phases,
+      simulated: s.simulated,
+      totalMs: Date.now() - progress.startedAt,
+    };
+  }
 
   /** The result of a job the budget stopped: no answer, the results completed kept at `levelRef`. */
   function budgetReached(levelRef: string, missing: MissingChunk[], kept: number, what: string): SummarizeResult {
@@ -633,17 +640,8 @@ async function summarizeRoot(input: SummarizeInput, carried: Carried | undefined
       citationChecks: { returned: 0, aligned: 0, widened: 0, rejected: 0, uncited: 0 },
       omittedRanges: 0,
       complete: false,
-      missing,
-      badFiles: input.badFiles,
       citations: [],
-      resultRef: levelRef,
-      chunks: input.chunkCount,
-      reduceLevels: s.level,
-      usage: s.usage,
-      ...costByPhase(s.byPhase ?? {}, s.estimatedByPhase ?? {}, input.prices),
-      phases: s.phases,
-      simulated: s.simulated,
-      totalMs: Date.now() - progress.startedAt,
+      ...jobTotals(levelRef, missing),
       status: BUDGET_REACHED,
       budget: b,
     };

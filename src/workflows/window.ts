@@ -10,7 +10,7 @@
  */
 import { isCancellation } from '@temporalio/workflow';
 import type { Settled } from './fanout';
-import { recordFanOut } from './metrics';
+import { recordFanInWait, recordFanOut } from './metrics';
 
 /** Callbacks as items start and settle, for progress displays and bookkeeping. */
 export interface WindowHooks {
@@ -30,6 +30,9 @@ export async function slidingWindow<I, T>(
   const results = new Array<Settled<T>>(items.length);
   if (items.length) recordFanOut(Math.min(limit, items.length));
   let cursor = 0;
+  // When the first and the last item settled (workflow clock), for the fan-in wait.
+  let firstDone: number | undefined;
+  let lastDone = 0;
   const lane = async (id: number): Promise<void> => {
     while (cursor < items.length) {
       const index = cursor++;
@@ -40,9 +43,12 @@ export async function slidingWindow<I, T>(
         if (isCancellation(error)) throw error;
         results[index] = { ok: false, error };
       }
+      lastDone = Date.now();
+      firstDone ??= lastDone;
       hooks.onSettle?.(index, results[index].ok);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, (_, id) => lane(id)));
+  if (items.length > 1 && firstDone !== undefined) recordFanInWait(lastDone - firstDone);
   return results;
 }
