@@ -185,7 +185,9 @@ const dbKind = (v: string) => {
 
 program
   .command('overhead')
-  .description('ms per step of a serial chain of zero-work steps: activities, local activities, child workflows')
+  .description(
+    'ms per step of a serial chain of zero-work steps — activities, local activities, child workflows — and where an activity step goes',
+  )
   .option('--steps <k>', 'steps per chain', intAtLeast(1), 50)
   .option('--runs <n>', 'measured runs (median reported)', intAtLeast(1), 5)
   .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')

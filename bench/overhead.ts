@@ -109,15 +109,58 @@ async function startRig(variant: ServerVariant, db: 'memory' | 'file', bundle: W
   } satisfies Rig;
 }
 
-const chain = async (rig: Rig, kind: ChainKind, k: number): Promise<number> => {
+const chain = async (rig: Rig, kind: ChainKind, k: number, workflowId = `chain-${kind}-${randomUUID()}`): Promise<number> => {
   const t0 = performance.now();
-  await rig.client.workflow.execute('benchChain', {
-    taskQueue: rig.taskQueue,
-    workflowId: `chain-${kind}-${randomUUID()}`,
-    args: [kind, k],
-  });
+  await rig.client.workflow.execute('benchChain', { taskQueue: rig.taskQueue, workflowId, args: [kind, k] });
   return performance.now() - t0;
 };
+
+/**
+ * Where an activity step's time goes, from the server's event times in one chain's history
+ * (medians over its steps): the workflow task that follows an activity's completion waits to be
+ * dispatched to the worker, the worker runs it (and the server commits its completion), then the
+ * eagerly dispatched activity runs and its completion is committed. The client's share — the start
+ * request and the result — is in T(0) and cancels out of the per-step figure.
+ */
+export interface StepHops {
+  /** ActivityTaskCompleted → WorkflowTaskScheduled → WorkflowTaskStarted. */
+  workflowTaskWaitMs: number;
+  /** WorkflowTaskStarted → WorkflowTaskCompleted: the worker's activation plus the server's commit. */
+  workflowTaskMs: number;
+  /** WorkflowTaskCompleted → ActivityTaskStarted (0 when dispatched eagerly). */
+  activityWaitMs: number;
+  /** ActivityTaskStarted → ActivityTaskCompleted: the worker runs it and reports the result. */
+  activityMs: number;
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+
+const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+
+async function activityStepHops(rig: Rig, steps: number): Promise<StepHops> {
+  const workflowId = `chain-hops-${randomUUID()}`;
+  await chain(rig, 'activity', steps, workflowId);
+  const events = (await rig.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const at = (e: HistoryEvent | undefined, attr: keyof HistoryEvent) => (e?.[attr] ? eventMs(e) : undefined);
+  const hops: Record<keyof StepHops, number[]> = { workflowTaskWaitMs: [], workflowTaskMs: [], activityWaitMs: [], activityMs: [] };
+  // Each step after the first reads: ActivityTaskCompleted, WorkflowTaskScheduled, WorkflowTaskStarted,
+  // WorkflowTaskCompleted, ActivityTaskScheduled, ActivityTaskStarted, ActivityTaskCompleted.
+  for (let i = 0; i + 6 < events.length; i++) {
+    const done = at(events[i], 'activityTaskCompletedEventAttributes');
+    const wftStarted = at(events[i + 2], 'workflowTaskStartedEventAttributes');
+    const wftDone = at(events[i + 3], 'workflowTaskCompletedEventAttributes');
+    const actStarted = at(events[i + 5], 'activityTaskStartedEventAttributes');
+    const actDone = at(events[i + 6], 'activityTaskCompletedEventAttributes');
+    if (done === undefined || wftStarted === undefined || wftDone === undefined || actStarted === undefined || actDone === undefined)
+      continue;
+    hops.workflowTaskWaitMs.push(wftStarted - done);
+    hops.workflowTaskMs.push(wftDone - wftStarted);
+    hops.activityWaitMs.push(actStarted - wftDone);
+    hops.activityMs.push(actDone - actStarted);
+  }
+  if (hops.activityMs.length === 0) throw new Error(`the chain ${workflowId} has no activity steps to read in its history`);
+  return Object.fromEntries(Object.entries(hops).map(([k, v]) => [k, +medianOf(v).toFixed(1)])) as unknown as StepHops;
+}
 
 const KINDS: { kind: ChainKind; field: 'activityMsPerStep' | 'localActivityMsPerStep' | 'childWorkflowMsPerStep' }[] = [
   { kind: 'activity', field: 'activityMsPerStep' },
@@ -151,30 +194,43 @@ const medianOf = (xs: number[]) => {
 export async function overheadBench(o: OverheadOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);
   const bundle = await benchBundle();
-  const results: { variant: ServerVariant; perStep: PerStep }[] = [];
+  const results: { variant: ServerVariant; perStep: PerStep; hops: StepHops }[] = [];
   const load = [loadAverage()];
   for (const variant of variantsOf(o.compare, o.db)) {
     log(`dev server: ${variant.name} (${o.db} database)`);
     const rig = await startRig(variant, o.db, bundle, log);
     try {
-      results.push({ variant, perStep: await measureOverhead(rig, o, log) });
+      const perStep = await measureOverhead(rig, o, log);
+      results.push({ variant, perStep, hops: await activityStepHops(rig, o.steps) });
     } finally {
       await rig.close();
     }
     load.push(loadAverage());
   }
+  const braid = results.find((r) => r.variant.braid)!;
   const out = {
-    ...results.find((r) => r.variant.braid)!.perStep,
+    ...braid.perStep,
+    activityStepHops: braid.hops,
     steps: o.steps,
     runs: o.runs,
     db: o.db,
-    ...(o.compare ? { variants: results.map((r) => ({ name: r.variant.name, ...r.perStep })) } : {}),
+    ...(o.compare ? { variants: results.map((r) => ({ name: r.variant.name, ...r.perStep, activityStepHops: r.hops })) } : {}),
     loadAverage: Math.max(...load),
   };
   if (o.json) return void console.log(JSON.stringify(out));
   const t = new Table({ head: ['dev server', 'activity', 'local activity', 'child workflow'], style: tableStyle() });
   for (const r of results) t.push([r.variant.name, ...KINDS.map((k) => `${r.perStep[k.field]} ms`)]);
   console.log(t.toString());
+  const hops = new Table({
+    head: ['one activity step, server event times', 'workflow task wait', 'workflow task', 'activity wait', 'activity'],
+    style: tableStyle(),
+  });
+  for (const r of results)
+    hops.push([
+      r.variant.name,
+      ...(['workflowTaskWaitMs', 'workflowTaskMs', 'activityWaitMs', 'activityMs'] as const).map((k) => `${r.hops[k]} ms`),
+    ]);
+  console.log(hops.toString());
   console.log(
     `ms per step of a serial chain of ${o.steps} zero-work steps ((T(k) − T(0)) / k, median of ${o.runs}); ${o.db} database; load average up to ${out.loadAverage}`,
   );
