@@ -17,6 +17,7 @@ import { createBraidWorker } from '../src/worker';
 import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import { benchBundle } from './overhead';
+import { plotFile, writePlot } from './plot';
 
 export interface FanoutWideOptions {
   n: number;
@@ -25,6 +26,8 @@ export interface FanoutWideOptions {
   runs: number;
   jitter: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
@@ -103,6 +106,18 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
     samples,
     loadAverage: Math.max(...load),
   };
+  if (o.plot)
+    await writePlot(plotFile('fanout-wide', o.plot), 'npm run bench -- fanout-wide', [
+      {
+        title: `${o.n} model calls of ${o.latencyMs} ms${o.jitter ? ` (σ ${o.jitter})` : ''}, ${o.concurrency} at once: makespan, median of ${o.runs}`,
+        yTitle: 'ms',
+        bars: [
+          { group: 'ideal', series: 'makespan', value: out.idealMs },
+          { group: 'Braid', series: 'makespan', value: out.braidMs },
+          { group: 'Promise.all + p-limit, no Temporal', series: 'makespan', value: out.baselineMs },
+        ],
+      },
+    ]);
   if (o.json) return void console.log(JSON.stringify(out));
   const t = new Table({ head: ['variant', 'median', 'runs (ms)', '/ ideal'], style: tableStyle() });
   t.push(['Braid: one workflow, N branches', `${out.braidMs} ms`, samples.braid.join(', '), (out.braidMs / out.idealMs).toFixed(2)]);

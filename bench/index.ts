@@ -193,7 +193,8 @@ program
   .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')
   .option('--compare', 'also measure on a dev server as the Temporal CLI starts it, in the same run')
   .option('--json', 'print one JSON object')
-  .action((o: { steps: number; runs: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { steps: number; runs: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean; plot?: string | true }) =>
     overheadBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
   );
 
@@ -205,7 +206,8 @@ program
   .option('--db <kind>', "the dev server's database: memory, or a file as `braid server start` keeps it", dbKind, 'memory')
   .option('--compare', 'also measure on a dev server as the Temporal CLI starts it, in the same run')
   .option('--json', 'print one JSON object')
-  .action((o: { chains: number[]; activities: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { chains: number[]; activities: number; db: 'memory' | 'file'; compare?: boolean; json?: boolean; plot?: string | true }) =>
     ceilingBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
   );
 
@@ -218,7 +220,8 @@ program
   .option('--runs <n>', 'measured runs (median reported)', intAtLeast(1), 3)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object')
-  .action((o: { n: number; concurrency: number; latency: number; runs: number; jitter: number; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { n: number; concurrency: number; latency: number; runs: number; jitter: number; json?: boolean; plot?: string | true }) =>
     fanoutWideBench({ ...o, latencyMs: o.latency, json: Boolean(o.json) }),
   );
 

@@ -19,6 +19,7 @@ import { tableStyle } from '../src/cli/render';
 import { BRAID_DEV_SERVER_TUNING, type DevServerTuning } from '../src/temporal/dev-server';
 import { WORKER_DEFAULTS } from '../src/worker';
 import { benchTemporal, loadAverage, processCpuMs } from './harness';
+import { plotFile, writePlot } from './plot';
 import type { BenchActivities, ChainKind } from './workflows';
 
 /** A dev-server configuration to measure; `braid` marks Braid's own. */
@@ -59,6 +60,8 @@ export interface OverheadOptions {
   db: 'memory' | 'file';
   compare: boolean;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 export interface CeilingOptions {
@@ -67,6 +70,8 @@ export interface CeilingOptions {
   db: 'memory' | 'file';
   compare: boolean;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const WORKFLOWS = path.join(__dirname, 'workflows.ts');
@@ -132,6 +137,13 @@ export interface StepHops {
   /** ActivityTaskStarted → ActivityTaskCompleted: the worker runs it and reports the result. */
   activityMs: number;
 }
+
+const HOPS: [keyof StepHops, string][] = [
+  ['workflowTaskWaitMs', 'workflow task wait'],
+  ['workflowTaskMs', 'workflow task'],
+  ['activityWaitMs', 'activity wait'],
+  ['activityMs', 'activity'],
+];
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
 
@@ -217,19 +229,25 @@ export async function overheadBench(o: OverheadOptions): Promise<void> {
     ...(o.compare ? { variants: results.map((r) => ({ name: r.variant.name, ...r.perStep, activityStepHops: r.hops })) } : {}),
     loadAverage: Math.max(...load),
   };
+  if (o.plot)
+    await writePlot(plotFile('overhead', o.plot), 'npm run bench -- overhead', [
+      {
+        title: `ms per step of a serial chain of ${o.steps} zero-work steps (${o.db} database, median of ${o.runs})`,
+        yTitle: 'ms per step',
+        bars: results.flatMap((r) => KINDS.map((k) => ({ group: r.variant.name, series: k.kind, value: r.perStep[k.field] }))),
+      },
+      {
+        title: "where an activity step goes (server's event times)",
+        yTitle: 'ms',
+        bars: results.flatMap((r) => HOPS.map(([key, label]) => ({ group: r.variant.name, series: label, value: r.hops[key] }))),
+      },
+    ]);
   if (o.json) return void console.log(JSON.stringify(out));
   const t = new Table({ head: ['dev server', 'activity', 'local activity', 'child workflow'], style: tableStyle() });
   for (const r of results) t.push([r.variant.name, ...KINDS.map((k) => `${r.perStep[k.field]} ms`)]);
   console.log(t.toString());
-  const hops = new Table({
-    head: ['one activity step, server event times', 'workflow task wait', 'workflow task', 'activity wait', 'activity'],
-    style: tableStyle(),
-  });
-  for (const r of results)
-    hops.push([
-      r.variant.name,
-      ...(['workflowTaskWaitMs', 'workflowTaskMs', 'activityWaitMs', 'activityMs'] as const).map((k) => `${r.hops[k]} ms`),
-    ]);
+  const hops = new Table({ head: ['one activity step, server event times', ...HOPS.map(([, label]) => label)], style: tableStyle() });
+  for (const r of results) hops.push([r.variant.name, ...HOPS.map(([k]) => `${r.hops[k]} ms`)]);
   console.log(hops.toString());
   console.log(
     `ms per step of a serial chain of ${o.steps} zero-work steps ((T(k) − T(0)) / k, median of ${o.runs}); ${o.db} database; load average up to ${out.loadAverage}`,
@@ -312,6 +330,26 @@ export async function ceilingBench(o: CeilingOptions): Promise<void> {
     cores: os.availableParallelism(),
     loadAverage: Math.max(...load),
   };
+  if (o.plot)
+    await writePlot(plotFile('ceiling', o.plot), 'npm run bench -- ceiling', [
+      {
+        title: `zero-work activities per second, chains of them running at once (${o.db} database, ${out.cores} cores)`,
+        yTitle: 'activities/s',
+        bars: results.flatMap((r) =>
+          r.rows.map((row) => ({ group: `${row.chains} chains`, series: r.variant.name, value: row.activitiesPerSecond })),
+        ),
+      },
+      {
+        title: "CPU per activity, Braid's settings",
+        yTitle: 'CPU ms per activity',
+        bars: braid.rows.flatMap((row) => [
+          ...(row.serverCpuMsPerActivity !== undefined
+            ? [{ group: `${row.chains} chains`, series: 'server', value: row.serverCpuMsPerActivity }]
+            : []),
+          { group: `${row.chains} chains`, series: 'worker', value: row.workerCpuMsPerActivity },
+        ]),
+      },
+    ]);
   if (o.json) return void console.log(JSON.stringify(out));
   const t = new Table({
     head: ['dev server', 'chains at once', 'activities', 'activities/s', 'server CPU ms/activity', 'worker CPU ms/activity', 'CPU used'],

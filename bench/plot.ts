@@ -27,7 +27,6 @@ const PANEL_HEIGHT = 220;
 
 /** The Vega-Lite spec of the panels, one above the other; groups and series keep the order given. */
 export function plotSpec(title: string, panels: readonly Panel[]): Record<string, unknown> {
-  const order = (xs: string[]) => [...new Set(xs)];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start', fontSize: 15 },
@@ -35,38 +34,46 @@ export function plotSpec(title: string, panels: readonly Panel[]): Record<string
     config: { font: 'Helvetica, Arial, sans-serif', view: { stroke: null } },
     // Each panel has its own series, colours and legend.
     resolve: { scale: { color: 'independent', xOffset: 'independent' }, legend: { color: 'independent' } },
-    vconcat: panels.map((p) => ({
-      title: { text: p.title, anchor: 'start', fontSize: 13 },
-      width: Math.max(PANEL_WIDTH, new Set(p.bars.map((b) => b.group)).size * 130),
-      height: PANEL_HEIGHT,
-      data: { values: p.bars },
-      layer: [
-        {
-          mark: { type: 'bar', tooltip: true },
-          encoding: {
-            x: {
-              field: 'group',
-              type: 'nominal',
-              sort: order(p.bars.map((b) => b.group)),
-              title: null,
-              axis: { labelAngle: 0, labelLimit: 125 },
-            },
-            xOffset: { field: 'series', sort: order(p.bars.map((b) => b.series)) },
-            y: { field: 'value', type: 'quantitative', title: p.yTitle },
-            color: { field: 'series', sort: order(p.bars.map((b) => b.series)), title: null, legend: { orient: 'top' } },
+    vconcat: panels.map((p) => panel(p)),
+  };
+}
+
+/** One panel: as wide as its groups need, each group's label allowed the group's width. */
+function panel(p: Panel): Record<string, unknown> {
+  const order = (xs: string[]) => [...new Set(xs)];
+  const groups = new Set(p.bars.map((b) => b.group)).size;
+  const width = Math.max(PANEL_WIDTH, groups * 130);
+  return {
+    title: { text: p.title, anchor: 'start', fontSize: 13 },
+    width,
+    height: PANEL_HEIGHT,
+    data: { values: p.bars },
+    layer: [
+      {
+        mark: { type: 'bar', tooltip: true },
+        encoding: {
+          x: {
+            field: 'group',
+            type: 'nominal',
+            sort: order(p.bars.map((b) => b.group)),
+            title: null,
+            axis: { labelAngle: 0, labelLimit: Math.floor(width / Math.max(1, groups)) - 5 },
           },
+          xOffset: { field: 'series', sort: order(p.bars.map((b) => b.series)) },
+          y: { field: 'value', type: 'quantitative', title: p.yTitle },
+          color: { field: 'series', sort: order(p.bars.map((b) => b.series)), title: null, legend: { orient: 'top' } },
         },
-        {
-          mark: { type: 'text', dy: -5, fontSize: 9 },
-          encoding: {
-            x: { field: 'group', type: 'nominal', sort: order(p.bars.map((b) => b.group)) },
-            xOffset: { field: 'series', sort: order(p.bars.map((b) => b.series)) },
-            y: { field: 'value', type: 'quantitative' },
-            text: { field: 'value', type: 'quantitative', format: ',.4~g' },
-          },
+      },
+      {
+        mark: { type: 'text', dy: -5, fontSize: 9 },
+        encoding: {
+          x: { field: 'group', type: 'nominal', sort: order(p.bars.map((b) => b.group)) },
+          xOffset: { field: 'series', sort: order(p.bars.map((b) => b.series)) },
+          y: { field: 'value', type: 'quantitative' },
+          text: { field: 'value', type: 'quantitative', format: ',.4~g' },
         },
-      ],
-    })),
+      },
+    ],
   };
 }
 
