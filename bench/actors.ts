@@ -22,6 +22,7 @@ import { ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
 import { startRedis } from '../test/fixtures/flow-redis';
 import { benchTemporal } from './harness';
+import { plotFile, writePlot } from './plot';
 
 export interface ActorsBenchOptions {
   agents: number;
@@ -29,6 +30,8 @@ export interface ActorsBenchOptions {
   messages: number;
   senders: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
@@ -138,6 +141,25 @@ export async function actorsBench(o: ActorsBenchOptions): Promise<void> {
         runs: { send: sendState.runs, tell: tellState.runs },
       },
     };
+    if (o.plot)
+      await writePlot(plotFile('actors', o.plot), 'npm run bench -- actors', [
+        {
+          title: `${o.agents} agents × ${o.each} increments of one key: updates lost`,
+          yTitle: 'updates lost',
+          bars: [
+            { group: 'compare-and-swap', series: 'lost', value: result.casLost },
+            { group: 'naive read-modify-write', series: 'lost', value: result.naiveLost },
+          ],
+        },
+        {
+          title: `one agent's mailbox, ${o.messages} notes from ${o.senders} senders`,
+          yTitle: 'messages/s',
+          bars: [
+            { group: 'send (update, waits for the reply)', series: 'throughput', value: result.mailbox.sendPerSec },
+            { group: 'tell (signal)', series: 'throughput', value: result.mailbox.tellPerSec },
+          ],
+        },
+      ]);
     if (o.json) console.log(JSON.stringify(result));
     else {
       console.log(`${o.agents} agents × ${o.each} increments = ${result.updates} updates of one key`);

@@ -22,12 +22,15 @@ import { defineTool, ToolRegistry } from '../src/tools';
 import type { toolAgent } from '../src/workflows';
 import { createBraidWorker } from '../src/worker';
 import { benchTemporal, loadAverage, median, startSimulatorProcess } from './harness';
+import { plotFile, writePlot } from './plot';
 
 export interface EarlyDispatchBenchOptions {
   runs: number;
   blockMs: number;
   toolsMs: number[];
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const CALIBRATION_MS_PER_TOKEN = 40;
@@ -167,6 +170,18 @@ export async function earlyDispatchBench(o: EarlyDispatchBenchOptions): Promise<
     idealMs: Math.round(median(ideal)),
     loadAverage: Math.max(...load),
   };
+  if (o.plot)
+    await writePlot(plotFile('early-dispatch', o.plot), 'npm run bench -- early-dispatch', [
+      {
+        title: `one ask turn of ${o.toolsMs.length} tool calls, each block written in ≈ ${out.blockMs} ms: makespan, median of ${o.runs}`,
+        yTitle: 'ms',
+        bars: [
+          { group: 'tools after the turn', series: 'makespan', value: out.lateMs },
+          { group: 'tools at each block', series: 'makespan', value: out.earlyMs },
+          { group: 'ideal', series: 'makespan', value: out.idealMs },
+        ],
+      },
+    ]);
   if (o.json) return void console.log(JSON.stringify(out));
   console.log(
     `${o.toolsMs.length} tool calls, each block written in ≈ ${out.blockMs} ms: early dispatch ${out.earlyMs} ms, after the turn ${out.lateMs} ms, ideal ${out.idealMs} ms (median of ${o.runs}; load average up to ${out.loadAverage})`,

@@ -72,8 +72,9 @@ program
   .option('--model-ttft <ms>', 'simulated model time to first token', intAtLeast(0), 400)
   .option('--jitter <sigma>', JITTER_HELP, jitter, 0)
   .option('--json', 'print one JSON object')
-  .action((o: { runs: number; tools: number[]; modelTtft: number; jitter: number; json?: boolean }) =>
-    toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, jitter: o.jitter, json: Boolean(o.json) }),
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { runs: number; tools: number[]; modelTtft: number; jitter: number; json?: boolean; plot?: string | true }) =>
+    toolFanout({ runs: o.runs, toolLatenciesMs: o.tools, modelTtftMs: o.modelTtft, jitter: o.jitter, json: Boolean(o.json), plot: o.plot }),
   );
 
 program
@@ -159,8 +160,10 @@ program
   .option('--model-ms <ms>', 'simulated model latency', intAtLeast(0), 100)
   .option('--compare', 'also run the same load with no budget (429 pauses and jitter only)')
   .option('--json', 'one JSON object per variant')
-  .action((o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean }) =>
-    rateLimitBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
+  .option('--plot [file]', PLOT_HELP)
+  .action(
+    (o: { calls: number; concurrency: number; rps: number; modelMs: number; compare?: boolean; json?: boolean; plot?: string | true }) =>
+      rateLimitBench({ ...o, compare: Boolean(o.compare), json: Boolean(o.json) }),
   );
 
 program
@@ -237,8 +240,18 @@ program
   .option('--slow-runs <n>', 'searches in the latency phase, one at a time', intAtLeast(1), 10)
   .option('--concurrency <n>', 'searches at once in the quality phase', intAtLeast(1), 8)
   .option('--json', 'print one JSON object')
-  .action((o: { queries: number; k: number; timeout: number; slowMs: number; slowRuns: number; concurrency: number; json?: boolean }) =>
-    searchBench({ ...o, timeoutMs: o.timeout, json: Boolean(o.json) }),
+  .option('--plot [file]', PLOT_HELP)
+  .action(
+    (o: {
+      queries: number;
+      k: number;
+      timeout: number;
+      slowMs: number;
+      slowRuns: number;
+      concurrency: number;
+      json?: boolean;
+      plot?: string | true;
+    }) => searchBench({ ...o, timeoutMs: o.timeout, json: Boolean(o.json) }),
   );
 
 program
@@ -249,7 +262,8 @@ program
   .option('--messages <n>', 'messages through one mailbox', intAtLeast(1), 300)
   .option('--senders <n>', 'concurrent senders', intAtLeast(1), 20)
   .option('--json', 'print one JSON object')
-  .action((o: { agents: number; each: number; messages: number; senders: number; json?: boolean }) =>
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { agents: number; each: number; messages: number; senders: number; json?: boolean; plot?: string | true }) =>
     actorsBench({ ...o, json: Boolean(o.json) }),
   );
 
@@ -290,8 +304,9 @@ program
   .option('--block-ms <ms>', 'time the model takes to write one tool_use block', intAtLeast(50), 1000)
   .option('--tools <ms,...>', 'tool latencies in ms, in the order the model writes the calls', msList, [2000, 1500, 1000, 500])
   .option('--json', 'print one JSON object')
-  .action((o: { runs: number; blockMs: number; tools: number[]; json?: boolean }) =>
-    earlyDispatchBench({ runs: o.runs, blockMs: o.blockMs, toolsMs: o.tools, json: Boolean(o.json) }),
+  .option('--plot [file]', PLOT_HELP)
+  .action((o: { runs: number; blockMs: number; tools: number[]; json?: boolean; plot?: string | true }) =>
+    earlyDispatchBench({ runs: o.runs, blockMs: o.blockMs, toolsMs: o.tools, json: Boolean(o.json), plot: o.plot }),
   );
 
 program.parseAsync(process.argv).catch((err: unknown) => {

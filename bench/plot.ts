@@ -60,7 +60,13 @@ function panel(p: Panel): Record<string, unknown> {
             axis: { labelAngle: 0, labelLimit: Math.floor(width / Math.max(1, groups)) - 5 },
           },
           xOffset: { field: 'series', sort: order(p.bars.map((b) => b.series)) },
-          y: { field: 'value', type: 'quantitative', title: p.yTitle },
+          y: {
+            field: 'value',
+            type: 'quantitative',
+            title: p.yTitle,
+            // A panel of zeros (no 429s, nothing lost) still gets a readable axis from 0.
+            ...(p.bars.every((b) => b.value === 0) ? { scale: { domain: [0, 1] } } : {}),
+          },
           color: { field: 'series', sort: order(p.bars.map((b) => b.series)), title: null, legend: { orient: 'top' } },
         },
       },

@@ -12,6 +12,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
 import pLimit from 'p-limit';
 import { benchTemporal } from './harness';
+import { plotFile, writePlot } from './plot';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
 import { ASK_WORKFLOW, type AgentInput, type AgentResult } from '../src/shared/ask';
@@ -26,6 +27,8 @@ export interface RateLimitBenchOptions {
   modelMs: number;
   compare: boolean;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 /** Spends the simulator's request bucket until it answers 429. */
@@ -118,6 +121,25 @@ export async function rateLimitBench(o: RateLimitBenchOptions): Promise<void> {
   } finally {
     await temporal.close();
   }
+  if (o.plot)
+    await writePlot(plotFile('rate-limit', o.plot), 'npm run bench -- rate-limit', [
+      {
+        title: `${o.calls} calls, ${o.concurrency} at once, against ${o.rps} requests/s: makespan`,
+        yTitle: 'ms',
+        bars: rows.flatMap((r) => [
+          { group: r.variant, series: 'ideal N/R', value: r.idealMs },
+          { group: r.variant, series: 'makespan', value: r.makespanMs },
+        ]),
+      },
+      {
+        title: '429s at the simulator and calls retried',
+        yTitle: 'count',
+        bars: rows.flatMap((r) => [
+          { group: r.variant, series: '429s', value: r.http429 },
+          { group: r.variant, series: 'calls retried', value: r.callsRetried },
+        ]),
+      },
+    ]);
   if (o.json) return;
   const t = new Table({
     head: [

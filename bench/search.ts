@@ -18,6 +18,7 @@ import Table from 'cli-table3';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { simulatedBench } from './harness';
+import { plotFile, writePlot } from './plot';
 import { readQuerySet, type LabelledQuery } from './search-set';
 import { tableStyle } from '../src/cli/render';
 import {
@@ -39,6 +40,8 @@ export interface SearchBenchOptions {
   slowRuns: number;
   concurrency: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 const CUTOFF = 10;
@@ -164,6 +167,28 @@ export async function searchBench(o: SearchBenchOptions): Promise<void> {
     allSourcesMakespanMs: Math.round(median(qualityWall)),
     missingInQualityRuns: qualityMissing,
   };
+  if (o.plot) {
+    const sources = [...SEARCH_SOURCES, 'fused'] as const;
+    await writePlot(plotFile('search', o.plot), 'npm run bench -- search', [
+      {
+        title: `${out.queries} labelled queries: each source alone and fused by RRF (k=${o.k})`,
+        yTitle: 'mean over the queries',
+        bars: sources.flatMap((s) => [
+          { group: s === 'fused' ? 'RRF of all four' : s, series: 'recall@10', value: out.recallAt10[s]! },
+          { group: s === 'fused' ? 'RRF of all four' : s, series: 'nDCG@10', value: out.ndcgAt10[s]! },
+        ]),
+      },
+      {
+        title: `a search's makespan, median; with the web at ${o.slowMs} ms, each source gets ${o.timeoutMs} ms`,
+        yTitle: 'ms',
+        bars: [
+          { group: 'all four answering', series: 'makespan', value: out.allSourcesMakespanMs },
+          { group: 'web slower than its time', series: 'makespan', value: out.makespanMs },
+          { group: 'per-source timeout', series: 'makespan', value: out.perSourceTimeoutMs },
+        ],
+      },
+    ]);
+  }
   if (o.json) {
     console.log(JSON.stringify(out));
     return;

@@ -10,6 +10,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
 import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess, type SimulatorProcess } from './harness';
+import { plotFile, writePlot } from './plot';
 import { z } from 'zod';
 import { readConfig } from '../src/config';
 import { ASK_WORKFLOW, type AgentResult } from '../src/shared/ask';
@@ -24,6 +25,8 @@ export interface FanoutOptions {
   modelTtftMs: number;
   jitter: number;
   json: boolean;
+  /** Also draw the figures as an SVG (`--plot [file]`). */
+  plot?: string | true;
 }
 
 function remoteTools(sim: SimulatorProcess, latencies: number[]): ToolRegistry {
@@ -119,6 +122,19 @@ export async function toolFanout(o: FanoutOptions) {
     braidOverIdeal: +(result.braidMs / result.idealMs).toFixed(3),
     temporalOverheadMs: result.braidMs - result.baselineMs,
   };
+  if (o.plot)
+    await writePlot(plotFile('tool-fanout', o.plot), 'npm run bench -- tool-fanout', [
+      {
+        title: `one model turn, ${o.toolLatenciesMs.length} tool calls of ${o.toolLatenciesMs.join(', ')} ms, a synthesis turn: makespan, median of ${o.runs}`,
+        yTitle: 'ms',
+        bars: [
+          { group: 'sequential, no Temporal', series: 'makespan', value: result.sequentialMs },
+          { group: 'Promise.all, no Temporal', series: 'makespan', value: result.baselineMs },
+          { group: 'Braid', series: 'makespan', value: result.braidMs },
+          { group: 'ideal', series: 'makespan', value: result.idealMs },
+        ],
+      },
+    ]);
   if (o.json) {
     console.log(JSON.stringify({ ...result, ...ratios }));
     return;

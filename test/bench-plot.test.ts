@@ -53,6 +53,17 @@ describe('bench --plot', () => {
     }
   });
 
+  it('names a lone group in full and gives a panel of zeros an axis from 0 to 1', async () => {
+    const svg = await plotSvg('npm run bench -- rate-limit', [
+      { title: 'makespan', yTitle: 'ms', bars: [{ group: "Braid's settings, one long group name", series: 'makespan', value: 12 }] },
+      { title: '429s', yTitle: 'count', bars: [{ group: 'braid limiter', series: '429s', value: 0 }] },
+    ]);
+    expect(svg).toContain(`>Braid's settings, one long group name<`);
+    // The zeros panel's axis reads 0 … 1 (Vega-Lite's own domain for all-zero data printed 0.000000 alone).
+    expect(svg).not.toContain('>0.000000<');
+    expect(svg).toContain('>1.0<');
+  });
+
   it('refuses to draw nothing', async () => {
     await expect(plotSvg('t', [{ title: 'x', yTitle: 'y', bars: [] }])).rejects.toThrow('there is nothing to plot');
   });
