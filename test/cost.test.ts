@@ -1,5 +1,5 @@
 /**
- * Cost in every result (issue #13 §3): `braid ask` and `braid summarize` run as a user runs them,
+ * Cost in every result (issue #13 §3): `braid ask`, `braid summarize` and `braid pipeline` run as a user runs them,
  * against the real server with the simulator as the model. A result's cost must equal its tokens ×
  * the price table, by model, and BRAID_MODEL_PRICES must change it.
  */
@@ -101,5 +101,32 @@ describe('cost in results', () => {
     const sum = (k: keyof Tokens) => Object.values(byModel).reduce((n, u) => n + u[k], 0);
     expect(sum('inputTokens')).toBe(r.usage.inputTokens);
     expect(sum('outputTokens')).toBe(r.usage.outputTokens);
+  });
+  it('pipeline: cost equals tokens × the list prices, in total and summed over its stages', async () => {
+    const topics = path.join(tmp, 'topics.txt');
+    fs.writeFileSync(topics, 'Tide pools\nWhy bread rises\n');
+    const run = await braid(['pipeline', topics, '--concurrency', '2', '--with-worker', '--json'], server());
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    // Tokens by model from the stages themselves: each records the model that answered it.
+    const byModel: Record<string, Tokens> = {};
+    for (const chain of r.chains as { stages?: { model?: string; usage: Tokens }[] }[])
+      for (const st of chain.stages ?? []) {
+        expect(st.model).toBeDefined();
+        const t = (byModel[st.model!] ??= { inputTokens: 0, outputTokens: 0 });
+        t.inputTokens += st.usage.inputTokens;
+        t.outputTokens += st.usage.outputTokens;
+      }
+    expectCostOf(r.cost, byModel, DEFAULT_PRICES);
+    const sum = (k: keyof Tokens) => Object.values(byModel).reduce((n, u) => n + u[k], 0);
+    expect(sum('inputTokens')).toBe(r.usage.inputTokens);
+    expect(sum('outputTokens')).toBe(r.usage.outputTokens);
+    // The stages' costs add up to the run's, model by model.
+    const phases = Object.values<Cost>(r.costByPhase ?? {});
+    expect(phases.length).toBeGreaterThan(1);
+    for (const model of Object.keys(byModel)) {
+      const summed = phases.reduce((n, c) => n + (c.byModel[model]?.usd ?? 0), 0);
+      expect(summed).toBeCloseTo(r.cost.byModel[model].usd, 7);
+    }
   });
 });

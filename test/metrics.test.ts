@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics (issue #13 §2): a `braid worker` with BRAID_METRICS_PORT serves one endpoint
- * with Temporal's worker metrics and Braid's own. Scraped after an ask run against the real server,
- * with the simulator as the model.
+ * with Temporal's worker metrics and Braid's own. Scraped after an ask run, and after a summarize and
+ * a pipeline run, against the real server with the simulator as the model.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { noopMetricMeter, type MetricMeter, type MetricTags } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -107,6 +109,47 @@ describe('metrics endpoint', () => {
     const waited = sum(samples(text, 'braid_fanin_wait_sum', { pattern: 'toolAgent' }));
     expect(waited).toBeGreaterThanOrEqual(0);
     expect(waited).toBeLessThanOrEqual(r.timing.totalMs);
+  });
+});
+
+describe('metrics endpoint for summarize and pipeline', () => {
+  it('counts the tokens and dollars of a summarize and a pipeline run by model, as their results report them', async () => {
+    const port = await freePort();
+    const blobs = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-metrics-'));
+    try {
+      const env = { ...server(), BRAID_BLOB_DIR: blobs };
+      worker = await startWorker({ ...env, BRAID_METRICS_PORT: String(port) });
+      const topics = path.join(blobs, 'topics.txt');
+      fs.writeFileSync(topics, 'Tide pools\nWhy bread rises\n');
+      const runs = await Promise.all([
+        braid(['summarize', 'data/docs', '--task', 'What does the handbook say about refunds?', '--json', '--fresh'], env),
+        braid(['pipeline', topics, '--concurrency', '2', '--json'], env),
+      ]);
+      const want: Record<string, { inputTokens: number; outputTokens: number; usd: number }> = {};
+      for (const run of runs) {
+        expect(run.code, run.stderr).toBe(0);
+        const r = JSON.parse(run.stdout) as {
+          cost: { byModel: Record<string, { inputTokens: number; outputTokens: number; usd: number }> };
+        };
+        for (const [model, c] of Object.entries(r.cost.byModel)) {
+          const w = (want[model] ??= { inputTokens: 0, outputTokens: 0, usd: 0 });
+          w.inputTokens += c.inputTokens;
+          w.outputTokens += c.outputTokens;
+          w.usd += c.usd;
+        }
+      }
+      expect(Object.keys(want).length).toBeGreaterThan(0);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/^temporal_workflow_completed\{/m);
+      for (const [model, w] of Object.entries(want)) {
+        expect(sum(samples(text, 'braid_model_tokens', { model, kind: 'input' })), model).toBe(w.inputTokens);
+        expect(sum(samples(text, 'braid_model_tokens', { model, kind: 'output' })), model).toBe(w.outputTokens);
+        expect(sum(samples(text, 'braid_model_call_cost_usd_sum', { model }))).toBeCloseTo(w.usd, 6);
+      }
+    } finally {
+      fs.rmSync(blobs, { recursive: true, force: true });
+    }
   });
 });
 
