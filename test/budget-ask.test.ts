@@ -6,15 +6,14 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../src/config';
 import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
-import type { RunBudgetSetting } from '../src/shared/budget';
 import { roundUsd, usdFor } from '../src/shared/pricing';
 import type { LlmRequest } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { toolAgent } from '../src/workflows';
 import { connect, latencyTool, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { budgetModels, budgetRunId, budgetSetting } from './budget-fixtures';
 
 let h: Harness;
 let sim: Simulator;
@@ -32,9 +31,9 @@ afterAll(async () => {
   await h?.close();
 });
 
-const id = (kind: string) => `budget-${kind}-${Math.random().toString(36).slice(2)}`;
-const models = config().models;
-const setting = (usd: number, more: Partial<RunBudgetSetting> = {}): RunBudgetSetting => ({ usd, models, maxTokens: 1000, ...more });
+const id = budgetRunId;
+const models = budgetModels;
+const setting = budgetSetting;
 
 const ask = (input: AgentInput) =>
   h.client.workflow.start<typeof toolAgent>(ASK_WORKFLOW, { taskQueue: worker.taskQueue, workflowId: id('ask'), args: [input] });

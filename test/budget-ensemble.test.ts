@@ -5,14 +5,13 @@
  * member's stream cut mid-answer and retried is charged as estimated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../src/config';
-import type { RunBudgetSetting } from '../src/shared/budget';
 import { ENSEMBLE_WORKFLOW, type EnsembleInput, type EnsembleResult } from '../src/shared/ensemble';
 import { roundUsd, usdFor } from '../src/shared/pricing';
 import type { LlmRequest } from '../src/shared/types';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { budgetRunId, budgetSetting } from './budget-fixtures';
 
 let h: Harness;
 let sim: Simulator;
@@ -30,9 +29,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const id = (kind: string) => `budget-${kind}-${Math.random().toString(36).slice(2)}`;
-const models = config().models;
-const setting = (usd: number, more: Partial<RunBudgetSetting> = {}): RunBudgetSetting => ({ usd, models, maxTokens: 1000, ...more });
+const id = budgetRunId;
+const setting = budgetSetting;
 
 const HAIKU = 'claude-haiku-4-5';
 const SONNET = 'claude-sonnet-4-6';

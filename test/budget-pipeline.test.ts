@@ -6,14 +6,14 @@
  */
 import type { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../src/config';
-import { worstCaseUsd, type RunBudgetSetting } from '../src/shared/budget';
+import { worstCaseUsd } from '../src/shared/budget';
 import { CHAIN_MAX_CALLS, chainCallInputTokens, PIPELINE_WORKFLOW, type PipelineInput } from '../src/shared/pipeline';
 import { roundUsd, usdFor } from '../src/shared/pricing';
 import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { contentPipeline } from '../src/workflows';
 import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { budgetModels, budgetRunId, budgetSetting } from './budget-fixtures';
 
 let h: Harness;
 let sim: Simulator;
@@ -31,9 +31,9 @@ afterAll(async () => {
   await h?.close();
 });
 
-const id = (kind: string) => `budget-${kind}-${Math.random().toString(36).slice(2)}`;
-const models = config().models;
-const setting = (usd: number, more: Partial<RunBudgetSetting> = {}): RunBudgetSetting => ({ usd, models, maxTokens: 1000, ...more });
+const id = budgetRunId;
+const models = budgetModels;
+const setting = budgetSetting;
 
 const pipeline = (input: PipelineInput) =>
   h.client.workflow.start<typeof contentPipeline>(PIPELINE_WORKFLOW, {
