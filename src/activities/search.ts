@@ -17,6 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { withAttemptLedger, type AttemptPolicy } from '../flow/attempts';
 import { ANSWER_SYSTEM, answerMessages, type ResultDocument } from '../prompts/search';
 import {
+  ANSWER_HIT_CHARS,
   ANSWER_MAX_TOKENS,
   DEFAULT_ANSWER_MODEL,
   type AnswerClaim,
@@ -43,6 +44,8 @@ export interface AnswerRequest {
   hits: (Pick<SourceHit, 'id' | 'title' | 'snippet'> & { rank: number })[];
   /** A role or model id; default DEFAULT_ANSWER_MODEL. */
   model?: string;
+  /** The call's budget reservation in dollars (see LlmRequest.maxUsd). */
+  maxUsd?: number;
 }
 
 export interface AnswerReply {
@@ -60,9 +63,6 @@ export interface AnswerReply {
 
 /** How long before its deadline a search gives up, at most (5 % of its time for short ones). */
 const GIVE_UP_EARLY_MS = 50;
-
-/** Most characters of one hit the answer reads. */
-const MAX_HIT_CHARS = 4_000;
 
 /** When this attempt's time is up: the earlier of its start-to-close and what is left of schedule-to-close. */
 function deadlineOf(info: Context['info'], startedAt: number): number {
@@ -124,7 +124,7 @@ export function createSearchActivities(deps: SearchDeps) {
         const docs: ResultDocument[] = x.hits.map((h) => ({
           rank: h.rank,
           title: h.title,
-          text: (texts.get(h.id) ?? h.snippet).slice(0, MAX_HIT_CHARS) || h.title,
+          text: (texts.get(h.id) ?? h.snippet).slice(0, ANSWER_HIT_CHARS) || h.title,
         }));
         const res = await deps.llmTurn({
           role: 'capable',
@@ -132,6 +132,7 @@ export function createSearchActivities(deps: SearchDeps) {
           system: ANSWER_SYSTEM,
           messages: answerMessages(x.question, docs),
           maxTokens: ANSWER_MAX_TOKENS,
+          ...(x.maxUsd !== undefined ? { maxUsd: x.maxUsd } : {}),
         });
         const read = readReply(
           res.content,

@@ -44,9 +44,10 @@ import { llmTaskQueue } from '../shared/task-queues';
 import { webUiLink } from '../temporal/connection';
 import type { multiSourceSearch } from '../workflows';
 import { checkModel } from './ensemble';
-import { UsageError } from './errors';
-import { duration, intWithin, range } from './options';
-import { LiveBlock, ms, tableStyle } from './render';
+import { budgetSetting } from './budget';
+import { BUDGET_REACHED_EXIT, UsageError } from './errors';
+import { duration, intWithin, range, usd } from './options';
+import { budgetText, LiveBlock, ms, tableStyle } from './render';
 import { announceRun, followRun, newRunId, startRun, withSession, workerFor } from './session';
 
 interface SearchCliOptions {
@@ -61,6 +62,7 @@ interface SearchCliOptions {
   answer?: boolean;
   answerTop: number;
   answerModel: string;
+  budget?: number;
   id?: string;
   json?: boolean;
   withWorker?: boolean;
@@ -118,6 +120,12 @@ export function searchInput(words: string[], o: SearchCliOptions): SearchInput {
     ...(o.answer ? { answer: true, answerTop: o.answerTop, answerModel: o.answerModel } : {}),
     prices: { ...config().prices },
   };
+  if (o.budget !== undefined) {
+    if (!o.decompose && !o.answer)
+      throw new UsageError('--budget covers the model calls of --decompose and --answer; this search makes none');
+    const budget = budgetSetting(o.budget, undefined, [...(o.decompose ? [o.plannerModel] : []), ...(o.answer ? [o.answerModel] : [])]);
+    if (budget) input.budget = budget;
+  }
   const problem = searchProblem(input);
   if (problem) throw new UsageError(problem);
   return input;
@@ -193,6 +201,7 @@ export function printSearch(r: SearchResult, webUi: string | undefined): void {
           : ''),
     ),
   );
+  if (r.budget && r.status === 'budget-reached') console.log(pc.yellow(`${budgetText(r.budget)}; the hits are kept.`));
   if (webUi) console.log(`${pc.dim('Web UI:')} ${webUi}`);
 }
 
@@ -257,6 +266,11 @@ export function searchCommand(): Command {
       DEFAULT_ANSWER_TOP,
     )
     .option('--answer-model <model>', 'the model that answers', DEFAULT_ANSWER_MODEL)
+    .option(
+      '--budget <usd>',
+      "most the run may spend, in US dollars: the planner's or the answer's call whose worst case would pass it does not start (exit code 3 when reached)",
+      usd,
+    )
     .option('--id <workflowId>', 'workflow id for the run (default: generated)')
     .option('--json', 'print one JSON object: the fused hits with their ranks, every source, the answer, usage and cost')
     .option('--with-worker', 'run a worker inside this command')
@@ -264,7 +278,7 @@ export function searchCommand(): Command {
       'after',
       '\nA source that does not answer within its time is reported missing and not waited for; the others are fused.\n' +
         'Ties of the fused score go to the better best rank, then the earlier source in --sources, then the passage id.\n' +
-        'Exit code 1 when no source answered.',
+        'Exit code 1 when no source answered; 3 when the budget stopped a model call (the hits are kept).',
     )
     .action(async (words: string[], o: SearchCliOptions) => {
       const input = searchInput(words, o);
@@ -290,6 +304,7 @@ export function searchCommand(): Command {
         if (o.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...(webUi ? { webUi } : {}), ...result }));
         else printSearch(result, webUi);
         if (result.missing.length === result.sources.length) process.exitCode = 1;
+        else if (result.status === 'budget-reached') process.exitCode = BUDGET_REACHED_EXIT;
       });
     });
 }

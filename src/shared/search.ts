@@ -6,6 +6,7 @@
  * the CLI and the benchmark share: passage ids and the fusion itself. No Node APIs.
  */
 import { defineQuery } from '@temporalio/workflow';
+import { budgetSettingProblem, type BudgetReport, type RunBudgetSetting } from './budget';
 import type { CostSummary, ModelPrice } from './pricing';
 import { gist } from './content';
 import type { RunLabels, TokenUsage, UsageSummary } from './types';
@@ -51,6 +52,8 @@ export const DEFAULT_ANSWER_MODEL = 'capable';
 export const DEFAULT_PLANNER_MODEL = 'fast';
 export const ANSWER_MAX_TOKENS = 1_024;
 export const PLANNER_MAX_TOKENS = 200;
+/** Characters of a hit's passage the answer reads at most (the rest is cut). */
+export const ANSWER_HIT_CHARS = 4_000;
 
 /**
  * A passage's id names its source and its place there, the same in every run: `handbook:shipping#customs-duties-and-taxes`
@@ -111,6 +114,12 @@ export interface SearchInput {
   llmTaskQueue?: string;
   /** USD per million tokens by model, for `cost`; default the list prices (src/shared/pricing.ts). */
   prices?: Record<string, ModelPrice>;
+  /**
+   * Most the run may spend on its model calls (the planner's, the answer's): each reserves its worst
+   * case before it starts, and one that would pass the budget does not start — the query goes out
+   * unsplit, or the hits stand without an answer — and the result says `budget-reached`.
+   */
+  budget?: RunBudgetSetting;
 }
 
 /** The run's static summary and details, for whoever starts it. */
@@ -231,6 +240,10 @@ export interface SearchResult {
   fusedMs: number;
   totalMs: number;
   simulated: boolean;
+  /** `budget-reached` when a model call did not start because of the budget; the hits are kept. */
+  status?: 'budget-reached';
+  /** The budget and what was spent against it (runs with a budget only). */
+  budget?: BudgetReport;
 }
 
 export type SearchPhase = 'planning' | 'searching' | 'answering' | 'done';
@@ -271,6 +284,15 @@ export function searchProblem(input: SearchInput): string | undefined {
     return `${input.maxQueries} sub-queries: split into ${MAX_QUERIES_BOUNDS.min}-${MAX_QUERIES_BOUNDS.max}`;
   if (!within(input.answerTop, ANSWER_TOP_BOUNDS))
     return `the answer reads ${ANSWER_TOP_BOUNDS.min}-${ANSWER_TOP_BOUNDS.max} hits, not ${input.answerTop}`;
+  if (input.budget) {
+    const called = [
+      ...(input.decompose ? [input.plannerModel ?? DEFAULT_PLANNER_MODEL] : []),
+      ...(input.answer ? [input.answerModel ?? DEFAULT_ANSWER_MODEL] : []),
+    ];
+    if (called.length === 0) return 'a budget needs model calls to cover: --decompose or --answer';
+    const problem = budgetSettingProblem(input.budget, input.prices, called);
+    if (problem) return `budget: ${problem}`;
+  }
   return undefined;
 }
 

@@ -15,11 +15,14 @@
  */
 import { ApplicationFailure, isCancellation, patched, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { plannerMessages, plannerSystem, readQueries } from '../prompts/search';
+import { ANSWER_SYSTEM, plannerMessages, plannerSystem, readQueries } from '../prompts/search';
+import { BUDGET_REACHED, inputBound, worstCaseUsd } from '../shared/budget';
 import { textOf } from '../shared/content';
 import { failureMessage } from '../shared/failures';
 import { addCall, addEstimated, emptyCost } from '../shared/pricing';
 import {
+  ANSWER_HIT_CHARS,
+  ANSWER_MAX_TOKENS,
   DEFAULT_ANSWER_MODEL,
   DEFAULT_ANSWER_TOP,
   DEFAULT_DEPTH,
@@ -49,6 +52,7 @@ import { RUN_STATUS } from '../shared/search-attributes';
 import { addModelUsage, noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
 import { outcomeOf, quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
+import { budgeted, budgetModel, isBudgetStop, RunBudget } from './budget';
 import { RunStatus } from './status';
 
 /** A source's status from its branch's: a refused result counts as a failure. */
@@ -67,7 +71,27 @@ const gist = (s: string, n = 60) => {
 
 /** A model call of the search (the planner, the answer), on the model-call queue, named in history and in the Web UI. */
 function modelCallOptions(input: SearchInput, activityId: string, summary: string): ActivityOptions {
-  return { ...modelCall, ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}), activityId, summary: summary.slice(0, 120) };
+  const options = {
+    ...modelCall,
+    ...(input.llmTaskQueue ? { taskQueue: input.llmTaskQueue } : {}),
+    activityId,
+    summary: summary.slice(0, 120),
+  };
+  return input.budget ? budgeted(options) : options;
+}
+
+/** A call's worst case in dollars: `inputChars` of input (a token is at least a character) and all of `maxTokens` out. */
+function worstUsd(input: SearchInput, model: string, inputChars: number, maxTokens: number): number {
+  return worstCaseUsd(budgetModel(model, input.budget!.models), inputChars, maxTokens, input.prices)!;
+}
+
+/** Runs a model call under the run's budget when it has one (reserving `worst()` first), else as it is. */
+function underBudget<T extends { model?: string }>(
+  money: RunBudget | undefined,
+  worst: () => number,
+  send: (maxUsd?: number) => Promise<T>,
+): Promise<T> {
+  return money ? money.call(worst(), send) : send();
 }
 
 /** The lists of the sources that answered, in source order, then query order: the order fusion's ties follow. */
@@ -108,6 +132,8 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
   const t0 = Date.now();
   const query = input.query.trim();
   const k = input.k ?? DEFAULT_RRF_K;
+  const money = input.budget && new RunBudget(input.budget.usd, input.budget.inFlight, input.prices);
+  let budgetStopped = false;
   const usage = noUsageSummary();
   const cost = emptyCost();
   let simulated = false;
@@ -137,14 +163,22 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
     const max = input.maxQueries ?? DEFAULT_MAX_QUERIES;
     status('planning', `**Planning**: ${model} splits "${gist(query)}" into at most ${max} search queries.`);
     const llm = proxyActivities<Activities>(modelCallOptions(input, 'planner', `planner: ${model} splits the query`));
+    const system = plannerSystem(max);
+    const messages = plannerMessages(query);
     try {
-      const res = await llm.llmTurn({
-        role: 'fast',
-        model,
-        system: plannerSystem(max),
-        messages: plannerMessages(query),
-        maxTokens: PLANNER_MAX_TOKENS,
-      });
+      const res = await underBudget(
+        money,
+        () => worstUsd(input, model, inputBound([system, JSON.stringify(messages)]), PLANNER_MAX_TOKENS),
+        (maxUsd) =>
+          llm.llmTurn({
+            role: 'fast',
+            model,
+            system,
+            messages,
+            maxTokens: PLANNER_MAX_TOKENS,
+            ...(maxUsd !== undefined ? { maxUsd } : {}),
+          }),
+      );
       charge(res.model, res.usage, res.simulated);
       chargeLost(res.retriedSpend);
       const subQueries = readQueries(textOf(res.content), max).filter((q) => q.toLowerCase() !== query.toLowerCase());
@@ -152,6 +186,7 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
     } catch (err) {
       chargeLost(spendOfFailure(err));
       if (isCancellation(err)) throw err;
+      budgetStopped ||= isBudgetStop(err);
       // The query alone still searches every source.
       plan = { status: 'failed', model, subQueries: [], reason: failureMessage(err) };
     }
@@ -221,11 +256,13 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
   let answer: SearchAnswer | undefined;
   if (input.answer) {
     progress.phase = 'answering';
-    answer = await answerFrom(input, query, hits, status, charge, chargeLost);
+    const { budgetStopped: stopped, ...answered } = await answerFrom(input, query, hits, status, charge, chargeLost, money);
+    answer = answered;
+    budgetStopped ||= stopped === true;
   }
   progress.phase = 'done';
   status(
-    RUN_STATUS.done,
+    budgetStopped ? BUDGET_REACHED : RUN_STATUS.done,
     `**Done**: ${hits.length} fused hits from ${reports.length - missing.length} of ${reports.length} sources` +
       `${missing.length ? ` (missing: ${missing.join(', ')})` : ''}${answer ? `; answer ${answer.status}` : ''}.`,
   );
@@ -243,6 +280,8 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
     fusedMs,
     totalMs: Date.now() - t0,
     simulated,
+    ...(budgetStopped ? { status: BUDGET_REACHED } : {}),
+    ...(money ? { budget: money.report() } : {}),
   };
 }
 
@@ -254,7 +293,8 @@ async function answerFrom(
   status: StatusKeeper,
   charge: (model: string, u: TokenUsage, sim: boolean) => void,
   chargeLost: (lost: readonly PartialSpend[] | undefined) => void,
-): Promise<SearchAnswer> {
+  money: RunBudget | undefined,
+): Promise<SearchAnswer & { budgetStopped?: boolean }> {
   const top = hits.slice(0, input.answerTop ?? DEFAULT_ANSWER_TOP);
   const read = top.map((h) => h.rank);
   if (top.length === 0) return { status: 'failed', text: '', claims: [], read, reason: 'no source found anything to answer from' };
@@ -262,11 +302,16 @@ async function answerFrom(
   status('answering', `**Answering**: ${model} reads the top ${top.length} hits.`);
   const act = proxyActivities<Activities>(modelCallOptions(input, 'answer', `answer: ${model} reads the top ${top.length} hits`));
   try {
-    const res = await act.answerSearch({
-      question: query,
-      model,
-      hits: top.map((h) => ({ rank: h.rank, id: h.id, title: h.title, snippet: h.snippet })),
-    });
+    const request = { question: query, model, hits: top.map((h) => ({ rank: h.rank, id: h.id, title: h.title, snippet: h.snippet })) };
+    // Each hit is read as at most ANSWER_HIT_CHARS of its passage plus its title and rank.
+    const worst = () =>
+      worstUsd(
+        input,
+        model,
+        inputBound([ANSWER_SYSTEM, query, ...top.map((h) => h.title)], 200 + top.length * (ANSWER_HIT_CHARS + 50)),
+        ANSWER_MAX_TOKENS,
+      );
+    const res = await underBudget(money, worst, (maxUsd) => act.answerSearch({ ...request, ...(maxUsd !== undefined ? { maxUsd } : {}) }));
     charge(res.model, res.usage, res.simulated);
     chargeLost(res.retriedSpend);
     return {
@@ -282,6 +327,13 @@ async function answerFrom(
   } catch (err) {
     chargeLost(spendOfFailure(err));
     if (isCancellation(err)) throw err;
-    return { status: 'failed', text: '', claims: [], read, reason: failureMessage(err) };
+    return {
+      status: 'failed',
+      text: '',
+      claims: [],
+      read,
+      reason: failureMessage(err),
+      ...(isBudgetStop(err) ? { budgetStopped: true } : {}),
+    };
   }
 }
