@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Table from 'cli-table3';
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { tableStyle } from '../src/cli/render';
 import { BRAID_DEV_SERVER_TUNING, type DevServerTuning } from '../src/temporal/dev-server';
@@ -145,7 +146,7 @@ const HOPS: [keyof StepHops, string][] = [
   ['activityMs', 'activity'],
 ];
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
 

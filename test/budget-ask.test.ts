@@ -5,38 +5,23 @@
  * (Summarize's budgets and ask's retried spend: test/budget.test.ts.)
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ASK_WORKFLOW, type AgentInput } from '../src/shared/ask';
 import { roundUsd, usdFor } from '../src/shared/pricing';
 import type { LlmRequest } from '../src/shared/types';
-import type { Simulator } from '../src/simulator';
 import { ToolRegistry } from '../src/tools';
 import type { toolAgent } from '../src/workflows';
-import { connect, latencyTool, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
-import { budgetModels, budgetRunId, budgetSetting } from './budget-fixtures';
+import { latencyTool, scheduledInputs } from './helpers';
+import { budgetRig, budgetModels, budgetRunId, budgetSetting } from './budget-fixtures';
 
-let h: Harness;
-let sim: Simulator;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  h = await connect();
-  sim = await startSimulator({ latency: { ttftMs: 5, perTokenMs: 1 } });
-  worker = await startWorker(h, new ToolRegistry().register(latencyTool('quick', 20)), sim);
-});
-
-afterAll(async () => {
-  await worker?.shutdown();
-  await sim?.close();
-  await h?.close();
-});
+const rig = budgetRig(() => new ToolRegistry().register(latencyTool('quick', 20)));
 
 const id = budgetRunId;
 const models = budgetModels;
 const setting = budgetSetting;
 
 const ask = (input: AgentInput) =>
-  h.client.workflow.start<typeof toolAgent>(ASK_WORKFLOW, { taskQueue: worker.taskQueue, workflowId: id('ask'), args: [input] });
+  rig.h.client.workflow.start<typeof toolAgent>(ASK_WORKFLOW, { taskQueue: rig.worker.taskQueue, workflowId: id('ask'), args: [input] });
 
 describe('ask --budget', () => {
   const question = 'Check the source, then answer.\n#sim tools=quick';
@@ -72,9 +57,9 @@ describe('ask --budget', () => {
   });
 
   it('starts no model call when the budget is below the first turn', async () => {
-    sim.clearLedger();
+    rig.sim.clearLedger();
     const r = await (await ask({ question: 'What is the refund window?', budget: setting(0.000001) })).result();
-    expect(sim.ledger()).toHaveLength(0);
+    expect(rig.sim.ledger()).toHaveLength(0);
     expect(r).toMatchObject({ status: 'budget-reached', stopReason: 'budget', turns: 0 });
     expect(r.answer).toMatch(/^\(no final answer: budget reached \(\$0 spent of \$0\.000001\) before model turn 1\)$/);
     expect(r.budget).toMatchObject({ spentUsd: 0, reached: true, skippedCalls: 1 });

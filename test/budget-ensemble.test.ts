@@ -4,30 +4,14 @@
  * that does not fit is a missing vote, `--on-budget cancel` stops the members in flight, and a
  * member's stream cut mid-answer and retried is charged as estimated.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENSEMBLE_WORKFLOW, type EnsembleInput, type EnsembleResult } from '../src/shared/ensemble';
 import { roundUsd, usdFor } from '../src/shared/pricing';
 import type { LlmRequest } from '../src/shared/types';
-import type { Simulator } from '../src/simulator';
-import { ToolRegistry } from '../src/tools';
-import { connect, scheduledInputs, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
-import { budgetRunId, budgetSetting } from './budget-fixtures';
+import { scheduledInputs } from './helpers';
+import { budgetRig, budgetRunId, budgetSetting } from './budget-fixtures';
 
-let h: Harness;
-let sim: Simulator;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  h = await connect();
-  sim = await startSimulator({ latency: { ttftMs: 5, perTokenMs: 1 } });
-  worker = await startWorker(h, new ToolRegistry(), sim);
-});
-
-afterAll(async () => {
-  await worker?.shutdown();
-  await sim?.close();
-  await h?.close();
-});
+const rig = budgetRig();
 
 const id = budgetRunId;
 const setting = budgetSetting;
@@ -37,8 +21,8 @@ const SONNET = 'claude-sonnet-4-6';
 const OPUS = 'claude-opus-4-6';
 
 const ensemble = (input: Partial<EnsembleInput>) =>
-  h.client.workflow.start<(i: EnsembleInput) => Promise<EnsembleResult>>(ENSEMBLE_WORKFLOW, {
-    taskQueue: worker.taskQueue,
+  rig.h.client.workflow.start<(i: EnsembleInput) => Promise<EnsembleResult>>(ENSEMBLE_WORKFLOW, {
+    taskQueue: rig.worker.taskQueue,
     workflowId: id('ensemble'),
     args: [{ members: [{ model: HAIKU }, { model: SONNET }, { model: OPUS }], aggregate: 'vote', labels: ['yes', 'no'], ...input }],
   });
@@ -79,9 +63,9 @@ describe('ensemble --budget', () => {
   });
 
   it('charges a member stream cut mid-answer as estimated', async () => {
-    sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'marker-ens-cut' } }] });
+    rig.sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'marker-ens-cut' } }] });
     const r = await (await ensemble({ prompt: 'marker-ens-cut: is the refund window 30 days?\n#sim answer_tokens=60' })).result();
-    sim.configure({ faults: [] });
+    rig.sim.configure({ faults: [] });
     expect(r.cost.estimatedUsd).toBeGreaterThan(0);
     const billed = Object.entries(r.usage.byModel).reduce((n, [m, u]) => n + usdFor(m, u)!, 0);
     expect(r.cost.totalUsd).toBeCloseTo(billed + r.cost.estimatedUsd, 6);

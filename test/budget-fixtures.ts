@@ -1,6 +1,35 @@
-/** What the budget tests share: run ids that say what they test, and a run's budget setting. */
+/**
+ * What the budget tests share: the real server with a worker and a quick simulator, run ids that say
+ * what they test, and a run's budget setting.
+ */
+import { afterAll, beforeAll } from 'vitest';
 import { config } from '../src/config';
 import type { RunBudgetSetting } from '../src/shared/budget';
+import type { Simulator } from '../src/simulator';
+import { ToolRegistry } from '../src/tools';
+import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+
+export interface BudgetRig {
+  h: Harness;
+  sim: Simulator;
+  worker: TestWorker;
+}
+
+/** The real server, a quick simulator and a worker with `registry`'s tools: started before a file's tests, stopped after. */
+export function budgetRig(registry: () => ToolRegistry = () => new ToolRegistry()): BudgetRig {
+  const rig = {} as BudgetRig;
+  beforeAll(async () => {
+    rig.h = await connect();
+    rig.sim = await startSimulator({ latency: { ttftMs: 5, perTokenMs: 1 } });
+    rig.worker = await startWorker(rig.h, registry(), rig.sim);
+  });
+  afterAll(async () => {
+    await rig.worker?.shutdown();
+    await rig.sim?.close();
+    await rig.h?.close();
+  });
+  return rig;
+}
 
 /** The models a run's budget prices: the configured roles. */
 export const budgetModels = config().models;

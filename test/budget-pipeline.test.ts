@@ -5,39 +5,22 @@
  * cut mid-answer and retried is charged as estimated, on the chain and in the run's cost.
  */
 import type { WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { worstCaseUsd } from '../src/shared/budget';
 import { CHAIN_MAX_CALLS, chainCallInputTokens, PIPELINE_WORKFLOW, type PipelineInput } from '../src/shared/pipeline';
 import { roundUsd, usdFor } from '../src/shared/pricing';
-import type { Simulator } from '../src/simulator';
-import { ToolRegistry } from '../src/tools';
 import type { contentPipeline } from '../src/workflows';
-import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
-import { budgetModels, budgetRunId, budgetSetting } from './budget-fixtures';
+import { budgetRig, budgetModels, budgetRunId, budgetSetting } from './budget-fixtures';
 
-let h: Harness;
-let sim: Simulator;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  h = await connect();
-  sim = await startSimulator({ latency: { ttftMs: 5, perTokenMs: 1 } });
-  worker = await startWorker(h, new ToolRegistry(), sim);
-});
-
-afterAll(async () => {
-  await worker?.shutdown();
-  await sim?.close();
-  await h?.close();
-});
+const rig = budgetRig();
 
 const id = budgetRunId;
 const models = budgetModels;
 const setting = budgetSetting;
 
 const pipeline = (input: PipelineInput) =>
-  h.client.workflow.start<typeof contentPipeline>(PIPELINE_WORKFLOW, {
-    taskQueue: worker.taskQueue,
+  rig.h.client.workflow.start<typeof contentPipeline>(PIPELINE_WORKFLOW, {
+    taskQueue: rig.worker.taskQueue,
     workflowId: id('pipeline'),
     args: [input],
   });
@@ -84,9 +67,9 @@ describe('pipeline --budget', () => {
 
 describe('pipeline: spend of retried attempts', () => {
   it('charges a stream cut mid-answer as estimated, on the chain and in the run cost', async () => {
-    sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'marker-pipe-cut' } }] });
+    rig.sim.configure({ faults: [{ kind: 'reset', times: 1, match: { contains: 'marker-pipe-cut' } }] });
     const r = await (await pipeline({ topics: ['marker-pipe-cut: wind farms at sea'], concurrency: 1 })).result();
-    sim.configure({ faults: [] });
+    rig.sim.configure({ faults: [] });
     const c = r.chains[0]!;
     expect(c.status).toBe('ok');
     expect(c.retriedSpend).toHaveLength(1);

@@ -4,34 +4,17 @@
  * answer keeps the split query and the fused hits, refuses the answer, and says `budget-reached`;
  * spend never passes the budget, and a budget that covers both changes nothing but the report.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SEARCH_SOURCES, SEARCH_WORKFLOW, type SearchInput, type SearchResult } from '../src/shared/search';
 import { llmTaskQueue } from '../src/shared/task-queues';
-import type { Simulator } from '../src/simulator';
-import { ToolRegistry } from '../src/tools';
 import { braid, server } from './cli-helpers';
-import { budgetRunId, budgetSetting } from './budget-fixtures';
-import { connect, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { budgetRig, budgetRunId, budgetSetting } from './budget-fixtures';
 
-let h: Harness;
-let sim: Simulator;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  h = await connect();
-  sim = await startSimulator({ latency: { ttftMs: 5, perTokenMs: 1 } });
-  worker = await startWorker(h, new ToolRegistry(), sim);
-});
-
-afterAll(async () => {
-  await worker?.shutdown();
-  await sim?.close();
-  await h?.close();
-});
+const rig = budgetRig();
 
 const search = (usd: number): Promise<SearchResult> =>
-  h.client.workflow.execute<(i: SearchInput) => Promise<SearchResult>>(SEARCH_WORKFLOW, {
-    taskQueue: worker.taskQueue,
+  rig.h.client.workflow.execute<(i: SearchInput) => Promise<SearchResult>>(SEARCH_WORKFLOW, {
+    taskQueue: rig.worker.taskQueue,
     workflowId: budgetRunId('search'),
     args: [
       {
@@ -39,7 +22,7 @@ const search = (usd: number): Promise<SearchResult> =>
         sources: SEARCH_SOURCES.map((name) => ({ name })),
         decompose: true,
         answer: true,
-        llmTaskQueue: llmTaskQueue(worker.taskQueue),
+        llmTaskQueue: llmTaskQueue(rig.worker.taskQueue),
         budget: budgetSetting(usd),
       },
     ],

@@ -52,7 +52,7 @@ import { RUN_STATUS } from '../shared/search-attributes';
 import { addModelUsage, noUsageSummary, spendOfFailure, type PartialSpend } from '../shared/usage';
 import { labelled, modelCall, toolCall, workerLookup } from './profiles';
 import { outcomeOf, quorum, type QuorumBranchReport, type QuorumStatus } from './quorum';
-import { budgeted, budgetModel, isBudgetStop, RunBudget } from './budget';
+import { budgeted, budgetModel, RunBudget } from './budget';
 import { RunStatus } from './status';
 
 /** A source's status from its branch's: a refused result counts as a failure. */
@@ -133,7 +133,6 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
   const query = input.query.trim();
   const k = input.k ?? DEFAULT_RRF_K;
   const money = input.budget && new RunBudget(input.budget.usd, input.budget.inFlight, input.prices);
-  let budgetStopped = false;
   const usage = noUsageSummary();
   const cost = emptyCost();
   let simulated = false;
@@ -186,7 +185,6 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
     } catch (err) {
       chargeLost(spendOfFailure(err));
       if (isCancellation(err)) throw err;
-      budgetStopped ||= isBudgetStop(err);
       // The query alone still searches every source.
       plan = { status: 'failed', model, subQueries: [], reason: failureMessage(err) };
     }
@@ -256,13 +254,11 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
   let answer: SearchAnswer | undefined;
   if (input.answer) {
     progress.phase = 'answering';
-    const { budgetStopped: stopped, ...answered } = await answerFrom(input, query, hits, status, charge, chargeLost, money);
-    answer = answered;
-    budgetStopped ||= stopped === true;
+    answer = await answerFrom(input, query, hits, status, charge, chargeLost, money);
   }
   progress.phase = 'done';
   status(
-    budgetStopped ? BUDGET_REACHED : RUN_STATUS.done,
+    money?.reached ? BUDGET_REACHED : RUN_STATUS.done,
     `**Done**: ${hits.length} fused hits from ${reports.length - missing.length} of ${reports.length} sources` +
       `${missing.length ? ` (missing: ${missing.join(', ')})` : ''}${answer ? `; answer ${answer.status}` : ''}.`,
   );
@@ -280,7 +276,7 @@ async function search(input: SearchInput, status: StatusKeeper): Promise<SearchR
     fusedMs,
     totalMs: Date.now() - t0,
     simulated,
-    ...(budgetStopped ? { status: BUDGET_REACHED } : {}),
+    ...(money?.reached ? { status: BUDGET_REACHED } : {}),
     ...(money ? { budget: money.report() } : {}),
   };
 }
@@ -294,7 +290,7 @@ async function answerFrom(
   charge: (model: string, u: TokenUsage, sim: boolean) => void,
   chargeLost: (lost: readonly PartialSpend[] | undefined) => void,
   money: RunBudget | undefined,
-): Promise<SearchAnswer & { budgetStopped?: boolean }> {
+): Promise<SearchAnswer> {
   const top = hits.slice(0, input.answerTop ?? DEFAULT_ANSWER_TOP);
   const read = top.map((h) => h.rank);
   if (top.length === 0) return { status: 'failed', text: '', claims: [], read, reason: 'no source found anything to answer from' };
@@ -333,7 +329,6 @@ async function answerFrom(
       claims: [],
       read,
       reason: failureMessage(err),
-      ...(isBudgetStop(err) ? { budgetStopped: true } : {}),
     };
   }
 }
