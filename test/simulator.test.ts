@@ -11,6 +11,7 @@ import Anthropic, {
   OverloadedError,
   RateLimitError,
 } from '@anthropic-ai/sdk';
+import http from 'node:http';
 import { evaluate } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { ask, caught, FAST, MODEL, startSim as start, textOf } from './simulator-helpers';
@@ -468,6 +469,31 @@ describe('latency model', () => {
     t0 = Date.now();
     await client.messages.create(ask('hi', { model: 'claude-sonnet-4-6' }));
     expect(Date.now() - t0).toBeLessThan(250);
+  });
+
+  it("counts the time to first token from the request's arrival: time spent receiving it comes out of the wait", async () => {
+    const { sim } = await start({ latency: { ttftMs: { fixed: 400 }, perTokenMs: 0 } });
+    const body = JSON.stringify(ask('hi'));
+    const t0 = Date.now();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        `${sim.url}/v1/messages`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sim', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      // The headers go out now; the body 250 ms later, as a large or slow upload would.
+      req.flushHeaders();
+      setTimeout(() => req.end(body), 250);
+    });
+    const ms = Date.now() - t0;
+    expect(status).toBe(200);
+    // From the request's start: 400 ms, not 250 + 400. Before, it was 650 ms or more; the bound leaves 200 ms for a loaded machine.
+    expect(ms).toBeGreaterThanOrEqual(395);
+    expect(ms).toBeLessThan(600);
   });
 
   it("falls back to the model table's latency: after the per-model and the global setting", async () => {

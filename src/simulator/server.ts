@@ -425,7 +425,10 @@ export class Simulator {
         model: request.model,
         usage,
         reply,
-        ttftMs: ttftMs + (planned.delayMs ?? 0),
+        // Counted from the request's arrival, as a real API's latency is: the simulator's own work
+        // (reading, validating, planning the reply) comes out of the wait, not on top of it, so a
+        // burst of requests in this one process does not lengthen every call by the others' work.
+        ttftMs: Math.max(0, ttftMs + (planned.delayMs ?? 0) - (Date.now() - entry.receivedAt)),
         perTokenMs,
         headers: admission.headers,
         fault: rule?.kind,
