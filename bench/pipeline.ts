@@ -19,7 +19,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
-import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess } from './harness';
+import os from 'node:os';
+import { benchTemporal, latencyDist, loadAverage, median, processCpuMs, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
@@ -43,6 +44,12 @@ export interface PipelineBenchOptions {
 }
 
 const SEED_STAGE_MS = 10_000;
+/** The median of fractional values (harness's median rounds, for milliseconds). */
+const median1 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 /** The seed's table, in seconds, for 10 s stages: concurrency → topics → time. */
 const SEED: Record<number, Record<number, number>> = {
   1: { 10: 300, 50: 1500, 100: 3000 },
@@ -76,14 +83,32 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
       minWords: 0,
       ...(overlap ? { overlap: true } : {}),
     };
+    const cpu0 = cpuNow();
     const t0 = Date.now();
     const r = await client.workflow.execute<(i: PipelineInput) => Promise<PipelineResult>>(PIPELINE_WORKFLOW, {
       taskQueue: cfg.taskQueue,
       workflowId: id,
       args: [input],
     });
+    const ms = Date.now() - t0;
+    const cpu = cpuNow();
     if (r.ok !== n) throw new Error(`${r.failed} chain(s) failed during the benchmark: ${r.chains.find((x) => x.error)?.error}`);
-    return { ms: Date.now() - t0, peak: r.peakRunning };
+    return {
+      ms,
+      peak: r.peakRunning,
+      serverCpuMs: cpu.server - cpu0.server,
+      workerCpuMs: cpu.worker - cpu0.worker,
+      simulatorCpuMs: cpu.simulator - cpu0.simulator,
+    };
+  };
+  /** CPU so far of the server, this process (the worker and the client) and the simulator, in ms. */
+  const cpuNow = () => {
+    const own = process.cpuUsage();
+    return {
+      server: processCpuMs(temporal.serverPid) ?? NaN,
+      worker: (own.user + own.system) / 1000,
+      simulator: processCpuMs(sim.pid) ?? NaN,
+    };
   };
   const cells: {
     n: number;
@@ -103,6 +128,10 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     overlapMs?: number;
     overlapSamples?: number[];
     overlapGain?: number;
+    serverCpuMsPerChain: number;
+    workerCpuMsPerChain: number;
+    simulatorCpuMsPerChain: number;
+    cpuShare: number;
   }[] = [];
   const t0 = Date.now();
   try {
@@ -115,9 +144,19 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
         const samples: number[] = [];
         const overlapSamples: number[] = [];
         let peak = 0;
+        const cpu: { server: number[]; worker: number[]; simulator: number[]; share: number[] } = {
+          server: [],
+          worker: [],
+          simulator: [],
+          share: [],
+        };
         for (let r = 0; r < o.runs; r++) {
           const run = await runPipeline(n, c, `bench-pipeline-${n}x${c}-${r}-${Date.now()}`);
           samples.push(run.ms);
+          cpu.server.push(run.serverCpuMs / n);
+          cpu.worker.push(run.workerCpuMs / n);
+          cpu.simulator.push(run.simulatorCpuMs / n);
+          cpu.share.push((run.serverCpuMs + run.workerCpuMs + run.simulatorCpuMs) / (run.ms * os.availableParallelism()));
           peak = Math.max(peak, run.peak);
           if (o.overlap) overlapSamples.push((await runPipeline(n, c, `bench-pipeline-overlap-${n}x${c}-${r}-${Date.now()}`, true)).ms);
         }
@@ -139,6 +178,11 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
           overIdeal: +(ms / ideal).toFixed(3),
           peakRunning: peak,
           loadAverage: loadAverage(),
+          // CPU per chain (medians over the runs) and the share of every core the three processes used.
+          serverCpuMsPerChain: +median1(cpu.server).toFixed(1),
+          workerCpuMsPerChain: +median1(cpu.worker).toFixed(1),
+          simulatorCpuMsPerChain: +median1(cpu.simulator).toFixed(1),
+          cpuShare: +median1(cpu.share).toFixed(2),
           ...(overlapMs !== undefined ? { tokenMs, overlapMs, overlapSamples, overlapGain: +(ms / overlapMs).toFixed(3) } : {}),
         };
         cells.push(cell);
@@ -182,6 +226,8 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
           'Braid / ideal',
           'seed (scaled)',
           'speed-up vs sequential',
+          'CPU per chain: server / worker / simulator',
+          'cores busy',
         ],
         style: tableStyle(),
       });
@@ -198,6 +244,8 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
             `${c.overIdeal.toFixed(2)}×`,
             c.seedMs === undefined ? '–' : `${c.seedMs} ms`,
             `${(c.sequentialMs / c.braidMs).toFixed(1)}×`,
+            `${c.serverCpuMsPerChain} / ${c.workerCpuMsPerChain} / ${c.simulatorCpuMsPerChain} ms`,
+            `${Math.round(c.cpuShare * 100)} %`,
           ],
     );
   console.log(t.toString());
