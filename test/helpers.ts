@@ -6,6 +6,7 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -170,4 +171,26 @@ export async function scheduledInputs(handle: WorkflowHandle, activityType: stri
     if (a?.activityType?.name === activityType) inputs.push(defaultPayloadConverter.fromPayload(a.input!.payloads![0]!));
   }
   return inputs;
+}
+
+/** What a local activity's marker in a history records: its type and its result's first payload. */
+function localActivityMarkers(history: { events?: temporal.api.history.v1.IHistoryEvent[] | null }) {
+  return (history.events ?? []).flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_local_activity') return [];
+    const data = m.details?.data?.payloads?.[0]?.data;
+    const info = data ? (JSON.parse(Buffer.from(data).toString()) as { activity_type?: string }) : {};
+    return [{ type: info.activity_type ?? '', result: m.details?.result?.payloads?.[0] }];
+  });
+}
+
+/** The activity types of a history's local activities, in order. */
+export const localActivities = (history: { events?: temporal.api.history.v1.IHistoryEvent[] | null }): string[] =>
+  localActivityMarkers(history).map((m) => m.type);
+
+/** The decoded JSON result of the first local activity of a type in a history. */
+export function localActivityResult<T>(history: { events?: temporal.api.history.v1.IHistoryEvent[] | null }, type: string): T {
+  const marker = localActivityMarkers(history).find((m) => m.type === type);
+  if (!marker?.result?.data) throw new Error(`no ${type} local activity result in the history`);
+  return JSON.parse(Buffer.from(marker.result.data).toString()) as T;
 }

@@ -23,7 +23,17 @@ import { loadMcpConfig, McpConfigError, parseMcpConfig, type McpConfig } from '.
 import type { toolAgent } from '../src/workflows';
 import { z } from 'zod';
 import { braid, expectOneLineError, server } from './cli-helpers';
-import { connect, scheduledInputs, sleep, startSimulator, startWorker, workflowBundle, type Harness, type TestWorker } from './helpers';
+import {
+  connect,
+  localActivityResult,
+  scheduledInputs,
+  sleep,
+  startSimulator,
+  startWorker,
+  workflowBundle,
+  type Harness,
+  type TestWorker,
+} from './helpers';
 
 const serverBin = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
 const CRASHY = join(__dirname, 'fixtures', 'mcp-crashy-server.mjs');
@@ -223,12 +233,8 @@ describe('MCP tools in the agent', () => {
     expect(mcp.connections.get('mem')!.opened).toBe(1);
 
     const history = await first.fetchHistory();
-    const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'listTools')!;
-    const completed = history.events!.find(
-      (e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId!.toString(),
-    )!;
-    const payload = completed.activityTaskCompletedEventAttributes!.result!.payloads![0]!;
-    const recorded = JSON.parse(Buffer.from(payload.data!).toString()) as ToolInfo[];
+    // Listed by a local activity: the list is in its marker.
+    const recorded = localActivityResult<ToolInfo[]>(history, 'listTools');
     const fsTool = recorded.find((t) => t.name === 'fs__read_text_file')!;
     expect(fsTool.origin).toBe('mcp:fs/read_text_file');
     expect(fsTool.annotations).toMatchObject({ readOnly: true });

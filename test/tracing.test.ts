@@ -24,7 +24,7 @@ import { llmTaskQueue } from '../src/shared/task-queues';
 import type { Simulator } from '../src/simulator';
 import { tracingFor, type ProcessTracing } from '../src/telemetry/tracing';
 import { ToolRegistry } from '../src/tools';
-import { connect, latencyTool, sleep, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
+import { connect, latencyTool, localActivities, sleep, startSimulator, startWorker, type Harness, type TestWorker } from './helpers';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
 
 let h: Harness;
@@ -66,12 +66,12 @@ afterAll(async () => {
   fs.rmSync(outDir, { recursive: true, force: true });
 });
 
-/** Every workflow of a run (the run and its children, recursively) with its activities' count, from history. */
+/** Every workflow of a run (the run and its children, recursively) with its activities' count (local ones too), from history. */
 async function workflowsOf(handle: WorkflowHandle): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const visit = async (id: string) => {
     const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
-    found.set(id, events.filter((e) => e.activityTaskScheduledEventAttributes).length);
+    found.set(id, events.filter((e) => e.activityTaskScheduledEventAttributes).length + localActivities({ events }).length);
     for (const e of events) {
       const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId;
       if (child) await visit(child);

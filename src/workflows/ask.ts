@@ -34,6 +34,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -81,6 +82,10 @@ import { RunStatus } from './status';
 import { ToolApprovals } from './tool-approval';
 
 const meta = proxyActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
+// The tool list is a read of the worker's memory (MCP servers' tools were listed when it started):
+// as a local activity it runs inside the run's first workflow task instead of costing a round trip
+// through the server (~35 ms before the first model call); its result is still recorded in history.
+const metaHere = proxyLocalActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
 const latency = proxyActivities<Activities>(labelled(workerLookup, "the worker's recent model latencies, for hedging"));
 
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns' | 'approvalTimeoutMs'>> {
@@ -215,7 +220,7 @@ async function agent(input: AgentInput, status: RunStatus, spent: Spent): Promis
   const model = role === 'fast' ? 'model (fast)' : 'model';
   const turnOf = () => `**Turn ${turn} of ${maxTurns}**`;
 
-  const tools = carry?.tools ?? (await meta.listTools(input.tools));
+  const tools = carry?.tools ?? (await (patched('ask-tools-listed-locally') ? metaHere : meta).listTools(input.tools));
   const toolNames = tools.map((t) => t.name);
   const timeouts = new Map(tools.map((t) => [t.name, t.timeoutMs]));
   const toolInfo = new Map(tools.map((t) => [t.name, t]));
