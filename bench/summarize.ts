@@ -13,7 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import Table from 'cli-table3';
-import { benchTemporal, latencyDist, loadAverage, startSimulatorProcess } from './harness';
+import { benchTemporal, latencyDist, loadAverage, processCpuMs, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -165,6 +165,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     }
     const manifest: CorpusManifest = { version: 1, chunks: chunkList, sources: [{ path: `corpus-${n}.md`, sha256: '-', chars: n * 120 }] };
     const manifestRef = await putJson(side.blobs, manifest);
+    const cpu0 = cpuNow();
     const t0 = Date.now();
     const handle = await side.client.workflow.start<typeof summarizeCorpus>(SUMMARIZE_WORKFLOW, {
       taskQueue: side.cfg.taskQueue,
@@ -175,8 +176,24 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     });
     const result = await handle.result();
     const ms = Date.now() - t0;
+    const cpu1 = cpuNow();
     if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
-    return { ms, result, stats: await treeStats(side.client, handle.workflowId) };
+    const cpu = {
+      serverCpuMs: Math.round(cpu1.server - cpu0.server),
+      workerCpuMs: Math.round(cpu1.worker - cpu0.worker),
+      simulatorCpuMs: Math.round(cpu1.simulator - cpu0.simulator),
+    };
+    const share = +((cpu.serverCpuMs + cpu.workerCpuMs + cpu.simulatorCpuMs) / (ms * os.availableParallelism())).toFixed(2);
+    return { ms, result, stats: await treeStats(side.client, handle.workflowId), cpu: { ...cpu, cpuShare: share } };
+  };
+  /** CPU so far of the server, this process (the workers and the client) and the simulator, in ms. */
+  const cpuNow = () => {
+    const own = process.cpuUsage();
+    return {
+      server: processCpuMs(temporal.serverPid) ?? NaN,
+      worker: (own.user + own.system) / 1000,
+      simulator: processCpuMs(sim.pid) ?? NaN,
+    };
   };
   const rows = [];
   try {
@@ -209,7 +226,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         log(`N=${n}: Braid with the S3 blob store…`);
         onS3 = { blob: o.blob, braidS3Ms: (await braidRun(s3, n, texts)).ms };
       }
-      const { ms: braidMs, result, stats } = await braidRun(plain, n, texts);
+      const { ms: braidMs, result, stats, cpu } = await braidRun(plain, n, texts);
       let encryptedMs: number | undefined;
       if (encrypted) {
         log(`N=${n}: Braid with encryption…`);
@@ -228,6 +245,8 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         braidMs,
         baselineMs,
         chunksPerSecond: +((n * 1000) / braidMs).toFixed(1),
+        // CPU the Braid run cost the server, this process (worker and client) and the simulator, and the share of all cores.
+        ...cpu,
         maxHistoryEvents: stats.maxEvents,
         maxPending: stats.maxPending,
         workflows: stats.workflows,
@@ -268,7 +287,19 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     return;
   }
   const t = new Table({
-    head: ['N', 'ideal', 'Braid', 'Braid/ideal', 'Promise.all+limit', 'chunks/s', 'largest history', 'most pending', 'workflows'],
+    head: [
+      'N',
+      'ideal',
+      'Braid',
+      'Braid/ideal',
+      'Promise.all+limit',
+      'chunks/s',
+      'largest history',
+      'most pending',
+      'workflows',
+      'CPU: server / worker / simulator',
+      'cores busy',
+    ],
     style: tableStyle(),
   });
   for (const r of rows) {
@@ -282,6 +313,8 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
       `${r.maxHistoryEvents} events`,
       r.maxPending,
       r.workflows,
+      `${r.serverCpuMs} / ${r.workerCpuMs} / ${r.simulatorCpuMs} ms`,
+      `${Math.round(r.cpuShare * 100)} %`,
     ]);
   }
   console.log(t.toString());
