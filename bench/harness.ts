@@ -142,6 +142,23 @@ export function processCpuMs(pid: number): number | undefined {
 }
 const CLOCK_TICKS = 100;
 
+/** CPU used so far, in ms, by the server, this process (worker and client) and the simulator. */
+export interface CpuSnapshot {
+  server: number;
+  worker: number;
+  simulator: number;
+}
+
+/** A CpuSnapshot now (NaN for a process whose CPU cannot be read); subtract two for a run's share. */
+export function cpuSnapshot(serverPid: number, simulatorPid: number): CpuSnapshot {
+  const own = process.cpuUsage();
+  return {
+    server: processCpuMs(serverPid) ?? NaN,
+    worker: (own.user + own.system) / 1000,
+    simulator: processCpuMs(simulatorPid) ?? NaN,
+  };
+}
+
 /** The 1-minute load average, to print beside figures measured on a shared machine. */
 export const loadAverage = () => +os.loadavg()[0]!.toFixed(1);
 

@@ -20,7 +20,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
 import os from 'node:os';
-import { benchTemporal, latencyDist, loadAverage, median, processCpuMs, startSimulatorProcess } from './harness';
+import { benchTemporal, latencyDist, loadAverage, median, cpuSnapshot, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
@@ -101,15 +101,7 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
       simulatorCpuMs: cpu.simulator - cpu0.simulator,
     };
   };
-  /** CPU so far of the server, this process (the worker and the client) and the simulator, in ms. */
-  const cpuNow = () => {
-    const own = process.cpuUsage();
-    return {
-      server: processCpuMs(temporal.serverPid) ?? NaN,
-      worker: (own.user + own.system) / 1000,
-      simulator: processCpuMs(sim.pid) ?? NaN,
-    };
-  };
+  const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const cells: {
     n: number;
     c: number;

@@ -13,7 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import Table from 'cli-table3';
-import { benchTemporal, latencyDist, loadAverage, processCpuMs, startSimulatorProcess } from './harness';
+import { benchTemporal, latencyDist, loadAverage, cpuSnapshot, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -186,15 +186,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     const share = +((cpu.serverCpuMs + cpu.workerCpuMs + cpu.simulatorCpuMs) / (ms * os.availableParallelism())).toFixed(2);
     return { ms, result, stats: await treeStats(side.client, handle.workflowId), cpu: { ...cpu, cpuShare: share } };
   };
-  /** CPU so far of the server, this process (the workers and the client) and the simulator, in ms. */
-  const cpuNow = () => {
-    const own = process.cpuUsage();
-    return {
-      server: processCpuMs(temporal.serverPid) ?? NaN,
-      worker: (own.user + own.system) / 1000,
-      simulator: processCpuMs(sim.pid) ?? NaN,
-    };
-  };
+  const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const rows = [];
   try {
     for (const n of o.sizes) {
