@@ -159,6 +159,16 @@ export function cpuSnapshot(serverPid: number, simulatorPid: number): CpuSnapsho
   };
 }
 
+/** The CPU each process used between two snapshots, and the share of every core that was over `ms` of wall time. */
+export function cpuUsed(from: CpuSnapshot, to: CpuSnapshot, ms: number) {
+  const used = {
+    serverCpuMs: to.server - from.server,
+    workerCpuMs: to.worker - from.worker,
+    simulatorCpuMs: to.simulator - from.simulator,
+  };
+  return { ...used, cpuShare: (used.serverCpuMs + used.workerCpuMs + used.simulatorCpuMs) / (ms * os.availableParallelism()) };
+}
+
 /** The 1-minute load average, to print beside figures measured on a shared machine. */
 export const loadAverage = () => +os.loadavg()[0]!.toFixed(1);
 

@@ -19,8 +19,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
-import os from 'node:os';
-import { benchTemporal, latencyDist, loadAverage, median, cpuSnapshot, startSimulatorProcess } from './harness';
+import { benchTemporal, latencyDist, loadAverage, median, cpuSnapshot, cpuUsed, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
@@ -93,13 +92,7 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     const ms = Date.now() - t0;
     const cpu = cpuNow();
     if (r.ok !== n) throw new Error(`${r.failed} chain(s) failed during the benchmark: ${r.chains.find((x) => x.error)?.error}`);
-    return {
-      ms,
-      peak: r.peakRunning,
-      serverCpuMs: cpu.server - cpu0.server,
-      workerCpuMs: cpu.worker - cpu0.worker,
-      simulatorCpuMs: cpu.simulator - cpu0.simulator,
-    };
+    return { ms, peak: r.peakRunning, ...cpuUsed(cpu0, cpu, ms) };
   };
   const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const cells: {
@@ -148,7 +141,7 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
           cpu.server.push(run.serverCpuMs / n);
           cpu.worker.push(run.workerCpuMs / n);
           cpu.simulator.push(run.simulatorCpuMs / n);
-          cpu.share.push((run.serverCpuMs + run.workerCpuMs + run.simulatorCpuMs) / (run.ms * os.availableParallelism()));
+          cpu.share.push(run.cpuShare);
           peak = Math.max(peak, run.peak);
           if (o.overlap) overlapSamples.push((await runPipeline(n, c, `bench-pipeline-overlap-${n}x${c}-${r}-${Date.now()}`, true)).ms);
         }

@@ -13,7 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import Table from 'cli-table3';
-import { benchTemporal, latencyDist, loadAverage, cpuSnapshot, startSimulatorProcess } from './harness';
+import { benchTemporal, latencyDist, loadAverage, cpuSnapshot, cpuUsed, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -178,13 +178,14 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     const ms = Date.now() - t0;
     const cpu1 = cpuNow();
     if (!result.complete) throw new Error(`the Braid run left ${result.missing.length} chunks out`);
+    const used = cpuUsed(cpu0, cpu1, ms);
     const cpu = {
-      serverCpuMs: Math.round(cpu1.server - cpu0.server),
-      workerCpuMs: Math.round(cpu1.worker - cpu0.worker),
-      simulatorCpuMs: Math.round(cpu1.simulator - cpu0.simulator),
+      serverCpuMs: Math.round(used.serverCpuMs),
+      workerCpuMs: Math.round(used.workerCpuMs),
+      simulatorCpuMs: Math.round(used.simulatorCpuMs),
+      cpuShare: +used.cpuShare.toFixed(2),
     };
-    const share = +((cpu.serverCpuMs + cpu.workerCpuMs + cpu.simulatorCpuMs) / (ms * os.availableParallelism())).toFixed(2);
-    return { ms, result, stats: await treeStats(side.client, handle.workflowId), cpu: { ...cpu, cpuShare: share } };
+    return { ms, result, stats: await treeStats(side.client, handle.workflowId), cpu };
   };
   const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const rows = [];

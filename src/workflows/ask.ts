@@ -81,11 +81,12 @@ import { cancellable, Spend } from './race';
 import { RunStatus } from './status';
 import { ToolApprovals } from './tool-approval';
 
-const meta = proxyActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
+const listing = labelled(workerLookup, "list the worker's tools");
+const meta = proxyActivities<Activities>(listing);
 // The tool list is a read of the worker's memory (MCP servers' tools were listed when it started):
 // as a local activity it runs inside the run's first workflow task instead of costing a round trip
 // through the server (~35 ms before the first model call); its result is still recorded in history.
-const metaHere = proxyLocalActivities<Activities>(labelled(workerLookup, "list the worker's tools"));
+const metaHere = proxyLocalActivities<Activities>(listing);
 const latency = proxyActivities<Activities>(labelled(workerLookup, "the worker's recent model latencies, for hedging"));
 
 function validate(input: AgentInput): Required<Pick<AgentInput, 'question' | 'maxTurns' | 'approvalTimeoutMs'>> {
