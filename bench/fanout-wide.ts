@@ -4,7 +4,8 @@
  * answers each after L (`--jitter` spreads L log-normally). The worker gets C activity slots, as an
  * operator running such a load would give it. Reported: Braid's makespan (client start request →
  * result received, median of `--runs`) against the ideal ⌈N/C⌉·L (ideal.ts with jitter), and the
- * same calls made by a plain Promise.all + p-limit(C) loop over the SDK without Temporal.
+ * same calls made by a plain Promise.all + p-limit(C) loop over the SDK without Temporal, and how
+ * many of Braid's workflow tasks failed or timed out (each costs the run a full replay).
  */
 import { simulatorModel } from '../src/model-client';
 import Table from 'cli-table3';
@@ -47,15 +48,21 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
     tuning: { maxConcurrentActivityTaskExecutions: Math.max(o.concurrency, 200) },
   });
   const running = worker.run();
+  /** Workflow tasks the server force-closed or the worker failed, per measured run (from each run's history). */
+  const taskFailures: number[] = [];
   const braid = async () => {
     const t0 = Date.now();
+    const workflowId = `fanout-wide-${randomUUID()}`;
     const ok = await temporal.client.workflow.execute('benchWideFanout', {
       taskQueue: cfg.taskQueue,
-      workflowId: `fanout-wide-${randomUUID()}`,
+      workflowId,
       args: [o.n, o.concurrency, 'fast'],
     });
+    const ms = Date.now() - t0;
     if (ok !== o.n) throw new Error(`${o.n - Number(ok)} of ${o.n} model calls failed during the benchmark`);
-    return Date.now() - t0;
+    const events = (await temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    taskFailures.push(events.filter((e) => e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes).length);
+    return ms;
   };
   const plain = async () => {
     const limit = pLimit(o.concurrency);
@@ -82,11 +89,14 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
       `simulator ${sim.url} (own process): every model call takes ${o.latencyMs} ms${o.jitter ? ` (median; log-normal σ ${o.jitter})` : ''}`,
     );
     await braid(); // warm-up: workflow cache, connections, JIT
+    taskFailures.length = 0;
     for (let r = 0; r < o.runs; r++) {
       samples.braid.push(await braid());
       samples.baseline.push(await plain());
       load.push(loadAverage());
-      log(`run ${r + 1}/${o.runs}: Braid ${samples.braid.at(-1)} ms, Promise.all + p-limit ${samples.baseline.at(-1)} ms`);
+      log(
+        `run ${r + 1}/${o.runs}: Braid ${samples.braid.at(-1)} ms (${taskFailures.at(-1)} workflow tasks failed), Promise.all + p-limit ${samples.baseline.at(-1)} ms`,
+      );
     }
   } finally {
     await worker.shutdown();
@@ -103,6 +113,7 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
     braidMs: median(samples.braid),
     idealMs: idealMs([{ items: o.n, steps: 1, c: o.concurrency }], latency),
     baselineMs: median(samples.baseline),
+    workflowTaskFailures: taskFailures.reduce((a, b) => a + b, 0),
     samples,
     loadAverage: Math.max(...load),
   };
@@ -129,5 +140,7 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
   ]);
   t.push([o.jitter ? 'ideal (jittered)' : 'ideal ⌈N/C⌉·L', `${out.idealMs} ms`, '', '1.00']);
   console.log(t.toString());
-  console.log(`N = ${o.n} model calls, C = ${o.concurrency}, L = ${o.latencyMs} ms; load average up to ${out.loadAverage}`);
+  console.log(
+    `N = ${o.n} model calls, C = ${o.concurrency}, L = ${o.latencyMs} ms; ${out.workflowTaskFailures} workflow tasks failed or timed out in ${o.runs} Braid runs; load average up to ${out.loadAverage}`,
+  );
 }

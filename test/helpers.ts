@@ -5,7 +5,15 @@
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -38,8 +46,10 @@ export async function startFixtureWorker(
   taskQueue: string,
   fixture: string,
   activities: object,
+  options: Partial<WorkerOptions> = {},
 ): Promise<{ stop(): Promise<void> }> {
   const worker = await Worker.create({
+    ...options,
     connection: h.native,
     taskQueue,
     workflowBundle: await workflowBundle(path.join(__dirname, 'fixtures', fixture)),

@@ -19,7 +19,8 @@ export interface DevServerTuning {
 }
 
 /**
- * Braid's dev servers (`braid server start`, the tests' server, benchmarks) are tuned for latency.
+ * Braid's dev servers (`braid server start`, the tests' server, benchmarks, docker-compose.yml's) are
+ * tuned for latency.
  *
  * Dynamic config: a dev server has one history shard, and its queue processors read new tasks at
  * most 20 times a second by default, so every push from the server to a worker (a workflow task
@@ -36,6 +37,17 @@ export interface DevServerTuning {
  * milliseconds of their time. The shift is the queue's margin for tasks written concurrently with a
  * read; a single-shard dev server has little such concurrency, and the cost is more frequent timer
  * queue reads, which the poll-rate ceiling above bounds.
+ *
+ * Buffered events: events that arrive while a workflow task is open (activity completions, signals,
+ * child results) wait in the run's state until the task completes. Past 100 of them by default
+ * (`history.maximumBufferedEventsBatch`) the server force-closes the open task; the worker's
+ * completion is refused, the run leaves the worker's cache and its next task replays the whole
+ * history, which takes longer, so more events pile up and the next task can be closed too. A fan-out
+ * wider than ~50 activities whose results land together (each completion buffers a started and a
+ * completed event) hits it: 500 one-second model calls lost 2–4 tasks in every run. Braid raises the
+ * count to 10,000 so that the size limit (`history.maximumBufferedEventsSizeInBytes`, 2 MiB, left as
+ * it is) is the bound; past that the server still force-closes the task rather than growing without
+ * limit. The cost is memory for the buffered events of one run, at most those 2 MiB.
  *
  * SQLite, for a server that keeps its data in a file: write-ahead logging commits by appending to
  * the log instead of rewriting pages through a rollback journal, and `synchronous=NORMAL` syncs the
@@ -55,6 +67,7 @@ export const BRAID_DEV_SERVER_TUNING: DevServerTuning = {
     'history.visibilityProcessorMaxPollRPS': 1000,
     'history.outboundProcessorMaxPollRPS': 1000,
     'history.timerProcessorMaxTimeShift': '10ms',
+    'history.maximumBufferedEventsBatch': 10_000,
   },
   sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
 };
