@@ -244,6 +244,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
         maxPending: stats.maxPending,
         workflows: stats.workflows,
         maxPayloadBytes: stats.maxPayloadBytes,
+        workflowTaskFailures: stats.workflowTaskFailures,
         phases: result.phases,
         ...(encryptedMs !== undefined
           ? { encryptedMs, encryptionOverheadPct: +(((encryptedMs - braidMs) / braidMs) * 100).toFixed(1) }
@@ -290,6 +291,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
       'largest history',
       'most pending',
       'workflows',
+      'workflow tasks lost',
       'CPU: server / worker / simulator',
       'cores busy',
     ],
@@ -306,6 +308,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
       `${r.maxHistoryEvents} events`,
       r.maxPending,
       r.workflows,
+      r.workflowTaskFailures,
       `${r.serverCpuMs} / ${r.workerCpuMs} / ${r.simulatorCpuMs} ms`,
       `${Math.round(r.cpuShare * 100)} %`,
     ]);

@@ -1,7 +1,8 @@
 /**
  * Reads a map-reduce run's whole tree of workflows back from the server and measures what
- * Temporal limits: history length, activities and children pending at once, payload size. Used by
- * the tests (which assert the limits) and the benchmark (which reports them).
+ * Temporal limits: history length, activities and children pending at once, payload size, and
+ * workflow tasks lost (failed or timed out). Used by the tests (which assert the limits) and the
+ * benchmark (which reports them).
  */
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
@@ -14,6 +15,8 @@ export interface TreeStats {
   maxEvents: number;
   maxPending: number;
   maxPayloadBytes: number;
+  /** Workflow tasks that failed or timed out, in all the tree's histories (each makes its run replay its history). */
+  workflowTaskFailures: number;
   /** Decoded payload text of every history, when asked for (tests search it). */
   text: string;
 }
@@ -48,7 +51,7 @@ function payloadsOf(e: Event): Payload[] {
 }
 
 export async function treeStats(client: Client, rootId: string, o: { keepText?: boolean } = {}): Promise<TreeStats> {
-  const stats: TreeStats = { workflows: 0, maxEvents: 0, maxPending: 0, maxPayloadBytes: 0, text: '' };
+  const stats: TreeStats = { workflows: 0, maxEvents: 0, maxPending: 0, maxPayloadBytes: 0, workflowTaskFailures: 0, text: '' };
   const visit = async (id: string) => {
     const events: Event[] = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     stats.workflows++;
@@ -56,6 +59,7 @@ export async function treeStats(client: Client, rootId: string, o: { keepText?: 
     let pending = 0;
     const children: string[] = [];
     for (const e of events) {
+      if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) stats.workflowTaskFailures++;
       if (OPENS.some((k) => e[k])) pending++;
       if (CLOSES.some((k) => e[k])) pending--;
       stats.maxPending = Math.max(stats.maxPending, pending);
