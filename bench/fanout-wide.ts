@@ -15,6 +15,7 @@ import { tableStyle } from '../src/cli/render';
 import { readConfig } from '../src/config';
 import { ToolRegistry } from '../src/tools';
 import { createBraidWorker } from '../src/worker';
+import { treeStats } from '../src/summarize/tree-stats';
 import { benchTemporal, latencyDist, loadAverage, median, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import { benchBundle } from './overhead';
@@ -60,8 +61,7 @@ export async function fanoutWideBench(o: FanoutWideOptions): Promise<void> {
     });
     const ms = Date.now() - t0;
     if (ok !== o.n) throw new Error(`${o.n - Number(ok)} of ${o.n} model calls failed during the benchmark`);
-    const events = (await temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    taskFailures.push(events.filter((e) => e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes).length);
+    taskFailures.push((await treeStats(temporal.client, workflowId)).workflowTaskFailures);
     return ms;
   };
   const plain = async () => {

@@ -123,11 +123,15 @@ export async function startSimulatorProcess(opts: SimulatorOptions): Promise<Sim
  */
 export const latencyDist = (ms: number, jitter: number): Dist => (jitter > 0 ? { lognormal: { median: ms, sigma: jitter } } : ms);
 
-export const median = (xs: number[]) => {
+/** The median, unrounded (per-step and per-chain figures are fractions of a millisecond apart). */
+export const medianExact = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+/** The median of whole milliseconds: the mean of the middle two is rounded. */
+export const median = (xs: number[]) => (xs.length % 2 ? medianExact(xs) : Math.round(medianExact(xs)));
 
 /** CPU time (user + system) of a process so far, in ms, from /proc (Linux); undefined elsewhere. */
 export function processCpuMs(pid: number): number | undefined {

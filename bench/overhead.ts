@@ -19,7 +19,7 @@ import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourc
 import { tableStyle } from '../src/cli/render';
 import { BRAID_DEV_SERVER_TUNING, type DevServerTuning } from '../src/temporal/dev-server';
 import { WORKER_DEFAULTS } from '../src/worker';
-import { benchTemporal, loadAverage, processCpuMs } from './harness';
+import { benchTemporal, loadAverage, medianExact, processCpuMs } from './harness';
 import { plotFile, writePlot } from './plot';
 import type { BenchActivities, ChainKind } from './workflows';
 
@@ -172,7 +172,7 @@ async function activityStepHops(rig: Rig, steps: number): Promise<StepHops> {
     hops.activityMs.push(actDone - actStarted);
   }
   if (hops.activityMs.length === 0) throw new Error(`the chain ${workflowId} has no activity steps to read in its history`);
-  return Object.fromEntries(Object.entries(hops).map(([k, v]) => [k, +medianOf(v).toFixed(1)])) as unknown as StepHops;
+  return Object.fromEntries(Object.entries(hops).map(([k, v]) => [k, +medianExact(v).toFixed(1)])) as unknown as StepHops;
 }
 
 const KINDS: { kind: ChainKind; field: 'activityMsPerStep' | 'localActivityMsPerStep' | 'childWorkflowMsPerStep' }[] = [
@@ -194,15 +194,8 @@ async function measureOverhead(rig: Rig, o: OverheadOptions, log: (l: string) =>
     }
     log(`  run ${r + 1}/${o.runs}: ${KINDS.map((k) => `${k.kind} ${samples[k.field].at(-1)!.toFixed(1)} ms`).join(', ')}`);
   }
-  return Object.fromEntries(KINDS.map((k) => [k.field, +medianOf(samples[k.field]).toFixed(1)])) as PerStep;
+  return Object.fromEntries(KINDS.map((k) => [k.field, +medianExact(samples[k.field]).toFixed(1)])) as PerStep;
 }
-
-/** Median without rounding (per-step figures are fractions of a millisecond apart). */
-const medianOf = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export async function overheadBench(o: OverheadOptions): Promise<void> {
   const log = (l: string) => !o.json && process.stderr.write(`${l}\n`);

@@ -19,7 +19,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import Table from 'cli-table3';
-import { benchTemporal, latencyDist, loadAverage, median, cpuSnapshot, cpuUsed, startSimulatorProcess } from './harness';
+import { benchTemporal, latencyDist, loadAverage, median, medianExact, cpuSnapshot, cpuUsed, startSimulatorProcess } from './harness';
 import { idealMs } from './ideal';
 import { readConfig } from '../src/config';
 import { tableStyle } from '../src/cli/render';
@@ -43,12 +43,6 @@ export interface PipelineBenchOptions {
 }
 
 const SEED_STAGE_MS = 10_000;
-/** The median of fractional values (harness's median rounds, for milliseconds). */
-const median1 = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 /** The seed's table, in seconds, for 10 s stages: concurrency → topics → time. */
 const SEED: Record<number, Record<number, number>> = {
   1: { 10: 300, 50: 1500, 100: 3000 },
@@ -75,6 +69,7 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
   });
   const running = worker.run();
   const scale = o.stageMs / SEED_STAGE_MS;
+  const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const runPipeline = async (n: number, c: number, id: string, overlap = false) => {
     const input: PipelineInput = {
       topics: Array.from({ length: n }, (_, i) => `Benchmark topic ${i + 1}`),
@@ -94,7 +89,6 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
     if (r.ok !== n) throw new Error(`${r.failed} chain(s) failed during the benchmark: ${r.chains.find((x) => x.error)?.error}`);
     return { ms, peak: r.peakRunning, ...cpuUsed(cpu0, cpu, ms) };
   };
-  const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const cells: {
     n: number;
     c: number;
@@ -164,10 +158,10 @@ export async function pipelineBench(o: PipelineBenchOptions): Promise<void> {
           peakRunning: peak,
           loadAverage: loadAverage(),
           // CPU per chain (medians over the runs) and the share of every core the three processes used.
-          serverCpuMsPerChain: +median1(cpu.server).toFixed(1),
-          workerCpuMsPerChain: +median1(cpu.worker).toFixed(1),
-          simulatorCpuMsPerChain: +median1(cpu.simulator).toFixed(1),
-          cpuShare: +median1(cpu.share).toFixed(2),
+          serverCpuMsPerChain: +medianExact(cpu.server).toFixed(1),
+          workerCpuMsPerChain: +medianExact(cpu.worker).toFixed(1),
+          simulatorCpuMsPerChain: +medianExact(cpu.simulator).toFixed(1),
+          cpuShare: +medianExact(cpu.share).toFixed(2),
           ...(overlapMs !== undefined ? { tokenMs, overlapMs, overlapSamples, overlapGain: +(ms / overlapMs).toFixed(3) } : {}),
         };
         cells.push(cell);

@@ -150,6 +150,7 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
   const blobs = plain.blobs;
 
   /** One summarize run of the corpus through a side: its makespan (start request → result), result and tree. */
+  const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const braidRun = async (side: typeof plain, n: number, texts: string[]) => {
     const chunkList: ManifestChunk[] = [];
     for (let i = 0; i < texts.length; i++) {
@@ -187,7 +188,6 @@ export async function summarizeBench(o: SummarizeBenchOptions) {
     };
     return { ms, result, stats: await treeStats(side.client, handle.workflowId), cpu };
   };
-  const cpuNow = () => cpuSnapshot(temporal.serverPid, sim.pid);
   const rows = [];
   try {
     for (const n of o.sizes) {

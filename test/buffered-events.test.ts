@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { goSignal } from './fixtures/buffered-workflows';
 import { connect, startFixtureWorker, type Harness } from './helpers';
 
@@ -54,23 +54,19 @@ afterAll(async () => {
   await h?.close();
 });
 
-const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 describe('activity completions during a held workflow task', () => {
   it(`keeps the task when ${N} completions arrive while it is open`, async () => {
     const handle = await h.client.workflow.start('heldWhileCompleting', { taskQueue, workflowId: `buffered-${randomUUID()}`, args: [N] });
-    await until(`${N} activities to start`, () => started === N);
+    const waiting = { timeout: 30_000, interval: 50 };
+    await vi.waitFor(() => expect(started, 'activities started').toBe(N), waiting);
     await handle.signal(goSignal);
     await held; // the workflow task that handles `go` is open, running the local activity
     openGate();
     // Every completion is recorded (buffered behind the open task) before the task is let go.
-    await until('the completions to be recorded', async () => ((await handle.describe()).raw.pendingActivities ?? []).length === 0);
+    await vi.waitFor(
+      async () => expect((await handle.describe()).raw.pendingActivities ?? [], 'activities pending').toHaveLength(0),
+      waiting,
+    );
     letGo();
     expect(await handle.result()).toBe((N * (N - 1)) / 2);
     const events = (await handle.fetchHistory()).events ?? [];
