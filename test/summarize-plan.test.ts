@@ -32,12 +32,28 @@ describe('reduce levels in groups of 10', () => {
   });
 });
 
+/** Calls in flight when every leaf of the tree runs its full window at once. */
+function leafLanes(items: number, budget: number): number {
+  const visit = (range: { start: number; end: number }, b: number): number => {
+    const p = planNode(range, b, DEFAULT_TREE);
+    if (p.leaf) return p.lanes;
+    // Lanes run their children one after another: a lane's widest child is what it holds at once.
+    const perLane = p.laneBudgets.map(() => 0);
+    p.children.forEach((c, i) => {
+      const lane = i % p.lanes;
+      perLane[lane] = Math.max(perLane[lane]!, visit(c, p.laneBudgets[lane]!));
+    });
+    return perLane.reduce((a, x) => a + x, 0);
+  };
+  return visit({ start: 0, end: items }, budget);
+}
+
 describe('tree shape', () => {
   it.each([1, 9, 10, 11, 101, 1000])('%i chunks at concurrency 200 fit in one leaf or a shallow tree', (n) => {
     const s = treeShape(n, 200, DEFAULT_TREE);
     expect(s.maxLeafItems).toBeLessThanOrEqual(DEFAULT_TREE.leafSize);
-    expect(s.maxPending).toBeLessThanOrEqual(200);
-    expect(s.depth).toBe(n <= DEFAULT_TREE.leafSize ? 1 : 2);
+    expect(s.maxPending).toBeLessThanOrEqual(50);
+    expect(s.depth).toBe(n <= DEFAULT_TREE.maxPending! ? 1 : 2);
   });
 
   it('10,000 chunks at concurrency 200: 40 leaves of 250 with 5 calls in flight each', () => {
@@ -60,6 +76,33 @@ describe('tree shape', () => {
       expect(s.maxPending).toBeLessThanOrEqual(500);
       expect(s.maxLeafItems).toBeLessThanOrEqual(DEFAULT_TREE.leafSize);
     }
+  });
+
+  it('keeps at most 50 in flight per workflow and still runs the whole budget at once', () => {
+    for (const n of [2, 51, 100, 200, 250, 251, 1000, 2000, 10_000, 100_000])
+      for (const c of [1, 16, 50, 51, 200, 1000, 10_000]) {
+        const s = treeShape(n, c, DEFAULT_TREE);
+        expect(s.maxPending, `${n} items at concurrency ${c}`).toBeLessThanOrEqual(50);
+        expect(s.maxLeafItems).toBeLessThanOrEqual(DEFAULT_TREE.leafSize);
+        // The leaves' windows add up to the budget (or to every item, when there are fewer).
+        expect(leafLanes(n, c), `${n} items at concurrency ${c}`).toBe(Math.min(n, c));
+      }
+  });
+
+  it('splits a leaf-sized range that would hold more than 50 calls: 250 chunks at 200 run as 4 leaves of 50', () => {
+    const p = planNode({ start: 0, end: 250 }, 200, DEFAULT_TREE);
+    expect(p).toMatchObject({ leaf: false, lanes: 4, laneBudgets: [50, 50, 50, 50] });
+    expect(p.children.map((r) => r.end - r.start)).toEqual([63, 63, 62, 62]);
+    expect(planNode(p.children[0]!, 50, DEFAULT_TREE)).toMatchObject({ leaf: true, lanes: 50 });
+    expect(planNode({ start: 0, end: 100 }, 200, { ...DEFAULT_TREE, maxPending: 1 })).toMatchObject({ leaf: true, lanes: 1 });
+  });
+
+  it('plans nodes started before the cap existed (no maxPending in their tree) as it did then', () => {
+    const before = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400 };
+    expect(planNode({ start: 0, end: 250 }, 200, before)).toEqual({ leaf: true, children: [], lanes: 200, laneBudgets: [] });
+    const inner = planNode({ start: 0, end: 1000 }, 200, before);
+    expect(inner).toMatchObject({ leaf: false, lanes: 4, laneBudgets: [50, 50, 50, 50] });
+    expect(treeShape(500, 5000, before).maxPending).toBe(250);
   });
 
   it('shares a budget without exceeding it', () => {

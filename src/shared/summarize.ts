@@ -81,9 +81,18 @@ export interface TreeOptions {
   fanout: number;
   /** Hard cap on activities in flight in one leaf. */
   maxLeafConcurrency: number;
+  /**
+   * Most activities or children one workflow of the tree has in flight; a node that would hold more
+   * splits into children instead, so the job still runs `--concurrency` at once. Each activity adds
+   * two events (started, completed) and a child two more: at 50, a burst of results stays within
+   * the 100 events a cluster's default `history.maximumBufferedEventsBatch` lets pile up behind a
+   * workflow task before the server force-closes the task. Absent in nodes started before it was
+   * added, which keep planning as they did.
+   */
+  maxPending?: number;
 }
 
-export const DEFAULT_TREE: TreeOptions = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400 };
+export const DEFAULT_TREE: TreeOptions = { leafSize: 250, fanout: 200, maxLeafConcurrency: 400, maxPending: 50 };
 
 /**
  * The chunks `first`…`first + count - 1` come from `path` (the manifest keeps each file's chunks

@@ -43,12 +43,18 @@ export interface NodePlan {
 
 export function planNode(range: Range, budget: number, tree: TreeOptions): NodePlan {
   const size = range.end - range.start;
-  if (size <= tree.leafSize) {
-    const lanes = Math.max(1, Math.min(budget, size, tree.maxLeafConcurrency));
-    return { leaf: true, children: [], lanes, laneBudgets: [] };
+  const cap = tree.maxPending ?? Infinity;
+  // What the node could run at once; past `cap` it takes children that share it.
+  const wanted = Math.min(budget, size, tree.maxLeafConcurrency);
+  if (size <= tree.leafSize && (wanted <= cap || cap < 2)) {
+    return { leaf: true, children: [], lanes: Math.max(1, Math.min(wanted, cap)), laneBudgets: [] };
   }
-  const children = splitRange(range.start, range.end, Math.min(tree.fanout, Math.ceil(size / tree.leafSize)));
-  const lanes = Math.max(1, Math.min(children.length, budget));
+  // Enough children for the leaves, and for the budget at `cap` each; past `cap` such children,
+  // each takes a larger share and splits it again, so every lane still holds its budget at once.
+  const forBudget = Math.min(cap, Math.ceil(Math.min(budget, size) / cap));
+  const parts = Math.max(Math.ceil(size / tree.leafSize), forBudget);
+  const children = splitRange(range.start, range.end, Math.min(tree.fanout, parts));
+  const lanes = Math.max(1, Math.min(children.length, budget, cap));
   return { leaf: false, children, lanes, laneBudgets: splitBudget(budget, lanes) };
 }
 

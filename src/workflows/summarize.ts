@@ -1,16 +1,18 @@
 /**
  * Pattern 2: document map-reduce, built to stay inside Temporal's limits at any corpus size.
  *
- * The limits: at most 2,000 pending activities or children per workflow (Braid keeps ≤ 500), a
+ * The limits: at most 2,000 pending activities or children per workflow (Braid keeps ≤ 50, so a
+ * burst of their results stays under the 100 events a cluster buffers behind an open task), a
  * history cut off at 51,200 events (Braid keeps every workflow under 10,240, where the server
  * starts warning), and payloads under 2 MB (Braid keeps them small by passing blob references).
  *
  * The design: the root workflow never schedules per-chunk work. Each phase (the map, then each
  * reduce level) is one child `mapReduceNode` over a range of items. A node whose range fits in a
- * leaf (≤ 250 items) runs them as activities with a sliding window of `lanes` in flight; a larger
- * node splits its range into at most 200 children and runs them in lanes, giving each lane an
- * equal share of the concurrency budget. So the whole job holds `--concurrency` calls in flight
- * and every slot refills the moment it frees. For 10,000 chunks at concurrency 200: the map
+ * leaf (≤ 250 items, ≤ 50 in flight) runs them as activities with a sliding window of `lanes` in
+ * flight; a larger node — or one whose budget would put more than 50 in flight — splits its range
+ * into at most 200 children and runs them in lanes, giving each lane an equal share of the
+ * concurrency budget. So the whole job holds `--concurrency` calls in flight and every slot refills
+ * the moment it frees. For 10,000 chunks at concurrency 200: the map
  * node has 40 leaf children of 250 chunks, 40 lanes × 5 calls = 200 in flight; a leaf's history
  * is ~3 events per activity plus workflow tasks (≈ 1,600 events); the root's is a few dozen events
  * plus ~10 progress signals per leaf. Reduce level 1 (1,000 groups of 10) reuses the same tree;
@@ -308,6 +310,16 @@ function validate(input: SummarizeInput): void {
     throw bad(`group must be a whole number from ${group.min} to ${group.max}`);
   if (!(input.tolerate >= tolerate.min && input.tolerate <= tolerate.max))
     throw bad(`tolerate must be a percentage from ${tolerate.min} to ${tolerate.max}`);
+  const t = input.tree ?? {};
+  for (const [key, min] of [
+    ['leafSize', 1],
+    ['fanout', 2],
+    ['maxLeafConcurrency', 1],
+    ['maxPending', 1],
+  ] as const) {
+    const v = t[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw bad(`tree.${key} must be a whole number ≥ ${min}`);
+  }
   const b = input.budget;
   if (b) {
     const problem = budgetProblem(b.usd);
