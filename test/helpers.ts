@@ -71,9 +71,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function connect(): Promise<Harness> {
+/** Clients of the tests' server, or of another one the test started (`address`). */
+export async function connect(address: string = inject('temporalAddress')): Promise<Harness> {
   quietRuntime();
-  const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({ address });
   return {

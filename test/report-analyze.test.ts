@@ -9,7 +9,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, childRunsOf, type FetchedRun } from '../src/report/analyze';
+import { analyzeRun, childRunsOf, lostTaskCauses, type FetchedRun } from '../src/report/analyze';
 import { renderHtml } from '../src/report/html';
 import { addCall, emptyCost, usdFor } from '../src/shared/pricing';
 
@@ -49,6 +49,29 @@ describe('analyzeRun', () => {
     expect(r.cost.totalUsd).toBeGreaterThan(0);
     for (const s of r.spans.filter((x) => x.usage)) expect(s.usd).toBe(usdFor(s.model!, s.usage!));
     expect(r.maxWidth).toBe(4);
+  });
+
+  it('names workflow tasks the server failed or timed out, by cause, and shows none for a clean run', () => {
+    const run = recorded('ask-showcase');
+    expect(analyzeRun(run, { now: 0 }).lostTasks).toEqual([]);
+    expect(renderHtml(analyzeRun(run, { now: 0 }), { generatedAt: 0 })).not.toContain('id="lost-tasks"');
+    // The same history with two tasks force-closed and one timed out, as a busy cluster records them.
+    const events = run.history.events!;
+    const at = events[4]!.eventTime;
+    const E = temporal.api.enums.v1;
+    const lost = [
+      { workflowTaskFailedEventAttributes: { cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND } },
+      { workflowTaskTimedOutEventAttributes: { timeoutType: E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE } },
+      { workflowTaskFailedEventAttributes: { cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND } },
+    ].map((x) => temporal.api.history.v1.HistoryEvent.create({ eventTime: at, ...x }));
+    const r = analyzeRun({ ...run, history: { events: [...events.slice(0, 5), ...lost, ...events.slice(5)] } }, { now: 0 });
+    expect(r.lostTasks.map((l) => l.cause)).toEqual(['FORCE_CLOSE_COMMAND', 'START_TO_CLOSE timeout', 'FORCE_CLOSE_COMMAND']);
+    expect(lostTaskCauses(r.lostTasks)).toBe('FORCE_CLOSE_COMMAND ×2, START_TO_CLOSE timeout ×1');
+    const html = renderHtml(r, { generatedAt: 0 });
+    expect(html).toContain('id="lost-tasks" data-count="3"');
+    expect(html).toContain(
+      '3 workflow tasks failed or timed out on the server (FORCE_CLOSE_COMMAND ×2, START_TO_CLOSE timeout ×1) in ask-showcase',
+    );
   });
 
   it("measures each fan-out's fan-in wait, from its first branch done to its last, and the page shows the longest", () => {

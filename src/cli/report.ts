@@ -7,10 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { config } from '../config';
-import { analyzeRun, runState } from '../report/analyze';
+import { analyzeRun, lostTaskCauses, runState } from '../report/analyze';
 import { fetchRun } from '../report/fetch';
 import { renderHtml } from '../report/html';
 import { duration, renderSvg } from '../report/svg';
+import { counted } from '../shared/content';
 import { formatUsd } from '../shared/pricing';
 import { UsageError } from './errors';
 import { withSession } from './session';
@@ -72,7 +73,11 @@ export function reportCommand(): Command {
         console.log(
           `${workflowId}: ${runState(report)}, ${report.spans.length} branches, critical path ${duration(report.criticalPath.ms)} of ${duration(
             report.endedAt - report.startedAt,
-          )}, up to ${report.maxWidth} at once, ${formatUsd(report.cost.totalUsd)} — wrote ${written}`,
+          )}, up to ${report.maxWidth} at once, ${formatUsd(report.cost.totalUsd)}${
+            report.lostTasks.length
+              ? `, ${counted(report.lostTasks.length, 'workflow task')} lost (${lostTaskCauses(report.lostTasks)})`
+              : ''
+          } — wrote ${written}`,
         );
       });
     });

@@ -103,6 +103,46 @@ export interface RunReport {
   usage: TokenUsage;
   /** Child workflows left out (over the report's bound), by count. */
   childrenNotFetched: number;
+  /**
+   * Workflow tasks the server failed or timed out, in the run and its fetched children. Each costs
+   * the worker a replay of that workflow's history; FORCE_CLOSE_COMMAND says more events arrived
+   * while a task was open than the cluster buffers (`history.maximumBufferedEventsBatch`).
+   */
+  lostTasks: LostTask[];
+}
+
+export interface LostTask {
+  workflowId: string;
+  at: number;
+  /** The server's cause (`FORCE_CLOSE_COMMAND`, `NON_DETERMINISTIC_ERROR`, …) or, for a timeout, its kind (`START_TO_CLOSE timeout`). */
+  cause: string;
+}
+
+/** Lost tasks counted by cause, most frequent first: `FORCE_CLOSE_COMMAND ×3, START_TO_CLOSE timeout ×1`. */
+export function lostTaskCauses(lost: readonly LostTask[]): string {
+  const counts = new Map<string, number>();
+  for (const l of lost) counts.set(l.cause, (counts.get(l.cause) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([cause, n]) => `${cause} ×${n}`)
+    .join(', ');
+}
+
+/** The workflow tasks one history records as failed or timed out. */
+function lostTasksOf(workflowId: string, history: History): LostTask[] {
+  const out: LostTask[] = [];
+  for (const e of history.events ?? []) {
+    const failed = e.workflowTaskFailedEventAttributes;
+    const timedOut = e.workflowTaskTimedOutEventAttributes;
+    if (failed) {
+      const name = temporal.api.enums.v1.WorkflowTaskFailedCause[failed.cause ?? 0] ?? String(failed.cause);
+      out.push({ workflowId, at: ms(e.eventTime), cause: name.replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '') });
+    } else if (timedOut) {
+      const kind = temporal.api.enums.v1.TimeoutType[timedOut.timeoutType ?? 0] ?? String(timedOut.timeoutType);
+      out.push({ workflowId, at: ms(e.eventTime), cause: `${kind.replace(/^TIMEOUT_TYPE_/, '')} timeout` });
+    }
+  }
+  return out;
 }
 
 const MODEL_ACTIVITIES = new Set(['llmTurn', 'mapChunk', 'reduceGroup']);
@@ -384,6 +424,7 @@ export interface AnalyzeOptions {
 export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
   const spans: Span[] = [];
   const fanIns: FanIn[] = [];
+  const lostTasks: LostTask[] = [];
   let notFetched = 0;
   /** Appends a history's spans depth first (a child's own spans right after it) and returns its critical path. */
   const walk = (
@@ -394,6 +435,7 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
     model?: string,
   ): Parsed & { path: string[]; pathMs: number } => {
     const parsed = parseHistory(run.history, prefix, depth, parent, model);
+    lostTasks.push(...lostTasksOf(run.workflowId, run.history));
     const paths = new Map<string, string[]>();
     for (const s of parsed.spans) {
       const { from: _f, to: _t, ...span } = s;
@@ -494,5 +536,6 @@ export function analyzeRun(root: FetchedRun, opts: AnalyzeOptions): RunReport {
     cost,
     usage,
     childrenNotFetched: notFetched,
+    lostTasks: lostTasks.sort((a, b) => a.at - b.at),
   };
 }

@@ -5,7 +5,8 @@
  * the critical path step by step, the tree of child workflows, and every branch in a table.
  */
 import { formatUsd, PRICES_CHECKED_ON, savingSources } from '../shared/pricing';
-import { runState, type RunReport, type Span, type TimeCategory } from './analyze';
+import { counted } from '../shared/content';
+import { lostTaskCauses, runState, type RunReport, type Span, type TimeCategory } from './analyze';
 import { CRITICAL, duration, esc, KIND_COLOURS, KIND_NAMES, renderSvg } from './svg';
 
 const CATEGORY_NAMES: Record<TimeCategory, string> = {
@@ -80,6 +81,21 @@ function fanInCard(r: RunReport): string {
   return `<div class="card" id="fan-in-wait" data-ms="${longest}"><b>${esc(duration(longest))}</b><span>${esc(
     `longest fan-in wait (first branch done to last), of ${r.fanIns.length} fan-out${r.fanIns.length === 1 ? '' : 's'}`,
   )}</span></div>`;
+}
+
+/** What the lost workflow tasks cost and, for the causes Braid knows, what to do about them. */
+function lostTasksNote(r: RunReport): string {
+  const where = [...new Set(r.lostTasks.map((l) => l.workflowId))];
+  const shown = where.slice(0, 3).join(', ') + (where.length > 3 ? ` and ${where.length - 3} more` : '');
+  const forceClosed = r.lostTasks.some((l) => l.cause === 'FORCE_CLOSE_COMMAND');
+  return [
+    `${counted(r.lostTasks.length, 'workflow task')} failed or timed out on the server (${lostTaskCauses(r.lostTasks)}) in ${shown}; after each, the worker replayed that workflow's history.`,
+    forceClosed
+      ? 'FORCE_CLOSE_COMMAND: more results arrived while a workflow task was open than the cluster buffers (history.maximumBufferedEventsBatch, 100 by default). Raise it, or keep 50 or fewer calls in flight per workflow (README: Dev server settings).'
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function timeWent(r: RunReport): string {
@@ -194,6 +210,7 @@ export function renderHtml(r: RunReport, opts: { generatedAt: number }): string 
     assumed.length
       ? `History does not name the model of some calls; they are priced as ${assumed.join(', ')} and their cost is marked estimated.`
       : '',
+    r.lostTasks.length ? lostTasksNote(r) : '',
     r.cost.unpriced?.length ? `No price is known for ${r.cost.unpriced.join(', ')}: their tokens are counted, their cost is not.` : '',
     `Prices: Braid's table (checked ${PRICES_CHECKED_ON}) with BRAID_MODEL_PRICES on top.`,
   ].filter(Boolean);
@@ -210,6 +227,7 @@ ${card(duration(sequential), 'branch time, added up')}
 ${card(String(r.spans.length), 'branches')}
 ${card(String(r.maxWidth), 'most at once')}
 ${fanInCard(r)}
+${r.lostTasks.length ? `<div class="card" id="lost-tasks" data-count="${r.lostTasks.length}"><b class="failed">${r.lostTasks.length}</b><span>${esc(`workflow task${r.lostTasks.length === 1 ? '' : 's'} lost (${lostTaskCauses(r.lostTasks)})`)}</span></div>` : ''}
 ${card(tokens(r.usage.inputTokens + r.usage.outputTokens), `tokens (${tokens(r.usage.inputTokens)} in, ${tokens(r.usage.outputTokens)} out)`)}
 ${card(formatUsd(r.cost.totalUsd), r.cost.estimatedUsd ? `cost, ${formatUsd(r.cost.estimatedUsd)} of it estimated` : 'cost')}
 ${r.cost.savedUsd ? card(formatUsd(Math.abs(r.cost.savedUsd)), r.cost.savedUsd > 0 ? `saved (${savingSources(r.cost).join(', ')})` : 'more for cache writes not read') : ''}
