@@ -14,7 +14,16 @@
  * share one set of activities, and so one rate limiter and one set of circuit breakers (src/flow).
  */
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type LogMetadata,
+  type RuntimeOptions,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { BraidWorkerPlugin } from './api/worker';
 import type { BlobStore } from './blobs/store';
 import { config, type BraidConfig } from './config';
@@ -241,9 +250,22 @@ export async function createBraidWorker(opts: BraidWorkerOptions): Promise<Braid
   };
 }
 
+/**
+ * The SDK's logger, less the one warning every Braid worker would print at start: the model-call
+ * worker on `<queue>-llm` runs activities only, by design, and the SDK warns that it polls no
+ * workflow tasks. Everything else is logged as the SDK's DefaultLogger logs it.
+ */
+export class BraidWorkerLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    const queue = meta?.taskQueue;
+    if (message.startsWith('No workflows registered') && typeof queue === 'string' && queue.endsWith(llmTaskQueue(''))) return;
+    super.log(level, message, meta);
+  }
+}
+
 async function main(): Promise<void> {
   const cfg = config();
-  Runtime.install({ telemetryOptions: metricsTelemetry(cfg.metricsPort) });
+  Runtime.install({ logger: new BraidWorkerLogger('INFO'), telemetryOptions: metricsTelemetry(cfg.metricsPort) });
   const target = temporalTarget();
   const connection = await connectWorker(target);
   const w = await createBraidWorker({ connection, namespace: target.namespace, cfg });

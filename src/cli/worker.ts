@@ -11,10 +11,10 @@ export async function startEmbeddedWorker(target: Target, announce = false) {
   // Loaded here, not at the top: the worker package (and its bundler) is slow to load and most
   // commands never need it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createBraidWorker, metricsTelemetry } = require('../worker') as typeof import('../worker');
-  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+  const { BraidWorkerLogger, createBraidWorker, metricsTelemetry } = require('../worker') as typeof import('../worker');
+  const { Runtime } = await import('@temporalio/worker');
   // A standalone worker logs at INFO; one embedded in a command stays quiet unless something goes wrong.
-  Runtime.install({ logger: new DefaultLogger(announce ? 'INFO' : 'WARN'), telemetryOptions: metricsTelemetry(config().metricsPort) });
+  Runtime.install({ logger: new BraidWorkerLogger(announce ? 'INFO' : 'WARN'), telemetryOptions: metricsTelemetry(config().metricsPort) });
   const connection = await connectWorker(target);
   const w = await createBraidWorker({ connection, namespace: target.namespace }).catch(async (err: unknown) => {
     await connection.close(); // e.g. an MCP server that will not start: nothing else was started
